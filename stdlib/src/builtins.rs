@@ -1,0 +1,107 @@
+//! Builtin variables: name, value type, meaning. Each is also callable with
+//! empty parentheses (`pid()`), as in the current bpftrace dialect.
+
+/// The catalogue's view of a value type. The compiler maps it to its own
+/// type system; this keeps the catalogue free of compiler types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    U32,
+    U64,
+    I64,
+    /// A NUL-terminated string of at most this many bytes, NUL included.
+    Str(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    Pid,
+    Tid,
+    Uid,
+    Gid,
+    Comm,
+    Nsecs,
+    Cpu,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinInfo {
+    pub builtin: Builtin,
+    pub name: &'static str,
+    pub ty: ValueType,
+    pub doc: &'static str,
+}
+
+pub const BUILTINS: &[BuiltinInfo] = &[
+    BuiltinInfo {
+        builtin: Builtin::Pid,
+        name: "pid",
+        ty: ValueType::U32,
+        doc: "Process id (thread group id) of the current task.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Tid,
+        name: "tid",
+        ty: ValueType::U32,
+        doc: "Thread id of the current task.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Uid,
+        name: "uid",
+        ty: ValueType::U64,
+        doc: "User id of the current task.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Gid,
+        name: "gid",
+        ty: ValueType::U64,
+        doc: "Group id of the current task.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Comm,
+        name: "comm",
+        ty: ValueType::Str(16),
+        doc: "Name of the current task (at most 15 characters).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Nsecs,
+        name: "nsecs",
+        ty: ValueType::U64,
+        doc: "Nanoseconds since boot (CLOCK_BOOTTIME).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Cpu,
+        name: "cpu",
+        ty: ValueType::U32,
+        doc: "Id of the CPU the probe runs on.",
+    },
+];
+
+impl Builtin {
+    pub fn lookup(name: &str) -> Option<Builtin> {
+        BUILTINS.iter().find(|b| b.name == name).map(|b| b.builtin)
+    }
+
+    pub fn info(self) -> &'static BuiltinInfo {
+        BUILTINS
+            .iter()
+            .find(|b| b.builtin == self)
+            .unwrap_or(&BUILTINS[0])
+    }
+
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        BUILTINS.iter().map(|b| b.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_round_trips() {
+        for b in BUILTINS {
+            assert_eq!(Builtin::lookup(b.name), Some(b.builtin));
+            assert_eq!(b.builtin.info().name, b.name);
+        }
+    }
+}
