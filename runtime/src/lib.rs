@@ -1,1 +1,11 @@
-//! stub
+//! The ferrotrace runtime: kernel facts for the compiler, loading and
+//! attaching compiled artifacts, the event loop, map reading and printing.
+//! It never re-derives language semantics: it follows the compiler's
+//! `Manifest`.
+
+pub mod bpf;
+pub mod cli;
+pub mod kernel_info;
+pub mod output;
+pub mod session;
+pub mod tracefs;

@@ -1,0 +1,319 @@
+//! The typed IR: the checker's output and the code generator's only input.
+//!
+//! Every expression carries its resolved `Type`; names are resolved to ids
+//! (`MapId`, `VarId`, `FormatId`) and builtins to catalogue enums. Attach
+//! points are expanded: one `Probe` per concrete attach point, so each probe
+//! has exactly one context layout. Implicit conversions are explicit `Cast`
+//! nodes, so the code generator never decides a language rule.
+//! `Display` prints the IR in the compact form used by snapshots and
+//! `--emit ir`.
+
+use crate::source::Span;
+use ferrotrace_stdlib::Builtin;
+use std::fmt::{self, Write};
+
+pub use crate::syntax::ast::{BinaryOp, UnaryOp};
+
+pub type MapId = usize;
+pub type VarId = usize;
+pub type FormatId = usize;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    pub probes: Vec<Probe>,
+    pub maps: Vec<MapDef>,
+    pub formats: Vec<Format>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// The concrete attach point as bpftrace names it (the `probe` builtin):
+    /// `BEGIN`, `tracepoint:syscalls:sys_enter_openat`, `interval:s:1`.
+    pub name: String,
+    pub attach: Attach,
+    pub predicate: Option<Expr>,
+    pub body: Vec<Stmt>,
+    /// Types of the probe's scratch variables, indexed by `VarId`.
+    pub locals: Vec<Type>,
+    /// The attach point's span, for attach-time errors.
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attach {
+    Begin,
+    End,
+    Tracepoint { category: String, name: String },
+    /// A timer on one CPU firing every `period_ns` nanoseconds.
+    Interval { period_ns: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapDef {
+    /// The user-visible name including `@` (`@` alone for the anonymous map).
+    pub name: String,
+    /// Key element types; empty for a scalar map. Integers are 64-bit.
+    pub key: Vec<Type>,
+    pub value: MapValue,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MapValue {
+    /// A value stored with `=`; integers are 64-bit.
+    Plain(Type),
+    /// `count()`: per-CPU u64 counters summed on read.
+    Count,
+    /// `sum(n)`: per-CPU 64-bit sums.
+    Sum { signed: bool },
+}
+
+/// A printf format string and the types of its arguments, which fix the
+/// layout of the event record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Format {
+    pub text: String,
+    pub args: Vec<Type>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Type {
+    Void,
+    Bool,
+    Int { bits: u8, signed: bool },
+    /// A NUL-terminated string in a buffer of this many bytes (NUL included).
+    Str(u32),
+    Ptr { pointee: Box<Type>, space: AddrSpace },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrSpace {
+    Kernel,
+    User,
+}
+
+impl Type {
+    pub const U64: Type = Type::Int { bits: 64, signed: false };
+    pub const I64: Type = Type::Int { bits: 64, signed: true };
+    pub const U32: Type = Type::Int { bits: 32, signed: false };
+    pub const I32: Type = Type::Int { bits: 32, signed: true };
+
+    pub fn is_int(&self) -> bool {
+        matches!(self, Type::Int { .. })
+    }
+
+    pub fn is_signed(&self) -> bool {
+        matches!(self, Type::Int { signed: true, .. })
+    }
+
+    /// Size in bytes when stored in a map, an event or scratch memory.
+    pub fn size(&self) -> u32 {
+        match self {
+            Type::Void => 0,
+            Type::Bool => 1,
+            Type::Int { bits, .. } => u32::from(*bits) / 8,
+            Type::Str(n) => *n,
+            Type::Ptr { .. } => 8,
+        }
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::Void => f.write_str("void"),
+            Type::Bool => f.write_str("bool"),
+            Type::Int { bits, signed } => write!(f, "{}int{bits}", if *signed { "" } else { "u" }),
+            Type::Str(n) => write!(f, "string[{n}]"),
+            Type::Ptr { pointee, space } => {
+                let s = match space {
+                    AddrSpace::Kernel => "",
+                    AddrSpace::User => " user",
+                };
+                write!(f, "{pointee} *{s}")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StmtKind {
+    Expr(Expr),
+    /// Stores a value already converted to the target's type.
+    Store { target: LValue, value: Expr },
+    /// Updates an aggregation map: `@m[k] = count()` / `sum(v)`.
+    Aggregate { map: MapId, key: Vec<Expr>, op: AggregateOp },
+    If { cond: Expr, then: Vec<Stmt>, otherwise: Vec<Stmt> },
+    /// Sends a printf event; arguments match `formats[format].args`.
+    Printf { format: FormatId, args: Vec<Expr> },
+    /// Sends the exit event and leaves the probe.
+    Exit { code: Option<Expr> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AggregateOp {
+    Count,
+    Sum(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LValue {
+    Local(VarId),
+    Map { map: MapId, key: Vec<Expr> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    /// An integer constant; its bits, read with `ty`'s width and sign.
+    Int(u64),
+    Bool(bool),
+    /// A string literal; `ty` is `Str(len + 1)`.
+    Str(String),
+    Builtin(Builtin),
+    Local(VarId),
+    /// Reads a plain map; a missing key reads as the zero value.
+    MapLoad { map: MapId, key: Vec<Expr> },
+    /// Reads a tracepoint field at `offset` bytes into the tracepoint record.
+    /// A `Str` type means a fixed `char[N]` field read as a string.
+    TracepointField { offset: u32 },
+    Unary { op: UnaryOp, operand: Box<Expr> },
+    /// Both operands have the same type (the checker inserts casts), except
+    /// shifts, whose right operand may differ. `And`/`Or` short-circuit.
+    /// Comparisons of two `Str` compare contents.
+    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Ternary { cond: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
+    /// Converts between integer widths and signedness, and bool ↔ integer
+    /// (an integer becomes `true` when non-zero).
+    Cast(Box<Expr>),
+    /// `str(ptr[, len])`: reads a NUL-terminated string of at most
+    /// `ty`'s length (or `len` bytes, NUL included, when smaller).
+    StrRead { ptr: Box<Expr>, space: AddrSpace, len: Option<Box<Expr>> },
+    /// `x++` and friends: adds `delta` to the target and yields the old value
+    /// (postfix) or the new one (prefix).
+    IncDec { target: Box<LValue>, delta: i64, prefix: bool },
+}
+
+// ---------------------------------------------------------------------------
+// Printing
+
+impl fmt::Display for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, m) in self.maps.iter().enumerate() {
+            let key = m.key.iter().map(Type::to_string).collect::<Vec<_>>().join(", ");
+            let value = match &m.value {
+                MapValue::Plain(t) => t.to_string(),
+                MapValue::Count => "count".to_string(),
+                MapValue::Sum { signed } => format!("sum({})", if *signed { "int64" } else { "uint64" }),
+            };
+            writeln!(f, "map #{i} {}[{key}]: {value}", m.name)?;
+        }
+        for (i, fmt_) in self.formats.iter().enumerate() {
+            let args = fmt_.args.iter().map(Type::to_string).collect::<Vec<_>>().join(", ");
+            writeln!(f, "format #{i} {:?} ({args})", fmt_.text)?;
+        }
+        for p in &self.probes {
+            write!(f, "probe {} ({:?})", p.name, p.attach)?;
+            if !p.locals.is_empty() {
+                let locals =
+                    p.locals.iter().enumerate().map(|(i, t)| format!("${i}: {t}")).collect::<Vec<_>>();
+                write!(f, " locals [{}]", locals.join(", "))?;
+            }
+            writeln!(f)?;
+            if let Some(pred) = &p.predicate {
+                writeln!(f, "  predicate {pred}")?;
+            }
+            write_stmts(f, &p.body, 1)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt::Result {
+    let pad = "  ".repeat(depth);
+    for s in stmts {
+        match &s.kind {
+            StmtKind::Expr(e) => writeln!(f, "{pad}{e}")?,
+            StmtKind::Store { target, value } => writeln!(f, "{pad}{target} = {value}")?,
+            StmtKind::Aggregate { map, key, op } => {
+                let op = match op {
+                    AggregateOp::Count => "count()".to_string(),
+                    AggregateOp::Sum(e) => format!("sum({e})"),
+                };
+                writeln!(f, "{pad}map#{map}[{}] <- {op}", list(key))?
+            }
+            StmtKind::If { cond, then, otherwise } => {
+                writeln!(f, "{pad}if {cond}")?;
+                write_stmts(f, then, depth + 1)?;
+                if !otherwise.is_empty() {
+                    writeln!(f, "{pad}else")?;
+                    write_stmts(f, otherwise, depth + 1)?;
+                }
+            }
+            StmtKind::Printf { format, args } => writeln!(f, "{pad}printf #{format}({})", list(args))?,
+            StmtKind::Exit { code: Some(c) } => writeln!(f, "{pad}exit({c})")?,
+            StmtKind::Exit { code: None } => writeln!(f, "{pad}exit()")?,
+        }
+    }
+    Ok(())
+}
+
+fn list(exprs: &[Expr]) -> String {
+    let mut s = String::new();
+    for (i, e) in exprs.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        let _ = write!(s, "{e}");
+    }
+    s
+}
+
+impl fmt::Display for LValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LValue::Local(v) => write!(f, "${v}"),
+            LValue::Map { map, key } => write!(f, "map#{map}[{}]", list(key)),
+        }
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ExprKind::Int(v) if self.ty.is_signed() => write!(f, "{}", *v as i64)?,
+            ExprKind::Int(v) => write!(f, "{v}")?,
+            ExprKind::Bool(b) => write!(f, "{b}")?,
+            ExprKind::Str(s) => write!(f, "{s:?}")?,
+            ExprKind::Builtin(b) => write!(f, "{}", b.info().name)?,
+            ExprKind::Local(v) => write!(f, "${v}")?,
+            ExprKind::MapLoad { map, key } => write!(f, "map#{map}[{}]", list(key))?,
+            ExprKind::TracepointField { offset } => write!(f, "args@{offset}")?,
+            ExprKind::Unary { op, operand } => write!(f, "({}{operand})", op.symbol())?,
+            ExprKind::Binary { op, lhs, rhs } => write!(f, "({lhs} {} {rhs})", op.symbol())?,
+            ExprKind::Ternary { cond, then, otherwise } => write!(f, "({cond} ? {then} : {otherwise})")?,
+            ExprKind::Cast(e) => write!(f, "cast({e})")?,
+            ExprKind::StrRead { ptr, space, len } => {
+                write!(f, "str_{}({ptr}", if *space == AddrSpace::User { "user" } else { "kernel" })?;
+                if let Some(l) = len {
+                    write!(f, ", {l}")?;
+                }
+                f.write_str(")")?
+            }
+            ExprKind::IncDec { target, delta, prefix: true } => write!(f, "(pre {target} += {delta})")?,
+            ExprKind::IncDec { target, delta, prefix: false } => write!(f, "(post {target} += {delta})")?,
+        }
+        write!(f, ":{}", self.ty)
+    }
+}

@@ -1,0 +1,120 @@
+//! What the compiler needs to know about the kernel, asked through a trait.
+//!
+//! The compiler never opens a kernel file: the runtime implements
+//! `KernelInfo` over tracefs and BTF, and tests implement it over fixtures.
+//! This module also holds the pure parser of tracefs `format` files, so the
+//! real implementation and the fixtures share it.
+
+/// One field of a tracepoint record as its tracefs format describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TracepointField {
+    pub name: String,
+    /// The C declaration without the name, e.g. `const char *`, `char[16]`, `int`.
+    pub c_type: String,
+    pub offset: u32,
+    pub size: u32,
+    pub signed: bool,
+    /// For `char name[N]`: N.
+    pub array_len: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TracepointFormat {
+    /// The tracepoint's own fields (the `common_*` header fields are dropped,
+    /// as bpftrace does).
+    pub fields: Vec<TracepointField>,
+}
+
+/// Kernel facts the compiler asks for.
+pub trait KernelInfo {
+    /// The format of `category:name`, or `None` when no such tracepoint exists.
+    /// An `Err` is a reason the kernel could not be asked at all (shown to the user).
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<Option<TracepointFormat>, String>;
+}
+
+impl TracepointFormat {
+    /// Parses the text of `/sys/kernel/tracing/events/CAT/NAME/format`.
+    /// Lines look like
+    /// `\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;`.
+    pub fn parse(text: &str) -> TracepointFormat {
+        let fields = text
+            .lines()
+            .filter_map(|line| {
+                let mut decl = None;
+                let (mut offset, mut size, mut signed) = (None, None, false);
+                for part in line.trim().split(';') {
+                    let part = part.trim();
+                    if let Some(d) = part.strip_prefix("field:") {
+                        decl = Some(d.trim());
+                    } else if let Some(v) = part.strip_prefix("offset:") {
+                        offset = v.trim().parse().ok();
+                    } else if let Some(v) = part.strip_prefix("size:") {
+                        size = v.trim().parse().ok();
+                    } else if let Some(v) = part.strip_prefix("signed:") {
+                        signed = v.trim() == "1";
+                    }
+                }
+                let (c_type, name, array_len) = split_declaration(decl?)?;
+                if name.starts_with("common_") {
+                    return None;
+                }
+                Some(TracepointField { name, c_type, offset: offset?, size: size?, signed, array_len })
+            })
+            .collect();
+        TracepointFormat { fields }
+    }
+}
+
+/// Splits `const char * filename` into (`const char *`, `filename`, None) and
+/// `char comm[16]` into (`char[16]`, `comm`, Some(16)). `__data_loc` fields
+/// keep their full type text.
+fn split_declaration(decl: &str) -> Option<(String, String, Option<u32>)> {
+    let (decl, array_len) = match decl.find('[') {
+        Some(open) => {
+            let close = decl[open..].find(']')? + open;
+            let n = decl[open + 1..close].trim().parse().ok();
+            (&decl[..open], n.or(Some(0)))
+        }
+        None => (decl, None),
+    };
+    let decl = decl.trim_end();
+    let name_start = decl
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let name = decl[name_start..].to_string();
+    let mut c_type = decl[..name_start].trim().to_string();
+    if name.is_empty() || c_type.is_empty() {
+        return None;
+    }
+    if let Some(n) = array_len {
+        c_type = format!("{c_type}[{n}]");
+    }
+    Some((c_type, name, array_len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPENAT: &str = "name: sys_enter_openat
+ID: 640
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;
+\tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;
+\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;
+\tfield:char comm[16];\toffset:40;\tsize:16;\tsigned:0;
+";
+
+    #[test]
+    fn parses_fields() {
+        let f = TracepointFormat::parse(OPENAT);
+        let names: Vec<_> = f.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["__syscall_nr", "dfd", "filename", "comm"]);
+        assert_eq!(f.fields[2].c_type, "const char *");
+        assert_eq!(f.fields[2].offset, 24);
+        assert_eq!(f.fields[3].c_type, "char[16]");
+        assert_eq!(f.fields[3].array_len, Some(16));
+        assert!(f.fields[0].signed);
+    }
+}

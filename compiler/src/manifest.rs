@@ -1,0 +1,142 @@
+//! The versioned contract between the compiler and the runtime.
+//!
+//! An `Artifact` is the BPF ELF object plus this `Manifest`, which tells the
+//! runtime everything it must know without understanding the language: which
+//! ELF function is which probe and how to attach it, each map's kind, sizes
+//! and how to decode and print it, and the layout of every event record sent
+//! through the ring buffer. Event records start with a `u64` index into
+//! `events`. Bump `MANIFEST_VERSION` on any incompatible change.
+
+use serde::{Deserialize, Serialize};
+
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// The compiler's output: an ELF object for the BPF target and its manifest.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub elf: Vec<u8>,
+    pub manifest: Manifest,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: u32,
+    pub programs: Vec<ProgramSpec>,
+    pub maps: Vec<MapSpec>,
+    pub events: Vec<EventSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgramSpec {
+    /// The ELF symbol of the program's function.
+    pub function: String,
+    /// The ELF section holding it.
+    pub section: String,
+    /// The probe's display name (`tracepoint:syscalls:sys_enter_openat`).
+    pub probe: String,
+    pub attach: AttachSpec,
+    /// 1-based line and column of the attach point, for attach errors.
+    pub line: usize,
+    pub column: usize,
+}
+
+/// How to attach a program. The runtime picks the BPF program type from this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttachSpec {
+    /// Run once with BPF_PROG_TEST_RUN after everything is attached.
+    Begin,
+    /// Run once with BPF_PROG_TEST_RUN when tracing stops.
+    End,
+    /// A tracefs tracepoint, attached through a perf event.
+    Tracepoint { category: String, name: String },
+    /// A perf event of `event_type`/`config` sampling every `period`
+    /// (nanoseconds for clocks), on CPU 0 only or on every online CPU.
+    PerfEvent { event_type: u32, config: u64, period: u64, every_cpu: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MapKind {
+    Hash,
+    PercpuHash,
+    PercpuArray,
+    Ringbuf,
+}
+
+impl MapKind {
+    /// The kernel's `enum bpf_map_type` value.
+    pub fn bpf_type(self) -> u32 {
+        match self {
+            MapKind::Hash => 1,
+            MapKind::PercpuHash => 5,
+            MapKind::PercpuArray => 6,
+            MapKind::Ringbuf => 27,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapSpec {
+    /// The ELF symbol naming the map (also its kernel name).
+    pub elf_name: String,
+    pub kind: MapKind,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub role: MapRole,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MapRole {
+    /// A script map: printed at exit under `name` (`@x`, or `@`).
+    User { name: String, key: Vec<Field>, value: MapValueSpec },
+    /// The ring buffer carrying events to user space.
+    Events,
+    /// Per-CPU scratch memory for temporaries too large for the BPF stack.
+    Scratch,
+}
+
+/// How to combine and print a map's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MapValueSpec {
+    Plain(ValueKind),
+    /// Per-CPU u64 counters: sum over CPUs, print as unsigned.
+    Count,
+    /// Per-CPU 64-bit sums: sum over CPUs.
+    Sum { signed: bool },
+}
+
+/// One value at a byte offset inside a key or an event record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    pub offset: u32,
+    pub kind: ValueKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ValueKind {
+    Int { size: u8, signed: bool },
+    Bool,
+    /// A NUL-terminated string in `len` bytes.
+    Str { len: u32 },
+    Pointer,
+}
+
+impl ValueKind {
+    pub fn size(&self) -> u32 {
+        match self {
+            ValueKind::Int { size, .. } => u32::from(*size),
+            ValueKind::Bool => 1,
+            ValueKind::Str { len } => *len,
+            ValueKind::Pointer => 8,
+        }
+    }
+}
+
+/// An event record's meaning and layout. Offsets count from the record's
+/// start, whose first 8 bytes are the event index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum EventSpec {
+    Printf { format: String, args: Vec<Field> },
+    /// `exit(code)`: the code is an i64 at offset 8.
+    Exit,
+}

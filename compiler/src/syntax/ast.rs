@@ -1,0 +1,166 @@
+//! The untyped syntax tree. Every node carries the `Span` of the text it came
+//! from. Nothing here is resolved: names are strings, attach points are their
+//! colon-separated parts. Types are never written back onto these nodes; the
+//! checker produces a separate typed IR.
+
+use crate::source::Span;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Script {
+    pub items: Vec<Item>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Probe(Probe),
+}
+
+/// An action block: `attach[, attach...] /predicate/ { body }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub attach_points: Vec<AttachPoint>,
+    pub predicate: Option<Expr>,
+    pub body: Block,
+    pub span: Span,
+}
+
+/// One attach point, split on `:` outside quotes, e.g.
+/// `tracepoint:syscalls:sys_enter_openat` → parts
+/// `["tracepoint", "syscalls", "sys_enter_openat"]`, and `BEGIN` → `["BEGIN"]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttachPoint {
+    pub parts: Vec<AttachPart>,
+    /// The attach point exactly as written.
+    pub raw: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttachPart {
+    /// The text with surrounding quotes removed.
+    pub text: String,
+    pub quoted: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StmtKind {
+    /// An expression evaluated for its effect: `printf(...)`, `@x++`, `exit()`.
+    Expr(Expr),
+    /// `target = value` or `target op= value`; the target is a map or a
+    /// scratch variable (the checker rejects anything else).
+    Assign { target: Expr, op: Option<BinaryOp>, value: Expr },
+    /// `if (cond) { } else if ... else { }`; an `else if` is an `else`
+    /// block holding a single `If` statement.
+    If { cond: Expr, then: Block, otherwise: Option<Block> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    /// An integer literal's value (negative numbers are unary minus).
+    Int(u64),
+    /// A string literal with escapes already decoded.
+    Str(String),
+    /// A bare identifier: a builtin variable (`pid`), `args`, or a zero-argument
+    /// function called without parentheses.
+    Ident(String),
+    /// A scratch variable `$name` (the name without `$`).
+    Var(String),
+    /// A map `@name[keys]`; `name` is without `@`, empty for the anonymous map,
+    /// and `keys` is empty for a scalar map.
+    Map { name: String, keys: Vec<Expr> },
+    /// `name(args)`.
+    Call { name: String, name_span: Span, args: Vec<Expr> },
+    /// `base.field` or `base->field` (`arrow` records which was written).
+    Field { base: Box<Expr>, field: String, field_span: Span, arrow: bool },
+    Unary { op: UnaryOp, operand: Box<Expr> },
+    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    /// `cond ? then : otherwise`.
+    Ternary { cond: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
+    /// `x++`, `++x`, `x--`, `--x` on a map or scratch variable.
+    IncDec { target: Box<Expr>, increment: bool, prefix: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Not,
+    BitNot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            Mod => "%",
+            BitAnd => "&",
+            BitOr => "|",
+            BitXor => "^",
+            Shl => "<<",
+            Shr => ">>",
+            Eq => "==",
+            Ne => "!=",
+            Lt => "<",
+            Le => "<=",
+            Gt => ">",
+            Ge => ">=",
+            And => "&&",
+            Or => "||",
+        }
+    }
+}
+
+impl UnaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "-",
+            UnaryOp::Not => "!",
+            UnaryOp::BitNot => "~",
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Stage 1: script text → AST. A pest grammar (`grammar.pest`) recognises
+//! the language; `parser` builds the span-carrying AST from pest's pairs and
+//! turns pest errors into diagnostics in one function. The grammar contains
+//! no builtin or probe names: those are resolved by `sema` via the stdlib.
+
+pub mod ast;
+mod parser;
+
+pub use parser::parse;
