@@ -1,1 +1,17 @@
-//! Placeholder.
+//! The output layer: turning raw bytes from BPF maps and ring-buffer
+//! events into the text bpftrace prints. `value` defines the decoded
+//! `Value`, `decode` reads values out of bytes using the layouts in the
+//! compiler's `Manifest`, `printf` formats `printf()` events, and `text`
+//! prints maps in bpftrace's text format. Everything here is pure: no
+//! kernel access, and output goes only to a caller-supplied writer or into
+//! returned strings.
+
+pub mod decode;
+pub mod printf;
+pub mod text;
+pub mod value;
+
+pub use decode::{decode_field, decode_fields, decode_map, MapDatum, MapSnapshot};
+pub use printf::format_printf;
+pub use text::{format_key, print_map, print_maps, print_maps_at_exit, sorted_entries};
+pub use value::{cmp_value_lists, cmp_values, Value};

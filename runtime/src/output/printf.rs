@@ -1,0 +1,410 @@
+//! The `printf()` formatter. bpftrace formats printf output in user space
+//! from an event record, following C `printf` rules; this module does the
+//! same for decoded `Value` arguments. It supports the conversions
+//! `%d %i %u %x %X %o %s %c %p` and `%%`, the flags `- + space # 0`, a
+//! width and a precision given as digits or `*`, and the length modifiers
+//! `hh h l ll j z t`. As in C, an integer conversion without `l`, `ll`, `j`,
+//! `z` or `t` works on the low 32 bits, `hh` on 8 bits and `h` on 16 bits.
+//! Unknown sequences are copied literally and a specifier without an
+//! argument prints nothing, so no input makes the formatter panic.
+
+use super::value::Value;
+
+/// The parsed flags of one conversion specification.
+#[derive(Debug, Default, Clone, Copy)]
+struct Spec {
+    left: bool,
+    plus: bool,
+    space: bool,
+    alt: bool,
+    zero: bool,
+    width: usize,
+    precision: Option<usize>,
+    /// The operand width in bits selected by the length modifier.
+    bits: u32,
+}
+
+/// Formats `format` with `args` the way bpftrace's `printf()` does.
+pub fn format_printf(format: &str, args: &[Value]) -> String {
+    let bytes = format.as_bytes();
+    let mut out = String::with_capacity(format.len());
+    let mut args = args.iter();
+    let mut i = 0;
+    while i < bytes.len() {
+        let Some(rel) = bytes
+            .get(i..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'%'))
+        else {
+            out.push_str(format.get(i..).unwrap_or(""));
+            break;
+        };
+        let start = i + rel;
+        out.push_str(format.get(i..start).unwrap_or(""));
+        let at = |k: usize| bytes.get(k).copied().unwrap_or(0);
+        let mut j = start + 1;
+        if at(j) == b'%' {
+            out.push('%');
+            i = j + 1;
+            continue;
+        }
+
+        let mut spec = Spec {
+            bits: 32,
+            ..Spec::default()
+        };
+        loop {
+            match at(j) {
+                b'-' => spec.left = true,
+                b'+' => spec.plus = true,
+                b' ' => spec.space = true,
+                b'#' => spec.alt = true,
+                b'0' => spec.zero = true,
+                _ => break,
+            }
+            j += 1;
+        }
+
+        // A `*` width or precision consumes an argument before the value.
+        let mut width_from_arg = false;
+        if at(j) == b'*' {
+            width_from_arg = true;
+            j += 1;
+        } else {
+            let (w, next) = parse_digits(bytes, j);
+            spec.width = w;
+            j = next;
+        }
+        let mut precision_from_arg = false;
+        if at(j) == b'.' {
+            j += 1;
+            if at(j) == b'*' {
+                precision_from_arg = true;
+                j += 1;
+            } else {
+                let (p, next) = parse_digits(bytes, j);
+                spec.precision = Some(p);
+                j = next;
+            }
+        }
+
+        match at(j) {
+            b'h' if at(j + 1) == b'h' => {
+                spec.bits = 8;
+                j += 2;
+            }
+            b'h' => {
+                spec.bits = 16;
+                j += 1;
+            }
+            b'l' if at(j + 1) == b'l' => {
+                spec.bits = 64;
+                j += 2;
+            }
+            b'l' | b'j' | b'z' | b't' => {
+                spec.bits = 64;
+                j += 1;
+            }
+            _ => {}
+        }
+
+        let conv = at(j);
+        if !matches!(
+            conv,
+            b'd' | b'i' | b'u' | b'x' | b'X' | b'o' | b's' | b'c' | b'p'
+        ) {
+            // Not a conversion we know: copy what was scanned literally and
+            // continue after it, so the offending character is copied too.
+            out.push_str(format.get(start..j).unwrap_or(""));
+            i = j;
+            continue;
+        }
+        i = j + 1;
+
+        if width_from_arg {
+            let w = args.next().map_or(0, |v| v.as_bits() as i64 as i32);
+            if w < 0 {
+                spec.left = true;
+            }
+            spec.width = w.unsigned_abs() as usize;
+        }
+        if precision_from_arg {
+            let p = args.next().map_or(0, |v| v.as_bits() as i64 as i32);
+            spec.precision = usize::try_from(p).ok();
+        }
+        let Some(arg) = args.next() else {
+            continue;
+        };
+        out.push_str(&format_one(conv, &spec, arg));
+    }
+    out
+}
+
+/// Reads a run of decimal digits starting at `j`, saturating on overflow,
+/// and returns the number and the index after the digits.
+fn parse_digits(bytes: &[u8], mut j: usize) -> (usize, usize) {
+    let mut n: usize = 0;
+    while let Some(&b) = bytes.get(j) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        n = n.saturating_mul(10).saturating_add(usize::from(b - b'0'));
+        j += 1;
+    }
+    // Widths this large are nonsense; cap them so padding stays bounded.
+    (n.min(1 << 16), j)
+}
+
+/// Formats one argument for the conversion character `conv`.
+fn format_one(conv: u8, spec: &Spec, arg: &Value) -> String {
+    let bits = arg.as_bits();
+    match conv {
+        b'd' | b'i' => {
+            let v: i64 = match spec.bits {
+                8 => i64::from(bits as u8 as i8),
+                16 => i64::from(bits as u16 as i16),
+                32 => i64::from(bits as u32 as i32),
+                _ => bits as i64,
+            };
+            let sign = if v < 0 {
+                "-"
+            } else if spec.plus {
+                "+"
+            } else if spec.space {
+                " "
+            } else {
+                ""
+            };
+            let digits = with_precision(v.unsigned_abs().to_string(), v == 0, spec);
+            pad_number(sign, &digits, spec)
+        }
+        b'u' | b'x' | b'X' | b'o' => {
+            let v: u64 = match spec.bits {
+                8 => u64::from(bits as u8),
+                16 => u64::from(bits as u16),
+                32 => u64::from(bits as u32),
+                _ => bits,
+            };
+            let raw = match conv {
+                b'x' => format!("{v:x}"),
+                b'X' => format!("{v:X}"),
+                b'o' => format!("{v:o}"),
+                _ => v.to_string(),
+            };
+            let mut digits = with_precision(raw, v == 0, spec);
+            let prefix = match conv {
+                b'x' if spec.alt && v != 0 => "0x",
+                b'X' if spec.alt && v != 0 => "0X",
+                b'o' if spec.alt && !digits.starts_with('0') => {
+                    digits.insert(0, '0');
+                    ""
+                }
+                _ => "",
+            };
+            pad_number(prefix, &digits, spec)
+        }
+        b'c' => pad_text(char::from(bits as u8).to_string(), spec.width, spec.left),
+        b'p' => pad_text(format!("0x{bits:x}"), spec.width, spec.left),
+        _ => {
+            let mut text = match arg {
+                Value::Str(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if let Some(p) = spec.precision {
+                // Like C, the precision counts bytes; cut at a character
+                // boundary so the result stays valid UTF-8.
+                let mut cut = p.min(text.len());
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+            }
+            pad_text(text, spec.width, spec.left)
+        }
+    }
+}
+
+/// Applies an integer precision: at least that many digits, and no digits
+/// at all for a zero value with precision 0.
+fn with_precision(digits: String, is_zero: bool, spec: &Spec) -> String {
+    match spec.precision {
+        Some(0) if is_zero => String::new(),
+        Some(p) if digits.len() < p => format!("{}{digits}", "0".repeat(p - digits.len())),
+        _ => digits,
+    }
+}
+
+/// Pads a number (its sign or `0x` prefix and digits) to the width: on the
+/// right with `-`, with zeros after the prefix with `0` and no precision,
+/// otherwise with spaces on the left.
+fn pad_number(prefix: &str, digits: &str, spec: &Spec) -> String {
+    let len = prefix.len() + digits.len();
+    let fill = spec.width.saturating_sub(len);
+    if spec.left {
+        format!("{prefix}{digits}{}", " ".repeat(fill))
+    } else if spec.zero && spec.precision.is_none() {
+        format!("{prefix}{}{digits}", "0".repeat(fill))
+    } else {
+        format!("{}{prefix}{digits}", " ".repeat(fill))
+    }
+}
+
+/// Pads text with spaces to the width (counted in bytes, as C does).
+fn pad_text(text: String, width: usize, left: bool) -> String {
+    let fill = width.saturating_sub(text.len());
+    if fill == 0 {
+        text
+    } else if left {
+        format!("{text}{}", " ".repeat(fill))
+    } else {
+        format!("{}{text}", " ".repeat(fill))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(v.to_string())
+    }
+
+    #[test]
+    fn reference_example() {
+        assert_eq!(
+            format_printf(
+                "%-10s|%5d|%x\n",
+                &[s("ab"), Value::Int(42), Value::Int(255)]
+            ),
+            "ab        |   42|ff\n"
+        );
+    }
+
+    #[test]
+    fn thirty_two_bit_truncation() {
+        let big = || Value::Int(123456789012);
+        assert_eq!(format_printf("%d", &[big()]), "-1097262572");
+        assert_eq!(format_printf("%i", &[big()]), "-1097262572");
+        assert_eq!(format_printf("%ld", &[big()]), "123456789012");
+        assert_eq!(format_printf("%lld", &[big()]), "123456789012");
+        assert_eq!(format_printf("%lu", &[big()]), "123456789012");
+        assert_eq!(format_printf("%u", &[big()]), "3197704724");
+        assert_eq!(format_printf("%x", &[big()]), "be991a14");
+        assert_eq!(format_printf("%lx", &[big()]), "1cbe991a14");
+        assert_eq!(format_printf("%d", &[Value::Int(-1)]), "-1");
+        assert_eq!(format_printf("%u", &[Value::Int(-1)]), "4294967295");
+        assert_eq!(
+            format_printf("%lu", &[Value::Int(-1)]),
+            "18446744073709551615"
+        );
+        assert_eq!(format_printf("%ld", &[Value::UInt(u64::MAX)]), "-1");
+        assert_eq!(
+            format_printf("%zu %jd %td", &[Value::Int(-1), big(), big()]),
+            "18446744073709551615 123456789012 123456789012"
+        );
+    }
+
+    #[test]
+    fn short_modifiers() {
+        assert_eq!(format_printf("%hhd", &[Value::Int(255)]), "-1");
+        assert_eq!(format_printf("%hhu", &[Value::Int(257)]), "1");
+        assert_eq!(format_printf("%hd", &[Value::Int(65535)]), "-1");
+        assert_eq!(format_printf("%hx", &[Value::Int(0x12345)]), "2345");
+    }
+
+    #[test]
+    fn widths_and_flags() {
+        assert_eq!(format_printf("%05d", &[Value::Int(42)]), "00042");
+        assert_eq!(format_printf("%05d", &[Value::Int(-42)]), "-0042");
+        assert_eq!(format_printf("%-5d|", &[Value::Int(42)]), "42   |");
+        assert_eq!(
+            format_printf("%+d % d", &[Value::Int(5), Value::Int(5)]),
+            "+5  5"
+        );
+        assert_eq!(
+            format_printf(
+                "%#x %#X %#o %#x",
+                &[
+                    Value::Int(255),
+                    Value::Int(255),
+                    Value::Int(8),
+                    Value::Int(0)
+                ]
+            ),
+            "0xff 0XFF 010 0"
+        );
+        assert_eq!(format_printf("%08.3d|", &[Value::Int(7)]), "     007|");
+        assert_eq!(format_printf("%.0d|", &[Value::Int(0)]), "|");
+        assert_eq!(format_printf("%#010x", &[Value::Int(255)]), "0x000000ff");
+        assert_eq!(
+            format_printf("%X %o", &[Value::Int(255), Value::Int(8)]),
+            "FF 10"
+        );
+        assert_eq!(
+            format_printf(
+                "%*d|%-*d|",
+                &[Value::Int(4), Value::Int(1), Value::Int(3), Value::Int(2)]
+            ),
+            "   1|2  |"
+        );
+        assert_eq!(
+            format_printf("%*d|", &[Value::Int(-4), Value::Int(1)]),
+            "1   |"
+        );
+        assert_eq!(format_printf("%.*s|", &[Value::Int(2), s("hello")]), "he|");
+    }
+
+    #[test]
+    fn strings_chars_pointers() {
+        assert_eq!(format_printf("%s", &[s("hello")]), "hello");
+        assert_eq!(
+            format_printf("%.3s|%5s|%-5s|", &[s("hello"), s("ab"), s("ab")]),
+            "hel|   ab|ab   |"
+        );
+        assert_eq!(
+            format_printf("%s %s", &[Value::Int(-3), Value::UInt(7)]),
+            "-3 7"
+        );
+        assert_eq!(
+            format_printf("%c%c", &[Value::Int(65), Value::UInt(0x162)]),
+            "Ab"
+        );
+        assert_eq!(format_printf("%3c|", &[Value::Int(b'x'.into())]), "  x|");
+        assert_eq!(
+            format_printf("%p", &[Value::Pointer(0xffff_8880_dead_beef)]),
+            "0xffff8880deadbeef"
+        );
+        assert_eq!(format_printf("%p", &[Value::UInt(0x1234)]), "0x1234");
+        assert_eq!(
+            format_printf("%s", &[Value::Tuple(vec![Value::Int(1), s("a")])]),
+            "(1, a)"
+        );
+    }
+
+    #[test]
+    fn bools() {
+        assert_eq!(
+            format_printf("%s %s", &[Value::Bool(true), Value::Bool(false)]),
+            "true false"
+        );
+        assert_eq!(
+            format_printf("%d %d", &[Value::Bool(true), Value::Bool(false)]),
+            "1 0"
+        );
+    }
+
+    #[test]
+    fn percent_literals_and_missing_args() {
+        assert_eq!(format_printf("100%%\n", &[]), "100%\n");
+        assert_eq!(format_printf("%d%%", &[Value::Int(5)]), "5%");
+        assert_eq!(format_printf("a %d b %s c", &[Value::Int(1)]), "a 1 b  c");
+        assert_eq!(format_printf("%*d", &[]), "");
+        assert_eq!(format_printf("%y %5q %", &[Value::Int(1)]), "%y %5q %");
+        assert_eq!(format_printf("%l", &[]), "%l");
+        assert_eq!(format_printf("héllo %s ü", &[s("wörld")]), "héllo wörld ü");
+        assert_eq!(format_printf("", &[Value::Int(1)]), "");
+        assert_eq!(
+            format_printf("%99999999999999999999d|", &[Value::Int(1)]).len(),
+            65537
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! Map printing in bpftrace's text format (bpftrace 0.26). A scalar map
+//! prints as `@name: VALUE` and a keyed map as one `@name[KEY]: VALUE`
+//! line per entry, with multiple keys joined by `, `. Maps whose values are
+//! counts, sums or integers are sorted by value (ties by key); all other
+//! maps are sorted by key. At exit bpftrace prints two newlines and then
+//! every non-empty map, ordered by name.
+
+use std::cmp::Ordering;
+use std::io::Write;
+
+use super::decode::{MapDatum, MapSnapshot};
+use super::value::{cmp_value_lists, cmp_values, Value};
+
+/// Writes the maps as bpftrace prints them at exit, including the leading
+/// blank lines.
+///
+/// The two newlines are written unconditionally, even when no map is
+/// printed: bpftrace 0.26's `TextOutput::end()` writes them whenever the
+/// main loop ends, before and independently of map printing (0.17 wrote
+/// `"\n\n"` unconditionally in `main.cpp` too). A session that prints the
+/// maps some other way (for example with `print_maps_on_exit = false`)
+/// can call `print_maps`, which writes no separator. Empty maps are
+/// skipped, and the rest are ordered by name (byte order, so the
+/// anonymous map `@` comes first).
+pub fn print_maps_at_exit(out: &mut dyn Write, maps: &[MapSnapshot]) -> std::io::Result<()> {
+    out.write_all(b"\n\n")?;
+    print_maps(out, maps)
+}
+
+/// Writes every non-empty map, ordered by name, without any separator.
+pub fn print_maps(out: &mut dyn Write, maps: &[MapSnapshot]) -> std::io::Result<()> {
+    let mut ordered: Vec<&MapSnapshot> = maps.iter().filter(|m| !m.is_empty()).collect();
+    ordered.sort_by_cached_key(|m| display_name(&m.name));
+    for map in ordered {
+        print_map(out, map)?;
+    }
+    Ok(())
+}
+
+/// Writes one map, sorted as bpftrace sorts it. An empty map writes
+/// nothing.
+pub fn print_map(out: &mut dyn Write, map: &MapSnapshot) -> std::io::Result<()> {
+    let name = display_name(&map.name);
+    for (key, datum) in sorted_entries(map) {
+        if key.is_empty() {
+            writeln!(out, "{name}: {}", datum.value())?;
+        } else {
+            writeln!(out, "{name}[{}]: {}", format_key(key), datum.value())?;
+        }
+    }
+    Ok(())
+}
+
+/// Returns the map's name as printed: names are expected to carry their
+/// `@`, and one is added when missing.
+fn display_name(name: &str) -> String {
+    if name.starts_with('@') {
+        name.to_string()
+    } else {
+        format!("@{name}")
+    }
+}
+
+/// Formats a map key: the key values joined by `, `. A key that is a single
+/// tuple prints its elements the same way, without parentheses.
+pub fn format_key(key: &[Value]) -> String {
+    let parts: Vec<String> = match key {
+        [Value::Tuple(items)] => items.iter().map(ToString::to_string).collect(),
+        _ => key.iter().map(ToString::to_string).collect(),
+    };
+    parts.join(", ")
+}
+
+/// Returns the map's entries in print order: by value ascending when every
+/// datum sorts by value (ties broken by key), otherwise by key.
+pub fn sorted_entries(map: &MapSnapshot) -> Vec<(&[Value], &MapDatum)> {
+    let mut entries: Vec<(&[Value], &MapDatum)> =
+        map.entries.iter().map(|(k, d)| (k.as_slice(), d)).collect();
+    let by_value = entries.iter().all(|(_, d)| d.sorts_by_value());
+    entries.sort_by(|(ka, da), (kb, db)| {
+        let by_key = cmp_value_lists(ka, kb);
+        if by_value {
+            match cmp_values(&da.value(), &db.value()) {
+                Ordering::Equal => by_key,
+                other => other,
+            }
+        } else {
+            by_key
+        }
+    });
+    entries
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(v.to_string())
+    }
+
+    fn render(f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
+        let mut buf = Vec::new();
+        f(&mut buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    fn snap(name: &str, entries: Vec<(Vec<Value>, MapDatum)>) -> MapSnapshot {
+        MapSnapshot {
+            name: name.to_string(),
+            entries,
+        }
+    }
+
+    #[test]
+    fn scalar_maps() {
+        let m = snap("@x", vec![(vec![], MapDatum::Value(Value::Int(-2)))]);
+        assert_eq!(render(|o| print_map(o, &m)), "@x: -2\n");
+        let m = snap("@", vec![(vec![], MapDatum::Count(3))]);
+        assert_eq!(render(|o| print_map(o, &m)), "@: 3\n");
+        let m = snap("@str", vec![(vec![], MapDatum::Value(s("hello")))]);
+        assert_eq!(render(|o| print_map(o, &m)), "@str: hello\n");
+        let m = snap(
+            "@tup",
+            vec![(
+                vec![],
+                MapDatum::Value(Value::Tuple(vec![Value::Int(1), s("two"), Value::Int(3)])),
+            )],
+        );
+        assert_eq!(render(|o| print_map(o, &m)), "@tup: (1, two, 3)\n");
+        let m = snap("@b", vec![(vec![], MapDatum::Value(Value::Bool(true)))]);
+        assert_eq!(render(|o| print_map(o, &m)), "@b: true\n");
+        let m = snap(
+            "@p",
+            vec![(vec![], MapDatum::Value(Value::Pointer(0x1234)))],
+        );
+        assert_eq!(render(|o| print_map(o, &m)), "@p: 0x1234\n");
+        let m = snap("@s", vec![(vec![], MapDatum::Sum(Value::Int(-7)))]);
+        assert_eq!(render(|o| print_map(o, &m)), "@s: -7\n");
+    }
+
+    #[test]
+    fn keyed_by_string_sorted_by_value() {
+        let m = snap(
+            "@cnt",
+            vec![
+                (vec![s("c")], MapDatum::Count(3)),
+                (vec![s("a")], MapDatum::Count(2)),
+                (vec![s("b")], MapDatum::Count(1)),
+                (vec![s("aa")], MapDatum::Count(2)),
+            ],
+        );
+        assert_eq!(
+            render(|o| print_map(o, &m)),
+            "@cnt[b]: 1\n@cnt[a]: 2\n@cnt[aa]: 2\n@cnt[c]: 3\n"
+        );
+        let m = snap(
+            "@",
+            vec![
+                (vec![Value::Int(1)], MapDatum::Value(Value::Int(10))),
+                (vec![Value::Int(2)], MapDatum::Value(Value::Int(-10))),
+            ],
+        );
+        assert_eq!(render(|o| print_map(o, &m)), "@[2]: -10\n@[1]: 10\n");
+    }
+
+    #[test]
+    fn two_keys() {
+        let m = snap(
+            "@multi",
+            vec![
+                (vec![Value::Int(2), s("a")], MapDatum::Count(1)),
+                (vec![Value::Int(1), s("b")], MapDatum::Count(1)),
+                (vec![Value::Int(1), s("a")], MapDatum::Count(1)),
+                (vec![Value::Int(10), s("a")], MapDatum::Count(1)),
+            ],
+        );
+        assert_eq!(
+            render(|o| print_map(o, &m)),
+            "@multi[1, a]: 1\n@multi[1, b]: 1\n@multi[2, a]: 1\n@multi[10, a]: 1\n"
+        );
+        let m = snap(
+            "@t",
+            vec![(
+                vec![Value::Tuple(vec![Value::Int(1), s("a"), Value::Int(3)])],
+                MapDatum::Count(1),
+            )],
+        );
+        assert_eq!(render(|o| print_map(o, &m)), "@t[1, a, 3]: 1\n");
+    }
+
+    #[test]
+    fn strings_as_values_sorted_by_key() {
+        let m = snap(
+            "@names",
+            vec![
+                (vec![Value::UInt(30)], MapDatum::Value(s("a"))),
+                (vec![Value::UInt(4)], MapDatum::Value(s("z"))),
+                (vec![Value::UInt(100)], MapDatum::Value(s("m"))),
+            ],
+        );
+        assert_eq!(
+            render(|o| print_map(o, &m)),
+            "@names[4]: z\n@names[30]: a\n@names[100]: m\n"
+        );
+        let m = snap(
+            "@k",
+            vec![
+                (vec![s("b")], MapDatum::Value(Value::Bool(false))),
+                (vec![s("B")], MapDatum::Value(Value::Bool(true))),
+                (vec![s("a")], MapDatum::Value(Value::Bool(true))),
+            ],
+        );
+        assert_eq!(
+            render(|o| print_map(o, &m)),
+            "@k[B]: true\n@k[a]: true\n@k[b]: false\n"
+        );
+    }
+
+    #[test]
+    fn exit_layout() {
+        let maps = vec![
+            snap(
+                "@cnt",
+                vec![
+                    (vec![s("x")], MapDatum::Count(5)),
+                    (vec![s("y")], MapDatum::Count(2)),
+                ],
+            ),
+            snap("@empty", vec![]),
+            snap("@", vec![(vec![], MapDatum::Value(Value::Int(1)))]),
+            snap("@a", vec![(vec![], MapDatum::Sum(Value::UInt(9)))]),
+        ];
+        assert_eq!(
+            render(|o| print_maps_at_exit(o, &maps)),
+            "\n\n@: 1\n@a: 9\n@cnt[y]: 2\n@cnt[x]: 5\n"
+        );
+        assert_eq!(render(|o| print_maps_at_exit(o, &[])), "\n\n");
+        assert_eq!(
+            render(|o| print_maps_at_exit(o, &[snap("@e", vec![])])),
+            "\n\n"
+        );
+        assert_eq!(
+            render(|o| print_maps(o, &maps[..2])),
+            "@cnt[y]: 2\n@cnt[x]: 5\n"
+        );
+    }
+}
