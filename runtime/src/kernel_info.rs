@@ -1,1 +1,53 @@
-//! Placeholder.
+//! The runtime's implementation of the compiler's `KernelInfo` trait.
+//!
+//! `SystemKernel` answers the compiler's questions about the running kernel
+//! by reading tracefs: a tracepoint's record layout comes from
+//! `<tracefs>/events/CAT/NAME/format`, parsed by the compiler's own
+//! `TracepointFormat::parse` so that fixtures and the real kernel agree.
+
+use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
+
+use crate::tracefs;
+
+/// The running kernel, asked through tracefs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemKernel;
+
+impl KernelInfo for SystemKernel {
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<Option<TracepointFormat>, String> {
+        let Some(dir) = tracefs::tracepoint_dir(category, name).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let path = dir.join("format");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(TracepointFormat::parse(&text))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!(
+                "could not read the format of tracepoint {category}:{name} from {} ({e}); \
+                 run ferrotrace as root so it can read tracefs.",
+                path.display()
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_real_tracepoint_formats() {
+        if let Err(e) = tracefs::tracefs_root() {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "{e}");
+            eprintln!("skipping: {e}");
+            return;
+        }
+        let format = SystemKernel.tracepoint_format("syscalls", "sys_enter_openat").unwrap().unwrap();
+        let filename = format.fields.iter().find(|f| f.name == "filename").unwrap();
+        assert_eq!(filename.size, 8);
+        assert!(format.fields.iter().all(|f| !f.name.starts_with("common_")));
+        assert_eq!(SystemKernel.tracepoint_format("syscalls", "nope").unwrap(), None);
+        assert_eq!(SystemKernel.tracepoint_format("nope", "nope").unwrap(), None);
+    }
+}

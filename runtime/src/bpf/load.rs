@@ -1,0 +1,220 @@
+//! Creating maps and loading programs with the bpf() system call.
+//!
+//! These are thin, checked wrappers over libbpf's low-level `bpf_map_create`
+//! and `bpf_prog_load`. Program loading first runs with a modest log buffer
+//! (libbpf retries at log level 1 on failure) and, when the kernel refuses,
+//! once more with log level 1 and a 16 MiB buffer so the verifier's complete
+//! reasoning is captured; its last meaningful lines become
+//! `BpfError::Verifier::log_tail`.
+
+use std::ffi::CString;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use super::error::{errno_text, libbpf_errno};
+use super::BpfError;
+
+/// `enum bpf_prog_type` values ferrotrace uses.
+pub const BPF_PROG_TYPE_TRACEPOINT: u32 = 5;
+pub const BPF_PROG_TYPE_PERF_EVENT: u32 = 7;
+pub const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
+
+/// `enum bpf_map_type` BPF_MAP_TYPE_ARRAY, used for `.data`/`.rodata`/`.bss`.
+pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
+
+/// Size of the first-attempt log buffer.
+const SMALL_LOG: usize = 64 * 1024;
+/// Size of the log buffer of the retry that captures the full verifier log.
+const LARGE_LOG: usize = 16 * 1024 * 1024;
+/// How many verifier lines the error keeps.
+const LOG_TAIL_LINES: usize = 20;
+
+/// Where a program comes from, for error messages.
+#[derive(Debug, Clone)]
+pub struct ProbeSite<'a> {
+    pub probe: &'a str,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A kernel object name: at most 15 bytes of `[A-Za-z0-9_.]`.
+pub fn kernel_name(name: &str) -> CString {
+    let clean: Vec<u8> = name
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' { b } else { b'_' })
+        .take(15)
+        .collect();
+    // The bytes are all non-zero ASCII, so this cannot fail.
+    CString::new(clean).unwrap_or_default()
+}
+
+/// Creates a map and returns its fd.
+pub fn create_map(
+    name: &str,
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+) -> Result<OwnedFd, BpfError> {
+    let cname = kernel_name(name);
+    let opts = libbpf_sys::bpf_map_create_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_map_create_opts>() as libbpf_sys::size_t,
+        ..Default::default()
+    };
+    // SAFETY: `cname` and `opts` are valid for the duration of the call and
+    // `opts.sz` is the size of the struct libbpf was built with.
+    let fd = unsafe { libbpf_sys::bpf_map_create(map_type, cname.as_ptr(), key_size, value_size, max_entries, &opts) };
+    if fd < 0 {
+        let errno = libbpf_errno(fd);
+        if super::error::is_permission(errno) {
+            return Err(BpfError::NotPermitted);
+        }
+        let hint = match errno {
+            libc::ENOMEM | libc::E2BIG => " The map is too large for this machine's memory; lower its size.",
+            libc::EINVAL => " This kernel does not support this kind of map or these sizes.",
+            _ => "",
+        };
+        return Err(BpfError::Map(format!(
+            "could not create map {name} (type {map_type}, key {key_size} bytes, value {value_size} bytes, \
+             {max_entries} entries): {}.{hint}",
+            errno_text(errno)
+        )));
+    }
+    // SAFETY: libbpf returned a fresh fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Loads a program from raw instructions (each one 8-byte `struct bpf_insn`
+/// in native byte order) and returns its fd.
+pub fn load_program(
+    prog_type: u32,
+    name: &str,
+    insns: &[u64],
+    site: &ProbeSite<'_>,
+) -> Result<OwnedFd, BpfError> {
+    if insns.is_empty() {
+        return Err(BpfError::Object(format!("internal error: probe {} has no instructions.", site.probe)));
+    }
+    match try_load(prog_type, name, insns, 0, SMALL_LOG) {
+        Ok(fd) => Ok(fd),
+        Err((errno, first_log)) => {
+            if errno == libc::EPERM && first_log.trim().is_empty() {
+                return Err(BpfError::NotPermitted);
+            }
+            // Retry once to capture the complete verifier log.
+            let (errno, log) = match try_load(prog_type, name, insns, 1, LARGE_LOG) {
+                Ok(fd) => return Ok(fd),
+                Err(failure) => failure,
+            };
+            let tail = log_tail(&log);
+            if !tail.is_empty() {
+                return Err(BpfError::Verifier {
+                    probe: site.probe.to_string(),
+                    line: site.line,
+                    column: site.column,
+                    log_tail: tail,
+                });
+            }
+            if super::error::is_permission(errno) {
+                return Err(BpfError::NotPermitted);
+            }
+            let reason = match errno {
+                libc::E2BIG => "the program is too large for this kernel; split the probe's work or simplify it.".to_string(),
+                libc::EINVAL => format!(
+                    "this kernel does not accept this kind of program ({}); it may lack the needed BPF support.",
+                    errno_text(errno)
+                ),
+                _ => format!("{}; check that BPF is enabled in this kernel.", errno_text(errno)),
+            };
+            Err(BpfError::Load { probe: site.probe.to_string(), reason })
+        }
+    }
+}
+
+/// One bpf_prog_load attempt; on failure the errno and the log text.
+fn try_load(
+    prog_type: u32,
+    name: &str,
+    insns: &[u64],
+    log_level: u32,
+    log_size: usize,
+) -> Result<OwnedFd, (i32, String)> {
+    let cname = kernel_name(name);
+    let license = c"GPL";
+    let mut log = vec![0u8; log_size];
+    let mut opts = libbpf_sys::bpf_prog_load_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as libbpf_sys::size_t,
+        log_level,
+        log_size: u32::try_from(log_size).unwrap_or(u32::MAX),
+        log_buf: log.as_mut_ptr().cast(),
+        ..Default::default()
+    };
+    // SAFETY: `insns` is a live slice of 8-byte instructions with the layout
+    // of `struct bpf_insn` (u64 alignment exceeds its 4-byte alignment); the
+    // name, license and log buffer outlive the call, and `log_size` is the
+    // buffer's real length.
+    let fd = unsafe {
+        libbpf_sys::bpf_prog_load(
+            prog_type,
+            cname.as_ptr(),
+            license.as_ptr(),
+            insns.as_ptr().cast::<libbpf_sys::bpf_insn>(),
+            insns.len() as libbpf_sys::size_t,
+            &mut opts,
+        )
+    };
+    if fd >= 0 {
+        // SAFETY: libbpf returned a fresh fd that nothing else owns.
+        return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+    }
+    let errno = libbpf_errno(fd);
+    let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+    Err((errno, String::from_utf8_lossy(&log[..end]).into_owned()))
+}
+
+/// The last meaningful lines of a verifier log (statistics lines dropped).
+pub fn log_tail(log: &str) -> Vec<String> {
+    let lines: Vec<&str> = log
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| {
+            !(l.starts_with("processed ")
+                || l.starts_with("verification time")
+                || l.starts_with("stack depth")
+                || l.starts_with("-- END PROG LOAD LOG --"))
+        })
+        .collect();
+    let start = lines.len().saturating_sub(LOG_TAIL_LINES);
+    lines[start..].iter().map(|l| l.to_string()).collect()
+}
+
+/// An aya-obj instruction as the kernel's 8-byte word.
+pub fn insn_word(insn: &aya_obj::generated::bpf_insn) -> u64 {
+    // SAFETY: `bpf_insn` is a `repr(C)` 8-byte struct without padding
+    // (u8, u8 bitfield, i16, i32), so all of its bytes are initialised and
+    // any 8 bytes are a valid u64; the sizes are checked by `transmute`.
+    unsafe { std::mem::transmute::<aya_obj::generated::bpf_insn, u64>(*insn) }
+}
+
+/// Runs a loaded program once with BPF_PROG_TEST_RUN and a zeroed context
+/// of `ctx_len` bytes (none when 0). Returns the errno on failure.
+pub fn test_run(prog_fd: std::os::fd::BorrowedFd<'_>, ctx_len: usize) -> Result<u32, i32> {
+    use std::os::fd::AsRawFd;
+    let ctx = vec![0u8; ctx_len];
+    let mut opts = libbpf_sys::bpf_test_run_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_test_run_opts>() as libbpf_sys::size_t,
+        ..Default::default()
+    };
+    if ctx_len > 0 {
+        opts.ctx_in = ctx.as_ptr().cast();
+        opts.ctx_size_in = u32::try_from(ctx_len).unwrap_or(u32::MAX);
+    }
+    // SAFETY: the fd is a live program fd, and `ctx` outlives the call with
+    // `ctx_size_in` its true length.
+    let ret = unsafe { libbpf_sys::bpf_prog_test_run_opts(prog_fd.as_raw_fd(), &mut opts) };
+    if ret < 0 {
+        Err(libbpf_errno(ret))
+    } else {
+        Ok(opts.retval)
+    }
+}
