@@ -4,6 +4,10 @@
 //! no builtin or probe names: those are resolved by `sema` via the stdlib.
 
 pub mod ast;
+mod lexscan;
+mod literal;
+mod lower;
 mod parser;
+pub mod print;
 
 pub use parser::parse;

@@ -1,10 +1,201 @@
-//! Placeholder: replaced by the pest-based parser.
+//! The parser entry point. The pest grammar (`grammar.pest`) is run one
+//! action block at a time: each probe is parsed from where the previous one
+//! ended, so that after a syntax error the parser can skip to the `}` that
+//! closes the broken probe and keep reporting errors in the following ones.
+//! Every pest error becomes a `Diagnostic` in exactly one function,
+//! `syntax_error`; lexical problems found by `lexscan` (unterminated strings
+//! and comments) take precedence over the confusing grammar error they cause.
+
 use super::ast::Script;
+use super::lexscan::{self, LexProblem};
+use super::lower::Lower;
 use crate::diagnostics::Diagnostic;
 use crate::source::{SourceFile, Span};
+use pest::error::{Error, ErrorVariant, InputLocation};
+use pest::Parser;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "syntax/grammar.pest"]
+pub(super) struct Grammar;
 
 /// Parses a whole script. Returns the AST (possibly partial) and every
 /// syntax error found.
 pub fn parse(source: &SourceFile) -> (Script, Vec<Diagnostic>) {
-    (Script { items: Vec::new(), span: Span::new(0, source.text.len()) }, Vec::new())
+    pest::set_error_detail(true);
+    let text = source.text.as_str();
+    let start = lexscan::skip_shebang(text);
+    let mut problems = lexscan::problems(text, start);
+    let mut diags = Vec::new();
+    let mut items = Vec::new();
+    let mut pos = start;
+    while pos < text.len() {
+        let rest = &text[pos..];
+        if Grammar::parse(Rule::top_end, rest).is_ok() {
+            break;
+        }
+        match parse_probe(rest, pos, &mut diags) {
+            Ok(Some((probe, end))) => {
+                items.push(super::ast::Item::Probe(probe));
+                pos = end;
+            }
+            Ok(None) => {
+                diags.push(Diagnostic::error("E0001", "syntax error: malformed action block", Span::new(pos, pos)));
+                break;
+            }
+            Err(e) => {
+                diags.push(syntax_error(&e, text, pos, &mut problems));
+                match lexscan::recover(text, pos) {
+                    Some(next) if next > pos => pos = next,
+                    _ => break,
+                }
+            }
+        }
+    }
+    (Script { items, span: Span::new(0, text.len()) }, diags)
+}
+
+type ProbeResult = Result<Option<(super::ast::Probe, usize)>, Box<Error<Rule>>>;
+
+/// Parses one probe at the start of `rest` (which begins at byte `offset`);
+/// returns it and the offset just past it.
+fn parse_probe(rest: &str, offset: usize, diags: &mut Vec<Diagnostic>) -> ProbeResult {
+    let mut pairs = Grammar::parse(Rule::probe_entry, rest).map_err(Box::new)?;
+    let Some(probe) = pairs.next().and_then(|entry| entry.into_inner().next()) else {
+        return Ok(None);
+    };
+    let end = offset + probe.as_span().end();
+    let mut lower = Lower { offset, diags };
+    Ok(lower.probe(probe).map(|p| (p, end)))
+}
+
+/// The one conversion of a pest error into a diagnostic (`E0001`, or `E0004`
+/// when an unterminated string or comment is the real cause).
+fn syntax_error(e: &Error<Rule>, text: &str, offset: usize, problems: &mut Vec<LexProblem>) -> Diagnostic {
+    let at = offset
+        + match e.location {
+            InputLocation::Pos(p) => p,
+            InputLocation::Span((s, _)) => s,
+        };
+    let at = floor_boundary(text, at.min(text.len()));
+    if let Some(i) = problems.iter().position(|p| (offset..=at).contains(&p.start())) {
+        return lexical_error(problems.remove(i));
+    }
+    let expected = expected_tokens(e);
+    let span = token_span(text, at);
+    let found = if at >= text.len() { "end of input".to_string() } else { format!("`{}`", &text[span.start..span.end]) };
+    let wants_expr = expects_expression(e);
+    let message = if wants_expr {
+        "syntax error: expected expression".to_string()
+    } else if at >= text.len() {
+        "syntax error: unexpected end of input".to_string()
+    } else {
+        format!("syntax error: unexpected token {found}")
+    };
+    let label = match (wants_expr, expected.is_empty()) {
+        (true, _) => format!("expected an expression here, found {found}"),
+        (false, true) => "unexpected here".to_string(),
+        (false, false) => format!("expected one of {}", expected.join(", ")),
+    };
+    let mut d = Diagnostic::error("E0001", message, span).label(label);
+    if let Some(h) = help_for(&expected, at >= text.len()) {
+        d = d.help(h);
+    }
+    d
+}
+
+fn lexical_error(p: LexProblem) -> Diagnostic {
+    match p {
+        LexProblem::UnterminatedString(s) => Diagnostic::error("E0004", "unterminated string literal", s)
+            .label("this string is never closed")
+            .help("add a closing `\"` on the same line"),
+        LexProblem::UnterminatedComment(s) => Diagnostic::error("E0004", "unterminated block comment", s)
+            .label("this comment is never closed")
+            .help("add a closing `*/`"),
+    }
+}
+
+/// The literal tokens pest wanted at the error position, quoted and sorted.
+fn expected_tokens(e: &Error<Rule>) -> Vec<String> {
+    let mut out: Vec<String> = match e.parse_attempts() {
+        Some(a) => a
+            .expected_tokens()
+            .into_iter()
+            .map(|t| t.to_string())
+            .filter(|t| is_literal_token(t))
+            .map(|t| format!("`{t}`"))
+            .collect(),
+        None => Vec::new(),
+    };
+    if let ErrorVariant::ParsingError { positives, .. } = &e.variant {
+        out.extend(positives.iter().filter_map(|r| rule_name(*r)).map(str::to_string));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Drops pest's built-in rule and character-range tokens (`BUILTIN_RULE`,
+/// `a..z`) and whitespace, keeping literal punctuation and keywords.
+fn is_literal_token(t: &str) -> bool {
+    let range = t.chars().count() == 4 && t.chars().nth(1) == Some('.') && t.chars().nth(2) == Some('.');
+    t != "BUILTIN_RULE" && !range && !t.trim().is_empty()
+}
+
+/// Whether the parser was looking for the start of an expression.
+fn expects_expression(e: &Error<Rule>) -> bool {
+    let starts = [Rule::int_lit, Rule::str_lit, Rule::ident, Rule::var, Rule::map_name, Rule::unary, Rule::expr];
+    match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.iter().any(|r| starts.contains(r)),
+        ErrorVariant::CustomError { .. } => false,
+    }
+}
+
+/// Friendly names of the rules worth listing in an "expected" label.
+fn rule_name(r: Rule) -> Option<&'static str> {
+    Some(match r {
+        Rule::attach_point => "an attach point",
+        Rule::block => "`{`",
+        Rule::assign_op => "`=`",
+        Rule::field_name => "a field name",
+        Rule::kw_else => "`else`",
+        Rule::predicate => "a predicate",
+        _ => return None,
+    })
+}
+
+fn help_for(expected: &[String], at_end: bool) -> Option<String> {
+    let has = |t: &str| expected.iter().any(|x| x == t);
+    if has("`;`") && has("`}`") {
+        Some("statements are separated by `;`; is a `;` or a closing `}` missing?".to_string())
+    } else if at_end && has("`}`") {
+        Some("the action block is missing its closing `}`".to_string())
+    } else if has("`)`") {
+        Some("is a closing `)` missing?".to_string())
+    } else if has("`]`") {
+        Some("is a closing `]` missing?".to_string())
+    } else if has("`{`") {
+        Some("an action block `{ ... }` must follow the attach points and predicate".to_string())
+    } else {
+        None
+    }
+}
+
+/// The span of the token starting at `at`: a word, or one character, or
+/// empty at the end of the text.
+fn token_span(text: &str, at: usize) -> Span {
+    let rest = &text[at..];
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let len = match rest.chars().next() {
+        None => 0,
+        Some(c) if word(c) => rest.find(|c: char| !word(c)).unwrap_or(rest.len()),
+        Some(c) => c.len_utf8(),
+    };
+    Span::new(at, at + len)
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }

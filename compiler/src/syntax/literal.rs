@@ -1,0 +1,184 @@
+//! Decoding of integer and string literal tokens. The grammar accepts a
+//! liberal token shape (`[0-9][0-9A-Za-z_]*`, `"..."` with any escaped
+//! character); the exact rules and their diagnostics live here: `E0002` for
+//! an invalid or too large integer, `E0003` for an unknown escape.
+
+use crate::diagnostics::Diagnostic;
+use crate::source::Span;
+
+/// Decodes an integer literal: decimal, `0x` hex, leading-0 octal, `0b`
+/// binary, `_` separators, scientific `2e3`, and C suffixes `U L UL LL ULL`.
+pub fn parse_int(raw: &str, span: Span) -> Result<u64, Diagnostic> {
+    let cleaned: String = raw.chars().filter(|&c| c != '_').collect::<String>().to_ascii_lowercase();
+    let body = strip_suffix(&cleaned);
+    let (digits, radix) = if let Some(hex) = body.strip_prefix("0x") {
+        (hex, 16)
+    } else if let Some(bin) = body.strip_prefix("0b") {
+        (bin, 2)
+    } else if let Some((mantissa, exp)) = body.split_once('e') {
+        return scientific(mantissa, exp, raw, span);
+    } else if body.len() > 1 && body.starts_with('0') {
+        (&body[1..], 8)
+    } else {
+        (body, 10)
+    };
+    convert(digits, radix, raw, span)
+}
+
+/// Strips a C integer suffix (`u`, `l`, `ul`, `ll`, `ull`) when what remains
+/// is still a number (so `0xfull` keeps its hex digits intact... as `0xf` + `ull`).
+fn strip_suffix(s: &str) -> &str {
+    for suffix in ["ull", "llu", "ul", "lu", "ll", "u", "l"] {
+        if let Some(rest) = s.strip_suffix(suffix) {
+            if !rest.is_empty() {
+                return rest;
+            }
+        }
+    }
+    s
+}
+
+fn convert(digits: &str, radix: u32, raw: &str, span: Span) -> Result<u64, Diagnostic> {
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return Err(invalid(raw, span));
+    }
+    u64::from_str_radix(digits, radix).map_err(|_| too_large(raw, span))
+}
+
+fn scientific(mantissa: &str, exp: &str, raw: &str, span: Span) -> Result<u64, Diagnostic> {
+    let m = convert(mantissa, 10, raw, span)?;
+    let e = convert(exp, 10, raw, span)?;
+    let e = u32::try_from(e).map_err(|_| too_large(raw, span))?;
+    10u64
+        .checked_pow(e)
+        .and_then(|p| m.checked_mul(p))
+        .ok_or_else(|| too_large(raw, span))
+}
+
+fn invalid(raw: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0002", format!("invalid integer literal `{raw}`"), span)
+        .label("not a valid integer")
+        .help("integers are decimal, 0x hex, 0b binary or leading-0 octal, optionally with `_` separators")
+}
+
+fn too_large(raw: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0002", format!("integer literal `{raw}` is too large"), span)
+        .label("does not fit in 64 bits")
+}
+
+/// Decodes a string literal token (with its quotes) starting at byte `start`.
+/// Unknown escapes are reported (E0003) and kept literally.
+pub fn parse_str(raw: &str, start: usize, diags: &mut Vec<Diagnostic>) -> String {
+    let inner = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(raw);
+    let base = start + 1;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some((j, e)) = chars.next() else {
+            out.push('\\');
+            break;
+        };
+        let esc_end = base + j + e.len_utf8();
+        match e {
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            '"' => out.push('"'),
+            '\\' => out.push('\\'),
+            '0'..='7' => {
+                let value = take_digits(&mut chars, e, 8, 3);
+                push_byte(&mut out, value, Span::new(base + i, esc_end), diags);
+            }
+            'x' => match chars.peek() {
+                Some(&(_, h)) if h.is_ascii_hexdigit() => {
+                    chars.next();
+                    let value = take_digits(&mut chars, h, 16, 2);
+                    push_byte(&mut out, value, Span::new(base + i, esc_end), diags);
+                }
+                _ => diags.push(bad_escape(Span::new(base + i, esc_end), "\\x")),
+            },
+            other => {
+                diags.push(bad_escape(Span::new(base + i, esc_end), &format!("\\{other}")));
+                out.push(other);
+            }
+        }
+    }
+    out
+}
+
+/// Reads up to `max` digits of `radix`, the first one being `first`.
+fn take_digits(
+    chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+    first: char,
+    radix: u32,
+    max: usize,
+) -> u32 {
+    let mut value = first.to_digit(radix).unwrap_or(0);
+    for _ in 1..max {
+        match chars.peek().and_then(|&(_, c)| c.to_digit(radix)) {
+            Some(d) => {
+                value = value * radix + d;
+                chars.next();
+            }
+            None => break,
+        }
+    }
+    value
+}
+
+fn push_byte(out: &mut String, value: u32, span: Span, diags: &mut Vec<Diagnostic>) {
+    match u8::try_from(value) {
+        Ok(b) => out.push(char::from(b)),
+        Err(_) => diags.push(
+            Diagnostic::error("E0003", "octal escape is out of range", span)
+                .label("larger than \\377")
+                .help("an octal escape encodes one byte: \\0 to \\377"),
+        ),
+    }
+}
+
+fn bad_escape(span: Span, text: &str) -> Diagnostic {
+    Diagnostic::error("E0003", format!("invalid escape sequence `{text}`"), span)
+        .label("unknown escape")
+        .help("valid escapes are \\n \\t \\r \\\" \\\\ \\ooo (octal) and \\xHH (hex)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(s: &str) -> Option<u64> {
+        parse_int(s, Span::default()).ok()
+    }
+
+    #[test]
+    fn integer_forms() {
+        assert_eq!(int("0"), Some(0));
+        assert_eq!(int("1_000_000"), Some(1_000_000));
+        assert_eq!(int("0x1F"), Some(31));
+        assert_eq!(int("0b101"), Some(5));
+        assert_eq!(int("0755"), Some(0o755));
+        assert_eq!(int("2e3"), Some(2000));
+        assert_eq!(int("10ULL"), Some(10));
+        assert_eq!(int("0xfull"), Some(15));
+        assert_eq!(int("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(int("18446744073709551616"), None);
+        assert_eq!(int("09"), None);
+        assert_eq!(int("12abc"), None);
+        assert_eq!(int("1e30"), None);
+    }
+
+    #[test]
+    fn string_escapes() {
+        let mut d = Vec::new();
+        assert_eq!(parse_str(r#""a\n\t\"\\\101\x41""#, 0, &mut d), "a\n\t\"\\AA");
+        assert!(d.is_empty());
+        parse_str(r#""\q""#, 0, &mut d);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].primary.span, Span::new(1, 3));
+    }
+}

@@ -1,0 +1,285 @@
+//! Lowering of pest pairs to the AST. The grammar guarantees the shape of
+//! every pair, but nothing here relies on it with a panic: each function
+//! returns `Option` and a missing child makes the caller report an internal
+//! syntax error instead. Binary operators are folded by precedence climbing;
+//! literal decoding lives in `literal`.
+
+use super::ast::*;
+use super::literal;
+use super::parser::Rule;
+use crate::diagnostics::Diagnostic;
+use crate::source::Span;
+use pest::iterators::Pair;
+
+/// Lowers the pairs of one probe; `offset` is where its text starts in the file.
+pub struct Lower<'d> {
+    pub offset: usize,
+    pub diags: &'d mut Vec<Diagnostic>,
+}
+
+impl Lower<'_> {
+    fn span(&self, p: &Pair<'_, Rule>) -> Span {
+        let s = p.as_span();
+        Span::new(s.start() + self.offset, s.end() + self.offset)
+    }
+
+    pub fn probe(&mut self, p: Pair<'_, Rule>) -> Option<Probe> {
+        let span = self.span(&p);
+        let mut attach_points = Vec::new();
+        let mut predicate = None;
+        let mut body = None;
+        for child in p.into_inner() {
+            match child.as_rule() {
+                Rule::attach_list => {
+                    for ap in child.into_inner() {
+                        attach_points.push(self.attach_point(ap));
+                    }
+                }
+                Rule::predicate => predicate = Some(self.expr(child.into_inner().next()?)?),
+                Rule::block => body = Some(self.block(child)?),
+                _ => return None,
+            }
+        }
+        Some(Probe { attach_points, predicate, body: body?, span })
+    }
+
+    fn attach_point(&mut self, p: Pair<'_, Rule>) -> AttachPoint {
+        let span = self.span(&p);
+        let raw = p.as_str().to_string();
+        let parts = p
+            .into_inner()
+            .map(|part| {
+                let quoted = part.as_rule() == Rule::attach_quoted;
+                let s = part.as_str();
+                let text = if quoted { s.get(1..s.len().saturating_sub(1)).unwrap_or("") } else { s };
+                AttachPart { text: text.to_string(), quoted, span: self.span(&part) }
+            })
+            .collect();
+        AttachPoint { parts, raw, span }
+    }
+
+    fn block(&mut self, p: Pair<'_, Rule>) -> Option<Block> {
+        let span = self.span(&p);
+        let list = p.into_inner().next()?;
+        let stmts = list.into_inner().map(|s| self.stmt(s)).collect::<Option<Vec<_>>>()?;
+        Some(Block { stmts, span })
+    }
+
+    fn stmt(&mut self, p: Pair<'_, Rule>) -> Option<Stmt> {
+        let span = self.span(&p);
+        let kind = match p.as_rule() {
+            Rule::if_stmt => self.if_stmt(p)?,
+            Rule::simple_stmt => {
+                let inner = p.into_inner().next()?;
+                match inner.as_rule() {
+                    Rule::assign => self.assign(inner)?,
+                    _ => StmtKind::Expr(self.expr(inner)?),
+                }
+            }
+            _ => return None,
+        };
+        Some(Stmt { kind, span })
+    }
+
+    fn if_stmt(&mut self, p: Pair<'_, Rule>) -> Option<StmtKind> {
+        let mut it = p.into_inner().filter(|c| !matches!(c.as_rule(), Rule::kw_if | Rule::kw_else));
+        let cond = self.expr(it.next()?)?;
+        let then = self.block(it.next()?)?;
+        let otherwise = match it.next() {
+            None => None,
+            Some(e) if e.as_rule() == Rule::if_stmt => {
+                let stmt = self.stmt(e)?;
+                Some(Block { span: stmt.span, stmts: vec![stmt] })
+            }
+            Some(e) => Some(self.block(e)?),
+        };
+        Some(StmtKind::If { cond, then, otherwise })
+    }
+
+    fn assign(&mut self, p: Pair<'_, Rule>) -> Option<StmtKind> {
+        let mut it = p.into_inner();
+        let target = self.unary(it.next()?)?;
+        let op = match it.next()?.as_str() {
+            "=" => None,
+            s => Some(binary_op(s.strip_suffix('=')?)?),
+        };
+        let value = self.expr(it.next()?)?;
+        Some(StmtKind::Assign { target, op, value })
+    }
+
+    /// `expr = binary (? expr : expr)?`
+    fn expr(&mut self, p: Pair<'_, Rule>) -> Option<Expr> {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let cond = self.binary(it.next()?)?;
+        let Some(then) = it.next() else { return Some(cond) };
+        let then = self.expr(then)?;
+        let otherwise = self.expr(it.next()?)?;
+        let kind = ExprKind::Ternary { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(otherwise) };
+        Some(Expr { kind, span })
+    }
+
+    /// Folds `unary (op unary)*` by precedence (all binary operators are
+    /// left-associative).
+    fn binary(&mut self, p: Pair<'_, Rule>) -> Option<Expr> {
+        let mut it = p.into_inner();
+        let mut operands = vec![self.unary(it.next()?)?];
+        let mut ops: Vec<BinaryOp> = Vec::new();
+        while let Some(op_pair) = it.next() {
+            let op = binary_op(op_pair.as_str())?;
+            let rhs = self.unary(it.next()?)?;
+            while ops.last().is_some_and(|&top| precedence(top) >= precedence(op)) {
+                reduce(&mut operands, &mut ops)?;
+            }
+            ops.push(op);
+            operands.push(rhs);
+        }
+        while !ops.is_empty() {
+            reduce(&mut operands, &mut ops)?;
+        }
+        operands.pop()
+    }
+
+    /// `prefix_op* postfix`; the innermost operator applies first.
+    fn unary(&mut self, p: Pair<'_, Rule>) -> Option<Expr> {
+        let mut prefixes = Vec::new();
+        let mut operand = None;
+        for child in p.into_inner() {
+            match child.as_rule() {
+                Rule::postfix => operand = Some(self.postfix(child)?),
+                rule => prefixes.push((rule, self.span(&child))),
+            }
+        }
+        let mut e = operand?;
+        for (rule, op_span) in prefixes.into_iter().rev() {
+            let span = op_span.to(e.span);
+            let operand = Box::new(e);
+            let kind = match rule {
+                Rule::op_preinc => ExprKind::IncDec { target: operand, increment: true, prefix: true },
+                Rule::op_predec => ExprKind::IncDec { target: operand, increment: false, prefix: true },
+                Rule::op_neg => ExprKind::Unary { op: UnaryOp::Neg, operand },
+                Rule::op_not => ExprKind::Unary { op: UnaryOp::Not, operand },
+                Rule::op_bitnot => ExprKind::Unary { op: UnaryOp::BitNot, operand },
+                _ => return None,
+            };
+            e = Expr { kind, span };
+        }
+        Some(e)
+    }
+
+    fn postfix(&mut self, p: Pair<'_, Rule>) -> Option<Expr> {
+        let mut it = p.into_inner();
+        let mut e = self.primary(it.next()?)?;
+        for op in it {
+            let span = e.span.to(self.span(&op));
+            let base = Box::new(e);
+            let kind = match op.as_rule() {
+                Rule::field_dot | Rule::field_arrow => {
+                    let arrow = op.as_rule() == Rule::field_arrow;
+                    let name = op.into_inner().next()?;
+                    let field_span = self.span(&name);
+                    ExprKind::Field { base, field: name.as_str().to_string(), field_span, arrow }
+                }
+                Rule::op_postinc => ExprKind::IncDec { target: base, increment: true, prefix: false },
+                Rule::op_postdec => ExprKind::IncDec { target: base, increment: false, prefix: false },
+                _ => return None,
+            };
+            e = Expr { kind, span };
+        }
+        Some(e)
+    }
+
+    fn primary(&mut self, p: Pair<'_, Rule>) -> Option<Expr> {
+        let span = self.span(&p);
+        let text = p.as_str();
+        let kind = match p.as_rule() {
+            Rule::int_lit => match literal::parse_int(text, span) {
+                Ok(v) => ExprKind::Int(v),
+                Err(d) => {
+                    self.diags.push(d);
+                    ExprKind::Int(0)
+                }
+            },
+            Rule::str_lit => ExprKind::Str(literal::parse_str(text, span.start, self.diags)),
+            Rule::ident => ExprKind::Ident(text.to_string()),
+            Rule::var => ExprKind::Var(text.get(1..)?.to_string()),
+            Rule::paren => {
+                let inner = self.expr(p.into_inner().next()?)?;
+                return Some(Expr { span, ..inner });
+            }
+            Rule::call => return self.call(p, span),
+            Rule::map => return self.map(p, span),
+            _ => return None,
+        };
+        Some(Expr { kind, span })
+    }
+
+    fn call(&mut self, p: Pair<'_, Rule>, span: Span) -> Option<Expr> {
+        let mut it = p.into_inner();
+        let name = it.next()?;
+        let name_span = self.span(&name);
+        let args = it.map(|a| self.expr(a)).collect::<Option<Vec<_>>>()?;
+        Some(Expr { kind: ExprKind::Call { name: name.as_str().to_string(), name_span, args }, span })
+    }
+
+    fn map(&mut self, p: Pair<'_, Rule>, span: Span) -> Option<Expr> {
+        let mut it = p.into_inner();
+        let name = it.next()?.as_str().get(1..)?.to_string();
+        let keys = match it.next() {
+            Some(k) => k.into_inner().map(|e| self.expr(e)).collect::<Option<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        Some(Expr { kind: ExprKind::Map { name, keys }, span })
+    }
+}
+
+fn reduce(operands: &mut Vec<Expr>, ops: &mut Vec<BinaryOp>) -> Option<()> {
+    let op = ops.pop()?;
+    let rhs = operands.pop()?;
+    let lhs = operands.pop()?;
+    let span = lhs.span.to(rhs.span);
+    operands.push(Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span });
+    Some(())
+}
+
+fn binary_op(s: &str) -> Option<BinaryOp> {
+    use BinaryOp::*;
+    Some(match s {
+        "+" => Add,
+        "-" => Sub,
+        "*" => Mul,
+        "/" => Div,
+        "%" => Mod,
+        "&" => BitAnd,
+        "|" => BitOr,
+        "^" => BitXor,
+        "<<" => Shl,
+        ">>" => Shr,
+        "==" => Eq,
+        "!=" => Ne,
+        "<" => Lt,
+        "<=" => Le,
+        ">" => Gt,
+        ">=" => Ge,
+        "&&" => And,
+        "||" => Or,
+        _ => return None,
+    })
+}
+
+/// C precedence; higher binds tighter.
+fn precedence(op: BinaryOp) -> u8 {
+    use BinaryOp::*;
+    match op {
+        Or => 1,
+        And => 2,
+        BitOr => 3,
+        BitXor => 4,
+        BitAnd => 5,
+        Eq | Ne => 6,
+        Lt | Le | Gt | Ge => 7,
+        Shl | Shr => 8,
+        Add | Sub => 9,
+        Mul | Div | Mod => 10,
+    }
+}
