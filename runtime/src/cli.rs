@@ -1,1 +1,64 @@
-//! Placeholder.
+//! The command line, defined once with clap's derive API. Flags follow
+//! bpftrace's spelling so existing muscle memory works.
+
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+
+/// A bpftrace-compatible tracer: compiles probe scripts to eBPF, attaches
+/// them to kernel and user-space hooks, and prints what they record.
+#[derive(Debug, Parser)]
+#[command(name = "ferrotrace", version, about, long_about = None)]
+pub struct Cli {
+    /// The program to run, given on the command line.
+    #[arg(short = 'e', value_name = "PROGRAM")]
+    pub program: Option<String>,
+
+    /// A script file to run (`-` reads the script from standard input),
+    /// followed by the script's positional parameters.
+    #[arg(value_name = "FILENAME")]
+    pub args: Vec<String>,
+
+    /// Compile, load and attach everything, then release it all and exit
+    /// without running the script.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print one compiler stage and exit (needs no root).
+    #[arg(long, value_enum, value_name = "STAGE")]
+    pub emit: Option<Emit>,
+
+    /// Do not print informational lines such as "Attached N probes".
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    /// The syntax tree.
+    Ast,
+    /// The typed IR.
+    Ir,
+    /// The LLVM IR.
+    Llvm,
+    /// The BPF assembly.
+    Asm,
+}
+
+/// Where the script comes from.
+pub enum ScriptSource {
+    Inline(String),
+    Stdin,
+    File(PathBuf),
+}
+
+impl Cli {
+    /// The script source and its positional parameters.
+    pub fn script(&self) -> Option<(ScriptSource, &[String])> {
+        if let Some(p) = &self.program {
+            return Some((ScriptSource::Inline(p.clone()), &self.args));
+        }
+        let (first, rest) = self.args.split_first()?;
+        let source = if first == "-" { ScriptSource::Stdin } else { ScriptSource::File(PathBuf::from(first)) };
+        Some((source, rest))
+    }
+}

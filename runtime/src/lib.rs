@@ -8,4 +8,5 @@ pub mod cli;
 pub mod kernel_info;
 pub mod output;
 pub mod session;
+pub mod signals;
 pub mod tracefs;

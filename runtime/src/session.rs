@@ -1,1 +1,244 @@
-//! Placeholder.
+//! One run of ferrotrace, from script text to exit code.
+//!
+//! The order is bpftrace's: compile (stopping early for `--emit`), check
+//! privileges, load every program and map, attach every probe, print
+//! `Attached N probes` on stderr, run BEGIN, then stream events until
+//! `exit()`, Ctrl-C or SIGTERM; then detach, run END, print two newlines
+//! and every non-empty map. All kernel objects are owned by one
+//! `LoadedObject`, so they are released however the session ends.
+
+use crate::bpf::{BpfError, LoadedObject};
+use crate::cli::{Cli, Emit, ScriptSource};
+use crate::kernel_info::SystemKernel;
+use crate::output::{decode_fields, decode_map, format_printf, print_map};
+use crate::signals;
+use ferrotrace_compiler::diagnostics::{has_errors, render, Diagnostic};
+use ferrotrace_compiler::manifest::{Artifact, AttachSpec, EventSpec, MapRole};
+use ferrotrace_compiler::{codegen, sema, syntax, SourceFile};
+use std::io::{IsTerminal, Read, Write};
+use std::time::Duration;
+
+/// Runs a session and returns the process exit code.
+pub fn run(cli: &Cli) -> i32 {
+    match run_inner(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("{message}");
+            }
+            1
+        }
+    }
+}
+
+fn run_inner(cli: &Cli) -> Result<i32, String> {
+    let Some((script, _params)) = cli.script() else {
+        return Err("ERROR: no program given: pass a script file, `-` for standard input, or -e 'PROGRAM'.\n\
+                    Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."
+            .to_string());
+    };
+    let source = read_script(script)?;
+    let Some(artifact) = compile(&source, cli.emit)? else {
+        return Ok(0);
+    };
+    check_privileges()?;
+    execute(&artifact, &source, cli)
+}
+
+fn read_script(script: ScriptSource) -> Result<SourceFile, String> {
+    match script {
+        ScriptSource::Inline(text) => Ok(SourceFile::new("stdin", text)),
+        ScriptSource::Stdin => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("ERROR: cannot read the script from standard input: {e}."))?;
+            Ok(SourceFile::new("stdin", text))
+        }
+        ScriptSource::File(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("ERROR: cannot read the script file {}: {e}.", path.display()))?;
+            Ok(SourceFile::new(path.display().to_string(), text))
+        }
+    }
+}
+
+/// Compiles the script, printing diagnostics. Returns `None` when an
+/// `--emit` stage was printed instead.
+fn compile(source: &SourceFile, emit: Option<Emit>) -> Result<Option<Artifact>, String> {
+    let (ast, diags) = syntax::parse(source);
+    report(source, &diags)?;
+    if emit == Some(Emit::Ast) {
+        print!("{}", syntax::print::print(&ast));
+        return Ok(None);
+    }
+    let (program, diags) = sema::analyze(&ast, &SystemKernel);
+    report(source, &diags)?;
+    let internal = |e: codegen::CodegenError| format!("ERROR: {e}");
+    match emit {
+        Some(Emit::Ir) => print!("{program}"),
+        Some(Emit::Llvm) => print!("{}", codegen::emit_llvm(&program).map_err(internal)?),
+        Some(Emit::Asm) => print!("{}", codegen::emit_asm(&program).map_err(internal)?),
+        Some(Emit::Ast) | None => return codegen::generate(&program, source).map(Some).map_err(internal),
+    }
+    Ok(None)
+}
+
+/// Prints diagnostics on stderr; fails (with nothing more to say) on errors.
+fn report(source: &SourceFile, diags: &[Diagnostic]) -> Result<(), String> {
+    if !diags.is_empty() {
+        eprint!("{}", render(diags, source, std::io::stderr().is_terminal()));
+    }
+    if has_errors(diags) {
+        return Err(String::new());
+    }
+    Ok(())
+}
+
+/// Loading BPF needs root, or CAP_BPF with CAP_PERFMON (or CAP_SYS_ADMIN).
+fn check_privileges() -> Result<(), String> {
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_PERFMON: u32 = 38;
+    const CAP_BPF: u32 = 39;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let caps = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |c: u32| caps & (1 << c) != 0;
+    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+        return Ok(());
+    }
+    Err("ERROR: ferrotrace needs root (or the CAP_BPF and CAP_PERFMON capabilities) to load BPF programs; run it with sudo.".to_string())
+}
+
+/// Loads, attaches, runs and tears down a compiled script.
+fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, String> {
+    let manifest = &artifact.manifest;
+    let fail = |e: BpfError| bpf_error(&e, source);
+    let mut object = LoadedObject::load(artifact).map_err(fail)?;
+    for index in 0..manifest.programs.len() {
+        object.attach(index).map_err(fail)?;
+    }
+    if !cli.quiet {
+        let n = manifest.programs.len();
+        eprintln!("Attached {n} probe{}", if n == 1 { "" } else { "s" });
+    }
+    if cli.dry_run {
+        return Ok(0);
+    }
+    signals::install();
+    let mut sink = EventSink { manifest, out: std::io::stdout().lock(), exit: None };
+    let mut events = object.event_reader().map_err(fail)?;
+
+    run_special(&object, &AttachSpec::Begin).map_err(fail)?;
+    while sink.exit.is_none() && !signals::stop_requested() {
+        events.poll(POLL_INTERVAL, &mut |r| sink.record(r)).map_err(fail)?;
+        sink.flush();
+    }
+    object.detach_all();
+    // Events already in the buffer when tracing stopped are still shown.
+    events.poll(Duration::ZERO, &mut |r| sink.record(r)).map_err(fail)?;
+    run_special(&object, &AttachSpec::End).map_err(fail)?;
+    events.poll(Duration::ZERO, &mut |r| sink.record(r)).map_err(fail)?;
+    let code = sink.exit.unwrap_or(0);
+    print_maps(&object, &mut sink.out).map_err(fail)?;
+    sink.flush();
+    Ok(code)
+}
+
+/// How long one wait for events may block; signals interrupt it sooner.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Runs every BEGIN (or END) program once, in declaration order.
+fn run_special(object: &LoadedObject, which: &AttachSpec) -> Result<(), BpfError> {
+    let indexes: Vec<usize> = object
+        .manifest()
+        .programs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| &p.attach == which)
+        .map(|(i, _)| i)
+        .collect();
+    for i in indexes {
+        object.run_once(i)?;
+    }
+    Ok(())
+}
+
+/// Turns event records into output, following the manifest's layouts.
+struct EventSink<'m, W: Write> {
+    manifest: &'m ferrotrace_compiler::Manifest,
+    out: W,
+    exit: Option<i32>,
+}
+
+impl<W: Write> EventSink<'_, W> {
+    fn record(&mut self, record: &[u8]) {
+        if self.exit.is_some() {
+            // bpftrace stops printing once exit() has been seen.
+            return;
+        }
+        let Some(index) = record.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes) else {
+            return;
+        };
+        match usize::try_from(index).ok().and_then(|i| self.manifest.events.get(i)) {
+            Some(EventSpec::Printf { format, args }) => {
+                let text = format_printf(format, &decode_fields(record, args));
+                // A closed stdout (e.g. `| head`) ends output but not tracing.
+                let _ = self.out.write_all(text.as_bytes());
+            }
+            Some(EventSpec::Exit) => {
+                let code = record.get(8..16).and_then(|b| b.try_into().ok()).map_or(0, i64::from_le_bytes);
+                self.exit = Some(i32::try_from(code).unwrap_or(1));
+            }
+            None => eprintln!("WARNING: ignored an event record of unknown kind {index}"),
+        }
+    }
+
+    fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+}
+
+/// Prints two newlines, then every non-empty script map, ordered by name.
+fn print_maps(object: &LoadedObject, out: &mut dyn Write) -> Result<(), BpfError> {
+    let _ = out.write_all(b"\n\n");
+    let mut maps = Vec::new();
+    for spec in &object.manifest().maps {
+        if let MapRole::User { name, key, value } = &spec.role {
+            let raw: Vec<(Vec<u8>, Vec<Vec<u8>>)> =
+                object.read_map(&spec.elf_name)?.into_iter().map(|e| (e.key, e.values)).collect();
+            if !raw.is_empty() {
+                maps.push(decode_map(name, key, value, &raw));
+            }
+        }
+    }
+    maps.sort_by(|a, b| a.name.cmp(&b.name));
+    for map in &maps {
+        let _ = print_map(out, map);
+    }
+    Ok(())
+}
+
+/// Renders a load or attach failure as a user-facing message.
+fn bpf_error(e: &BpfError, source: &SourceFile) -> String {
+    match e {
+        BpfError::Verifier { probe, line, column, log_tail } => {
+            let text = source.text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+            let mut msg = format!(
+                "{}:{line}:{column}: ERROR: the kernel's verifier rejected the program of probe {probe}\n{text}\n{}^\n",
+                source.name,
+                " ".repeat(column.saturating_sub(1))
+            );
+            msg.push_str("note: the verifier's last lines were:\n");
+            for l in log_tail {
+                msg.push_str(&format!("    {l}\n"));
+            }
+            msg.push_str("help: this is a ferrotrace bug if the script is valid; please report it with the script.");
+            msg
+        }
+        other => format!("ERROR: {other}"),
+    }
+}

@@ -1,1 +1,6 @@
-//! Test support crate; the tests live in `tests/tests/`.
+//! Shared support for ferrotrace's tests: the fixture kernel, the stage
+//! helpers every snapshot test calls, and the ELF summary printer.
+
+pub mod fixture_kernel;
+pub mod harness;
+pub mod stages;

@@ -1,11 +1,130 @@
-//! Stage 2: AST → typed IR. Placeholder.
-use crate::diagnostics::Diagnostic;
-use crate::ir::Program;
-use crate::kernel::KernelInfo;
-use crate::syntax::ast::Script;
+//! Stage 2: AST → typed IR. Resolves every attach point (through the stdlib
+//! catalogue and `KernelInfo`), expands each action block into one IR probe
+//! per concrete attach point, resolves names, checks types and makes every
+//! conversion explicit.
+//!
+//! Map types are global and may be assigned in a later probe than the one
+//! that reads them, so checking runs twice over the script: the first pass
+//! only infers each map's key and value types from its assignments (its
+//! diagnostics are dropped); the second pass checks everything against that
+//! fixed table and builds the IR. Both passes are linear in script size.
 
-/// Checks a script and produces its typed IR. When any diagnostic is an
-/// error the program must not be passed on to code generation.
-pub fn analyze(_script: &Script, _kernel: &dyn KernelInfo) -> (Program, Vec<Diagnostic>) {
-    (Program { probes: Vec::new(), maps: Vec::new(), formats: Vec::new() }, Vec::new())
+mod expr;
+mod printf;
+mod probes;
+mod stmt;
+mod types;
+
+use crate::diagnostics::{has_errors, Diagnostic};
+use crate::ir::{self, Format, MapDef, MapId, Type, VarId};
+use crate::kernel::{KernelInfo, TracepointFormat};
+use crate::source::Span;
+use crate::syntax::ast::{Item, Script};
+use std::collections::HashMap;
+
+pub use types::MAX_STRLEN;
+
+/// Checks a script and produces its typed IR, with every diagnostic found.
+/// When any diagnostic is an error the program must not be passed on to
+/// code generation.
+pub fn analyze(script: &Script, kernel: &dyn KernelInfo) -> (ir::Program, Vec<Diagnostic>) {
+    let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default());
+    infer.script(script);
+    let mut check = Checker::new(kernel, Pass::Check, infer.maps);
+    let probes = check.script(script);
+    if probes.is_empty() && !has_errors(&check.diags) {
+        check.diags.push(
+            Diagnostic::error("E0100", "the script has no probes", script.span)
+                .help("add an action block, e.g. `BEGIN { printf(\"hello\\n\"); }`"),
+        );
+    }
+    let program = ir::Program { probes, maps: check.maps.defs, formats: check.formats };
+    (program, check.diags)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Learn map types from assignments; diagnostics are discarded.
+    Infer,
+    /// Check against the learned map types and build the IR.
+    Check,
+}
+
+/// The script's maps: definitions in first-assignment order, by name.
+#[derive(Default)]
+struct MapTable {
+    defs: Vec<MapDef>,
+    by_name: HashMap<String, MapId>,
+}
+
+/// What a probe's body can see while it is checked.
+struct ProbeScope {
+    tracepoint: Option<(String, TracepointFormat)>,
+    locals: Vec<Type>,
+    local_names: HashMap<String, VarId>,
+}
+
+struct Checker<'k> {
+    kernel: &'k dyn KernelInfo,
+    pass: Pass,
+    maps: MapTable,
+    formats: Vec<Format>,
+    diags: Vec<Diagnostic>,
+}
+
+impl<'k> Checker<'k> {
+    fn new(kernel: &'k dyn KernelInfo, pass: Pass, maps: MapTable) -> Checker<'k> {
+        Checker { kernel, pass, maps, formats: Vec::new(), diags: Vec::new() }
+    }
+
+    fn error(&mut self, d: Diagnostic) {
+        if self.pass == Pass::Check {
+            self.diags.push(d);
+        }
+    }
+
+    fn script(&mut self, script: &Script) -> Vec<ir::Probe> {
+        let mut out = Vec::new();
+        for item in &script.items {
+            let Item::Probe(probe) = item;
+            for ap in &probe.attach_points {
+                let resolved = match probes::resolve(ap, self.kernel) {
+                    Ok(r) => r,
+                    Err(d) => {
+                        self.error(d);
+                        continue;
+                    }
+                };
+                let mut scope = ProbeScope {
+                    tracepoint: resolved.tracepoint,
+                    locals: Vec::new(),
+                    local_names: HashMap::new(),
+                };
+                let predicate = probe.predicate.as_ref().and_then(|p| self.condition(p, &mut scope));
+                let body = self.block(&probe.body.stmts, &mut scope);
+                out.push(ir::Probe {
+                    name: resolved.name,
+                    attach: resolved.attach,
+                    predicate,
+                    body,
+                    locals: scope.locals,
+                    span: ap.span,
+                });
+            }
+        }
+        out
+    }
+
+    /// Finds a map by name, or reports that it is never assigned.
+    fn map_id(&mut self, name: &str, span: Span) -> Option<MapId> {
+        let id = self.maps.by_name.get(name).copied();
+        if id.is_none() {
+            self.error(
+                Diagnostic::error("E0214", format!("map `{name}` is read but never assigned"), span)
+                    .label("unknown map")
+                    .help(format!("assign it somewhere, e.g. `{name} = 0;`")),
+            );
+        }
+        id
+    }
 }

@@ -1,0 +1,384 @@
+//! Checking expressions: names resolve to builtins (through the stdlib
+//! catalogue), scratch variables, maps or tracepoint fields; operators get
+//! their operand conversions; function calls get their argument checks.
+
+use super::types::{self, convert, describe, is_truthy, promote, to_bool, MAX_STRLEN};
+use super::{Checker, Pass, ProbeScope};
+use crate::diagnostics::Diagnostic;
+use crate::ir::{AddrSpace, BinaryOp, Expr, ExprKind, LValue, MapValue, Type, UnaryOp};
+use crate::source::Span;
+use crate::syntax::ast;
+use ferrotrace_stdlib::{nearest, Builtin, Function};
+
+impl Checker<'_> {
+    /// Checks an expression used as a condition and converts it to `Bool`.
+    pub(super) fn condition(&mut self, e: &ast::Expr, scope: &mut ProbeScope) -> Option<Expr> {
+        let checked = self.expr(e, scope)?;
+        if !is_truthy(&checked.ty) {
+            self.error(
+                Diagnostic::error("E0213", format!("a {} cannot be used as a condition", describe(&checked.ty)), e.span)
+                    .label("expected an integer, a boolean or a pointer")
+                    .help("compare it explicitly, e.g. `comm == \"bash\"`"),
+            );
+            return None;
+        }
+        Some(to_bool(checked))
+    }
+
+    pub(super) fn expr(&mut self, e: &ast::Expr, scope: &mut ProbeScope) -> Option<Expr> {
+        let span = e.span;
+        let typed = |kind, ty| Some(Expr { kind, ty, span });
+        match &e.kind {
+            ast::ExprKind::Int(v) => typed(ExprKind::Int(*v), if *v > i64::MAX as u64 { Type::U64 } else { Type::I64 }),
+            ast::ExprKind::Str(s) => {
+                let len = u32::try_from(s.len() + 1).unwrap_or(u32::MAX);
+                typed(ExprKind::Str(s.clone()), Type::Str(len))
+            }
+            ast::ExprKind::Ident(name) => self.ident(name, span, scope),
+            ast::ExprKind::Var(name) => match scope.local_names.get(name) {
+                Some(&id) => typed(ExprKind::Local(id), scope.locals[id].clone()),
+                None => {
+                    self.error(
+                        Diagnostic::error("E0207", format!("variable `${name}` is used before it is assigned"), span)
+                            .label("never assigned before this point")
+                            .help(format!("assign it first, e.g. `${name} = 0;`")),
+                    );
+                    None
+                }
+            },
+            ast::ExprKind::Map { name, keys } => self.map_read(name, keys, span, scope),
+            ast::ExprKind::Call { name, name_span, args } => self.call_expr(name, *name_span, args, span, scope),
+            ast::ExprKind::Field { base, field, field_span, arrow } => {
+                self.field(base, field, *field_span, *arrow, span, scope)
+            }
+            ast::ExprKind::Unary { op, operand } => self.unary(*op, operand, span, scope),
+            ast::ExprKind::Binary { op, lhs, rhs } => {
+                let l = self.expr(lhs, scope);
+                let r = self.expr(rhs, scope);
+                self.binary(*op, l?, r?, span)
+            }
+            ast::ExprKind::Ternary { cond, then, otherwise } => {
+                let c = self.condition(cond, scope);
+                let t = self.expr(then, scope);
+                let o = self.expr(otherwise, scope);
+                self.ternary(c?, t?, o?, span)
+            }
+            ast::ExprKind::IncDec { target, increment, prefix } => {
+                let delta = if *increment { 1 } else { -1 };
+                let target = self.int_lvalue(target, scope)?;
+                let ty = self.lvalue_type(&target, scope);
+                typed(ExprKind::IncDec { target: Box::new(target), delta, prefix: *prefix }, ty)
+            }
+        }
+    }
+
+    fn ident(&mut self, name: &str, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+        if let Some(b) = Builtin::lookup(name) {
+            let ty = types::from_catalogue(b.info().ty);
+            return Some(Expr { kind: ExprKind::Builtin(b), ty, span });
+        }
+        if name == "args" {
+            self.error(
+                Diagnostic::error("E0205", "`args` must be used with a field", span)
+                    .label("a field is needed here")
+                    .help("write `args.FIELD`, e.g. `args.filename`"),
+            );
+            return None;
+        }
+        if Function::lookup(name).is_some() {
+            return self.call_expr(name, span, &[], span, scope);
+        }
+        let mut d = Diagnostic::error("E0202", format!("unknown identifier `{name}`"), span).label("not a builtin");
+        if let Some(n) = nearest(name, Builtin::names().chain(Function::names())) {
+            d = d.help(format!("did you mean `{n}`?"));
+        }
+        self.error(d);
+        None
+    }
+
+    fn call_expr(&mut self, name: &str, name_span: Span, args: &[ast::Expr], span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+        let f = self.function(name, name_span, args.len())?;
+        let info = f.info();
+        if info.aggregation {
+            self.error(
+                Diagnostic::error("E0210", format!("`{}()` can only be assigned to a map", info.name), span)
+                    .label("used as a value here")
+                    .help(format!("write `@name = {};`", info.signature)),
+            );
+            return None;
+        }
+        match f {
+            Function::Str => self.str_call(args, span, scope),
+            Function::Count | Function::Sum | Function::Printf | Function::Exit => {
+                self.error(
+                    Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)
+                        .label("used as a value here")
+                        .help(format!("call it as a statement: `{};`", info.signature)),
+                );
+                None
+            }
+        }
+    }
+
+    /// Resolves a function name and checks its argument count.
+    pub(super) fn function(&mut self, name: &str, span: Span, nargs: usize) -> Option<Function> {
+        let Some(f) = Function::lookup(name) else {
+            let mut d = Diagnostic::error("E0203", format!("unknown function `{name}`"), span).label("not a function");
+            if let Some(n) = nearest(name, Function::names()) {
+                d = d.help(format!("did you mean `{n}()`?"));
+            }
+            self.error(d);
+            return None;
+        };
+        let info = f.info();
+        let ok = nargs >= info.min_args && info.max_args.is_none_or(|max| nargs <= max);
+        if !ok {
+            let expected = match info.max_args {
+                Some(max) if max == info.min_args => format!("{max}"),
+                Some(max) => format!("{} to {max}", info.min_args),
+                None => format!("at least {}", info.min_args),
+            };
+            self.error(
+                Diagnostic::error(
+                    "E0204",
+                    format!("`{}` takes {expected} argument{}, but {nargs} {} given", info.name,
+                        if expected == "1" { "" } else { "s" }, if nargs == 1 { "was" } else { "were" }),
+                    span,
+                )
+                .label("wrong number of arguments")
+                .help(format!("the signature is `{}`", info.signature)),
+            );
+            return None;
+        }
+        Some(f)
+    }
+
+    fn str_call(&mut self, args: &[ast::Expr], span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+        let ptr = self.expr(args.first()?, scope);
+        let len = match args.get(1) {
+            Some(l) => Some(self.int_expr(l, scope)?),
+            None => None,
+        };
+        let ptr = ptr?;
+        let space = match &ptr.ty {
+            Type::Ptr { space, .. } => *space,
+            Type::Int { .. } => AddrSpace::Kernel,
+            Type::Str(_) if len.is_none() => return Some(ptr),
+            other => {
+                self.error(
+                    Diagnostic::error("E0201", format!("`str()` needs a pointer, not a {}", describe(other)), ptr.span)
+                        .label("not a pointer"),
+                );
+                return None;
+            }
+        };
+        let ptr = if ptr.ty.is_int() { convert(ptr, &Type::U64) } else { ptr };
+        let len = len.map(|l| Box::new(convert(l, &Type::I64)));
+        Some(Expr { kind: ExprKind::StrRead { ptr: Box::new(ptr), space, len }, ty: Type::Str(MAX_STRLEN), span })
+    }
+
+    /// Checks an expression that must be an integer.
+    pub(super) fn int_expr(&mut self, e: &ast::Expr, scope: &mut ProbeScope) -> Option<Expr> {
+        let checked = self.expr(e, scope)?;
+        match checked.ty {
+            Type::Int { .. } => Some(checked),
+            Type::Bool => Some(convert(checked, &Type::I64)),
+            ref other => {
+                self.error(
+                    Diagnostic::error("E0201", format!("expected an integer, found a {}", describe(other)), e.span)
+                        .label("not an integer"),
+                );
+                None
+            }
+        }
+    }
+
+    fn field(&mut self, base: &ast::Expr, field: &str, field_span: Span, arrow: bool, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+        if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
+            self.error(
+                Diagnostic::error("E0212", "field access is only supported on `args` so far", span)
+                    .label("not `args`"),
+            );
+            return None;
+        }
+        let Some((category, format)) = &scope.tracepoint else {
+            self.error(
+                Diagnostic::error("E0206", "`args` is only available in tracepoint probes", base.span)
+                    .label("this probe has no `args`"),
+            );
+            return None;
+        };
+        let Some(f) = format.fields.iter().find(|f| f.name == field) else {
+            let mut d = Diagnostic::error("E0205", format!("tracepoint has no field `{field}`"), field_span)
+                .label("unknown field");
+            if let Some(n) = nearest(field, format.fields.iter().map(|f| f.name.as_str())) {
+                d = d.help(format!("did you mean `{n}`?"));
+            }
+            let all: Vec<_> = format.fields.iter().map(|f| f.name.as_str()).collect();
+            d = d.note(format!("its fields are: {}", all.join(", ")));
+            self.error(d);
+            return None;
+        };
+        let ty = match types::tracepoint_field_type(category, f) {
+            Ok(t) => t,
+            Err(why) => {
+                self.error(Diagnostic::error("E0212", why, field_span).label("cannot be read"));
+                return None;
+            }
+        };
+        if arrow {
+            self.error(
+                Diagnostic::warning("W0001", "`args->field` is the old spelling", span)
+                    .label("old form")
+                    .help(format!("write `args.{field}`")),
+            );
+        }
+        Some(Expr { kind: ExprKind::TracepointField { offset: f.offset }, ty, span })
+    }
+
+    fn unary(&mut self, op: UnaryOp, operand: &ast::Expr, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+        let (operand, ty) = match op {
+            UnaryOp::Not => (self.condition(operand, scope)?, Type::Bool),
+            UnaryOp::Neg => (convert(self.int_expr(operand, scope)?, &Type::I64), Type::I64),
+            UnaryOp::BitNot => {
+                let e = self.int_expr(operand, scope)?;
+                let ty = types::storage_type(&e.ty);
+                (convert(e, &ty), ty)
+            }
+        };
+        if let (UnaryOp::Neg, ExprKind::Int(v)) = (op, &operand.kind) {
+            return Some(Expr { kind: ExprKind::Int(v.wrapping_neg()), ty, span });
+        }
+        Some(Expr { kind: ExprKind::Unary { op, operand: Box::new(operand) }, ty, span })
+    }
+
+    pub(super) fn binary(&mut self, op: BinaryOp, l: Expr, r: Expr, span: Span) -> Option<Expr> {
+        use BinaryOp::*;
+        let node = |l: Expr, r: Expr, ty: Type| {
+            Some(Expr { kind: ExprKind::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, ty, span })
+        };
+        if matches!(op, And | Or) {
+            if is_truthy(&l.ty) && is_truthy(&r.ty) {
+                return node(to_bool(l), to_bool(r), Type::Bool);
+            }
+            return self.mismatch(op, &l, &r, span);
+        }
+        let comparison = matches!(op, Eq | Ne | Lt | Le | Gt | Ge);
+        match (&l.ty, &r.ty) {
+            (Type::Str(_), Type::Str(_)) if matches!(op, Eq | Ne) => node(l, r, Type::Bool),
+            (Type::Bool, Type::Bool) if matches!(op, Eq | Ne) => node(l, r, Type::Bool),
+            (a, b) if numeric(a) && numeric(b) => {
+                let (l, r) = (as_int(l), as_int(r));
+                if matches!(op, Shl | Shr) {
+                    let ty = types::storage_type(&l.ty);
+                    return node(convert(l, &ty), convert(r, &Type::U64), ty);
+                }
+                let common = promote(&l.ty, &r.ty, op == Sub);
+                let ty = if comparison { Type::Bool } else { common.clone() };
+                node(convert(l, &common), convert(r, &common), ty)
+            }
+            _ => self.mismatch(op, &l, &r, span),
+        }
+    }
+
+    fn mismatch(&mut self, op: BinaryOp, l: &Expr, r: &Expr, span: Span) -> Option<Expr> {
+        let mut d = Diagnostic::error(
+            "E0201",
+            format!("cannot apply `{}` to a {} and a {}", op.symbol(), describe(&l.ty), describe(&r.ty)),
+            span,
+        )
+        .secondary(l.span, describe(&l.ty))
+        .secondary(r.span, describe(&r.ty));
+        if matches!(l.ty, Type::Str(_)) || matches!(r.ty, Type::Str(_)) {
+            d = d.help("strings support only `==` and `!=`; format them together with printf(\"%s%s\", a, b)");
+        }
+        self.error(d);
+        None
+    }
+
+    fn ternary(&mut self, c: Expr, t: Expr, o: Expr, span: Span) -> Option<Expr> {
+        let ty = match (&t.ty, &o.ty) {
+            (a, b) if numeric(a) && numeric(b) && !(a == &Type::Bool && b == &Type::Bool) => promote(a, b, false),
+            (Type::Bool, Type::Bool) => Type::Bool,
+            (Type::Str(a), Type::Str(b)) => Type::Str((*a).max(*b)),
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        "E0201",
+                        format!("the branches of `?:` have different types: {} and {}", describe(&t.ty), describe(&o.ty)),
+                        span,
+                    )
+                    .secondary(t.span, describe(&t.ty))
+                    .secondary(o.span, describe(&o.ty)),
+                );
+                return None;
+            }
+        };
+        let (t, o) = (convert(as_int_if(t, &ty), &ty), convert(as_int_if(o, &ty), &ty));
+        Some(Expr { kind: ExprKind::Ternary { cond: Box::new(c), then: Box::new(t), otherwise: Box::new(o) }, ty, span })
+    }
+
+    fn map_read(&mut self, name: &str, keys: &[ast::Expr], span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+        let full = map_name(name);
+        let keys = self.exprs(keys, scope)?;
+        if self.pass == Pass::Infer && !self.maps.by_name.contains_key(&full) {
+            // Not assigned yet in source order; the inferred type is refined later.
+            return Some(Expr { kind: ExprKind::Int(0), ty: Type::I64, span });
+        }
+        let id = self.map_id(&full, span)?;
+        let key = self.map_keys(id, keys, span)?;
+        match self.maps.defs[id].value.clone() {
+            MapValue::Plain(ty) => Some(Expr { kind: ExprKind::MapLoad { map: id, key }, ty, span }),
+            MapValue::Count | MapValue::Sum { .. } => {
+                self.error(
+                    Diagnostic::error("E0212", format!("reading the aggregation map `{full}` in an expression is not supported yet"), span)
+                        .label("count()/sum() map")
+                        .help("print it at exit, or keep a plain counter with `@n++`"),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn exprs(&mut self, es: &[ast::Expr], scope: &mut ProbeScope) -> Option<Vec<Expr>> {
+        let checked: Vec<Option<Expr>> = es.iter().map(|e| self.expr(e, scope)).collect();
+        checked.into_iter().collect()
+    }
+
+    /// Checks an increment/decrement target: an integer map or variable.
+    fn int_lvalue(&mut self, target: &ast::Expr, scope: &mut ProbeScope) -> Option<LValue> {
+        let one = Expr { kind: ExprKind::Int(0), ty: Type::I64, span: target.span };
+        let lv = self.lvalue(target, one, scope)?;
+        let ty = self.lvalue_type(&lv, scope);
+        if !ty.is_int() {
+            self.error(
+                Diagnostic::error("E0201", format!("`++`/`--` need an integer, but this holds a {}", describe(&ty)), target.span)
+                    .label("not an integer"),
+            );
+            return None;
+        }
+        Some(lv)
+    }
+}
+
+/// Integers, booleans and pointers take part in arithmetic and comparisons.
+fn numeric(t: &Type) -> bool {
+    matches!(t, Type::Int { .. } | Type::Bool | Type::Ptr { .. })
+}
+
+/// Booleans and pointers become 64-bit unsigned integers for arithmetic.
+fn as_int(e: Expr) -> Expr {
+    match e.ty {
+        Type::Bool | Type::Ptr { .. } => convert(e, &Type::U64),
+        _ => e,
+    }
+}
+
+fn as_int_if(e: Expr, target: &Type) -> Expr {
+    if target.is_int() { as_int(e) } else { e }
+}
+
+/// The full user-visible map name: `@name`, or `@` for the anonymous map.
+pub(super) fn map_name(name: &str) -> String {
+    format!("@{name}")
+}

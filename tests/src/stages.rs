@@ -1,0 +1,30 @@
+//! One helper per compiler stage, so hundreds of fixture tests call the
+//! same code and only these change when an API changes.
+
+use crate::fixture_kernel::FixtureKernel;
+use ferrotrace_compiler::diagnostics::{has_errors, render, Diagnostic};
+use ferrotrace_compiler::{ir, sema, syntax, SourceFile};
+
+/// Reads a fixture script as a `SourceFile` named by its file name.
+pub fn load(path: &std::path::Path) -> SourceFile {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    SourceFile::new(name, text)
+}
+
+/// Parses and checks against the fixture kernel.
+pub fn check(source: &SourceFile) -> (Option<ir::Program>, Vec<Diagnostic>) {
+    let (ast, mut diags) = syntax::parse(source);
+    if has_errors(&diags) {
+        return (None, diags);
+    }
+    let (program, more) = sema::analyze(&ast, &FixtureKernel::new());
+    diags.extend(more);
+    let program = (!has_errors(&diags)).then_some(program);
+    (program, diags)
+}
+
+/// Renders diagnostics without colour, as snapshots store them.
+pub fn rendered(source: &SourceFile, diags: &[Diagnostic]) -> String {
+    render(diags, source, false)
+}

@@ -1,0 +1,27 @@
+//! Check-stage snapshots: the typed IR of every good fixture, and the
+//! rendered diagnostics of every bad one (`tests/fixtures/err/*.bt`).
+
+use ferrotrace_tests::stages::{check, load, rendered};
+
+#[test]
+fn good_scripts_produce_typed_ir() {
+    insta::glob!("../fixtures/ok/*.bt", |path| {
+        let source = load(path);
+        let (program, diags) = check(&source);
+        let Some(program) = program else {
+            panic!("{} failed to check:\n{}", source.name, rendered(&source, &diags));
+        };
+        let warnings = rendered(&source, &diags);
+        insta::assert_snapshot!(format!("{}\n---\n{warnings}{program}", source.text));
+    });
+}
+
+#[test]
+fn bad_scripts_produce_diagnostics() {
+    insta::glob!("../fixtures/err/*.bt", |path| {
+        let source = load(path);
+        let (program, diags) = check(&source);
+        assert!(program.is_none(), "{} should not check", source.name);
+        insta::assert_snapshot!(format!("{}\n---\n{}", source.text, rendered(&source, &diags)));
+    });
+}
