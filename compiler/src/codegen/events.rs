@@ -1,0 +1,105 @@
+//! Event records sent through the `events` ring buffer, and their manifest
+//! descriptions. Every record starts with a `u64` index into
+//! `manifest.events`: printf formats keep their `FormatId`, and the exit
+//! event comes last. Printf arguments follow at 8-aligned offsets: integers
+//! widened to 8 bytes by their own signedness, bools as 1 byte, pointers as
+//! 8, `Str(N)` as N bytes. The exit record holds the i64 code at offset 8.
+//! Records are assembled in scratch memory and sent with
+//! `bpf_ringbuf_output`.
+
+use super::maps::{slot_size, value_kind};
+use super::stmt::{str_len, ProbeGen, Val};
+use super::CodegenError;
+use crate::ir::{Expr, Program, Type};
+use crate::manifest::{EventSpec, Field};
+
+type R<T> = Result<T, CodegenError>;
+
+/// Bytes of an exit record: the index and the code.
+pub(crate) const EXIT_RECORD_SIZE: u32 = 16;
+
+/// Offsets of a printf record's arguments and the record's total size.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RecordLayout {
+    pub offsets: Vec<u32>,
+    pub size: u32,
+}
+
+pub(crate) fn printf_layout(args: &[Type]) -> RecordLayout {
+    let mut off = 8;
+    let mut offsets = Vec::with_capacity(args.len());
+    for t in args {
+        offsets.push(off);
+        off += slot_size(t);
+    }
+    RecordLayout { offsets, size: off }
+}
+
+/// The manifest's event list: one entry per format, then the exit event.
+pub(crate) fn event_specs(program: &Program) -> Vec<EventSpec> {
+    let mut specs: Vec<EventSpec> = program
+        .formats
+        .iter()
+        .map(|f| {
+            let layout = printf_layout(&f.args);
+            let args = layout
+                .offsets
+                .iter()
+                .zip(&f.args)
+                .map(|(off, t)| Field { offset: *off, kind: value_kind(t) })
+                .collect();
+            EventSpec::Printf { format: f.text.clone(), args }
+        })
+        .collect();
+    specs.push(EventSpec::Exit);
+    specs
+}
+
+impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
+    /// Evaluates the arguments, assembles the record and sends it.
+    pub fn printf(&mut self, format: usize, args: &[Expr]) -> R<()> {
+        let fmt = self
+            .program
+            .formats
+            .get(format)
+            .ok_or_else(|| CodegenError::Internal(format!("The IR refers to format #{format}, which does not exist.")))?;
+        let layout = printf_layout(&fmt.args);
+        let vals = args.iter().map(|e| self.expr(e)).collect::<R<Vec<_>>>()?;
+        let rec = self.alloc(layout.size)?;
+        self.em.store(rec, self.em.u64c(format as u64), 8)?;
+        for (((off, t), e), v) in layout.offsets.iter().zip(&fmt.args).zip(args).zip(vals) {
+            let dst = self.em.offset(rec, *off)?;
+            self.record_arg(dst, t, &e.ty, v)?;
+        }
+        self.em.ringbuf_output(self.maps.events, rec, layout.size)
+    }
+
+    /// Writes one argument of declared type `t` (the value has type `ty`).
+    fn record_arg(&mut self, dst: inkwell::values::PointerValue<'ctx>, t: &Type, ty: &Type, v: Val<'ctx>) -> R<()> {
+        match (t, v) {
+            (Type::Str(n), Val::Str(p)) => self.copy_str(dst, *n, p, str_len(ty)),
+            (_, Val::Int(i)) => {
+                let wide = self.em.resize(i, 64, ty.is_signed())?;
+                self.em.store(dst, wide, 8)
+            }
+            _ => Err(CodegenError::Internal("A printf argument does not match its format's type.".into())),
+        }
+    }
+
+    /// Sends the exit record and returns 0 from the program.
+    pub fn exit(&mut self, code: Option<&Expr>) -> R<()> {
+        let code = match code {
+            Some(e) => {
+                let v = self.expr(e)?.int()?;
+                self.em.resize(v, 64, e.ty.is_signed())?
+            }
+            None => self.em.u64c(0),
+        };
+        let rec = self.alloc(EXIT_RECORD_SIZE)?;
+        self.em.store(rec, self.em.u64c(self.program.formats.len() as u64), 8)?;
+        let at = self.em.offset(rec, 8)?;
+        self.em.store(at, code, 8)?;
+        self.em.ringbuf_output(self.maps.events, rec, EXIT_RECORD_SIZE)?;
+        self.em.ret0_and_continue()
+    }
+}

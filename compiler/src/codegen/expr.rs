@@ -1,0 +1,456 @@
+//! Expression lowering, split by construct family: constants and string
+//! literals, builtins, locals and map reads, tracepoint fields, string
+//! reads, arithmetic (with signed division done on magnitudes, since the
+//! BPF backend has no signed divide on CPU v3), comparisons (strings compare
+//! byte by byte in a bounded loop), short-circuit logic, ternaries, casts,
+//! and increments. Each returns a `Val`.
+
+use super::builder::round8;
+use super::stmt::{str_len, LocalSlot, ProbeGen, Val};
+use super::CodegenError;
+use crate::ir::{AddrSpace, BinaryOp, Expr, ExprKind, LValue, MapValue, Type, UnaryOp};
+use ferrotrace_stdlib::Builtin;
+use inkwell::values::{IntValue, PointerValue};
+use inkwell::IntPredicate;
+
+type R<T> = Result<T, CodegenError>;
+
+impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
+    pub fn expr(&mut self, e: &Expr) -> R<Val<'ctx>> {
+        match &e.kind {
+            ExprKind::Int(v) => Ok(Val::Int(self.scalar_t(&e.ty).const_int(*v, false))),
+            ExprKind::Bool(b) => Ok(Val::Int(self.em.ctx.bool_type().const_int(u64::from(*b), false))),
+            ExprKind::Str(s) => self.str_literal(s, str_len(&e.ty)),
+            ExprKind::Builtin(b) => self.builtin(*b, &e.ty),
+            ExprKind::Local(id) => self.load_local(*id),
+            ExprKind::MapLoad { map, key } => {
+                let k = self.map_key(*map, key)?;
+                self.map_load(*map, k, &e.ty)
+            }
+            ExprKind::TracepointField { offset } => self.tracepoint_field(*offset, &e.ty),
+            ExprKind::Unary { op, operand } => self.unary(*op, operand, &e.ty),
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, &e.ty),
+            ExprKind::Ternary { cond, then, otherwise } => self.ternary(cond, then, otherwise, &e.ty),
+            ExprKind::Cast(inner) => self.cast(inner, &e.ty),
+            ExprKind::StrRead { ptr, space, len } => self.str_read(ptr, *space, len.as_deref(), &e.ty),
+            ExprKind::IncDec { target, delta, prefix } => self.inc_dec(target, *delta, *prefix, &e.ty),
+        }
+    }
+
+    fn scalar_t(&self, t: &Type) -> inkwell::types::IntType<'ctx> {
+        super::stmt::scalar_type(&self.em, t)
+    }
+
+    /// Converts an integer to `t`'s LLVM width, extending by `signed`.
+    fn fit(&self, v: IntValue<'ctx>, t: &Type, signed: bool) -> R<IntValue<'ctx>> {
+        match t {
+            Type::Bool => self.em.truthy(v),
+            t => self.em.resize(v, self.scalar_t(t).get_bit_width(), signed),
+        }
+    }
+
+    // --- constants and builtins ------------------------------------------------
+
+    /// Materializes a literal with 8-byte constant stores into scratch.
+    fn str_literal(&mut self, s: &str, n: u32) -> R<Val<'ctx>> {
+        let buf = self.alloc(n)?;
+        let mut bytes = s.as_bytes().to_vec();
+        bytes.truncate(n.saturating_sub(1) as usize);
+        bytes.resize(round8(n) as usize, 0);
+        for (i, chunk) in bytes.chunks(8).enumerate() {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            let p = self.em.offset(buf, (i * 8) as u32)?;
+            self.em.store(p, self.em.u64c(u64::from_le_bytes(word)), 8)?;
+        }
+        Ok(Val::Str(buf))
+    }
+
+    fn builtin(&mut self, b: Builtin, ty: &Type) -> R<Val<'ctx>> {
+        let raw = match b {
+            Builtin::Pid => self.upper32(self.em.get_current_pid_tgid()?)?,
+            Builtin::Tid => self.em.get_current_pid_tgid()?,
+            Builtin::Uid => self.em.get_current_uid_gid()?,
+            Builtin::Gid => self.upper32(self.em.get_current_uid_gid()?)?,
+            Builtin::Nsecs => self.em.ktime_get_boot_ns()?,
+            Builtin::Cpu => self.em.get_smp_processor_id()?,
+            Builtin::Comm => {
+                let n = match ty {
+                    Type::Str(n) => *n,
+                    _ => 16,
+                };
+                let buf = self.alloc(n)?;
+                if n % 8 != 0 {
+                    self.em.zero(buf, round8(n))?;
+                }
+                self.em.get_current_comm(buf, n)?;
+                return Ok(Val::Str(buf));
+            }
+        };
+        // pid/tid/uid/gid keep 32 bits before widening to the IR type.
+        let raw = match b {
+            Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid => self.em.resize(raw, 32, false)?,
+            _ => raw,
+        };
+        Ok(Val::Int(self.fit(raw, ty, false)?))
+    }
+
+    fn upper32(&self, v: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+        Ok(self.em.builder.build_right_shift(v, self.em.u64c(32), false, "hi")?)
+    }
+
+    // --- locals, maps, context ---------------------------------------------------
+
+    fn load_local(&mut self, id: usize) -> R<Val<'ctx>> {
+        Ok(match self.local(id)? {
+            LocalSlot::Stack(ptr, ty) => Val::Int(self.em.load(ptr, ty, 8)?),
+            LocalSlot::Buf(buf, _) => Val::Str(buf),
+            LocalSlot::Void => Val::Void,
+        })
+    }
+
+    /// Reads map `map` at `key`; a missing entry reads as zero.
+    fn map_load(&mut self, map: usize, key: PointerValue<'ctx>, ty: &Type) -> R<Val<'ctx>> {
+        let value_ty = match &self.map_def(map)?.value {
+            MapValue::Plain(t) => t.clone(),
+            _ => Type::U64,
+        };
+        let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
+        if let Type::Str(n) = value_ty {
+            let buf = self.alloc(n)?;
+            let (hit, miss, done) = (self.em.block("ml_hit"), self.em.block("ml_miss"), self.em.block("ml_done"));
+            self.em.cond_br(self.em.is_null(found)?, miss, hit)?;
+            self.em.at(hit);
+            self.em.copy(buf, found, round8(n))?;
+            self.em.br(done)?;
+            self.em.at(miss);
+            self.em.zero(buf, round8(n))?;
+            self.em.br(done)?;
+            self.em.at(done);
+            return self.retype_str(buf, n, ty);
+        }
+        let (hit, done) = (self.em.block("ml_hit"), self.em.block("ml_done"));
+        let start = self.em.current()?;
+        self.em.cond_br(self.em.is_null(found)?, done, hit)?;
+        self.em.at(hit);
+        let v = match value_ty {
+            Type::Bool => {
+                let b = self.em.load(found, self.em.ctx.i8_type(), 8)?;
+                self.em.resize(b, 64, false)?
+            }
+            _ => self.em.load(found, self.em.i64t(), 8)?,
+        };
+        self.em.br(done)?;
+        self.em.at(done);
+        let phi = self.em.builder.build_phi(self.em.i64t(), "ml")?;
+        phi.add_incoming(&[(&v, hit), (&self.em.u64c(0), start)]);
+        Ok(Val::Int(self.fit(phi.as_basic_value().into_int_value(), ty, value_ty.is_signed())?))
+    }
+
+    /// A string of capacity `n` seen as type `ty` (copied when they differ).
+    fn retype_str(&mut self, p: PointerValue<'ctx>, n: u32, ty: &Type) -> R<Val<'ctx>> {
+        let want = str_len(ty);
+        if want == n || want == 0 {
+            return Ok(Val::Str(p));
+        }
+        let buf = self.alloc(want)?;
+        self.copy_str(buf, want, p, n)?;
+        Ok(Val::Str(buf))
+    }
+
+    fn tracepoint_field(&mut self, offset: u32, ty: &Type) -> R<Val<'ctx>> {
+        let at = self.em.offset(self.ctx_arg, offset)?;
+        match ty {
+            Type::Str(n) => {
+                let buf = self.alloc(*n)?;
+                if n % 8 != 0 {
+                    self.em.zero(buf, round8(*n))?;
+                }
+                self.em.probe_read_kernel(buf, *n, at)?;
+                let last = self.em.offset(buf, n.saturating_sub(1))?;
+                self.em.store(last, self.em.ctx.i8_type().const_zero(), 1)?;
+                Ok(Val::Str(buf))
+            }
+            Type::Bool => {
+                let b = self.em.load(at, self.em.ctx.i8_type(), 1)?;
+                Ok(Val::Int(self.em.truthy(b)?))
+            }
+            Type::Void => Ok(Val::Void),
+            t => {
+                let size = t.size().max(1);
+                let align = if offset % size == 0 { size } else { 1 };
+                let v = self.em.load(at, self.em.int_type(size * 8), align)?;
+                Ok(Val::Int(self.fit(v, t, t.is_signed())?))
+            }
+        }
+    }
+
+    fn str_read(&mut self, ptr: &Expr, space: AddrSpace, len: Option<&Expr>, ty: &Type) -> R<Val<'ctx>> {
+        let n = str_len(ty);
+        let addr = self.expr(ptr)?.int()?;
+        let addr = self.em.resize(addr, 64, false)?;
+        let size = match len {
+            Some(l) => {
+                let l = self.expr(l)?.int()?;
+                let l = self.em.resize(l, 64, false)?;
+                let cap = self.em.u64c(u64::from(n));
+                let big = self.em.builder.build_int_compare(IntPredicate::UGT, l, cap, "big")?;
+                self.em.builder.build_select(big, cap, l, "len")?.into_int_value()
+            }
+            None => self.em.u64c(u64::from(n)),
+        };
+        let buf = self.alloc(n)?;
+        self.em.zero(buf, round8(n))?;
+        let src = self.em.builder.build_int_to_ptr(addr, self.em.ptr_t(), "src")?;
+        self.em.probe_read_str(space, buf, size, src)?;
+        Ok(Val::Str(buf))
+    }
+
+    // --- operators ---------------------------------------------------------------
+
+    fn unary(&mut self, op: UnaryOp, operand: &Expr, ty: &Type) -> R<Val<'ctx>> {
+        let v = self.expr(operand)?.int()?;
+        let b = &self.em.builder;
+        let r = match op {
+            UnaryOp::Neg => b.build_int_neg(v, "neg")?,
+            UnaryOp::BitNot => b.build_not(v, "not")?,
+            UnaryOp::Not => {
+                let t = self.em.truthy(v)?;
+                self.em.builder.build_not(t, "lnot")?
+            }
+        };
+        Ok(Val::Int(self.fit(r, ty, operand.ty.is_signed())?))
+    }
+
+    fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, ty: &Type) -> R<Val<'ctx>> {
+        use BinaryOp::*;
+        match op {
+            And | Or => return self.logical(op == And, lhs, rhs),
+            _ => {}
+        }
+        let a = self.expr(lhs)?;
+        let b = self.expr(rhs)?;
+        if let (Val::Str(pa), Val::Str(pb)) = (a, b) {
+            let cap = str_len(&lhs.ty).min(str_len(&rhs.ty));
+            let eq = self.str_eq(pa, pb, cap)?;
+            return match op {
+                Eq => Ok(Val::Int(eq)),
+                Ne => Ok(Val::Int(self.em.builder.build_not(eq, "ne")?)),
+                _ => Err(CodegenError::Internal(format!("Strings cannot be compared with `{}`.", op.symbol()))),
+            };
+        }
+        let (a, b) = (a.int()?, b.int()?);
+        let signed = lhs.ty.is_signed();
+        let r = match op {
+            Eq | Ne | Lt | Le | Gt | Ge => self.compare(op, a, b, signed)?,
+            Div | Mod => self.divide(op == Div, a, b, signed)?,
+            Shl | Shr => self.shift(op == Shl, a, b, signed)?,
+            _ => self.arith(op, a, b)?,
+        };
+        Ok(Val::Int(self.fit(r, ty, signed)?))
+    }
+
+    fn arith(&self, op: BinaryOp, a: IntValue<'ctx>, b: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+        let bl = &self.em.builder;
+        Ok(match op {
+            BinaryOp::Add => bl.build_int_add(a, b, "add")?,
+            BinaryOp::Sub => bl.build_int_sub(a, b, "sub")?,
+            BinaryOp::Mul => bl.build_int_mul(a, b, "mul")?,
+            BinaryOp::BitAnd => bl.build_and(a, b, "and")?,
+            BinaryOp::BitOr => bl.build_or(a, b, "or")?,
+            BinaryOp::BitXor => bl.build_xor(a, b, "xor")?,
+            _ => return Err(CodegenError::Internal(format!("`{}` is not an arithmetic operator.", op.symbol()))),
+        })
+    }
+
+    fn compare(&self, op: BinaryOp, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
+        use IntPredicate::*;
+        let pred = match (op, signed) {
+            (BinaryOp::Eq, _) => EQ,
+            (BinaryOp::Ne, _) => NE,
+            (BinaryOp::Lt, true) => SLT,
+            (BinaryOp::Lt, false) => ULT,
+            (BinaryOp::Le, true) => SLE,
+            (BinaryOp::Le, false) => ULE,
+            (BinaryOp::Gt, true) => SGT,
+            (BinaryOp::Gt, false) => UGT,
+            (BinaryOp::Ge, true) => SGE,
+            _ => UGE,
+        };
+        Ok(self.em.builder.build_int_compare(pred, a, b, "cmp")?)
+    }
+
+    /// Shift amounts are converted to the left operand's width and masked.
+    fn shift(&self, left: bool, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
+        let bits = a.get_type().get_bit_width();
+        let b = self.em.resize(b, bits, false)?;
+        let mask = a.get_type().const_int(u64::from(bits.saturating_sub(1)), false);
+        let b = self.em.builder.build_and(b, mask, "amt")?;
+        Ok(if left {
+            self.em.builder.build_left_shift(a, b, "shl")?
+        } else {
+            self.em.builder.build_right_shift(a, b, signed, "shr")?
+        })
+    }
+
+    /// `/` and `%`; by zero they give 0 and the dividend. Signed operands are
+    /// divided as magnitudes and the sign fixed afterwards.
+    fn divide(&self, div: bool, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
+        let bl = &self.em.builder;
+        let t = a.get_type();
+        let zero = t.const_zero();
+        let b_zero = bl.build_int_compare(IntPredicate::EQ, b, zero, "bz")?;
+        let (ua, a_neg) = self.magnitude(a, signed)?;
+        let (ub, b_neg) = self.magnitude(b, signed)?;
+        let d = bl.build_select(b_zero, t.const_int(1, false), ub, "d")?.into_int_value();
+        let (r, neg) = if div {
+            (bl.build_int_unsigned_div(ua, d, "q")?, bl.build_xor(a_neg, b_neg, "qneg")?)
+        } else {
+            (bl.build_int_unsigned_rem(ua, d, "r")?, a_neg)
+        };
+        let negated = bl.build_int_neg(r, "rn")?;
+        let r = bl.build_select(neg, negated, r, "rs")?.into_int_value();
+        let fallback = if div { zero } else { a };
+        Ok(bl.build_select(b_zero, fallback, r, "dz")?.into_int_value())
+    }
+
+    /// `(|v|, v < 0)`; for unsigned values `(v, false)`.
+    fn magnitude(&self, v: IntValue<'ctx>, signed: bool) -> R<(IntValue<'ctx>, IntValue<'ctx>)> {
+        let f = self.em.ctx.bool_type().const_zero();
+        if !signed {
+            return Ok((v, f));
+        }
+        let bl = &self.em.builder;
+        let neg = bl.build_int_compare(IntPredicate::SLT, v, v.get_type().const_zero(), "neg")?;
+        let nv = bl.build_int_neg(v, "nv")?;
+        Ok((bl.build_select(neg, nv, v, "abs")?.into_int_value(), neg))
+    }
+
+    /// Short-circuit `&&` / `||` with branches and a phi.
+    fn logical(&mut self, and: bool, lhs: &Expr, rhs: &Expr) -> R<Val<'ctx>> {
+        let a = self.expr(lhs)?.int()?;
+        let a = self.em.truthy(a)?;
+        let start = self.em.current()?;
+        let (more, done) = (self.em.block("sc_rhs"), self.em.block("sc_done"));
+        if and {
+            self.em.cond_br(a, more, done)?;
+        } else {
+            self.em.cond_br(a, done, more)?;
+        }
+        self.em.at(more);
+        let b = self.expr(rhs)?.int()?;
+        let b = self.em.truthy(b)?;
+        let end = self.em.current()?;
+        self.em.br(done)?;
+        self.em.at(done);
+        let phi = self.em.builder.build_phi(self.em.ctx.bool_type(), "sc")?;
+        let short = self.em.ctx.bool_type().const_int(u64::from(!and), false);
+        phi.add_incoming(&[(&short, start), (&b, end)]);
+        Ok(Val::Int(phi.as_basic_value().into_int_value()))
+    }
+
+    /// Byte-wise equality up to the first NUL or `cap` bytes, as a bounded
+    /// loop (the verifier walks it; it stays small in instructions).
+    fn str_eq(&mut self, a: PointerValue<'ctx>, b: PointerValue<'ctx>, cap: u32) -> R<IntValue<'ctx>> {
+        let bool_t = self.em.ctx.bool_type();
+        if cap == 0 {
+            return Ok(bool_t.const_int(1, false));
+        }
+        let start = self.em.current()?;
+        let (lp, check, next, done) =
+            (self.em.block("seq_loop"), self.em.block("seq_nul"), self.em.block("seq_next"), self.em.block("seq_done"));
+        self.em.br(lp)?;
+        self.em.at(lp);
+        let i = self.em.builder.build_phi(self.em.i64t(), "i")?;
+        let iv = i.as_basic_value().into_int_value();
+        let i8t = self.em.ctx.i8_type();
+        let ca = self.em.load(self.em.offset_dyn(a, iv)?, i8t, 1)?;
+        let cb = self.em.load(self.em.offset_dyn(b, iv)?, i8t, 1)?;
+        let differ = self.em.builder.build_int_compare(IntPredicate::NE, ca, cb, "differ")?;
+        self.em.cond_br(differ, done, check)?;
+        self.em.at(check);
+        let nul = self.em.builder.build_int_compare(IntPredicate::EQ, ca, i8t.const_zero(), "nul")?;
+        self.em.cond_br(nul, done, next)?;
+        self.em.at(next);
+        let inext = self.em.builder.build_int_add(iv, self.em.u64c(1), "inext")?;
+        let more =
+            self.em.builder.build_int_compare(IntPredicate::ULT, inext, self.em.u64c(u64::from(cap)), "more")?;
+        self.em.cond_br(more, lp, done)?;
+        i.add_incoming(&[(&self.em.u64c(0), start), (&inext, next)]);
+        self.em.at(done);
+        let phi = self.em.builder.build_phi(bool_t, "streq")?;
+        let (t, f) = (bool_t.const_int(1, false), bool_t.const_zero());
+        phi.add_incoming(&[(&f, lp), (&t, check), (&t, next)]);
+        Ok(phi.as_basic_value().into_int_value())
+    }
+
+    fn ternary(&mut self, cond: &Expr, then: &Expr, otherwise: &Expr, ty: &Type) -> R<Val<'ctx>> {
+        let c = self.expr(cond)?.int()?;
+        let c = self.em.truthy(c)?;
+        let (tb, eb, done) = (self.em.block("t_then"), self.em.block("t_else"), self.em.block("t_done"));
+        self.em.cond_br(c, tb, eb)?;
+        self.em.at(tb);
+        let tv = self.branch_value(then, ty)?;
+        let tend = self.em.current()?;
+        self.em.br(done)?;
+        self.em.at(eb);
+        let ev = self.branch_value(otherwise, ty)?;
+        let eend = self.em.current()?;
+        self.em.br(done)?;
+        self.em.at(done);
+        match (tv, ev) {
+            (Val::Int(x), Val::Int(y)) => {
+                let phi = self.em.builder.build_phi(x.get_type(), "tern")?;
+                phi.add_incoming(&[(&x, tend), (&y, eend)]);
+                Ok(Val::Int(phi.as_basic_value().into_int_value()))
+            }
+            (Val::Str(x), Val::Str(y)) => {
+                let phi = self.em.builder.build_phi(self.em.ptr_t(), "tern")?;
+                phi.add_incoming(&[(&x, tend), (&y, eend)]);
+                Ok(Val::Str(phi.as_basic_value().into_pointer_value()))
+            }
+            _ => Ok(Val::Void),
+        }
+    }
+
+    /// One ternary arm converted to the ternary's type.
+    fn branch_value(&mut self, e: &Expr, ty: &Type) -> R<Val<'ctx>> {
+        match self.expr(e)? {
+            Val::Int(v) => Ok(Val::Int(self.fit(v, ty, e.ty.is_signed())?)),
+            Val::Str(p) => self.retype_str(p, str_len(&e.ty), ty),
+            Val::Void => Ok(Val::Void),
+        }
+    }
+
+    fn cast(&mut self, inner: &Expr, ty: &Type) -> R<Val<'ctx>> {
+        match self.expr(inner)? {
+            Val::Int(v) => Ok(Val::Int(self.fit(v, ty, inner.ty.is_signed())?)),
+            Val::Str(p) => self.retype_str(p, str_len(&inner.ty), ty),
+            Val::Void => Ok(Val::Void),
+        }
+    }
+
+    /// `x++`, `--@m[k]` and friends.
+    fn inc_dec(&mut self, target: &LValue, delta: i64, prefix: bool, ty: &Type) -> R<Val<'ctx>> {
+        let (old, signed) = match target {
+            LValue::Local(id) => (self.load_local(*id)?.int()?, ty.is_signed()),
+            LValue::Map { map, key } => {
+                let k = self.map_key(*map, key)?;
+                let old = self.map_load(*map, k, &Type::I64)?.int()?;
+                let new = self.em.builder.build_int_add(old, self.em.i64t().const_int(delta as u64, true), "inc")?;
+                self.store_map(*map, k, &Type::I64, Val::Int(new))?;
+                let pick = if prefix { new } else { old };
+                return Ok(Val::Int(self.fit(pick, ty, ty.is_signed())?));
+            }
+        };
+        let d = old.get_type().const_int(delta as u64, true);
+        let new = self.em.builder.build_int_add(old, d, "inc")?;
+        if let LValue::Local(id) = target {
+            if let LocalSlot::Stack(ptr, _) = self.local(*id)? {
+                self.em.store(ptr, new, 8)?;
+            }
+        }
+        let pick = if prefix { new } else { old };
+        Ok(Val::Int(self.fit(pick, ty, signed)?))
+    }
+}

@@ -1,0 +1,188 @@
+//! Map definitions and the byte layout of map keys and values.
+//!
+//! Every map is a global of aya-obj's legacy `bpf_map_def` shape (seven
+//! `i32`s) in the `maps` section, named by its `elf_name`: user map `i` is
+//! `m{i}`, then come `events` (the ring buffer) and `scratch` (a one-entry
+//! per-CPU array holding every large temporary). Keys lay their elements out
+//! at 8-aligned offsets (ints as 8 bytes, strings as N bytes, bools as one);
+//! a scalar map has a `u64 0` key. The same functions produce the manifest's
+//! `MapSpec`s so the ELF and the manifest cannot disagree.
+
+use super::builder::round8;
+use super::CodegenError;
+use crate::ir::{MapDef, MapValue, Program, Type};
+use crate::manifest::{Field, MapKind, MapRole, MapSpec, MapValueSpec, ValueKind};
+use inkwell::context::Context;
+use inkwell::module::{Linkage, Module};
+use inkwell::values::GlobalValue;
+
+/// Entries of every user map.
+pub(crate) const USER_MAX_ENTRIES: u32 = 4096;
+/// Bytes of the event ring buffer.
+pub(crate) const EVENTS_SIZE: u32 = 1 << 20;
+/// Smallest scratch area.
+pub(crate) const MIN_SCRATCH: u32 = 8;
+
+/// Where each key element lives and how big the whole key is.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct KeyLayout {
+    pub offsets: Vec<u32>,
+    pub size: u32,
+    /// True when some byte is not written by the element stores, so the key
+    /// buffer must be zeroed first.
+    pub has_padding: bool,
+}
+
+/// Key layout of a map with these key element types.
+pub(crate) fn key_layout(key: &[Type]) -> KeyLayout {
+    if key.is_empty() {
+        return KeyLayout { offsets: Vec::new(), size: 8, has_padding: false };
+    }
+    let mut offsets = Vec::with_capacity(key.len());
+    let mut off = 0;
+    let mut has_padding = false;
+    for t in key {
+        offsets.push(off);
+        let slot = slot_size(t);
+        has_padding |= !matches!(t, Type::Int { .. } | Type::Ptr { .. });
+        off += slot;
+    }
+    KeyLayout { offsets, size: round8(off).max(8), has_padding }
+}
+
+/// Bytes reserved for one value of `t` in a key, value, record or scratch.
+pub(crate) fn slot_size(t: &Type) -> u32 {
+    match t {
+        Type::Int { .. } | Type::Ptr { .. } | Type::Bool | Type::Void => 8,
+        Type::Str(n) => round8(*n),
+    }
+}
+
+/// Size of a map's value.
+pub(crate) fn value_size(v: &MapValue) -> u32 {
+    match v {
+        MapValue::Plain(t) => slot_size(t).max(8),
+        MapValue::Count | MapValue::Sum { .. } => 8,
+    }
+}
+
+/// How the manifest describes a stored value of `t` (ints are 8 bytes).
+pub(crate) fn value_kind(t: &Type) -> ValueKind {
+    match t {
+        Type::Int { signed, .. } => ValueKind::Int { size: 8, signed: *signed },
+        Type::Bool | Type::Void => ValueKind::Bool,
+        Type::Str(n) => ValueKind::Str { len: *n },
+        Type::Ptr { .. } => ValueKind::Pointer,
+    }
+}
+
+fn user_kind(m: &MapDef) -> MapKind {
+    match m.value {
+        MapValue::Plain(_) => MapKind::Hash,
+        MapValue::Count | MapValue::Sum { .. } => MapKind::PercpuHash,
+    }
+}
+
+fn user_spec(i: usize, m: &MapDef) -> MapSpec {
+    let layout = key_layout(&m.key);
+    let key = layout
+        .offsets
+        .iter()
+        .zip(&m.key)
+        .map(|(off, t)| Field { offset: *off, kind: value_kind(t) })
+        .collect();
+    let value = match &m.value {
+        MapValue::Plain(t) => MapValueSpec::Plain(value_kind(t)),
+        MapValue::Count => MapValueSpec::Count,
+        MapValue::Sum { signed } => MapValueSpec::Sum { signed: *signed },
+    };
+    MapSpec {
+        elf_name: format!("m{i}"),
+        kind: user_kind(m),
+        key_size: layout.size,
+        value_size: value_size(&m.value),
+        max_entries: USER_MAX_ENTRIES,
+        role: MapRole::User { name: m.name.clone(), key, value },
+    }
+}
+
+/// Every map of the program, user maps first, then `events` and `scratch`.
+pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
+    let mut specs: Vec<MapSpec> = program.maps.iter().enumerate().map(|(i, m)| user_spec(i, m)).collect();
+    specs.push(MapSpec {
+        elf_name: "events".into(),
+        kind: MapKind::Ringbuf,
+        key_size: 0,
+        value_size: 0,
+        max_entries: EVENTS_SIZE,
+        role: MapRole::Events,
+    });
+    specs.push(MapSpec {
+        elf_name: "scratch".into(),
+        kind: MapKind::PercpuArray,
+        key_size: 4,
+        value_size: scratch_size.max(MIN_SCRATCH),
+        max_entries: 1,
+        role: MapRole::Scratch,
+    });
+    specs
+}
+
+/// The map globals of one module.
+pub(crate) struct MapGlobals<'ctx> {
+    pub user: Vec<GlobalValue<'ctx>>,
+    pub events: GlobalValue<'ctx>,
+    pub scratch: GlobalValue<'ctx>,
+}
+
+impl<'ctx> MapGlobals<'ctx> {
+    pub fn user(&self, id: usize) -> Result<GlobalValue<'ctx>, CodegenError> {
+        self.user
+            .get(id)
+            .copied()
+            .ok_or_else(|| CodegenError::Internal(format!("The IR refers to map #{id}, which does not exist.")))
+    }
+}
+
+/// Declares every map of `specs` (as made by `map_specs`) in `module`.
+pub(crate) fn declare<'ctx>(
+    ctx: &'ctx Context,
+    module: &Module<'ctx>,
+    specs: &[MapSpec],
+) -> Result<MapGlobals<'ctx>, CodegenError> {
+    let mut user = Vec::new();
+    let mut events = None;
+    let mut scratch = None;
+    for spec in specs {
+        let g = declare_one(ctx, module, spec);
+        match spec.role {
+            MapRole::User { .. } => user.push(g),
+            MapRole::Events => events = Some(g),
+            MapRole::Scratch => scratch = Some(g),
+        }
+    }
+    let missing = || CodegenError::Internal("The map list lacks the events or scratch map.".into());
+    Ok(MapGlobals { user, events: events.ok_or_else(missing)?, scratch: scratch.ok_or_else(missing)? })
+}
+
+fn declare_one<'ctx>(ctx: &'ctx Context, module: &Module<'ctx>, spec: &MapSpec) -> GlobalValue<'ctx> {
+    let g = module.add_global(def_type(ctx), None, &spec.elf_name);
+    set_def(ctx, g, spec);
+    g.set_section(Some("maps"));
+    g.set_linkage(Linkage::External);
+    g.set_alignment(4);
+    g
+}
+
+fn def_type(ctx: &Context) -> inkwell::types::StructType<'_> {
+    let i32t = ctx.i32_type();
+    ctx.struct_type(&[i32t.into(); 7], false)
+}
+
+/// Writes the `bpf_map_def` initializer of `g` from `spec`.
+pub(crate) fn set_def<'ctx>(ctx: &'ctx Context, g: GlobalValue<'ctx>, spec: &MapSpec) {
+    let i32t = ctx.i32_type();
+    let fields = [spec.kind.bpf_type(), spec.key_size, spec.value_size, spec.max_entries, 0, 0, 0]
+        .map(|v| i32t.const_int(u64::from(v), false).into());
+    g.set_initializer(&def_type(ctx).const_named_struct(&fields));
+}

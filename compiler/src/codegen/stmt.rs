@@ -1,0 +1,339 @@
+//! Lowering of one probe: the function prologue (scratch lookup, locals),
+//! the predicate, and statements — stores to locals and maps, aggregations,
+//! `if`. Printf and exit records live in `events.rs`, expressions in
+//! `expr.rs`. `ProbeGen` carries the per-probe state: the emitter, the
+//! scratch base pointer and its bump allocator, and the locals' storage.
+
+use super::builder::{round8, Emitter, BPF_ANY};
+use super::maps::{key_layout, MapGlobals};
+use super::CodegenError;
+use crate::ir::{AggregateOp, Expr, LValue, MapValue, Probe, Program, Stmt, StmtKind, Type};
+use inkwell::values::{FunctionValue, IntValue, PointerValue};
+
+type R<T> = Result<T, CodegenError>;
+
+/// A lowered expression value. Bools are `i1`, integers `iN`, pointers
+/// `i64`; strings are pointers to an 8-aligned buffer of `round8(N)` bytes
+/// whose bytes past the string's NUL are zero.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Val<'ctx> {
+    Void,
+    Int(IntValue<'ctx>),
+    Str(PointerValue<'ctx>),
+}
+
+impl<'ctx> Val<'ctx> {
+    pub fn int(self) -> R<IntValue<'ctx>> {
+        match self {
+            Val::Int(v) => Ok(v),
+            _ => Err(CodegenError::Internal("Expected a scalar value, found a string or void.".into())),
+        }
+    }
+
+    pub fn str(self) -> R<PointerValue<'ctx>> {
+        match self {
+            Val::Str(p) => Ok(p),
+            _ => Err(CodegenError::Internal("Expected a string value, found a scalar or void.".into())),
+        }
+    }
+}
+
+/// Storage of one scratch variable.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LocalSlot<'ctx> {
+    /// A stack slot of the value's LLVM integer type.
+    Stack(PointerValue<'ctx>, inkwell::types::IntType<'ctx>),
+    /// A string buffer in scratch memory.
+    Buf(PointerValue<'ctx>, u32),
+    Void,
+}
+
+/// Per-probe lowering state.
+pub(crate) struct ProbeGen<'a, 'ctx> {
+    pub em: Emitter<'ctx>,
+    pub program: &'a Program,
+    pub maps: &'a MapGlobals<'ctx>,
+    /// The program's context argument.
+    pub ctx_arg: PointerValue<'ctx>,
+    /// Element 0 of the `scratch` map for this CPU.
+    pub scratch: PointerValue<'ctx>,
+    /// Bytes of scratch handed out so far.
+    pub bump: u32,
+    pub locals: Vec<LocalSlot<'ctx>>,
+}
+
+/// Lowers `probe` into `func`; returns the scratch bytes it uses.
+pub(crate) fn lower_probe<'ctx>(
+    em: Emitter<'ctx>,
+    program: &Program,
+    maps: &MapGlobals<'ctx>,
+    probe: &Probe,
+) -> R<u32> {
+    let func = em.func;
+    let mut g = prologue(em, program, maps, func, probe)?;
+    if let Some(pred) = &probe.predicate {
+        g.predicate(pred)?;
+    }
+    g.stmts(&probe.body)?;
+    g.em.ret0()?;
+    Ok(g.bump)
+}
+
+/// Entry block: stack slots for scalar locals, the scratch lookup (null →
+/// return 0), and zeroed locals.
+fn prologue<'a, 'ctx>(
+    em: Emitter<'ctx>,
+    program: &'a Program,
+    maps: &'a MapGlobals<'ctx>,
+    func: FunctionValue<'ctx>,
+    probe: &Probe,
+) -> R<ProbeGen<'a, 'ctx>> {
+    let entry = em.block("entry");
+    em.at(entry);
+    let ctx_arg = func
+        .get_first_param()
+        .map(|p| p.into_pointer_value())
+        .ok_or_else(|| CodegenError::Internal("The probe function has no context parameter.".into()))?;
+    let mut stack = Vec::new();
+    for t in &probe.locals {
+        stack.push(match t {
+            Type::Str(_) | Type::Void => None,
+            t => {
+                let ty = scalar_type(&em, t);
+                Some((em.builder.build_alloca(ty, "local")?, ty))
+            }
+        });
+    }
+    let key = em.builder.build_alloca(em.ctx.i32_type(), "zero")?;
+    em.store(key, em.ctx.i32_type().const_zero(), 4)?;
+    let scratch = em.map_lookup_elem(maps.scratch, key)?;
+    let (body, bail) = (em.block("body"), em.block("noscratch"));
+    em.cond_br(em.is_null(scratch)?, bail, body)?;
+    em.at(bail);
+    em.ret0()?;
+    em.at(body);
+    let mut g = ProbeGen { em, program, maps, ctx_arg, scratch, bump: 0, locals: Vec::new() };
+    for (t, slot) in probe.locals.iter().zip(stack) {
+        let local = match (t, slot) {
+            (_, Some((ptr, ty))) => {
+                g.em.store(ptr, ty.const_zero(), 8)?;
+                LocalSlot::Stack(ptr, ty)
+            }
+            (Type::Str(n), None) => {
+                let buf = g.alloc(*n)?;
+                g.em.zero(buf, round8(*n))?;
+                LocalSlot::Buf(buf, *n)
+            }
+            _ => LocalSlot::Void,
+        };
+        g.locals.push(local);
+    }
+    Ok(g)
+}
+
+/// The LLVM integer type holding a scalar of IR type `t`.
+pub(crate) fn scalar_type<'ctx>(em: &Emitter<'ctx>, t: &Type) -> inkwell::types::IntType<'ctx> {
+    match t {
+        Type::Bool => em.ctx.bool_type(),
+        Type::Int { bits, .. } => em.int_type(u32::from(*bits)),
+        _ => em.i64t(),
+    }
+}
+
+impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
+    /// Reserves `size` bytes (rounded up to 8) of scratch memory.
+    pub fn alloc(&mut self, size: u32) -> R<PointerValue<'ctx>> {
+        let off = self.bump;
+        self.bump += round8(size.max(1));
+        self.em.offset(self.scratch, off)
+    }
+
+    fn predicate(&mut self, pred: &Expr) -> R<()> {
+        let c = self.expr(pred)?.int()?;
+        let c = self.em.truthy(c)?;
+        let (go, stop) = (self.em.block("pred_true"), self.em.block("pred_false"));
+        self.em.cond_br(c, go, stop)?;
+        self.em.at(stop);
+        self.em.ret0()?;
+        self.em.at(go);
+        Ok(())
+    }
+
+    pub fn stmts(&mut self, stmts: &[Stmt]) -> R<()> {
+        stmts.iter().try_for_each(|s| self.stmt(s))
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> R<()> {
+        match &s.kind {
+            StmtKind::Expr(e) => self.expr(e).map(|_| ()),
+            StmtKind::Store { target, value } => {
+                let v = self.expr(value)?;
+                self.store_lvalue(target, &value.ty, v)
+            }
+            StmtKind::Aggregate { map, key, op } => self.aggregate(*map, key, op),
+            StmtKind::If { cond, then, otherwise } => self.if_stmt(cond, then, otherwise),
+            StmtKind::Printf { format, args } => self.printf(*format, args),
+            StmtKind::Exit { code } => self.exit(code.as_ref()),
+        }
+    }
+
+    fn if_stmt(&mut self, cond: &Expr, then: &[Stmt], otherwise: &[Stmt]) -> R<()> {
+        let c = self.expr(cond)?.int()?;
+        let c = self.em.truthy(c)?;
+        let (tb, eb, done) = (self.em.block("then"), self.em.block("else"), self.em.block("endif"));
+        self.em.cond_br(c, tb, eb)?;
+        self.em.at(tb);
+        self.stmts(then)?;
+        self.em.br(done)?;
+        self.em.at(eb);
+        self.stmts(otherwise)?;
+        self.em.br(done)?;
+        self.em.at(done);
+        Ok(())
+    }
+
+    /// Stores `v` (of IR type `ty`) into a local or a map entry.
+    pub fn store_lvalue(&mut self, target: &LValue, ty: &Type, v: Val<'ctx>) -> R<()> {
+        match target {
+            LValue::Local(id) => self.store_local(*id, ty, v),
+            LValue::Map { map, key } => {
+                let k = self.map_key(*map, key)?;
+                self.store_map(*map, k, ty, v)
+            }
+        }
+    }
+
+    pub fn local(&self, id: usize) -> R<LocalSlot<'ctx>> {
+        self.locals
+            .get(id)
+            .copied()
+            .ok_or_else(|| CodegenError::Internal(format!("The IR refers to local ${id}, which does not exist.")))
+    }
+
+    fn store_local(&mut self, id: usize, ty: &Type, v: Val<'ctx>) -> R<()> {
+        match self.local(id)? {
+            LocalSlot::Stack(ptr, lt) => {
+                let v = self.em.resize(v.int()?, lt.get_bit_width(), ty.is_signed())?;
+                self.em.store(ptr, v, 8)
+            }
+            LocalSlot::Buf(buf, n) => self.copy_str(buf, n, v.str()?, str_len(ty)),
+            LocalSlot::Void => Ok(()),
+        }
+    }
+
+    /// Writes `v` into the value buffer for map `map` and updates the entry.
+    pub fn store_map(&mut self, map: usize, key: PointerValue<'ctx>, ty: &Type, v: Val<'ctx>) -> R<()> {
+        let value_ty = match &self.map_def(map)?.value {
+            MapValue::Plain(t) => t.clone(),
+            _ => Type::U64,
+        };
+        let buf = self.value_buffer(&value_ty, ty, v)?;
+        self.em.map_update_elem(self.maps.user(map)?, key, buf, BPF_ANY)
+    }
+
+    /// A scratch buffer holding `v` (of type `ty`) as a map value of `value_ty`.
+    fn value_buffer(&mut self, value_ty: &Type, ty: &Type, v: Val<'ctx>) -> R<PointerValue<'ctx>> {
+        match (value_ty, v) {
+            (Type::Str(n), Val::Str(p)) if str_len(ty) == *n => Ok(p),
+            (Type::Str(n), Val::Str(p)) => {
+                let buf = self.alloc(*n)?;
+                self.copy_str(buf, *n, p, str_len(ty))?;
+                Ok(buf)
+            }
+            (_, Val::Int(i)) => {
+                let buf = self.alloc(8)?;
+                let wide = self.em.resize(i, 64, ty.is_signed())?;
+                self.em.store(buf, wide, 8)?;
+                Ok(buf)
+            }
+            _ => Err(CodegenError::Internal("A map value does not match the map's value type.".into())),
+        }
+    }
+
+    pub fn map_def(&self, map: usize) -> R<&'a crate::ir::MapDef> {
+        self.program
+            .maps
+            .get(map)
+            .ok_or_else(|| CodegenError::Internal(format!("The IR refers to map #{map}, which does not exist.")))
+    }
+
+    /// Evaluates the key expressions and assembles the key in scratch memory.
+    pub fn map_key(&mut self, map: usize, key: &[Expr]) -> R<PointerValue<'ctx>> {
+        let def = self.map_def(map)?;
+        let layout = key_layout(&def.key);
+        let vals = key.iter().map(|e| self.expr(e)).collect::<R<Vec<_>>>()?;
+        let buf = self.alloc(layout.size)?;
+        if key.is_empty() {
+            self.em.store(buf, self.em.u64c(0), 8)?;
+            return Ok(buf);
+        }
+        if layout.has_padding {
+            self.em.zero(buf, layout.size)?;
+        }
+        for (((off, kt), e), v) in layout.offsets.iter().zip(&def.key).zip(key).zip(vals) {
+            let dst = self.em.offset(buf, *off)?;
+            match kt {
+                Type::Str(n) => self.copy_str(dst, *n, v.str()?, str_len(&e.ty))?,
+                _ => {
+                    let wide = self.em.resize(v.int()?, 64, e.ty.is_signed())?;
+                    self.em.store(dst, wide, 8)?;
+                }
+            }
+        }
+        Ok(buf)
+    }
+
+    /// Copies a string of capacity `src_n` into a buffer of capacity `dst_n`,
+    /// truncating (and NUL-terminating) or zero padding as needed.
+    pub fn copy_str(&mut self, dst: PointerValue<'ctx>, dst_n: u32, src: PointerValue<'ctx>, src_n: u32) -> R<()> {
+        if src_n == dst_n {
+            return self.em.copy(dst, src, round8(dst_n));
+        }
+        if src_n < dst_n {
+            self.em.zero(dst, round8(dst_n))?;
+            return self.em.copy(dst, src, round8(src_n));
+        }
+        self.em.copy(dst, src, round8(dst_n))?;
+        let i8t = self.em.ctx.i8_type();
+        for i in dst_n.saturating_sub(1)..round8(dst_n) {
+            let p = self.em.offset(dst, i)?;
+            self.em.store(p, i8t.const_zero(), 1)?;
+        }
+        Ok(())
+    }
+
+    fn aggregate(&mut self, map: usize, key: &[Expr], op: &AggregateOp) -> R<()> {
+        let delta = match op {
+            AggregateOp::Count => self.em.u64c(1),
+            AggregateOp::Sum(e) => {
+                let v = self.expr(e)?.int()?;
+                self.em.resize(v, 64, e.ty.is_signed())?
+            }
+        };
+        let k = self.map_key(map, key)?;
+        let m = self.maps.user(map)?;
+        let found = self.em.map_lookup_elem(m, k)?;
+        let (add, insert, done) = (self.em.block("agg_add"), self.em.block("agg_new"), self.em.block("agg_done"));
+        self.em.cond_br(self.em.is_null(found)?, insert, add)?;
+        self.em.at(add);
+        let old = self.em.load(found, self.em.i64t(), 8)?;
+        let new = self.em.builder.build_int_add(old, delta, "agg")?;
+        self.em.store(found, new, 8)?;
+        self.em.br(done)?;
+        self.em.at(insert);
+        let buf = self.alloc(8)?;
+        self.em.store(buf, delta, 8)?;
+        self.em.map_update_elem(m, k, buf, BPF_ANY)?;
+        self.em.br(done)?;
+        self.em.at(done);
+        Ok(())
+    }
+}
+
+/// The capacity of a string type (0 for anything else).
+pub(crate) fn str_len(t: &Type) -> u32 {
+    match t {
+        Type::Str(n) => *n,
+        _ => 0,
+    }
+}
