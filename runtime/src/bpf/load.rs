@@ -218,3 +218,9 @@ pub fn test_run(prog_fd: std::os::fd::BorrowedFd<'_>, ctx_len: usize) -> Result<
         Ok(opts.retval)
     }
 }
+
+/// Loads hand-assembled instructions (tests bypass aya-obj with this).
+#[cfg(test)]
+pub(crate) fn load_raw_program(prog_type: u32, insns: &[u64]) -> Result<OwnedFd, BpfError> {
+    load_program(prog_type, "test", insns, &ProbeSite { probe: "test", line: 1, column: 1 })
+}

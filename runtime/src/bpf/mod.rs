@@ -15,6 +15,8 @@ pub mod error;
 pub mod load;
 pub mod maps;
 pub mod ringbuf;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
