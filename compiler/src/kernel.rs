@@ -69,12 +69,11 @@ impl TracepointFormat {
 /// `char comm[16]` into (`char[16]`, `comm`, Some(16)). `__data_loc` fields
 /// keep their full type text.
 fn split_declaration(decl: &str) -> Option<(String, String, Option<u32>)> {
-    let (decl, array_len) = match decl.find('[') {
-        Some(open) => {
-            let close = decl[open..].find(']')? + open;
-            let n = decl[open + 1..close].trim().parse().ok();
-            (&decl[..open], n.or(Some(0)))
-        }
+    let decl = decl.trim();
+    // An array suffix belongs to the name only when the declaration ends
+    // with it (`char comm[16]`); `__data_loc char[] name` keeps it in the type.
+    let (decl, array_len) = match decl.strip_suffix(']').and_then(|d| d.rfind('[').map(|open| (d, open))) {
+        Some((d, open)) => (&d[..open], Some(d[open + 1..].trim().parse().unwrap_or(0))),
         None => (decl, None),
     };
     let decl = decl.trim_end();
@@ -104,13 +103,16 @@ format:
 \tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;
 \tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;
 \tfield:char comm[16];\toffset:40;\tsize:16;\tsigned:0;
+\tfield:__data_loc char[] path;\toffset:56;\tsize:4;\tsigned:0;
 ";
 
     #[test]
     fn parses_fields() {
         let f = TracepointFormat::parse(OPENAT);
         let names: Vec<_> = f.fields.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["__syscall_nr", "dfd", "filename", "comm"]);
+        assert_eq!(names, ["__syscall_nr", "dfd", "filename", "comm", "path"]);
+        assert_eq!(f.fields[4].c_type, "__data_loc char[]");
+        assert_eq!(f.fields[4].array_len, None);
         assert_eq!(f.fields[2].c_type, "const char *");
         assert_eq!(f.fields[2].offset, 24);
         assert_eq!(f.fields[3].c_type, "char[16]");

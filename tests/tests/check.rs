@@ -5,7 +5,7 @@ use ferrotrace_tests::stages::{check, load, rendered};
 
 #[test]
 fn good_scripts_produce_typed_ir() {
-    insta::glob!("../fixtures/ok/*.bt", |path| {
+    insta::glob!("..", "fixtures/ok/*.bt", |path| {
         let source = load(path);
         let (program, diags) = check(&source);
         let Some(program) = program else {
@@ -18,7 +18,7 @@ fn good_scripts_produce_typed_ir() {
 
 #[test]
 fn bad_scripts_produce_diagnostics() {
-    insta::glob!("../fixtures/err/*.bt", |path| {
+    insta::glob!("..", "fixtures/err/*.bt", |path| {
         let source = load(path);
         let (program, diags) = check(&source);
         assert!(program.is_none(), "{} should not check", source.name);

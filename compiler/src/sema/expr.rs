@@ -16,7 +16,7 @@ impl Checker<'_> {
         let checked = self.expr(e, scope)?;
         if !is_truthy(&checked.ty) {
             self.error(
-                Diagnostic::error("E0213", format!("a {} cannot be used as a condition", describe(&checked.ty)), e.span)
+                Diagnostic::error("E0213", format!("{} cannot be used as a condition", describe(&checked.ty)), e.span)
                     .label("expected an integer, a boolean or a pointer")
                     .help("compare it explicitly, e.g. `comm == \"bash\"`"),
             );
@@ -166,7 +166,7 @@ impl Checker<'_> {
             Type::Str(_) if len.is_none() => return Some(ptr),
             other => {
                 self.error(
-                    Diagnostic::error("E0201", format!("`str()` needs a pointer, not a {}", describe(other)), ptr.span)
+                    Diagnostic::error("E0201", format!("`str()` needs a pointer, not {}", describe(other)), ptr.span)
                         .label("not a pointer"),
                 );
                 return None;
@@ -185,7 +185,7 @@ impl Checker<'_> {
             Type::Bool => Some(convert(checked, &Type::I64)),
             ref other => {
                 self.error(
-                    Diagnostic::error("E0201", format!("expected an integer, found a {}", describe(other)), e.span)
+                    Diagnostic::error("E0201", format!("expected an integer, found {}", describe(other)), e.span)
                         .label("not an integer"),
                 );
                 None
@@ -284,7 +284,7 @@ impl Checker<'_> {
     fn mismatch(&mut self, op: BinaryOp, l: &Expr, r: &Expr, span: Span) -> Option<Expr> {
         let mut d = Diagnostic::error(
             "E0201",
-            format!("cannot apply `{}` to a {} and a {}", op.symbol(), describe(&l.ty), describe(&r.ty)),
+            format!("cannot apply `{}` to {} and {}", op.symbol(), describe(&l.ty), describe(&r.ty)),
             span,
         )
         .secondary(l.span, describe(&l.ty))
@@ -352,7 +352,7 @@ impl Checker<'_> {
         let ty = self.lvalue_type(&lv, scope);
         if !ty.is_int() {
             self.error(
-                Diagnostic::error("E0201", format!("`++`/`--` need an integer, but this holds a {}", describe(&ty)), target.span)
+                Diagnostic::error("E0201", format!("`++`/`--` need an integer, but this holds {}", describe(&ty)), target.span)
                     .label("not an integer"),
             );
             return None;

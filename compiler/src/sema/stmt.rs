@@ -206,7 +206,7 @@ impl Checker<'_> {
             return Some(convert(value, to));
         }
         self.error(
-            Diagnostic::error("E0208", format!("cannot assign a {} to something that holds a {}", describe(&value.ty), describe(to)), span)
+            Diagnostic::error("E0208", format!("cannot assign {} to something that holds {}", describe(&value.ty), describe(to)), span)
                 .secondary(value.span, describe(&value.ty))
                 .help("a map or variable keeps the type of its first assignment"),
         );
@@ -229,7 +229,7 @@ impl Checker<'_> {
         if !same_kind {
             let d = Diagnostic::error(
                 "E0208",
-                format!("map `{name}` holds {} values, but here it gets {}", describe_value(&def.value), describe_value(&value)),
+                format!("map `{name}` holds {}, but here it gets {}", describe_value(&def.value), describe_value(&value)),
                 span,
             )
             .help("use a different map for each kind of value");
@@ -279,7 +279,7 @@ impl Checker<'_> {
         for (k, ty) in keys.into_iter().zip(&key_types) {
             if !compatible(&k.ty, ty) {
                 self.error(
-                    Diagnostic::error("E0208", format!("this key is a {}, but the map's key is a {}", describe(&k.ty), describe(ty)), k.span)
+                    Diagnostic::error("E0208", format!("this key is {}, but the map's key is {}", describe(&k.ty), describe(ty)), k.span)
                         .label("wrong key type"),
                 );
                 return None;
@@ -311,7 +311,7 @@ fn widen(have: &mut Type, new: &Type) {
 fn describe_value(v: &MapValue) -> String {
     match v {
         MapValue::Plain(t) => describe(t),
-        MapValue::Count => "count()".to_string(),
-        MapValue::Sum { .. } => "sum()".to_string(),
+        MapValue::Count => "count() values".to_string(),
+        MapValue::Sum { .. } => "sum() values".to_string(),
     }
 }

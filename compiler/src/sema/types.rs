@@ -102,12 +102,15 @@ pub fn to_bool(e: Expr) -> Expr {
     convert(e, &Type::Bool)
 }
 
-/// A short, user-facing name of a type's family, for messages.
+/// A short, user-facing name of a type with its article, for messages:
+/// "a string", "an int64", "a uint32".
 pub fn describe(t: &Type) -> String {
-    match t {
+    let name = match t {
         Type::Str(_) => "string".to_string(),
         other => other.to_string(),
-    }
+    };
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {name}")
 }
 
 #[cfg(test)]
