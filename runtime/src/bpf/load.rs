@@ -32,8 +32,27 @@ const LOG_TAIL_LINES: usize = 20;
 #[derive(Debug, Clone)]
 pub struct ProbeSite<'a> {
     pub probe: &'a str,
+    /// The attach point's 1-based line and column (the fallback location).
     pub line: usize,
     pub column: usize,
+    /// Source positions by instruction index, from the object's BTF.ext line
+    /// info, sorted by instruction: `(insn, line, column)`. Empty when the
+    /// object carries no line info.
+    pub lines: &'a [(u32, usize, usize)],
+}
+
+impl ProbeSite<'_> {
+    /// The source position of the instruction the verifier stopped at, or
+    /// the attach point when the log or the line info cannot tell.
+    fn locate(&self, log: &str) -> (usize, usize) {
+        let failing = log.lines().rev().find_map(|l| {
+            let (index, rest) = l.split_once(": ")?;
+            rest.starts_with('(').then(|| index.trim().parse::<u32>().ok()).flatten()
+        });
+        failing
+            .and_then(|insn| self.lines.iter().rev().find(|(at, line, _)| *at <= insn && *line > 0))
+            .map_or((self.line, self.column), |&(_, line, column)| (line, column.max(1)))
+    }
 }
 
 /// A kernel object name: at most 15 bytes of `[A-Za-z0-9_.]`.
@@ -107,12 +126,8 @@ pub fn load_program(
             };
             let tail = log_tail(&log);
             if !tail.is_empty() {
-                return Err(BpfError::Verifier {
-                    probe: site.probe.to_string(),
-                    line: site.line,
-                    column: site.column,
-                    log_tail: tail,
-                });
+                let (line, column) = site.locate(&log);
+                return Err(BpfError::Verifier { probe: site.probe.to_string(), line, column, log_tail: tail });
             }
             if super::error::is_permission(errno) {
                 return Err(BpfError::NotPermitted);
@@ -222,5 +237,5 @@ pub fn test_run(prog_fd: std::os::fd::BorrowedFd<'_>, ctx_len: usize) -> Result<
 /// Loads hand-assembled instructions (tests bypass aya-obj with this).
 #[cfg(test)]
 pub(crate) fn load_raw_program(prog_type: u32, insns: &[u64]) -> Result<OwnedFd, BpfError> {
-    load_program(prog_type, "test", insns, &ProbeSite { probe: "test", line: 1, column: 1 })
+    load_program(prog_type, "test", insns, &ProbeSite { probe: "test", line: 1, column: 1, lines: &[] })
 }

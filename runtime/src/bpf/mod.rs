@@ -119,7 +119,16 @@ impl LoadedObject {
                 AttachSpec::Tracepoint { .. } => load::BPF_PROG_TYPE_TRACEPOINT,
                 AttachSpec::PerfEvent { .. } => load::BPF_PROG_TYPE_PERF_EVENT,
             };
-            let site = ProbeSite { probe: &spec.probe, line: spec.line, column: spec.column };
+            // BTF.ext line info (instruction offsets are in instructions):
+            // line in the upper 22 bits of `line_col`, column in the lower 10.
+            let mut lines: Vec<(u32, usize, usize)> = function
+                .line_info
+                .line_info
+                .iter()
+                .map(|l| (l.insn_off, (l.line_col >> 10) as usize, (l.line_col & 0x3ff) as usize))
+                .collect();
+            lines.sort_by_key(|&(insn, _, _)| insn);
+            let site = ProbeSite { probe: &spec.probe, line: spec.line, column: spec.column, lines: &lines };
             programs.push(load::load_program(prog_type, &spec.function, &insns, &site)?);
         }
 

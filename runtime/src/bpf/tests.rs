@@ -234,3 +234,32 @@ fn manifest_mismatches_are_internal_errors() {
     artifact.elf = b"not an elf".to_vec();
     assert!(matches!(LoadedObject::load(&artifact), Err(BpfError::Object(_))));
 }
+
+#[test]
+fn verifier_rejection_points_at_the_failing_line() {
+    if !kernel_or_skip() {
+        return;
+    }
+    let mut artifact = fixture_artifact();
+    artifact.manifest.programs = vec![ProgramSpec {
+        function: "p2".into(),
+        section: "raw_tracepoint/p2".into(),
+        probe: "BEGIN".into(),
+        attach: AttachSpec::Begin,
+        line: 3,
+        column: 1,
+    }];
+    let bad_line = include_str!("testdata/fixture.c")
+        .lines()
+        .position(|l| l.contains("// BAD_LINE"))
+        .unwrap()
+        + 1;
+    match LoadedObject::load(&artifact) {
+        Err(BpfError::Verifier { probe, line, log_tail, .. }) => {
+            assert_eq!(probe, "BEGIN");
+            assert_eq!(line, bad_line, "{log_tail:#?}");
+            assert!(log_tail.iter().any(|l| l.contains("invalid mem access")), "{log_tail:#?}");
+        }
+        other => panic!("expected a verifier error, got {other:?}"),
+    }
+}

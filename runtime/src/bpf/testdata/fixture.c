@@ -43,4 +43,11 @@ __attribute__((section("tracepoint/p1"), used)) int p1(void *ctx) {
     return 0;
 }
 
+// Rejected by the verifier: the lookup result is used without a NULL check.
+__attribute__((section("raw_tracepoint/p2"), used)) int p2(void *ctx) {
+    u64 k = 3;
+    u64 *p = bpf_map_lookup_elem(&counts, &k);
+    return *p; // BAD_LINE
+}
+
 char _license[] __attribute__((section("license"), used)) = "GPL";
