@@ -117,6 +117,9 @@ fn check_privileges() -> Result<(), String> {
 fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, String> {
     let manifest = &artifact.manifest;
     let fail = |e: BpfError| bpf_error(&e, source);
+    // Before anything is attached, so a signal arriving right after
+    // "Attached" is already seen as a request to stop.
+    signals::install();
     let mut object = LoadedObject::load(artifact).map_err(fail)?;
     for index in 0..manifest.programs.len() {
         object.attach(index).map_err(fail)?;
@@ -128,7 +131,6 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     if cli.dry_run {
         return Ok(0);
     }
-    signals::install();
     let mut sink = EventSink { manifest, out: std::io::stdout().lock(), exit: None };
     let mut events = object.event_reader().map_err(fail)?;
 
