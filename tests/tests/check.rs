@@ -1,5 +1,5 @@
 //! Check-stage snapshots: the typed IR of every good fixture, and the
-//! rendered diagnostics of every bad one (`tests/fixtures/err/*.bt`).
+//! rendered diagnostics of every script with a semantic error (`tests/fixtures/err/check_*.bt`; syntax errors are snapshotted by `parse.rs`).
 
 use ferrotrace_tests::stages::{check, load, rendered};
 
@@ -18,7 +18,7 @@ fn good_scripts_produce_typed_ir() {
 
 #[test]
 fn bad_scripts_produce_diagnostics() {
-    insta::glob!("..", "fixtures/err/*.bt", |path| {
+    insta::glob!("..", "fixtures/err/check_*.bt", |path| {
         let source = load(path);
         let (program, diags) = check(&source);
         assert!(program.is_none(), "{} should not check", source.name);
