@@ -55,6 +55,17 @@ impl ProbeSite<'_> {
     }
 }
 
+/// Silences libbpf's own stderr messages (which quote raw errnos); every
+/// failure is reported through `BpfError` instead. Idempotent.
+pub fn quiet_libbpf() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: installing no print callback is always valid; done once,
+        // before any other libbpf call of ours.
+        unsafe { libbpf_sys::libbpf_set_print(None) };
+    });
+}
+
 /// A kernel object name: at most 15 bytes of `[A-Za-z0-9_.]`.
 pub fn kernel_name(name: &str) -> CString {
     let clean: Vec<u8> = name
@@ -74,6 +85,7 @@ pub fn create_map(
     value_size: u32,
     max_entries: u32,
 ) -> Result<OwnedFd, BpfError> {
+    quiet_libbpf();
     let cname = kernel_name(name);
     let opts = libbpf_sys::bpf_map_create_opts {
         sz: std::mem::size_of::<libbpf_sys::bpf_map_create_opts>() as libbpf_sys::size_t,
@@ -110,6 +122,7 @@ pub fn load_program(
     insns: &[u64],
     site: &ProbeSite<'_>,
 ) -> Result<OwnedFd, BpfError> {
+    quiet_libbpf();
     if insns.is_empty() {
         return Err(BpfError::Object(format!("internal error: probe {} has no instructions.", site.probe)));
     }

@@ -77,6 +77,7 @@ unsafe extern "C" fn trampoline(ctx: *mut libc::c_void, data: *mut libc::c_void,
 impl EventReader {
     /// A reader over the ring buffer map `map` (the fd is duplicated).
     pub fn new(map: BorrowedFd<'_>) -> Result<EventReader, BpfError> {
+        super::load::quiet_libbpf();
         let map = map.try_clone_to_owned().map_err(|e| {
             BpfError::Events(format!("could not set up the event ring buffer ({e}); raise `ulimit -n` and try again."))
         })?;
