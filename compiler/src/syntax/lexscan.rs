@@ -123,6 +123,63 @@ pub fn recover(text: &str, from: usize) -> Option<usize> {
     None
 }
 
+/// The most nesting a probe may have, in units of roughly 2 KiB of parser
+/// stack in a debug build (a bracket level costs 4, a `?` or a prefix
+/// operator 1, an `else` 3). Deeper input is rejected up front so that the
+/// recursive parser can never overflow a 2 MiB thread stack.
+const NESTING_BUDGET: usize = 400;
+
+/// Per-probe nesting cost counters for `too_deep`.
+#[derive(Default)]
+struct Nesting {
+    depth: usize,
+    ternaries: usize,
+    elses: usize,
+    prefix_run: usize,
+}
+
+impl Nesting {
+    fn cost(&self) -> usize {
+        self.depth * 4 + self.ternaries + self.elses * 3 + self.prefix_run
+    }
+}
+
+/// The first token at which a probe's nesting exceeds what the parser can
+/// handle, if any.
+pub fn too_deep(text: &str, from: usize) -> Option<Span> {
+    let mut ignored = Vec::new();
+    let mut n = Nesting::default();
+    let mut i = from;
+    while i < text.len() {
+        let next = next_offset(text, i, &mut ignored);
+        let c = text[i..].chars().next().unwrap_or(' ');
+        let mut end = next;
+        match c {
+            '(' | '[' | '{' => n.depth += 1,
+            ')' | ']' | '}' => n.depth = n.depth.saturating_sub(1),
+            '?' => n.ternaries += 1,
+            _ => {}
+        }
+        if c.is_ascii_alphabetic() || c == '_' {
+            end = text[i..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(text.len(), |n| i + n);
+            n.elses += usize::from(&text[i..end] == "else");
+        }
+        if matches!(c, '-' | '!' | '~' | '+') {
+            n.prefix_run += 1;
+        } else if !c.is_whitespace() {
+            n.prefix_run = 0;
+        }
+        if n.cost() > NESTING_BUDGET {
+            return Some(Span::new(i, next));
+        }
+        if n.depth == 0 && c == '}' {
+            n = Nesting::default();
+        }
+        i = end.max(next);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +201,13 @@ mod tests {
         let t = "BEGIN { if (x) { \"}\" } } END {}";
         assert_eq!(recover(t, 0), Some(24));
         assert_eq!(recover("a b c", 0), None);
+    }
+
+    #[test]
+    fn rejects_deep_nesting_only() {
+        let deep = format!("BEGIN {{ $x = {}1; }}", "(".repeat(200));
+        assert_eq!(too_deep(&deep, 0), Some(Span::new(112, 113)));
+        let ok = "BEGIN { $x = ((1)) ? -!2 : 3; } END { if (1) { } else { } }".repeat(50);
+        assert_eq!(too_deep(&ok, 0), None);
     }
 }

@@ -26,6 +26,12 @@ pub fn parse(source: &SourceFile) -> (Script, Vec<Diagnostic>) {
     let start = lexscan::skip_shebang(text);
     let mut problems = lexscan::problems(text, start);
     let mut diags = Vec::new();
+    if let Some(span) = lexscan::too_deep(text, start) {
+        let d = Diagnostic::error("E0001", "syntax error: nesting too deep", span)
+            .label("the parser gives up here")
+            .help("split the expression or block into smaller pieces using variables");
+        return (Script { items: Vec::new(), span: Span::new(0, text.len()) }, vec![d]);
+    }
     let mut items = Vec::new();
     let mut pos = start;
     while pos < text.len() {
@@ -94,10 +100,10 @@ fn syntax_error(e: &Error<Rule>, text: &str, offset: usize, problems: &mut Vec<L
     let label = match (wants_expr, expected.is_empty()) {
         (true, _) => format!("expected an expression here, found {found}"),
         (false, true) => "unexpected here".to_string(),
-        (false, false) => format!("expected one of {}", expected.join(", ")),
+        (false, false) => format!("expected {}", one_of(&expected)),
     };
     let mut d = Diagnostic::error("E0001", message, span).label(label);
-    if let Some(h) = help_for(&expected, at >= text.len()) {
+    if let Some(h) = help_for(&expected, at >= text.len(), &found) {
         d = d.help(h);
     }
     d
@@ -131,6 +137,42 @@ fn expected_tokens(e: &Error<Rule>) -> Vec<String> {
     }
     out.sort();
     out.dedup();
+    summarize(out)
+}
+
+/// Operators that may follow an expression; listed as "an operator".
+const OPERATORS: &[&str] = &[
+    "!=", "%=", "%", "&&", "&=", "&", "*=", "*", "++", "+=", "+", "--", "-=", "->", "-", ".", "/=", "/", "<<=",
+    "<<", "<=", "<", "==", "=", ">=", ">>=", ">>", ">", "?", "^=", "^", "|=", "|", "||",
+];
+/// Tokens that may start an expression or statement.
+const STARTS: &[&str] = &["!", "\"", "$", "(", "++", "--", "-", "@", "~", "if", "_"];
+
+/// Shortens pest's token list: comment openers and identifier characters
+/// are dropped, operators become "an operator" and expression starters
+/// "an expression" (or "a statement" where `if` was possible).
+fn summarize(tokens: Vec<String>) -> Vec<String> {
+    let has = |t: &str| tokens.iter().any(|x| x.trim_matches('`') == t);
+    let after_expr = ["==", "||", "&&", "?", "->"].iter().any(|t| has(t));
+    let before_expr = ["$", "@", "\""].iter().any(|t| has(t));
+    let closers = [";", ")", ",", "]", ":"].iter().any(|t| has(t));
+    let stmt_start = has("if");
+    let mut out: Vec<String> = tokens
+        .into_iter()
+        .filter(|t| {
+            let bare = t.trim_matches('`');
+            let noise = bare == "/*" || bare == "//" || bare == "_";
+            let op = after_expr && OPERATORS.contains(&bare) && !(bare == "/" && !closers);
+            let start = before_expr && STARTS.contains(&bare);
+            !(noise || op || start)
+        })
+        .collect();
+    if before_expr {
+        out.push(if stmt_start { "a statement" } else { "an expression" }.to_string());
+    }
+    if after_expr {
+        out.push("an operator".to_string());
+    }
     out
 }
 
@@ -158,26 +200,40 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         Rule::assign_op => "`=`",
         Rule::field_name => "a field name",
         Rule::kw_else => "`else`",
-        Rule::predicate => "a predicate",
         _ => return None,
     })
 }
 
-fn help_for(expected: &[String], at_end: bool) -> Option<String> {
-    let has = |t: &str| expected.iter().any(|x| x == t);
-    if has("`;`") && has("`}`") {
-        Some("statements are separated by `;`; is a `;` or a closing `}` missing?".to_string())
-    } else if at_end && has("`}`") {
-        Some("the action block is missing its closing `}`".to_string())
-    } else if has("`)`") {
-        Some("is a closing `)` missing?".to_string())
-    } else if has("`]`") {
-        Some("is a closing `]` missing?".to_string())
-    } else if has("`{`") {
-        Some("an action block `{ ... }` must follow the attach points and predicate".to_string())
-    } else {
-        None
+/// `x`, `x or y`, `one of x, y or z`.
+fn one_of(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] if init.len() == 1 => format!("{} or {last}", init[0]),
+        [init @ .., last] => format!("one of {} or {last}", init.join(", ")),
     }
+}
+
+fn help_for(expected: &[String], at_end: bool, found: &str) -> Option<String> {
+    let has = |t: &str| expected.iter().any(|x| x == t);
+    let help = if found == "`else`" {
+        "`else` must directly follow the block of an `if`"
+    } else if at_end && has("`}`") {
+        "the action block is missing its closing `}`"
+    } else if has("`;`") && has("`}`") {
+        "statements are separated by `;`; is a `;` or a closing `}` missing?"
+    } else if has("`)`") {
+        "is a closing `)` missing?"
+    } else if has("`]`") {
+        "is a closing `]` missing?"
+    } else if has("`{`") {
+        "an action block `{ ... }` must follow the attach points and predicate"
+    } else if has("`/`") {
+        "is the closing `/` of the predicate missing?"
+    } else {
+        return None;
+    };
+    Some(help.to_string())
 }
 
 /// The span of the token starting at `at`: a word, or one character, or

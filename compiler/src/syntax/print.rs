@@ -52,9 +52,6 @@ fn probe(out: &mut String, p: &Probe, depth: usize) {
     }
     block(out, &p.body, depth + 1);
     out.push(')');
-    if depth == 1 {
-        out.push('\n');
-    }
 }
 
 /// `raw@span`, plus the parts when they differ from the raw text (quotes).
