@@ -219,3 +219,20 @@ fn printf_layout_widens_args() {
     assert_eq!(l.offsets, [8, 16, 24]);
     assert_eq!(l.size, 32);
 }
+
+/// Writes the sample objects to `$FERROTRACE_DUMP_DIR` for manual inspection
+/// (`llvm-objdump -d`, `bpftool prog loadall`); does nothing otherwise.
+#[test]
+fn dump_samples_when_asked() -> TestResult {
+    let Some(dir) = std::env::var_os("FERROTRACE_DUMP_DIR") else {
+        return Ok(());
+    };
+    let dir = std::path::PathBuf::from(dir);
+    for (name, program) in [("hello", hello()), ("busy", busy())] {
+        let art = generate(&program, &src())?;
+        std::fs::write(dir.join(format!("{name}.o")), &art.elf)?;
+        std::fs::write(dir.join(format!("{name}.ll")), emit_llvm(&program)?)?;
+        std::fs::write(dir.join(format!("{name}.json")), serde_json::to_string_pretty(&art.manifest)?)?;
+    }
+    Ok(())
+}
