@@ -10,13 +10,15 @@ use std::path::Path;
 
 fn load(path: &Path) -> SourceFile {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     SourceFile::new(name, text)
 }
 
 #[test]
 fn ok_fixtures_parse() {
-    insta::glob!("../fixtures/ok/*.bt", |path| {
+    insta::glob!("..", "fixtures/ok/*.bt", |path| {
         let source = load(path);
         let (script, diags) = parse(&source);
         assert!(
@@ -33,10 +35,14 @@ fn ok_fixtures_parse() {
 
 #[test]
 fn syntax_error_fixtures_fail() {
-    insta::glob!("../fixtures/err/syntax_*.bt", |path| {
+    insta::glob!("..", "fixtures/err/syntax_*.bt", |path| {
         let source = load(path);
         let (_, diags) = parse(&source);
-        assert!(has_errors(&diags), "{} parsed without errors", path.display());
+        assert!(
+            has_errors(&diags),
+            "{} parsed without errors",
+            path.display()
+        );
         insta::with_settings!({ description => source.text.clone(), omit_expression => true }, {
             insta::assert_snapshot!(render(&diags, &source, false));
         });

@@ -7,18 +7,91 @@ use ferrotrace_compiler::{Diagnostic, SourceFile};
 use proptest::prelude::*;
 
 const TOKENS: &[&str] = &[
-    "BEGIN", "END", "tracepoint:syscalls:sys_enter_openat", "interval:s:1", "uprobe:/bin/bash:readline",
-    "{", "}", "(", ")", "[", "]", ";", ",", ":", "?", "/", "//", "/*", "*/", "\"", "\"str\\n\"", "\\",
-    "=", "==", "!=", "+=", "-=", "<<=", ">>=", "+", "-", "*", "%", "&", "&&", "|", "||", "^", "~", "!",
-    "<", "<=", ">", ">=", "<<", ">>", "++", "--", ".", "->", "if", "else", "while", "$x", "@", "@map",
-    "pid", "comm", "args", "filename", "count", "printf", "str", "0", "0x1f", "0777", "1_000", "2e3",
-    "99999999999999999999", "\n", " ", "\t", "#!", "é", "\u{1F600}",
+    "BEGIN",
+    "END",
+    "tracepoint:syscalls:sys_enter_openat",
+    "interval:s:1",
+    "uprobe:/bin/bash:readline",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ";",
+    ",",
+    ":",
+    "?",
+    "/",
+    "//",
+    "/*",
+    "*/",
+    "\"",
+    "\"str\\n\"",
+    "\\",
+    "=",
+    "==",
+    "!=",
+    "+=",
+    "-=",
+    "<<=",
+    ">>=",
+    "+",
+    "-",
+    "*",
+    "%",
+    "&",
+    "&&",
+    "|",
+    "||",
+    "^",
+    "~",
+    "!",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "<<",
+    ">>",
+    "++",
+    "--",
+    ".",
+    "->",
+    "if",
+    "else",
+    "while",
+    "$x",
+    "@",
+    "@map",
+    "pid",
+    "comm",
+    "args",
+    "filename",
+    "count",
+    "printf",
+    "str",
+    "0",
+    "0x1f",
+    "0777",
+    "1_000",
+    "2e3",
+    "99999999999999999999",
+    "\n",
+    " ",
+    "\t",
+    "#!",
+    "é",
+    "\u{1F600}",
 ];
 
 fn fixtures() -> Vec<String> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/ok");
     let mut out: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(Result::ok).filter_map(|e| std::fs::read_to_string(e.path()).ok()).collect())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
         .unwrap_or_default();
     out.sort();
     out
@@ -36,8 +109,15 @@ fn check(text: &str) -> Result<(), TestCaseError> {
 fn check_span(text: &str, d: &Diagnostic) -> Result<(), TestCaseError> {
     for label in std::iter::once(&d.primary).chain(&d.secondary) {
         let s = label.span;
-        prop_assert!(s.start <= s.end && s.end <= text.len(), "span {s:?} out of {} bytes", text.len());
-        prop_assert!(text.is_char_boundary(s.start) && text.is_char_boundary(s.end), "span {s:?} splits a char");
+        prop_assert!(
+            s.start <= s.end && s.end <= text.len(),
+            "span {s:?} out of {} bytes",
+            text.len()
+        );
+        prop_assert!(
+            text.is_char_boundary(s.start) && text.is_char_boundary(s.end),
+            "span {s:?} splits a char"
+        );
     }
     Ok(())
 }
@@ -112,7 +192,11 @@ proptest! {
 #[test]
 fn deep_nesting_does_not_crash() {
     for depth in [10usize, 100, 1000, 20_000] {
-        let parens = format!("BEGIN {{ $x = {}1{}; }}", "(".repeat(depth), ")".repeat(depth));
+        let parens = format!(
+            "BEGIN {{ $x = {}1{}; }}",
+            "(".repeat(depth),
+            ")".repeat(depth)
+        );
         let _ = parse(&SourceFile::new("deep", parens));
         let ternary = format!("BEGIN {{ $x = {}1; }}", "1 ? 1 : ".repeat(depth));
         let _ = parse(&SourceFile::new("deep", ternary));

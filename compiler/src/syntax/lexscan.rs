@@ -161,7 +161,9 @@ pub fn too_deep(text: &str, from: usize) -> Option<Span> {
             _ => {}
         }
         if c.is_ascii_alphabetic() || c == '_' {
-            end = text[i..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(text.len(), |n| i + n);
+            end = text[i..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(text.len(), |n| i + n);
             n.elses += usize::from(&text[i..end] == "else");
         }
         if matches!(c, '-' | '!' | '~' | '+') {

@@ -8,8 +8,12 @@ use crate::source::Span;
 
 /// Decodes an integer literal: decimal, `0x` hex, leading-0 octal, `0b`
 /// binary, `_` separators, scientific `2e3`, and C suffixes `U L UL LL ULL`.
-pub fn parse_int(raw: &str, span: Span) -> Result<u64, Diagnostic> {
-    let cleaned: String = raw.chars().filter(|&c| c != '_').collect::<String>().to_ascii_lowercase();
+pub fn parse_int(raw: &str, span: Span) -> Result<u64, Box<Diagnostic>> {
+    let cleaned: String = raw
+        .chars()
+        .filter(|&c| c != '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
     let body = strip_suffix(&cleaned);
     let (digits, radix) = if let Some(hex) = body.strip_prefix("0x") {
         (hex, 16)
@@ -38,14 +42,14 @@ fn strip_suffix(s: &str) -> &str {
     s
 }
 
-fn convert(digits: &str, radix: u32, raw: &str, span: Span) -> Result<u64, Diagnostic> {
+fn convert(digits: &str, radix: u32, raw: &str, span: Span) -> Result<u64, Box<Diagnostic>> {
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return Err(invalid(raw, span));
     }
     u64::from_str_radix(digits, radix).map_err(|_| too_large(raw, span))
 }
 
-fn scientific(mantissa: &str, exp: &str, raw: &str, span: Span) -> Result<u64, Diagnostic> {
+fn scientific(mantissa: &str, exp: &str, raw: &str, span: Span) -> Result<u64, Box<Diagnostic>> {
     let m = convert(mantissa, 10, raw, span)?;
     let e = convert(exp, 10, raw, span)?;
     let e = u32::try_from(e).map_err(|_| too_large(raw, span))?;
@@ -55,21 +59,31 @@ fn scientific(mantissa: &str, exp: &str, raw: &str, span: Span) -> Result<u64, D
         .ok_or_else(|| too_large(raw, span))
 }
 
-fn invalid(raw: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0002", format!("invalid integer literal `{raw}`"), span)
+fn invalid(raw: &str, span: Span) -> Box<Diagnostic> {
+    Box::new(Diagnostic::error("E0002", format!("invalid integer literal `{raw}`"), span)
         .label("not a valid integer")
-        .help("integers are decimal, 0x hex, 0b binary or leading-0 octal, optionally with `_` separators")
+        .help("integers are decimal, 0x hex, 0b binary or leading-0 octal, optionally with `_` separators"),
+    )
 }
 
-fn too_large(raw: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0002", format!("integer literal `{raw}` is too large"), span)
-        .label("does not fit in 64 bits")
+fn too_large(raw: &str, span: Span) -> Box<Diagnostic> {
+    Box::new(
+        Diagnostic::error(
+            "E0002",
+            format!("integer literal `{raw}` is too large"),
+            span,
+        )
+        .label("does not fit in 64 bits"),
+    )
 }
 
 /// Decodes a string literal token (with its quotes) starting at byte `start`.
 /// Unknown escapes are reported (E0003) and kept literally.
 pub fn parse_str(raw: &str, start: usize, diags: &mut Vec<Diagnostic>) -> String {
-    let inner = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(raw);
+    let inner = raw
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(raw);
     let base = start + 1;
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.char_indices().peekable();
@@ -102,7 +116,10 @@ pub fn parse_str(raw: &str, start: usize, diags: &mut Vec<Diagnostic>) -> String
                 _ => diags.push(bad_escape(Span::new(base + i, esc_end), "\\x")),
             },
             other => {
-                diags.push(bad_escape(Span::new(base + i, esc_end), &format!("\\{other}")));
+                diags.push(bad_escape(
+                    Span::new(base + i, esc_end),
+                    &format!("\\{other}"),
+                ));
                 out.push(other);
             }
         }
@@ -175,7 +192,10 @@ mod tests {
     #[test]
     fn string_escapes() {
         let mut d = Vec::new();
-        assert_eq!(parse_str(r#""a\n\t\"\\\101\x41""#, 0, &mut d), "a\n\t\"\\AA");
+        assert_eq!(
+            parse_str(r#""a\n\t\"\\\101\x41""#, 0, &mut d),
+            "a\n\t\"\\AA"
+        );
         assert!(d.is_empty());
         parse_str(r#""\q""#, 0, &mut d);
         assert_eq!(d.len(), 1);

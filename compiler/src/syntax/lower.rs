@@ -40,7 +40,12 @@ impl Lower<'_> {
                 _ => return None,
             }
         }
-        Some(Probe { attach_points, predicate, body: body?, span })
+        Some(Probe {
+            attach_points,
+            predicate,
+            body: body?,
+            span,
+        })
     }
 
     fn attach_point(&mut self, p: Pair<'_, Rule>) -> AttachPoint {
@@ -51,8 +56,16 @@ impl Lower<'_> {
             .map(|part| {
                 let quoted = part.as_rule() == Rule::attach_quoted;
                 let s = part.as_str();
-                let text = if quoted { s.get(1..s.len().saturating_sub(1)).unwrap_or("") } else { s };
-                AttachPart { text: text.to_string(), quoted, span: self.span(&part) }
+                let text = if quoted {
+                    s.get(1..s.len().saturating_sub(1)).unwrap_or("")
+                } else {
+                    s
+                };
+                AttachPart {
+                    text: text.to_string(),
+                    quoted,
+                    span: self.span(&part),
+                }
             })
             .collect();
         AttachPoint { parts, raw, span }
@@ -61,7 +74,10 @@ impl Lower<'_> {
     fn block(&mut self, p: Pair<'_, Rule>) -> Option<Block> {
         let span = self.span(&p);
         let list = p.into_inner().next()?;
-        let stmts = list.into_inner().map(|s| self.stmt(s)).collect::<Option<Vec<_>>>()?;
+        let stmts = list
+            .into_inner()
+            .map(|s| self.stmt(s))
+            .collect::<Option<Vec<_>>>()?;
         Some(Block { stmts, span })
     }
 
@@ -82,18 +98,27 @@ impl Lower<'_> {
     }
 
     fn if_stmt(&mut self, p: Pair<'_, Rule>) -> Option<StmtKind> {
-        let mut it = p.into_inner().filter(|c| !matches!(c.as_rule(), Rule::kw_if | Rule::kw_else));
+        let mut it = p
+            .into_inner()
+            .filter(|c| !matches!(c.as_rule(), Rule::kw_if | Rule::kw_else));
         let cond = self.expr(it.next()?)?;
         let then = self.block(it.next()?)?;
         let otherwise = match it.next() {
             None => None,
             Some(e) if e.as_rule() == Rule::if_stmt => {
                 let stmt = self.stmt(e)?;
-                Some(Block { span: stmt.span, stmts: vec![stmt] })
+                Some(Block {
+                    span: stmt.span,
+                    stmts: vec![stmt],
+                })
             }
             Some(e) => Some(self.block(e)?),
         };
-        Some(StmtKind::If { cond, then, otherwise })
+        Some(StmtKind::If {
+            cond,
+            then,
+            otherwise,
+        })
     }
 
     fn assign(&mut self, p: Pair<'_, Rule>) -> Option<StmtKind> {
@@ -112,10 +137,16 @@ impl Lower<'_> {
         let span = self.span(&p);
         let mut it = p.into_inner();
         let cond = self.binary(it.next()?)?;
-        let Some(then) = it.next() else { return Some(cond) };
+        let Some(then) = it.next() else {
+            return Some(cond);
+        };
         let then = self.expr(then)?;
         let otherwise = self.expr(it.next()?)?;
-        let kind = ExprKind::Ternary { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(otherwise) };
+        let kind = ExprKind::Ternary {
+            cond: Box::new(cond),
+            then: Box::new(then),
+            otherwise: Box::new(otherwise),
+        };
         Some(Expr { kind, span })
     }
 
@@ -128,7 +159,10 @@ impl Lower<'_> {
         while let Some(op_pair) = it.next() {
             let op = binary_op(op_pair.as_str())?;
             let rhs = self.unary(it.next()?)?;
-            while ops.last().is_some_and(|&top| precedence(top) >= precedence(op)) {
+            while ops
+                .last()
+                .is_some_and(|&top| precedence(top) >= precedence(op))
+            {
                 reduce(&mut operands, &mut ops)?;
             }
             ops.push(op);
@@ -155,11 +189,28 @@ impl Lower<'_> {
             let span = op_span.to(e.span);
             let operand = Box::new(e);
             let kind = match rule {
-                Rule::op_preinc => ExprKind::IncDec { target: operand, increment: true, prefix: true },
-                Rule::op_predec => ExprKind::IncDec { target: operand, increment: false, prefix: true },
-                Rule::op_neg => ExprKind::Unary { op: UnaryOp::Neg, operand },
-                Rule::op_not => ExprKind::Unary { op: UnaryOp::Not, operand },
-                Rule::op_bitnot => ExprKind::Unary { op: UnaryOp::BitNot, operand },
+                Rule::op_preinc => ExprKind::IncDec {
+                    target: operand,
+                    increment: true,
+                    prefix: true,
+                },
+                Rule::op_predec => ExprKind::IncDec {
+                    target: operand,
+                    increment: false,
+                    prefix: true,
+                },
+                Rule::op_neg => ExprKind::Unary {
+                    op: UnaryOp::Neg,
+                    operand,
+                },
+                Rule::op_not => ExprKind::Unary {
+                    op: UnaryOp::Not,
+                    operand,
+                },
+                Rule::op_bitnot => ExprKind::Unary {
+                    op: UnaryOp::BitNot,
+                    operand,
+                },
                 _ => return None,
             };
             e = Expr { kind, span };
@@ -178,10 +229,23 @@ impl Lower<'_> {
                     let arrow = op.as_rule() == Rule::field_arrow;
                     let name = op.into_inner().next()?;
                     let field_span = self.span(&name);
-                    ExprKind::Field { base, field: name.as_str().to_string(), field_span, arrow }
+                    ExprKind::Field {
+                        base,
+                        field: name.as_str().to_string(),
+                        field_span,
+                        arrow,
+                    }
                 }
-                Rule::op_postinc => ExprKind::IncDec { target: base, increment: true, prefix: false },
-                Rule::op_postdec => ExprKind::IncDec { target: base, increment: false, prefix: false },
+                Rule::op_postinc => ExprKind::IncDec {
+                    target: base,
+                    increment: true,
+                    prefix: false,
+                },
+                Rule::op_postdec => ExprKind::IncDec {
+                    target: base,
+                    increment: false,
+                    prefix: false,
+                },
                 _ => return None,
             };
             e = Expr { kind, span };
@@ -196,7 +260,7 @@ impl Lower<'_> {
             Rule::int_lit => match literal::parse_int(text, span) {
                 Ok(v) => ExprKind::Int(v),
                 Err(d) => {
-                    self.diags.push(d);
+                    self.diags.push(*d);
                     ExprKind::Int(0)
                 }
             },
@@ -219,17 +283,30 @@ impl Lower<'_> {
         let name = it.next()?;
         let name_span = self.span(&name);
         let args = it.map(|a| self.expr(a)).collect::<Option<Vec<_>>>()?;
-        Some(Expr { kind: ExprKind::Call { name: name.as_str().to_string(), name_span, args }, span })
+        Some(Expr {
+            kind: ExprKind::Call {
+                name: name.as_str().to_string(),
+                name_span,
+                args,
+            },
+            span,
+        })
     }
 
     fn map(&mut self, p: Pair<'_, Rule>, span: Span) -> Option<Expr> {
         let mut it = p.into_inner();
         let name = it.next()?.as_str().get(1..)?.to_string();
         let keys = match it.next() {
-            Some(k) => k.into_inner().map(|e| self.expr(e)).collect::<Option<Vec<_>>>()?,
+            Some(k) => k
+                .into_inner()
+                .map(|e| self.expr(e))
+                .collect::<Option<Vec<_>>>()?,
             None => Vec::new(),
         };
-        Some(Expr { kind: ExprKind::Map { name, keys }, span })
+        Some(Expr {
+            kind: ExprKind::Map { name, keys },
+            span,
+        })
     }
 }
 
@@ -238,7 +315,14 @@ fn reduce(operands: &mut Vec<Expr>, ops: &mut Vec<BinaryOp>) -> Option<()> {
     let rhs = operands.pop()?;
     let lhs = operands.pop()?;
     let span = lhs.span.to(rhs.span);
-    operands.push(Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span });
+    operands.push(Expr {
+        kind: ExprKind::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        },
+        span,
+    });
     Some(())
 }
 

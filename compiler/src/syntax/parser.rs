@@ -30,7 +30,13 @@ pub fn parse(source: &SourceFile) -> (Script, Vec<Diagnostic>) {
         let d = Diagnostic::error("E0001", "syntax error: nesting too deep", span)
             .label("the parser gives up here")
             .help("split the expression or block into smaller pieces using variables");
-        return (Script { items: Vec::new(), span: Span::new(0, text.len()) }, vec![d]);
+        return (
+            Script {
+                items: Vec::new(),
+                span: Span::new(0, text.len()),
+            },
+            vec![d],
+        );
     }
     let mut items = Vec::new();
     let mut pos = start;
@@ -45,7 +51,11 @@ pub fn parse(source: &SourceFile) -> (Script, Vec<Diagnostic>) {
                 pos = end;
             }
             Ok(None) => {
-                diags.push(Diagnostic::error("E0001", "syntax error: malformed action block", Span::new(pos, pos)));
+                diags.push(Diagnostic::error(
+                    "E0001",
+                    "syntax error: malformed action block",
+                    Span::new(pos, pos),
+                ));
                 break;
             }
             Err(e) => {
@@ -57,7 +67,13 @@ pub fn parse(source: &SourceFile) -> (Script, Vec<Diagnostic>) {
             }
         }
     }
-    (Script { items, span: Span::new(0, text.len()) }, diags)
+    (
+        Script {
+            items,
+            span: Span::new(0, text.len()),
+        },
+        diags,
+    )
 }
 
 type ProbeResult = Result<Option<(super::ast::Probe, usize)>, Box<Error<Rule>>>;
@@ -76,19 +92,31 @@ fn parse_probe(rest: &str, offset: usize, diags: &mut Vec<Diagnostic>) -> ProbeR
 
 /// The one conversion of a pest error into a diagnostic (`E0001`, or `E0004`
 /// when an unterminated string or comment is the real cause).
-fn syntax_error(e: &Error<Rule>, text: &str, offset: usize, problems: &mut Vec<LexProblem>) -> Diagnostic {
+fn syntax_error(
+    e: &Error<Rule>,
+    text: &str,
+    offset: usize,
+    problems: &mut Vec<LexProblem>,
+) -> Diagnostic {
     let at = offset
         + match e.location {
             InputLocation::Pos(p) => p,
             InputLocation::Span((s, _)) => s,
         };
     let at = floor_boundary(text, at.min(text.len()));
-    if let Some(i) = problems.iter().position(|p| (offset..=at).contains(&p.start())) {
+    if let Some(i) = problems
+        .iter()
+        .position(|p| (offset..=at).contains(&p.start()))
+    {
         return lexical_error(problems.remove(i));
     }
     let expected = expected_tokens(e);
     let span = token_span(text, at);
-    let found = if at >= text.len() { "end of input".to_string() } else { format!("`{}`", &text[span.start..span.end]) };
+    let found = if at >= text.len() {
+        "end of input".to_string()
+    } else {
+        format!("`{}`", &text[span.start..span.end])
+    };
     let wants_expr = expects_expression(e);
     let message = if wants_expr {
         "syntax error: expected expression".to_string()
@@ -111,12 +139,16 @@ fn syntax_error(e: &Error<Rule>, text: &str, offset: usize, problems: &mut Vec<L
 
 fn lexical_error(p: LexProblem) -> Diagnostic {
     match p {
-        LexProblem::UnterminatedString(s) => Diagnostic::error("E0004", "unterminated string literal", s)
-            .label("this string is never closed")
-            .help("add a closing `\"` on the same line"),
-        LexProblem::UnterminatedComment(s) => Diagnostic::error("E0004", "unterminated block comment", s)
-            .label("this comment is never closed")
-            .help("add a closing `*/`"),
+        LexProblem::UnterminatedString(s) => {
+            Diagnostic::error("E0004", "unterminated string literal", s)
+                .label("this string is never closed")
+                .help("add a closing `\"` on the same line")
+        }
+        LexProblem::UnterminatedComment(s) => {
+            Diagnostic::error("E0004", "unterminated block comment", s)
+                .label("this comment is never closed")
+                .help("add a closing `*/`")
+        }
     }
 }
 
@@ -133,7 +165,12 @@ fn expected_tokens(e: &Error<Rule>) -> Vec<String> {
         None => Vec::new(),
     };
     if let ErrorVariant::ParsingError { positives, .. } = &e.variant {
-        out.extend(positives.iter().filter_map(|r| rule_name(*r)).map(str::to_string));
+        out.extend(
+            positives
+                .iter()
+                .filter_map(|r| rule_name(*r))
+                .map(str::to_string),
+        );
     }
     out.sort();
     out.dedup();
@@ -142,8 +179,9 @@ fn expected_tokens(e: &Error<Rule>) -> Vec<String> {
 
 /// Operators that may follow an expression; listed as "an operator".
 const OPERATORS: &[&str] = &[
-    "!=", "%=", "%", "&&", "&=", "&", "*=", "*", "++", "+=", "+", "--", "-=", "->", "-", ".", "/=", "/", "<<=",
-    "<<", "<=", "<", "==", "=", ">=", ">>=", ">>", ">", "?", "^=", "^", "|=", "|", "||",
+    "!=", "%=", "%", "&&", "&=", "&", "*=", "*", "++", "+=", "+", "--", "-=", "->", "-", ".", "/=",
+    "/", "<<=", "<<", "<=", "<", "==", "=", ">=", ">>=", ">>", ">", "?", "^=", "^", "|=", "|",
+    "||",
 ];
 /// Tokens that may start an expression or statement.
 const STARTS: &[&str] = &["!", "\"", "$", "(", "++", "--", "-", "@", "~", "if", "_"];
@@ -162,13 +200,20 @@ fn summarize(tokens: Vec<String>) -> Vec<String> {
         .filter(|t| {
             let bare = t.trim_matches('`');
             let noise = bare == "/*" || bare == "//" || bare == "_";
-            let op = after_expr && OPERATORS.contains(&bare) && !(bare == "/" && !closers);
+            let op = after_expr && OPERATORS.contains(&bare) && (bare != "/" || closers);
             let start = before_expr && STARTS.contains(&bare);
             !(noise || op || start)
         })
         .collect();
     if before_expr {
-        out.push(if stmt_start { "a statement" } else { "an expression" }.to_string());
+        out.push(
+            if stmt_start {
+                "a statement"
+            } else {
+                "an expression"
+            }
+            .to_string(),
+        );
     }
     if after_expr {
         out.push("an operator".to_string());
@@ -179,15 +224,26 @@ fn summarize(tokens: Vec<String>) -> Vec<String> {
 /// Drops pest's built-in rule and character-range tokens (`BUILTIN_RULE`,
 /// `a..z`) and whitespace, keeping literal punctuation and keywords.
 fn is_literal_token(t: &str) -> bool {
-    let range = t.chars().count() == 4 && t.chars().nth(1) == Some('.') && t.chars().nth(2) == Some('.');
+    let range =
+        t.chars().count() == 4 && t.chars().nth(1) == Some('.') && t.chars().nth(2) == Some('.');
     t != "BUILTIN_RULE" && !range && !t.trim().is_empty()
 }
 
 /// Whether the parser was looking for the start of an expression.
 fn expects_expression(e: &Error<Rule>) -> bool {
-    let starts = [Rule::int_lit, Rule::str_lit, Rule::ident, Rule::var, Rule::map_name, Rule::unary, Rule::expr];
+    let starts = [
+        Rule::int_lit,
+        Rule::str_lit,
+        Rule::ident,
+        Rule::var,
+        Rule::map_name,
+        Rule::unary,
+        Rule::expr,
+    ];
     match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => positives.iter().any(|r| starts.contains(r)),
+        ErrorVariant::ParsingError { positives, .. } => {
+            positives.iter().any(|r| starts.contains(r))
+        }
         ErrorVariant::CustomError { .. } => false,
     }
 }

@@ -12,7 +12,7 @@ use std::fmt::Write;
 /// Prints a whole script, one probe after another.
 pub fn print(script: &Script) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "(script {}", at(script.span));
+    let _ = write!(out, "(script {}", at(script.span));
     for item in &script.items {
         match item {
             Item::Probe(p) => probe(&mut out, p, 1),
@@ -62,7 +62,13 @@ fn attach_point(a: &AttachPoint) -> String {
         let parts: Vec<String> = a
             .parts
             .iter()
-            .map(|p| if p.quoted { format!("{:?}", p.text) } else { p.text.clone() })
+            .map(|p| {
+                if p.quoted {
+                    format!("{:?}", p.text)
+                } else {
+                    p.text.clone()
+                }
+            })
             .collect();
         let _ = write!(s, " parts=({})", parts.join(" "));
     }
@@ -92,7 +98,11 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
             out.push(' ');
             expr(out, value);
         }
-        StmtKind::If { cond, then, otherwise } => {
+        StmtKind::If {
+            cond,
+            then,
+            otherwise,
+        } => {
             let _ = write!(out, "(if {} ", at(s.span));
             expr(out, cond);
             block(out, then, depth + 1);
@@ -130,7 +140,9 @@ fn expr(out: &mut String, e: &Expr) {
             let _ = write!(out, "(call {name} {sp}");
             children(out, args.iter());
         }
-        ExprKind::Field { base, field, arrow, .. } => {
+        ExprKind::Field {
+            base, field, arrow, ..
+        } => {
             let _ = write!(out, "({}{field} {sp} ", if *arrow { "->" } else { "." });
             expr(out, base);
         }
@@ -142,11 +154,22 @@ fn expr(out: &mut String, e: &Expr) {
             let _ = write!(out, "({} {sp}", op.symbol());
             children(out, [lhs.as_ref(), rhs.as_ref()].into_iter());
         }
-        ExprKind::Ternary { cond, then, otherwise } => {
+        ExprKind::Ternary {
+            cond,
+            then,
+            otherwise,
+        } => {
             let _ = write!(out, "(?: {sp}");
-            children(out, [cond.as_ref(), then.as_ref(), otherwise.as_ref()].into_iter());
+            children(
+                out,
+                [cond.as_ref(), then.as_ref(), otherwise.as_ref()].into_iter(),
+            );
         }
-        ExprKind::IncDec { target, increment, prefix } => {
+        ExprKind::IncDec {
+            target,
+            increment,
+            prefix,
+        } => {
             let op = if *increment { "++" } else { "--" };
             let pos = if *prefix { "pre" } else { "post" };
             let _ = write!(out, "({op}{pos} {sp}");
