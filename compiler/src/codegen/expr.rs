@@ -178,7 +178,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             Type::Void => Ok(Val::Void),
             t => {
                 let size = t.size().max(1);
-                let align = if offset % size == 0 { size } else { 1 };
+                let align = if offset.is_multiple_of(size) { size } else { 1 };
                 let v = self.em.load(at, self.em.int_type(size * 8), align)?;
                 Ok(Val::Int(self.fit(v, t, t.is_signed())?))
             }

@@ -20,6 +20,8 @@ use inkwell::values::GlobalValue;
 pub(crate) const USER_MAX_ENTRIES: u32 = 4096;
 /// Bytes of the event ring buffer.
 pub(crate) const EVENTS_SIZE: u32 = 1 << 20;
+/// Largest value of a per-CPU map (the kernel's `PCPU_MIN_UNIT_SIZE`).
+pub(crate) const MAX_SCRATCH: u32 = 32 * 1024;
 /// Smallest scratch area.
 pub(crate) const MIN_SCRATCH: u32 = 8;
 

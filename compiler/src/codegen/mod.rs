@@ -31,6 +31,14 @@ pub enum CodegenError {
     /// LLVM refused something we asked of it.
     #[error("internal code generation error: LLVM reported: {0}")]
     Llvm(String),
+    /// The probes need more per-CPU scratch memory than a per-CPU map value
+    /// may hold.
+    #[error(
+        "the probes need {needed} bytes of scratch memory per CPU for strings and other temporaries, \
+         more than the kernel's limit of {limit} bytes for a per-CPU map value; use shorter strings \
+         (a smaller BPFTRACE_MAX_STRLEN or str(ptr, len)) or split the probe"
+    )]
+    ScratchTooLarge { needed: u32, limit: u32 },
     /// The IR broke an invariant the checker guarantees.
     #[error("internal code generation error: {0}")]
     Internal(String),
@@ -111,6 +119,9 @@ fn build_module<'ctx>(
         let func = declare_probe(ctx, &module, i, &probe.attach);
         let used = stmt::lower_probe(Emitter::new(ctx, func), program, &globals, probe)?;
         scratch = scratch.max(used);
+    }
+    if scratch > maps::MAX_SCRATCH {
+        return Err(CodegenError::ScratchTooLarge { needed: scratch, limit: maps::MAX_SCRATCH });
     }
     specs = maps::map_specs(program, scratch);
     if let Some(spec) = specs.last() {

@@ -57,8 +57,12 @@ pub(crate) struct ProbeGen<'a, 'ctx> {
     pub ctx_arg: PointerValue<'ctx>,
     /// Element 0 of the `scratch` map for this CPU.
     pub scratch: PointerValue<'ctx>,
-    /// Bytes of scratch handed out so far.
+    /// Next free byte of scratch. Temporaries live for one statement: each
+    /// statement starts allocating where its parent was and gives the space
+    /// back when it ends (locals have slots of their own from the prologue).
     pub bump: u32,
+    /// The most scratch any point of the probe needed.
+    pub high: u32,
     pub locals: Vec<LocalSlot<'ctx>>,
 }
 
@@ -72,11 +76,13 @@ pub(crate) fn lower_probe<'ctx>(
     let func = em.func;
     let mut g = prologue(em, program, maps, func, probe)?;
     if let Some(pred) = &probe.predicate {
+        let mark = g.bump;
         g.predicate(pred)?;
+        g.bump = mark;
     }
     g.stmts(&probe.body)?;
     g.em.ret0()?;
-    Ok(g.bump)
+    Ok(g.high)
 }
 
 /// Entry block: stack slots for scalar locals, the scratch lookup (null →
@@ -112,7 +118,7 @@ fn prologue<'a, 'ctx>(
     em.at(bail);
     em.ret0()?;
     em.at(body);
-    let mut g = ProbeGen { em, program, maps, ctx_arg, scratch, bump: 0, locals: Vec::new() };
+    let mut g = ProbeGen { em, program, maps, ctx_arg, scratch, bump: 0, high: 0, locals: Vec::new() };
     for (t, slot) in probe.locals.iter().zip(stack) {
         let local = match (t, slot) {
             (_, Some((ptr, ty))) => {
@@ -145,6 +151,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     pub fn alloc(&mut self, size: u32) -> R<PointerValue<'ctx>> {
         let off = self.bump;
         self.bump += round8(size.max(1));
+        self.high = self.high.max(self.bump);
         self.em.offset(self.scratch, off)
     }
 
@@ -163,7 +170,15 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         stmts.iter().try_for_each(|s| self.stmt(s))
     }
 
+    /// Lowers one statement; its temporaries are released afterwards.
     fn stmt(&mut self, s: &Stmt) -> R<()> {
+        let mark = self.bump;
+        let result = self.stmt_kind(s);
+        self.bump = mark;
+        result
+    }
+
+    fn stmt_kind(&mut self, s: &Stmt) -> R<()> {
         match &s.kind {
             StmtKind::Expr(e) => self.expr(e).map(|_| ()),
             StmtKind::Store { target, value } => {

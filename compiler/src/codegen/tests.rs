@@ -236,3 +236,35 @@ fn dump_samples_when_asked() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn statements_reuse_scratch_and_oversize_is_an_error() -> TestResult {
+    let read = || {
+        e(
+            ExprKind::StrRead {
+                ptr: Box::new(e(ExprKind::Builtin(Builtin::Nsecs), Type::U64)),
+                space: AddrSpace::Kernel,
+                len: None,
+            },
+            Type::Str(1024),
+        )
+    };
+    let fmt = Format { text: "%s\n".into(), args: vec![Type::Str(1024)] };
+    let printf = || s(StmtKind::Printf { format: 0, args: vec![read()] });
+    let program = |n: usize| Program {
+        probes: vec![probe("BEGIN", Attach::Begin, None, (0..n).map(|_| printf()).collect(), vec![])],
+        maps: vec![],
+        formats: vec![fmt.clone()],
+    };
+    let art = generate(&program(40), &src())?;
+    let scratch = art.manifest.maps.iter().find(|m| m.role == MapRole::Scratch).ok_or("no scratch")?;
+    assert_eq!(scratch.value_size, 1024 + 8 + 1024);
+    let args: Vec<Expr> = (0..40).map(|_| read()).collect();
+    let big = Program {
+        probes: vec![probe("BEGIN", Attach::Begin, None, vec![s(StmtKind::Printf { format: 0, args })], vec![])],
+        maps: vec![],
+        formats: vec![Format { text: "%s".repeat(40), args: vec![Type::Str(1024); 40] }],
+    };
+    assert!(matches!(generate(&big, &src()), Err(CodegenError::ScratchTooLarge { .. })));
+    Ok(())
+}
