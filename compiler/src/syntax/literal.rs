@@ -105,13 +105,15 @@ pub fn parse_str(raw: &str, start: usize, diags: &mut Vec<Diagnostic>) -> String
             '\\' => out.push('\\'),
             '0'..='7' => {
                 let value = take_digits(&mut chars, e, 8, 3);
-                push_byte(&mut out, value, Span::new(base + i, esc_end), diags);
+                let end = base + chars.peek().map_or(inner.len(), |&(k, _)| k);
+                push_byte(&mut out, value, Span::new(base + i, end), diags);
             }
             'x' => match chars.peek() {
                 Some(&(_, h)) if h.is_ascii_hexdigit() => {
                     chars.next();
                     let value = take_digits(&mut chars, h, 16, 2);
-                    push_byte(&mut out, value, Span::new(base + i, esc_end), diags);
+                    let end = base + chars.peek().map_or(inner.len(), |&(k, _)| k);
+                    push_byte(&mut out, value, Span::new(base + i, end), diags);
                 }
                 _ => diags.push(bad_escape(Span::new(base + i, esc_end), "\\x")),
             },

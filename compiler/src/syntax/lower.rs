@@ -18,9 +18,12 @@ pub struct Lower<'d> {
 }
 
 impl Lower<'_> {
+    /// The pair's span in the file, without the trailing whitespace pest's
+    /// implicit whitespace rule may have consumed after it.
     fn span(&self, p: &Pair<'_, Rule>) -> Span {
-        let s = p.as_span();
-        Span::new(s.start() + self.offset, s.end() + self.offset)
+        let start = p.as_span().start() + self.offset;
+        let len = p.as_str().trim_end_matches([' ', '\t', '\r', '\n']).len();
+        Span::new(start, start + len)
     }
 
     pub fn probe(&mut self, p: Pair<'_, Rule>) -> Option<Probe> {

@@ -272,6 +272,15 @@ fn one_of(items: &[String]) -> String {
 
 fn help_for(expected: &[String], at_end: bool, found: &str) -> Option<String> {
     let has = |t: &str| expected.iter().any(|x| x == t);
+    let keyword = found
+        .strip_prefix('`')
+        .and_then(|f| f.strip_suffix('`'))
+        .filter(|w| is_keyword(w));
+    if let Some(word) = keyword.filter(|w| *w != "else" && *w != "if") {
+        return Some(format!(
+            "`{word}` is a reserved keyword and cannot be used as a name"
+        ));
+    }
     let help = if found == "`else`" {
         "`else` must directly follow the block of an `if`"
     } else if at_end && has("`}`") {
@@ -290,6 +299,14 @@ fn help_for(expected: &[String], at_end: bool, found: &str) -> Option<String> {
         return None;
     };
     Some(help.to_string())
+}
+
+fn is_keyword(word: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "if", "else", "while", "for", "unroll", "return", "break", "continue", "let", "config",
+        "import", "macro", "sizeof", "offsetof",
+    ];
+    KEYWORDS.contains(&word)
 }
 
 /// The span of the token starting at `at`: a word, or one character, or
