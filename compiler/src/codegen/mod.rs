@@ -11,6 +11,7 @@
 //! code, so the two always agree.
 
 mod builder;
+mod debug;
 mod events;
 mod expr;
 mod maps;
@@ -60,7 +61,7 @@ const PERF_COUNT_SW_CPU_CLOCK: u64 = 0;
 pub fn generate(program: &Program, source: &SourceFile) -> Result<Artifact, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine()?;
-    let (module, scratch) = build_module(&ctx, &tm, program)?;
+    let (module, scratch) = build_module(&ctx, &tm, program, Some(source))?;
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Object)
         .map_err(|e| CodegenError::Llvm(format!("Emitting the BPF object failed: {e}.")))?;
@@ -77,7 +78,7 @@ pub fn generate(program: &Program, source: &SourceFile) -> Result<Artifact, Code
 pub fn emit_llvm(program: &Program) -> Result<String, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine()?;
-    let (module, _) = build_module(&ctx, &tm, program)?;
+    let (module, _) = build_module(&ctx, &tm, program, None)?;
     Ok(module.print_to_string().to_string())
 }
 
@@ -85,7 +86,7 @@ pub fn emit_llvm(program: &Program) -> Result<String, CodegenError> {
 pub fn emit_asm(program: &Program) -> Result<String, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine()?;
-    let (module, _) = build_module(&ctx, &tm, program)?;
+    let (module, _) = build_module(&ctx, &tm, program, None)?;
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Assembly)
         .map_err(|e| CodegenError::Llvm(format!("Emitting BPF assembly failed: {e}.")))?;
@@ -107,6 +108,7 @@ fn build_module<'ctx>(
     ctx: &'ctx Context,
     tm: &TargetMachine,
     program: &Program,
+    source: Option<&SourceFile>,
 ) -> Result<(Module<'ctx>, u32), CodegenError> {
     let module = ctx.create_module("ferrotrace");
     module.set_triple(&tm.get_triple());
@@ -114,11 +116,21 @@ fn build_module<'ctx>(
     let mut specs = maps::map_specs(program, 0);
     let globals = maps::declare(ctx, &module, &specs)?;
     add_license(ctx, &module);
+    let di = source.and_then(|src| debug::DebugInfo::new(ctx, &module, src).map(|d| (d, src)));
     let mut scratch = 0;
     for (i, probe) in program.probes.iter().enumerate() {
         let func = declare_probe(ctx, &module, i, &probe.attach);
-        let used = stmt::lower_probe(Emitter::new(ctx, func), program, &globals, probe)?;
+        let name = format!("p{i}");
+        let dbg = di.as_ref().map(|(info, src)| debug::ProbeDebug {
+            info,
+            scope: info.subprogram(func, &name, src, probe.span),
+            source: src,
+        });
+        let used = stmt::lower_probe(Emitter::new(ctx, func), program, &globals, probe, dbg)?;
         scratch = scratch.max(used);
+    }
+    if let Some((info, _)) = &di {
+        info.finalize();
     }
     if scratch > maps::MAX_SCRATCH {
         return Err(CodegenError::ScratchTooLarge { needed: scratch, limit: maps::MAX_SCRATCH });

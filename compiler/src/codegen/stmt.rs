@@ -6,6 +6,7 @@
 
 use super::builder::{round8, Emitter, BPF_ANY};
 use super::maps::{key_layout, MapGlobals};
+use super::debug::ProbeDebug;
 use super::CodegenError;
 use crate::ir::{AggregateOp, Expr, LValue, MapValue, Probe, Program, Stmt, StmtKind, Type};
 use inkwell::values::{FunctionValue, IntValue, PointerValue};
@@ -64,17 +65,24 @@ pub(crate) struct ProbeGen<'a, 'ctx> {
     /// The most scratch any point of the probe needed.
     pub high: u32,
     pub locals: Vec<LocalSlot<'ctx>>,
+    /// Where statements come from, when generating line info.
+    pub debug: Option<ProbeDebug<'a, 'ctx>>,
 }
 
 /// Lowers `probe` into `func`; returns the scratch bytes it uses.
-pub(crate) fn lower_probe<'ctx>(
+pub(crate) fn lower_probe<'a, 'ctx>(
     em: Emitter<'ctx>,
-    program: &Program,
-    maps: &MapGlobals<'ctx>,
+    program: &'a Program,
+    maps: &'a MapGlobals<'ctx>,
     probe: &Probe,
+    debug: Option<ProbeDebug<'a, 'ctx>>,
 ) -> R<u32> {
     let func = em.func;
+    if let Some(d) = &debug {
+        d.locate(em.ctx, &em.builder, probe.span);
+    }
     let mut g = prologue(em, program, maps, func, probe)?;
+    g.debug = debug;
     if let Some(pred) = &probe.predicate {
         let mark = g.bump;
         g.predicate(pred)?;
@@ -118,7 +126,7 @@ fn prologue<'a, 'ctx>(
     em.at(bail);
     em.ret0()?;
     em.at(body);
-    let mut g = ProbeGen { em, program, maps, ctx_arg, scratch, bump: 0, high: 0, locals: Vec::new() };
+    let mut g = ProbeGen { em, program, maps, ctx_arg, scratch, bump: 0, high: 0, locals: Vec::new(), debug: None };
     for (t, slot) in probe.locals.iter().zip(stack) {
         let local = match (t, slot) {
             (_, Some((ptr, ty))) => {
@@ -155,7 +163,15 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         self.em.offset(self.scratch, off)
     }
 
+    /// Attributes the instructions built next to `span`.
+    fn locate(&self, span: crate::source::Span) {
+        if let Some(d) = &self.debug {
+            d.locate(self.em.ctx, &self.em.builder, span);
+        }
+    }
+
     fn predicate(&mut self, pred: &Expr) -> R<()> {
+        self.locate(pred.span);
         let c = self.expr(pred)?.int()?;
         let c = self.em.truthy(c)?;
         let (go, stop) = (self.em.block("pred_true"), self.em.block("pred_false"));
@@ -173,6 +189,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// Lowers one statement; its temporaries are released afterwards.
     fn stmt(&mut self, s: &Stmt) -> R<()> {
         let mark = self.bump;
+        self.locate(s.span);
         let result = self.stmt_kind(s);
         self.bump = mark;
         result
