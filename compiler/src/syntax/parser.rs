@@ -328,3 +328,85 @@ fn floor_boundary(text: &str, mut i: usize) -> usize {
     }
     i
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::ast::{ExprKind, Item, Probe};
+
+    fn probes(text: &str) -> (Vec<Probe>, Vec<Diagnostic>) {
+        let (script, diags) = parse(&SourceFile::new("t", text));
+        (
+            script.items.into_iter().map(|Item::Probe(p)| p).collect(),
+            diags,
+        )
+    }
+
+    #[test]
+    fn attach_point_paths_and_predicates() {
+        let (ps, diags) = probes("uprobe:/bin/bash:readline /pid == 1/ { }");
+        assert!(diags.is_empty(), "{diags:?}");
+        let ap = &ps[0].attach_points[0];
+        assert_eq!(ap.raw, "uprobe:/bin/bash:readline");
+        let parts: Vec<&str> = ap.parts.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(parts, ["uprobe", "/bin/bash", "readline"]);
+        assert_eq!(ap.parts[1].span, Span::new(7, 16));
+        assert!(ps[0].predicate.is_some());
+    }
+
+    #[test]
+    fn quoted_parts_and_liberal_words() {
+        let text = r#"usdt:"/a b/lib.so":prov:"probe name",kprobe:fn+0x10,uprobe:$1:sys_*{}"#;
+        let (ps, diags) = probes(text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let aps = &ps[0].attach_points;
+        assert_eq!(aps.len(), 3);
+        assert!(aps[0].parts[1].quoted);
+        assert_eq!(aps[0].parts[1].text, "/a b/lib.so");
+        assert_eq!(aps[0].parts[1].span, Span::new(5, 18));
+        assert_eq!(aps[1].raw, "kprobe:fn+0x10");
+        assert_eq!(aps[2].parts[1].text, "$1");
+    }
+
+    #[test]
+    fn keywords_are_fine_as_field_names_only() {
+        let (_, diags) = probes("BEGIN { $x = args.return; }");
+        assert!(diags.is_empty(), "{diags:?}");
+        let (_, diags) = probes("BEGIN { $x = return; }");
+        assert_eq!(diags.len(), 1);
+    }
+
+    #[test]
+    fn recovers_at_probe_granularity() {
+        let (ps, diags) = probes("BEGIN { a b } END { c d } interval:s:1 { exit() }");
+        assert_eq!(diags.len(), 2);
+        assert_eq!(ps.len(), 1);
+        assert!(diags.iter().all(|d| d.code == "E0001"));
+    }
+
+    #[test]
+    fn ternary_is_right_associative() {
+        let (ps, diags) = probes("BEGIN { $x = 1 ? 2 : 3 ? 4 : 5; }");
+        assert!(diags.is_empty());
+        let crate::syntax::ast::StmtKind::Assign { value, .. } = &ps[0].body.stmts[0].kind else {
+            panic!("not an assignment")
+        };
+        let ExprKind::Ternary { otherwise, .. } = &value.kind else {
+            panic!("not a ternary")
+        };
+        assert!(matches!(otherwise.kind, ExprKind::Ternary { .. }));
+    }
+
+    #[test]
+    fn empty_and_comment_only_scripts() {
+        for text in [
+            "",
+            "   \n",
+            "// nothing\n/* at all */",
+            "#!/usr/bin/bpftrace\n",
+        ] {
+            let (ps, diags) = probes(text);
+            assert!(ps.is_empty() && diags.is_empty(), "{text:?}");
+        }
+    }
+}
