@@ -82,3 +82,32 @@ fn summarize_elf(artifact: &Artifact, out: &mut String) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::summarize;
+    use crate::stages::check;
+    use ferrotrace_compiler::{codegen, SourceFile};
+
+    #[test]
+    fn summary_lists_programs_maps_and_manifest() {
+        let source = SourceFile::new(
+            "stdin",
+            "BEGIN { @n[comm] = count(); printf(\"%d\\n\", pid); exit(); }\ninterval:s:1 { @s = sum(3); }",
+        );
+        let (program, diags) = check(&source);
+        let Some(program) = program else {
+            panic!("the sample does not check: {diags:?}");
+        };
+        let artifact = match codegen::generate(&program, &source) {
+            Ok(a) => a,
+            Err(e) => panic!("{e}"),
+        };
+        let text = summarize(&artifact);
+        assert!(!text.contains("error:"), "{text}");
+        for needle in ["license: GPL", "program p0: RawTracePoint", "program p1: PerfEvent", "map m0: type 5", "map events: type 27", "map scratch: type 6", "\"version\": 1"] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert_eq!(text, summarize(&artifact), "the summary must be deterministic");
+    }
+}
