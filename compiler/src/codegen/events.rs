@@ -103,3 +103,37 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         self.em.ret0_and_continue()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Format;
+    use crate::manifest::ValueKind;
+
+    #[test]
+    fn printf_layout_widens_args() {
+        let l = printf_layout(&[Type::I32, Type::Str(3), Type::Bool]);
+        assert_eq!(l.offsets, [8, 16, 24]);
+        assert_eq!(l.size, 32);
+    }
+
+    #[test]
+    fn exit_event_comes_last() {
+        let program = Program {
+            probes: vec![],
+            maps: vec![],
+            formats: vec![Format { text: "%d".into(), args: vec![Type::I32] }],
+        };
+        let specs = event_specs(&program);
+        assert_eq!(
+            specs,
+            [
+                EventSpec::Printf {
+                    format: "%d".into(),
+                    args: vec![Field { offset: 8, kind: ValueKind::Int { size: 8, signed: true } }]
+                },
+                EventSpec::Exit
+            ]
+        );
+    }
+}

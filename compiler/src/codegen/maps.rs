@@ -188,3 +188,32 @@ pub(crate) fn set_def<'ctx>(ctx: &'ctx Context, g: GlobalValue<'ctx>, spec: &Map
         .map(|v| i32t.const_int(u64::from(v), false).into());
     g.set_initializer(&def_type(ctx).const_named_struct(&fields));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_layout_aligns_elements() {
+        let l = key_layout(&[Type::U64, Type::Str(5), Type::Bool]);
+        assert_eq!(l.offsets, [0, 8, 16]);
+        assert_eq!(l.size, 24);
+        assert!(l.has_padding);
+        assert_eq!(key_layout(&[]).size, 8);
+        assert!(!key_layout(&[Type::I64, Type::U64]).has_padding);
+    }
+
+    #[test]
+    fn specs_end_with_events_and_scratch() {
+        let program = Program {
+            probes: vec![],
+            maps: vec![MapDef { name: "@".into(), key: vec![], value: MapValue::Plain(Type::Str(13)) }],
+            formats: vec![],
+        };
+        let specs = map_specs(&program, 3);
+        let names: Vec<&str> = specs.iter().map(|s| s.elf_name.as_str()).collect();
+        assert_eq!(names, ["m0", "events", "scratch"]);
+        assert_eq!((specs[0].kind, specs[0].key_size, specs[0].value_size), (MapKind::Hash, 8, 16));
+        assert_eq!(specs[2].value_size, MIN_SCRATCH);
+    }
+}

@@ -204,22 +204,6 @@ fn text_outputs_render() -> TestResult {
     Ok(())
 }
 
-#[test]
-fn key_layout_aligns_elements() {
-    let l = maps::key_layout(&[Type::U64, Type::Str(5), Type::Bool]);
-    assert_eq!(l.offsets, [0, 8, 16]);
-    assert_eq!(l.size, 24);
-    assert!(l.has_padding);
-    assert_eq!(maps::key_layout(&[]).size, 8);
-}
-
-#[test]
-fn printf_layout_widens_args() {
-    let l = events::printf_layout(&[Type::I32, Type::Str(3), Type::Bool]);
-    assert_eq!(l.offsets, [8, 16, 24]);
-    assert_eq!(l.size, 32);
-}
-
 /// Writes the sample objects to `$FERROTRACE_DUMP_DIR` for manual inspection
 /// (`llvm-objdump -d`, `bpftool prog loadall`); does nothing otherwise.
 #[test]
