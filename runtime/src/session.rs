@@ -178,10 +178,6 @@ struct EventSink<'m, W: Write> {
 
 impl<W: Write> EventSink<'_, W> {
     fn record(&mut self, record: &[u8]) {
-        if self.exit.is_some() {
-            // bpftrace stops printing once exit() has been seen.
-            return;
-        }
         let Some(index) = record.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes) else {
             return;
         };
@@ -193,7 +189,8 @@ impl<W: Write> EventSink<'_, W> {
             }
             Some(EventSpec::Exit) => {
                 let code = record.get(8..16).and_then(|b| b.try_into().ok()).map_or(0, i64::from_le_bytes);
-                self.exit = Some(i32::try_from(code).unwrap_or(1));
+                // The first exit() wins; END's own output still follows it.
+                self.exit.get_or_insert(i32::try_from(code).unwrap_or(1));
             }
             None => eprintln!("WARNING: ignored an event record of unknown kind {index}"),
         }

@@ -28,3 +28,10 @@ pub fn check(source: &SourceFile) -> (Option<ir::Program>, Vec<Diagnostic>) {
 pub fn rendered(source: &SourceFile, diags: &[Diagnostic]) -> String {
     render(diags, source, false)
 }
+
+/// Parses, checks and generates code; `Err` holds the rendered reason.
+pub fn compile(source: &SourceFile) -> Result<ferrotrace_compiler::Artifact, String> {
+    let (program, diags) = check(source);
+    let program = program.ok_or_else(|| rendered(source, &diags))?;
+    ferrotrace_compiler::codegen::generate(&program, source).map_err(|e| e.to_string())
+}

@@ -35,6 +35,15 @@ fn quiet_hides_attached_line() {
 }
 
 #[test]
+fn end_runs_after_exit_and_before_maps() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&["-q", "-e", r#"BEGIN { @n = 1; exit(); } END { printf("end %d\n", @n); @n = 2; }"#]);
+    assert_eq!(stdout(&o), "end 1\n\n\n@n: 2\n");
+}
+
+#[test]
 fn exit_code_is_passed_on() {
     if !kernel_available() {
         return;
