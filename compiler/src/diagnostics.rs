@@ -41,7 +41,10 @@ impl Diagnostic {
             severity: Severity::Error,
             code,
             message: message.into(),
-            primary: Label { span, message: String::new() },
+            primary: Label {
+                span,
+                message: String::new(),
+            },
             secondary: Vec::new(),
             help: None,
             notes: Vec::new(),
@@ -49,7 +52,10 @@ impl Diagnostic {
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message, span) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span)
+        }
     }
 
     /// Sets the text written under the primary caret.
@@ -59,7 +65,10 @@ impl Diagnostic {
     }
 
     pub fn secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.secondary.push(Label { span, message: message.into() });
+        self.secondary.push(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 
@@ -109,7 +118,8 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
 
 fn to_codespan(d: &Diagnostic, len: usize) -> cs::Diagnostic<()> {
     let clamp = |s: Span| s.start.min(len)..s.end.min(len).max(s.start.min(len));
-    let mut labels = vec![cs::Label::primary((), clamp(d.primary.span)).with_message(&d.primary.message)];
+    let mut labels =
+        vec![cs::Label::primary((), clamp(d.primary.span)).with_message(&d.primary.message)];
     labels.extend(
         d.secondary
             .iter()

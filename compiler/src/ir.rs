@@ -43,9 +43,14 @@ pub struct Probe {
 pub enum Attach {
     Begin,
     End,
-    Tracepoint { category: String, name: String },
+    Tracepoint {
+        category: String,
+        name: String,
+    },
     /// A timer on one CPU firing every `period_ns` nanoseconds.
-    Interval { period_ns: u64 },
+    Interval {
+        period_ns: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,10 +84,16 @@ pub struct Format {
 pub enum Type {
     Void,
     Bool,
-    Int { bits: u8, signed: bool },
+    Int {
+        bits: u8,
+        signed: bool,
+    },
     /// A NUL-terminated string in a buffer of this many bytes (NUL included).
     Str(u32),
-    Ptr { pointee: Box<Type>, space: AddrSpace },
+    Ptr {
+        pointee: Box<Type>,
+        space: AddrSpace,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,10 +103,22 @@ pub enum AddrSpace {
 }
 
 impl Type {
-    pub const U64: Type = Type::Int { bits: 64, signed: false };
-    pub const I64: Type = Type::Int { bits: 64, signed: true };
-    pub const U32: Type = Type::Int { bits: 32, signed: false };
-    pub const I32: Type = Type::Int { bits: 32, signed: true };
+    pub const U64: Type = Type::Int {
+        bits: 64,
+        signed: false,
+    };
+    pub const I64: Type = Type::Int {
+        bits: 64,
+        signed: true,
+    };
+    pub const U32: Type = Type::Int {
+        bits: 32,
+        signed: false,
+    };
+    pub const I32: Type = Type::Int {
+        bits: 32,
+        signed: true,
+    };
 
     pub fn is_int(&self) -> bool {
         matches!(self, Type::Int { .. })
@@ -145,14 +168,30 @@ pub struct Stmt {
 pub enum StmtKind {
     Expr(Expr),
     /// Stores a value already converted to the target's type.
-    Store { target: LValue, value: Expr },
+    Store {
+        target: LValue,
+        value: Expr,
+    },
     /// Updates an aggregation map: `@m[k] = count()` / `sum(v)`.
-    Aggregate { map: MapId, key: Vec<Expr>, op: AggregateOp },
-    If { cond: Expr, then: Vec<Stmt>, otherwise: Vec<Stmt> },
+    Aggregate {
+        map: MapId,
+        key: Vec<Expr>,
+        op: AggregateOp,
+    },
+    If {
+        cond: Expr,
+        then: Vec<Stmt>,
+        otherwise: Vec<Stmt>,
+    },
     /// Sends a printf event; arguments match `formats[format].args`.
-    Printf { format: FormatId, args: Vec<Expr> },
+    Printf {
+        format: FormatId,
+        args: Vec<Expr>,
+    },
     /// Sends the exit event and leaves the probe.
-    Exit { code: Option<Expr> },
+    Exit {
+        code: Option<Expr>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -184,25 +223,49 @@ pub enum ExprKind {
     Builtin(Builtin),
     Local(VarId),
     /// Reads a plain map; a missing key reads as the zero value.
-    MapLoad { map: MapId, key: Vec<Expr> },
+    MapLoad {
+        map: MapId,
+        key: Vec<Expr>,
+    },
     /// Reads a tracepoint field at `offset` bytes into the tracepoint record.
     /// A `Str` type means a fixed `char[N]` field read as a string.
-    TracepointField { offset: u32 },
-    Unary { op: UnaryOp, operand: Box<Expr> },
+    TracepointField {
+        offset: u32,
+    },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
     /// Both operands have the same type (the checker inserts casts), except
     /// shifts, whose right operand may differ. `And`/`Or` short-circuit.
     /// Comparisons of two `Str` compare contents.
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    Ternary { cond: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Ternary {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
     /// Converts between integer widths and signedness, and bool ↔ integer
     /// (an integer becomes `true` when non-zero).
     Cast(Box<Expr>),
     /// `str(ptr[, len])`: reads a NUL-terminated string of at most
     /// `ty`'s length (or `len` bytes, NUL included, when smaller).
-    StrRead { ptr: Box<Expr>, space: AddrSpace, len: Option<Box<Expr>> },
+    StrRead {
+        ptr: Box<Expr>,
+        space: AddrSpace,
+        len: Option<Box<Expr>>,
+    },
     /// `x++` and friends: adds `delta` to the target and yields the old value
     /// (postfix) or the new one (prefix).
-    IncDec { target: Box<LValue>, delta: i64, prefix: bool },
+    IncDec {
+        target: Box<LValue>,
+        delta: i64,
+        prefix: bool,
+    },
 }
 
 // ---------------------------------------------------------------------------
@@ -211,23 +274,39 @@ pub enum ExprKind {
 impl fmt::Display for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, m) in self.maps.iter().enumerate() {
-            let key = m.key.iter().map(Type::to_string).collect::<Vec<_>>().join(", ");
+            let key = m
+                .key
+                .iter()
+                .map(Type::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
             let value = match &m.value {
                 MapValue::Plain(t) => t.to_string(),
                 MapValue::Count => "count".to_string(),
-                MapValue::Sum { signed } => format!("sum({})", if *signed { "int64" } else { "uint64" }),
+                MapValue::Sum { signed } => {
+                    format!("sum({})", if *signed { "int64" } else { "uint64" })
+                }
             };
             writeln!(f, "map #{i} {}[{key}]: {value}", m.name)?;
         }
         for (i, fmt_) in self.formats.iter().enumerate() {
-            let args = fmt_.args.iter().map(Type::to_string).collect::<Vec<_>>().join(", ");
+            let args = fmt_
+                .args
+                .iter()
+                .map(Type::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
             writeln!(f, "format #{i} {:?} ({args})", fmt_.text)?;
         }
         for p in &self.probes {
             write!(f, "probe {} ({:?})", p.name, p.attach)?;
             if !p.locals.is_empty() {
-                let locals =
-                    p.locals.iter().enumerate().map(|(i, t)| format!("${i}: {t}")).collect::<Vec<_>>();
+                let locals = p
+                    .locals
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| format!("${i}: {t}"))
+                    .collect::<Vec<_>>();
                 write!(f, " locals [{}]", locals.join(", "))?;
             }
             writeln!(f)?;
@@ -253,7 +332,11 @@ fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt:
                 };
                 writeln!(f, "{pad}map#{map}[{}] <- {op}", list(key))?
             }
-            StmtKind::If { cond, then, otherwise } => {
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 writeln!(f, "{pad}if {cond}")?;
                 write_stmts(f, then, depth + 1)?;
                 if !otherwise.is_empty() {
@@ -261,7 +344,9 @@ fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt:
                     write_stmts(f, otherwise, depth + 1)?;
                 }
             }
-            StmtKind::Printf { format, args } => writeln!(f, "{pad}printf #{format}({})", list(args))?,
+            StmtKind::Printf { format, args } => {
+                writeln!(f, "{pad}printf #{format}({})", list(args))?
+            }
             StmtKind::Exit { code: Some(c) } => writeln!(f, "{pad}exit({c})")?,
             StmtKind::Exit { code: None } => writeln!(f, "{pad}exit()")?,
         }
@@ -302,17 +387,37 @@ impl fmt::Display for Expr {
             ExprKind::TracepointField { offset } => write!(f, "args@{offset}")?,
             ExprKind::Unary { op, operand } => write!(f, "({}{operand})", op.symbol())?,
             ExprKind::Binary { op, lhs, rhs } => write!(f, "({lhs} {} {rhs})", op.symbol())?,
-            ExprKind::Ternary { cond, then, otherwise } => write!(f, "({cond} ? {then} : {otherwise})")?,
+            ExprKind::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => write!(f, "({cond} ? {then} : {otherwise})")?,
             ExprKind::Cast(e) => write!(f, "cast({e})")?,
             ExprKind::StrRead { ptr, space, len } => {
-                write!(f, "str_{}({ptr}", if *space == AddrSpace::User { "user" } else { "kernel" })?;
+                write!(
+                    f,
+                    "str_{}({ptr}",
+                    if *space == AddrSpace::User {
+                        "user"
+                    } else {
+                        "kernel"
+                    }
+                )?;
                 if let Some(l) = len {
                     write!(f, ", {l}")?;
                 }
                 f.write_str(")")?
             }
-            ExprKind::IncDec { target, delta, prefix: true } => write!(f, "(pre {target} += {delta})")?,
-            ExprKind::IncDec { target, delta, prefix: false } => write!(f, "(post {target} += {delta})")?,
+            ExprKind::IncDec {
+                target,
+                delta,
+                prefix: true,
+            } => write!(f, "(pre {target} += {delta})")?,
+            ExprKind::IncDec {
+                target,
+                delta,
+                prefix: false,
+            } => write!(f, "(post {target} += {delta})")?,
         }
         write!(f, ":{}", self.ty)
     }

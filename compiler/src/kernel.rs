@@ -29,7 +29,11 @@ pub struct TracepointFormat {
 pub trait KernelInfo {
     /// The format of `category:name`, or `None` when no such tracepoint exists.
     /// An `Err` is a reason the kernel could not be asked at all (shown to the user).
-    fn tracepoint_format(&self, category: &str, name: &str) -> Result<Option<TracepointFormat>, String>;
+    fn tracepoint_format(
+        &self,
+        category: &str,
+        name: &str,
+    ) -> Result<Option<TracepointFormat>, String>;
 }
 
 impl TracepointFormat {
@@ -58,7 +62,14 @@ impl TracepointFormat {
                 if name.starts_with("common_") {
                     return None;
                 }
-                Some(TracepointField { name, c_type, offset: offset?, size: size?, signed, array_len })
+                Some(TracepointField {
+                    name,
+                    c_type,
+                    offset: offset?,
+                    size: size?,
+                    signed,
+                    array_len,
+                })
             })
             .collect();
         TracepointFormat { fields }
@@ -72,7 +83,10 @@ fn split_declaration(decl: &str) -> Option<(String, String, Option<u32>)> {
     let decl = decl.trim();
     // An array suffix belongs to the name only when the declaration ends
     // with it (`char comm[16]`); `__data_loc char[] name` keeps it in the type.
-    let (decl, array_len) = match decl.strip_suffix(']').and_then(|d| d.rfind('[').map(|open| (d, open))) {
+    let (decl, array_len) = match decl
+        .strip_suffix(']')
+        .and_then(|d| d.rfind('[').map(|open| (d, open)))
+    {
         Some((d, open)) => (&d[..open], Some(d[open + 1..].trim().parse().unwrap_or(0))),
         None => (decl, None),
     };

@@ -51,7 +51,12 @@ pub enum AttachSpec {
     Tracepoint { category: String, name: String },
     /// A perf event of `event_type`/`config` sampling every `period`
     /// (nanoseconds for clocks), on CPU 0 only or on every online CPU.
-    PerfEvent { event_type: u32, config: u64, period: u64, every_cpu: bool },
+    PerfEvent {
+        event_type: u32,
+        config: u64,
+        period: u64,
+        every_cpu: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,7 +93,11 @@ pub struct MapSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum MapRole {
     /// A script map: printed at exit under `name` (`@x`, or `@`).
-    User { name: String, key: Vec<Field>, value: MapValueSpec },
+    User {
+        name: String,
+        key: Vec<Field>,
+        value: MapValueSpec,
+    },
     /// The ring buffer carrying events to user space.
     Events,
     /// Per-CPU scratch memory for temporaries too large for the BPF stack.
@@ -102,7 +111,9 @@ pub enum MapValueSpec {
     /// Per-CPU u64 counters: sum over CPUs, print as unsigned.
     Count,
     /// Per-CPU 64-bit sums: sum over CPUs.
-    Sum { signed: bool },
+    Sum {
+        signed: bool,
+    },
 }
 
 /// One value at a byte offset inside a key or an event record.
@@ -114,10 +125,15 @@ pub struct Field {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ValueKind {
-    Int { size: u8, signed: bool },
+    Int {
+        size: u8,
+        signed: bool,
+    },
     Bool,
     /// A NUL-terminated string in `len` bytes.
-    Str { len: u32 },
+    Str {
+        len: u32,
+    },
     Pointer,
 }
 
@@ -136,7 +152,10 @@ impl ValueKind {
 /// start, whose first 8 bytes are the event index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EventSpec {
-    Printf { format: String, args: Vec<Field> },
+    Printf {
+        format: String,
+        args: Vec<Field>,
+    },
     /// `exit(code)`: the code is an i64 at offset 8.
     Exit,
 }

@@ -58,7 +58,11 @@ impl Cli {
             return Some((ScriptSource::Inline(p.clone()), &self.args));
         }
         let (first, rest) = self.args.split_first()?;
-        let source = if first == "-" { ScriptSource::Stdin } else { ScriptSource::File(PathBuf::from(first)) };
+        let source = if first == "-" {
+            ScriptSource::Stdin
+        } else {
+            ScriptSource::File(PathBuf::from(first))
+        };
         Some((source, rest))
     }
 }

@@ -14,7 +14,11 @@ use crate::tracefs;
 pub struct SystemKernel;
 
 impl KernelInfo for SystemKernel {
-    fn tracepoint_format(&self, category: &str, name: &str) -> Result<Option<TracepointFormat>, String> {
+    fn tracepoint_format(
+        &self,
+        category: &str,
+        name: &str,
+    ) -> Result<Option<TracepointFormat>, String> {
         let Some(dir) = tracefs::tracepoint_dir(category, name).map_err(|e| e.to_string())? else {
             return Ok(None);
         };
@@ -43,11 +47,20 @@ mod tests {
             eprintln!("skipping: {e}");
             return;
         }
-        let format = SystemKernel.tracepoint_format("syscalls", "sys_enter_openat").unwrap().unwrap();
+        let format = SystemKernel
+            .tracepoint_format("syscalls", "sys_enter_openat")
+            .unwrap()
+            .unwrap();
         let filename = format.fields.iter().find(|f| f.name == "filename").unwrap();
         assert_eq!(filename.size, 8);
         assert!(format.fields.iter().all(|f| !f.name.starts_with("common_")));
-        assert_eq!(SystemKernel.tracepoint_format("syscalls", "nope").unwrap(), None);
-        assert_eq!(SystemKernel.tracepoint_format("nope", "nope").unwrap(), None);
+        assert_eq!(
+            SystemKernel.tracepoint_format("syscalls", "nope").unwrap(),
+            None
+        );
+        assert_eq!(
+            SystemKernel.tracepoint_format("nope", "nope").unwrap(),
+            None
+        );
     }
 }

@@ -56,8 +56,12 @@ fn read_script(script: ScriptSource) -> Result<SourceFile, String> {
             Ok(SourceFile::new("stdin", text))
         }
         ScriptSource::File(path) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("ERROR: cannot read the script file {}: {e}.", path.display()))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                format!(
+                    "ERROR: cannot read the script file {}: {e}.",
+                    path.display()
+                )
+            })?;
             Ok(SourceFile::new(path.display().to_string(), text))
         }
     }
@@ -79,7 +83,11 @@ fn compile(source: &SourceFile, emit: Option<Emit>) -> Result<Option<Artifact>, 
         Some(Emit::Ir) => print!("{program}"),
         Some(Emit::Llvm) => print!("{}", codegen::emit_llvm(&program).map_err(internal)?),
         Some(Emit::Asm) => print!("{}", codegen::emit_asm(&program).map_err(internal)?),
-        Some(Emit::Ast) | None => return codegen::generate(&program, source).map(Some).map_err(internal),
+        Some(Emit::Ast) | None => {
+            return codegen::generate(&program, source)
+                .map(Some)
+                .map_err(internal)
+        }
     }
     Ok(None)
 }
@@ -131,19 +139,29 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     if cli.dry_run {
         return Ok(0);
     }
-    let mut sink = EventSink { manifest, out: std::io::stdout().lock(), exit: None };
+    let mut sink = EventSink {
+        manifest,
+        out: std::io::stdout().lock(),
+        exit: None,
+    };
     let mut events = object.event_reader().map_err(fail)?;
 
     run_special(&object, &AttachSpec::Begin).map_err(fail)?;
     while sink.exit.is_none() && !signals::stop_requested() {
-        events.poll(POLL_INTERVAL, &mut |r| sink.record(r)).map_err(fail)?;
+        events
+            .poll(POLL_INTERVAL, &mut |r| sink.record(r))
+            .map_err(fail)?;
         sink.flush();
     }
     object.detach_all();
     // Events already in the buffer when tracing stopped are still shown.
-    events.poll(Duration::ZERO, &mut |r| sink.record(r)).map_err(fail)?;
+    events
+        .poll(Duration::ZERO, &mut |r| sink.record(r))
+        .map_err(fail)?;
     run_special(&object, &AttachSpec::End).map_err(fail)?;
-    events.poll(Duration::ZERO, &mut |r| sink.record(r)).map_err(fail)?;
+    events
+        .poll(Duration::ZERO, &mut |r| sink.record(r))
+        .map_err(fail)?;
     let code = sink.exit.unwrap_or(0);
     print_maps(&object, &mut sink.out).map_err(fail)?;
     sink.flush();
@@ -178,17 +196,27 @@ struct EventSink<'m, W: Write> {
 
 impl<W: Write> EventSink<'_, W> {
     fn record(&mut self, record: &[u8]) {
-        let Some(index) = record.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes) else {
+        let Some(index) = record
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+        else {
             return;
         };
-        match usize::try_from(index).ok().and_then(|i| self.manifest.events.get(i)) {
+        match usize::try_from(index)
+            .ok()
+            .and_then(|i| self.manifest.events.get(i))
+        {
             Some(EventSpec::Printf { format, args }) => {
                 let text = format_printf(format, &decode_fields(record, args));
                 // A closed stdout (e.g. `| head`) ends output but not tracing.
                 let _ = self.out.write_all(text.as_bytes());
             }
             Some(EventSpec::Exit) => {
-                let code = record.get(8..16).and_then(|b| b.try_into().ok()).map_or(0, i64::from_le_bytes);
+                let code = record
+                    .get(8..16)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, i64::from_le_bytes);
                 // The first exit() wins; END's own output still follows it.
                 self.exit.get_or_insert(i32::try_from(code).unwrap_or(1));
             }
@@ -207,8 +235,11 @@ fn print_maps(object: &LoadedObject, out: &mut dyn Write) -> Result<(), BpfError
     let mut maps = Vec::new();
     for spec in &object.manifest().maps {
         if let MapRole::User { name, key, value } = &spec.role {
-            let raw: Vec<(Vec<u8>, Vec<Vec<u8>>)> =
-                object.read_map(&spec.elf_name)?.into_iter().map(|e| (e.key, e.values)).collect();
+            let raw: Vec<(Vec<u8>, Vec<Vec<u8>>)> = object
+                .read_map(&spec.elf_name)?
+                .into_iter()
+                .map(|e| (e.key, e.values))
+                .collect();
             if !raw.is_empty() {
                 maps.push(decode_map(name, key, value, &raw));
             }
@@ -224,8 +255,17 @@ fn print_maps(object: &LoadedObject, out: &mut dyn Write) -> Result<(), BpfError
 /// Renders a load or attach failure as a user-facing message.
 fn bpf_error(e: &BpfError, source: &SourceFile) -> String {
     match e {
-        BpfError::Verifier { probe, line, column, log_tail } => {
-            let text = source.text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+        BpfError::Verifier {
+            probe,
+            line,
+            column,
+            log_tail,
+        } => {
+            let text = source
+                .text
+                .lines()
+                .nth(line.saturating_sub(1))
+                .unwrap_or("");
             let mut msg = format!(
                 "{}:{line}:{column}: ERROR: the kernel's verifier rejected the program of probe {probe}\n{text}\n{}^\n",
                 source.name,

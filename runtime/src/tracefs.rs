@@ -71,13 +71,20 @@ fn unescape_mount_path(path: &str) -> String {
 }
 
 fn mount_default() -> Result<(), BpfError> {
-    let target = std::ffi::CString::new(DEFAULT_MOUNT)
-        .map_err(|_| BpfError::Tracefs("internal error: the tracefs mount point is not a valid path.".into()))?;
+    let target = std::ffi::CString::new(DEFAULT_MOUNT).map_err(|_| {
+        BpfError::Tracefs("internal error: the tracefs mount point is not a valid path.".into())
+    })?;
     let fstype = c"tracefs";
     // SAFETY: all pointers are valid NUL-terminated strings that outlive the
     // call; `data` may be null for tracefs.
     let ret = unsafe {
-        libc::mount(fstype.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null())
+        libc::mount(
+            fstype.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
     };
     if ret == 0 {
         return Ok(());
@@ -87,20 +94,23 @@ fn mount_default() -> Result<(), BpfError> {
         // Someone mounted it concurrently.
         return Ok(());
     }
-    Err(BpfError::Tracefs(if crate::bpf::error::is_permission(errno) {
-        format!(
+    Err(BpfError::Tracefs(
+        if crate::bpf::error::is_permission(errno) {
+            format!(
             "tracefs is not mounted and ferrotrace is not allowed to mount it at {DEFAULT_MOUNT}; \
              run ferrotrace as root, or mount it yourself with `mount -t tracefs tracefs {DEFAULT_MOUNT}`."
         )
-    } else if errno == libc::ENODEV {
-        "this kernel has no tracefs (CONFIG_TRACING is off), so tracepoints cannot be used.".to_string()
-    } else {
-        format!(
-            "tracefs is not mounted and mounting it at {DEFAULT_MOUNT} failed ({}); \
+        } else if errno == libc::ENODEV {
+            "this kernel has no tracefs (CONFIG_TRACING is off), so tracepoints cannot be used."
+                .to_string()
+        } else {
+            format!(
+                "tracefs is not mounted and mounting it at {DEFAULT_MOUNT} failed ({}); \
              mount it with `mount -t tracefs tracefs {DEFAULT_MOUNT}` and try again.",
-            crate::bpf::error::errno_text(errno)
-        )
-    }))
+                crate::bpf::error::errno_text(errno)
+            )
+        },
+    ))
 }
 
 /// True when `part` is a plausible tracepoint category or event name, so it
@@ -109,7 +119,9 @@ fn valid_component(part: &str) -> bool {
     !part.is_empty()
         && part != "."
         && part != ".."
-        && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
 }
 
 /// The tracefs directory of `category:name`, or `None` when the tracepoint
@@ -140,7 +152,10 @@ pub fn tracepoint_id(category: &str, name: &str) -> Result<Option<u64>, BpfError
         }
     };
     text.trim().parse().map(Some).map_err(|_| {
-        BpfError::Tracefs(format!("{} does not hold a tracepoint id; is tracefs mounted correctly?", path.display()))
+        BpfError::Tracefs(format!(
+            "{} does not hold a tracepoint id; is tracefs mounted correctly?",
+            path.display()
+        ))
     })
 }
 
@@ -160,7 +175,9 @@ mod tests {
             }
         };
         assert!(root.join("events").is_dir(), "{}", root.display());
-        assert!(tracepoint_id("syscalls", "sys_enter_getpid").unwrap().is_some());
+        assert!(tracepoint_id("syscalls", "sys_enter_getpid")
+            .unwrap()
+            .is_some());
         assert_eq!(tracepoint_id("syscalls", "nope").unwrap(), None);
         assert_eq!(tracepoint_id("..", "..").unwrap(), None);
         assert_eq!(tracepoint_id("syscalls", "a/b").unwrap(), None);
@@ -169,7 +186,10 @@ mod tests {
     #[test]
     fn unescapes_mount_paths() {
         assert_eq!(unescape_mount_path("/a\\040b"), "/a b");
-        assert_eq!(unescape_mount_path("/sys/kernel/tracing"), "/sys/kernel/tracing");
+        assert_eq!(
+            unescape_mount_path("/sys/kernel/tracing"),
+            "/sys/kernel/tracing"
+        );
         assert_eq!(unescape_mount_path("/x\\"), "/x\\");
     }
 }

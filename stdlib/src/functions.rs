@@ -81,7 +81,10 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
 
 impl Function {
     pub fn lookup(name: &str) -> Option<Function> {
-        FUNCTIONS.iter().find(|f| f.name == name).map(|f| f.function)
+        FUNCTIONS
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.function)
     }
 
     pub fn info(self) -> &'static FunctionInfo {

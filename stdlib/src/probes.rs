@@ -322,7 +322,10 @@ mod tests {
     #[test]
     fn lookup_is_case_insensitive_and_knows_aliases() {
         assert_eq!(ProbeKind::lookup("BEGIN"), Some((ProbeKind::Begin, false)));
-        assert_eq!(ProbeKind::lookup("Tracepoint"), Some((ProbeKind::Tracepoint, false)));
+        assert_eq!(
+            ProbeKind::lookup("Tracepoint"),
+            Some((ProbeKind::Tracepoint, false))
+        );
         assert_eq!(ProbeKind::lookup("t"), Some((ProbeKind::Tracepoint, false)));
         assert_eq!(ProbeKind::lookup("kfunc"), Some((ProbeKind::Fentry, true)));
         assert_eq!(ProbeKind::lookup("nope"), None);

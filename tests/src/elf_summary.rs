@@ -41,11 +41,22 @@ pub fn summarize(artifact: &Artifact) -> String {
 }
 
 fn summarize_elf(artifact: &Artifact, out: &mut String) -> Result<(), String> {
-    let mut obj = Object::parse(&artifact.elf).map_err(|e| format!("the ELF does not parse: {e}"))?;
-    let maps: BTreeMap<String, aya_obj::Map> = obj.maps.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let fds: BTreeMap<i32, &str> = maps.keys().enumerate().map(|(i, n)| (FIRST_FD + i as i32, n.as_str())).collect();
+    let mut obj =
+        Object::parse(&artifact.elf).map_err(|e| format!("the ELF does not parse: {e}"))?;
+    let maps: BTreeMap<String, aya_obj::Map> = obj
+        .maps
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let fds: BTreeMap<i32, &str> = maps
+        .keys()
+        .enumerate()
+        .map(|(i, n)| (FIRST_FD + i as i32, n.as_str()))
+        .collect();
     obj.relocate_maps(
-        maps.iter().enumerate().map(|(i, (n, m))| (n.as_str(), FIRST_FD + i as i32, m)),
+        maps.iter()
+            .enumerate()
+            .map(|(i, (n, m))| (n.as_str(), FIRST_FD + i as i32, m)),
         &Default::default(),
     )
     .map_err(|e| format!("map relocation failed: {e}"))?;
@@ -58,7 +69,12 @@ fn summarize_elf(artifact: &Artifact, out: &mut String) -> Result<(), String> {
             let _ = writeln!(out, "  error: no function for this program");
             continue;
         };
-        let _ = writeln!(out, "  function {}: {} instructions", func.name, func.instructions.len());
+        let _ = writeln!(
+            out,
+            "  function {}: {} instructions",
+            func.name,
+            func.instructions.len()
+        );
         let mut targets: BTreeMap<&str, usize> = BTreeMap::new();
         for insn in &func.instructions {
             if insn.code == LD_IMM64 && insn.src_reg() == PSEUDO_MAP_FD {
@@ -105,9 +121,21 @@ mod tests {
         };
         let text = summarize(&artifact);
         assert!(!text.contains("error:"), "{text}");
-        for needle in ["license: GPL", "program p0: RawTracePoint", "program p1: PerfEvent", "map m0: type 5", "map events: type 27", "map scratch: type 6", "\"version\": 1"] {
+        for needle in [
+            "license: GPL",
+            "program p0: RawTracePoint",
+            "program p1: PerfEvent",
+            "map m0: type 5",
+            "map events: type 27",
+            "map scratch: type 6",
+            "\"version\": 1",
+        ] {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
-        assert_eq!(text, summarize(&artifact), "the summary must be deterministic");
+        assert_eq!(
+            text,
+            summarize(&artifact),
+            "the summary must be deterministic"
+        );
     }
 }

@@ -12,7 +12,9 @@ pub struct FixtureKernel {
 
 impl FixtureKernel {
     pub fn new() -> FixtureKernel {
-        FixtureKernel { root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/kernel") }
+        FixtureKernel {
+            root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/kernel"),
+        }
     }
 }
 
@@ -23,8 +25,17 @@ impl Default for FixtureKernel {
 }
 
 impl KernelInfo for FixtureKernel {
-    fn tracepoint_format(&self, category: &str, name: &str) -> Result<Option<TracepointFormat>, String> {
-        let path = self.root.join("tracepoints").join(category).join(name).join("format");
+    fn tracepoint_format(
+        &self,
+        category: &str,
+        name: &str,
+    ) -> Result<Option<TracepointFormat>, String> {
+        let path = self
+            .root
+            .join("tracepoints")
+            .join(category)
+            .join(name)
+            .join("format");
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok(Some(TracepointFormat::parse(&text))),
             Err(_) => Ok(None),

@@ -13,15 +13,26 @@ use std::time::Duration;
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     // target/<profile>/deps/<test> → target/<profile>/ferrotrace
-    let dir = exe.parent().and_then(|d| d.parent()).map(PathBuf::from).unwrap_or_default();
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let bin = dir.join("ferrotrace");
-    assert!(bin.exists(), "{} is missing: run `cargo build --bins` before the tests (the README's test command does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --bins` before the tests (the README's test command does)",
+        bin.display()
+    );
     bin
 }
 
 /// Runs ferrotrace to completion with the given arguments.
 pub fn run(args: &[&str]) -> Output {
-    let out = Command::new(binary()).args(args).stdin(Stdio::null()).output();
+    let out = Command::new(binary())
+        .args(args)
+        .stdin(Stdio::null())
+        .output();
     match out {
         Ok(o) => o,
         Err(e) => panic!("cannot run {}: {e}", binary().display()),
@@ -53,10 +64,20 @@ fn probe_bpf() -> Result<(), String> {
     attr[1] = 4; // key size
     attr[2] = 8; // value size
     attr[3] = 1; // max entries
-    // SAFETY: attr is a valid, zero-padded bpf_attr of the size passed.
-    let fd = unsafe { libc::syscall(libc::SYS_bpf, 0, attr.as_mut_ptr(), std::mem::size_of_val(&attr)) };
+                 // SAFETY: attr is a valid, zero-padded bpf_attr of the size passed.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            0,
+            attr.as_mut_ptr(),
+            std::mem::size_of_val(&attr),
+        )
+    };
     if fd < 0 {
-        return Err(format!("bpf(BPF_MAP_CREATE) failed: {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "bpf(BPF_MAP_CREATE) failed: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     // SAFETY: fd was just returned by the kernel and is owned here.
     unsafe { libc::close(fd as i32) };
@@ -93,7 +114,11 @@ impl Session {
                 }
             });
         }
-        let mut s = Session { child, stderr_lines: rx, stderr_seen: Vec::new() };
+        let mut s = Session {
+            child,
+            stderr_lines: rx,
+            stderr_seen: Vec::new(),
+        };
         s.wait_for_stderr("Attached");
         s
     }
@@ -108,7 +133,10 @@ impl Session {
                         return;
                     }
                 }
-                Err(_) => panic!("ferrotrace never printed {needle:?}; stderr so far: {:?}", self.stderr_seen),
+                Err(_) => panic!(
+                    "ferrotrace never printed {needle:?}; stderr so far: {:?}",
+                    self.stderr_seen
+                ),
             }
         }
     }
@@ -141,7 +169,10 @@ impl Session {
 /// Runs a shell snippet with `sh` (dash on Debian), so the traced `comm` is `sh`.
 pub fn sh(script: &str) {
     let status = Command::new("sh").arg("-c").arg(script).status();
-    assert!(status.is_ok_and(|s| s.success()), "trigger failed: {script}");
+    assert!(
+        status.is_ok_and(|s| s.success()),
+        "trigger failed: {script}"
+    );
 }
 
 /// A unique path in /tmp for a test to open.

@@ -7,7 +7,10 @@ use ferrotrace_compiler::{ir, sema, syntax, SourceFile};
 
 /// Reads a fixture script as a `SourceFile` named by its file name.
 pub fn load(path: &std::path::Path) -> SourceFile {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let text = std::fs::read_to_string(path).unwrap_or_default();
     SourceFile::new(name, text)
 }

@@ -9,7 +9,11 @@ fn good_scripts_produce_typed_ir() {
         let source = load(path);
         let (program, diags) = check(&source);
         let Some(program) = program else {
-            panic!("{} failed to check:\n{}", source.name, rendered(&source, &diags));
+            panic!(
+                "{} failed to check:\n{}",
+                source.name,
+                rendered(&source, &diags)
+            );
         };
         let warnings = rendered(&source, &diags);
         insta::assert_snapshot!(format!("{}\n---\n{warnings}{program}", source.text));
@@ -22,6 +26,10 @@ fn bad_scripts_produce_diagnostics() {
         let source = load(path);
         let (program, diags) = check(&source);
         assert!(program.is_none(), "{} should not check", source.name);
-        insta::assert_snapshot!(format!("{}\n---\n{}", source.text, rendered(&source, &diags)));
+        insta::assert_snapshot!(format!(
+            "{}\n---\n{}",
+            source.text,
+            rendered(&source, &diags)
+        ));
     });
 }

@@ -39,7 +39,11 @@ fn end_runs_after_exit_and_before_maps() {
     if !kernel_available() {
         return;
     }
-    let o = run(&["-q", "-e", r#"BEGIN { @n = 1; exit(); } END { printf("end %d\n", @n); @n = 2; }"#]);
+    let o = run(&[
+        "-q",
+        "-e",
+        r#"BEGIN { @n = 1; exit(); } END { printf("end %d\n", @n); @n = 2; }"#,
+    ]);
     assert_eq!(stdout(&o), "end 1\n\n\n@n: 2\n");
 }
 
@@ -59,7 +63,10 @@ fn printf_formats_like_bpftrace() {
     }
     let script = r#"BEGIN { printf("%-10s|%5d|%x|%05d|%c|%%|%d|%ld\n", "ab", 42, 255, 7, 65, 123456789012, 123456789012); exit(); }"#;
     let o = run(&["-q", "-e", script]);
-    assert_eq!(stdout(&o), "ab        |   42|ff|00007|A|%|-1097262572|123456789012\n\n\n");
+    assert_eq!(
+        stdout(&o),
+        "ab        |   42|ff|00007|A|%|-1097262572|123456789012\n\n\n"
+    );
 }
 
 #[test]
@@ -79,7 +86,11 @@ fn map_keyed_by_two_values_sorted_by_value() {
     if !kernel_available() {
         return;
     }
-    let o = run(&["-q", "-e", r#"BEGIN { @m[1, "a"] = 10; @m[2, "b"] = 5; @s = 7; @ = 1; exit(); }"#]);
+    let o = run(&[
+        "-q",
+        "-e",
+        r#"BEGIN { @m[1, "a"] = 10; @m[2, "b"] = 5; @s = 7; @ = 1; exit(); }"#,
+    ]);
     assert_eq!(stdout(&o), "\n\n@: 1\n@m[2, b]: 5\n@m[1, a]: 10\n@s: 7\n");
 }
 
@@ -88,7 +99,11 @@ fn builtins_describe_the_current_task() {
     if !kernel_available() {
         return;
     }
-    let o = run(&["-q", "-e", r#"BEGIN { printf("%d %s %d %d\n", uid, comm, pid > 0, nsecs > 0); exit(); }"#]);
+    let o = run(&[
+        "-q",
+        "-e",
+        r#"BEGIN { printf("%d %s %d %d\n", uid, comm, pid > 0, nsecs > 0); exit(); }"#,
+    ]);
     assert_eq!(stdout(&o), "0 ferrotrace 1 1\n\n\n");
 }
 
@@ -104,7 +119,9 @@ fn tracepoint_counted_by_comm_until_exit() {
            tracepoint:syscalls:sys_enter_openat /str(args.filename) == "{stop}"/ {{ exit(); }}"#
     );
     let s = Session::start(&["-e", &script]);
-    sh(&format!("for i in 1 2 3 4 5; do : < {path}; done; : < {stop}"));
+    sh(&format!(
+        "for i in 1 2 3 4 5; do : < {path}; done; : < {stop}"
+    ));
     let (code, out, err) = s.finish();
     assert_eq!(code, 0);
     assert_eq!(err, "Attached 2 probes");
@@ -126,7 +143,10 @@ fn predicate_filters_by_pid() {
         Ok(c) => c,
         Err(e) => panic!("cannot start the trigger: {e}"),
     };
-    let script = format!("tracepoint:syscalls:sys_enter_openat /pid == {}/ {{ @opens = count(); }}", child.id());
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_openat /pid == {}/ {{ @opens = count(); }}",
+        child.id()
+    );
     let s = Session::start(&["-e", &script]);
     sh(&format!(": < {path}")); // another process: must not count
     if let Some(mut stdin) = child.stdin.take() {
@@ -161,7 +181,11 @@ fn interval_fires_until_exit() {
     if !kernel_available() {
         return;
     }
-    let o = run(&["-q", "-e", r#"interval:ms:50 { @ticks++; printf("tick\n"); if (@ticks == 3) { exit(); } }"#]);
+    let o = run(&[
+        "-q",
+        "-e",
+        r#"interval:ms:50 { @ticks++; printf("tick\n"); if (@ticks == 3) { exit(); } }"#,
+    ]);
     assert_eq!(stdout(&o), "tick\ntick\ntick\n\n\n@ticks: 3\n");
 }
 
@@ -201,7 +225,11 @@ fn dry_run_attaches_and_exits() {
     if !kernel_available() {
         return;
     }
-    let o = run(&["--dry-run", "-e", r#"tracepoint:syscalls:sys_enter_openat { @ = count(); } BEGIN { printf("no\n"); }"#]);
+    let o = run(&[
+        "--dry-run",
+        "-e",
+        r#"tracepoint:syscalls:sys_enter_openat { @ = count(); } BEGIN { printf("no\n"); }"#,
+    ]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stdout(&o), "");
     assert_eq!(stderr(&o), "Attached 2 probes\n");
@@ -221,12 +249,17 @@ fn script_from_file_and_stdin() {
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn();
-    let Ok(mut child) = child else { panic!("cannot start ferrotrace") };
+    let Ok(mut child) = child else {
+        panic!("cannot start ferrotrace")
+    };
     if let Some(mut stdin) = child.stdin.take() {
         use std::io::Write;
         let _ = stdin.write_all(b"BEGIN { printf(\"from stdin\\n\"); exit(); }");
     }
-    let out = child.wait_with_output().map(|o| stdout(&o)).unwrap_or_default();
+    let out = child
+        .wait_with_output()
+        .map(|o| stdout(&o))
+        .unwrap_or_default();
     assert_eq!(out, "from stdin\n\n\n");
 }
 
@@ -235,7 +268,10 @@ fn unknown_tracepoint_is_a_diagnostic() {
     let o = run(&["-e", "tracepoint:syscalls:sys_enter_nope { exit(); }"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("tracepoint `syscalls:sys_enter_nope` does not exist"), "{err}");
+    assert!(
+        err.contains("tracepoint `syscalls:sys_enter_nope` does not exist"),
+        "{err}"
+    );
     assert!(err.contains("stdin:1:12"), "{err}");
 }
 
@@ -256,11 +292,18 @@ fn without_root_one_clear_sentence() {
         return;
     }
     let o = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
         .arg(ferrotrace_tests::harness::binary())
         .args(["-e", "BEGIN { exit(); }"])
         .output();
-    let Ok(o) = o else { panic!("setpriv is missing (util-linux)") };
+    let Ok(o) = o else {
+        panic!("setpriv is missing (util-linux)")
+    };
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o),

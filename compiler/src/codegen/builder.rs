@@ -55,7 +55,11 @@ pub(crate) struct Emitter<'ctx> {
 
 impl<'ctx> Emitter<'ctx> {
     pub fn new(ctx: &'ctx Context, func: FunctionValue<'ctx>) -> Emitter<'ctx> {
-        Emitter { ctx, builder: ctx.create_builder(), func }
+        Emitter {
+            ctx,
+            builder: ctx.create_builder(),
+            func,
+        }
     }
 
     // --- types and constants -------------------------------------------------
@@ -89,14 +93,20 @@ impl<'ctx> Emitter<'ctx> {
             .collect();
         let fn_type = self.i64t().fn_type(&arg_types, false);
         let callee = self.u64c(id).const_to_pointer(self.ptr_t());
-        let call = self.builder.build_indirect_call(fn_type, callee, args, "h")?;
+        let call = self
+            .builder
+            .build_indirect_call(fn_type, callee, args, "h")?;
         call.try_as_basic_value()
             .basic()
             .map(|v| v.into_int_value())
             .ok_or_else(|| CodegenError::Internal(format!("Helper {id} returned no value.")))
     }
 
-    pub fn map_lookup_elem(&self, map: GlobalValue<'ctx>, key: PointerValue<'ctx>) -> R<PointerValue<'ctx>> {
+    pub fn map_lookup_elem(
+        &self,
+        map: GlobalValue<'ctx>,
+        key: PointerValue<'ctx>,
+    ) -> R<PointerValue<'ctx>> {
         let r = self.call_helper(
             helper::MAP_LOOKUP_ELEM,
             &[map.as_pointer_value().into(), key.into()],
@@ -113,7 +123,12 @@ impl<'ctx> Emitter<'ctx> {
     ) -> R<()> {
         self.call_helper(
             helper::MAP_UPDATE_ELEM,
-            &[map.as_pointer_value().into(), key.into(), value.into(), self.u64c(flags).into()],
+            &[
+                map.as_pointer_value().into(),
+                key.into(),
+                value.into(),
+                self.u64c(flags).into(),
+            ],
         )?;
         Ok(())
     }
@@ -131,7 +146,10 @@ impl<'ctx> Emitter<'ctx> {
     }
 
     pub fn get_current_comm(&self, buf: PointerValue<'ctx>, size: u32) -> R<()> {
-        self.call_helper(helper::GET_CURRENT_COMM, &[buf.into(), self.u64c(size.into()).into()])?;
+        self.call_helper(
+            helper::GET_CURRENT_COMM,
+            &[buf.into(), self.u64c(size.into()).into()],
+        )?;
         Ok(())
     }
 
@@ -140,7 +158,12 @@ impl<'ctx> Emitter<'ctx> {
     }
 
     /// `bpf_probe_read_kernel(dst, size, src)`.
-    pub fn probe_read_kernel(&self, dst: PointerValue<'ctx>, size: u32, src: PointerValue<'ctx>) -> R<()> {
+    pub fn probe_read_kernel(
+        &self,
+        dst: PointerValue<'ctx>,
+        size: u32,
+        src: PointerValue<'ctx>,
+    ) -> R<()> {
         self.call_helper(
             helper::PROBE_READ_KERNEL,
             &[dst.into(), self.u64c(size.into()).into(), src.into()],
@@ -150,8 +173,16 @@ impl<'ctx> Emitter<'ctx> {
 
     /// `bpf_probe_read_user(dst, size, src)`.
     #[allow(dead_code)]
-    pub fn probe_read_user(&self, dst: PointerValue<'ctx>, size: u32, src: PointerValue<'ctx>) -> R<()> {
-        self.call_helper(helper::PROBE_READ_USER, &[dst.into(), self.u64c(size.into()).into(), src.into()])?;
+    pub fn probe_read_user(
+        &self,
+        dst: PointerValue<'ctx>,
+        size: u32,
+        src: PointerValue<'ctx>,
+    ) -> R<()> {
+        self.call_helper(
+            helper::PROBE_READ_USER,
+            &[dst.into(), self.u64c(size.into()).into(), src.into()],
+        )?;
         Ok(())
     }
 
@@ -172,10 +203,20 @@ impl<'ctx> Emitter<'ctx> {
     }
 
     /// `bpf_ringbuf_output(map, data, size, 0)`.
-    pub fn ringbuf_output(&self, map: GlobalValue<'ctx>, data: PointerValue<'ctx>, size: u32) -> R<()> {
+    pub fn ringbuf_output(
+        &self,
+        map: GlobalValue<'ctx>,
+        data: PointerValue<'ctx>,
+        size: u32,
+    ) -> R<()> {
         self.call_helper(
             helper::RINGBUF_OUTPUT,
-            &[map.as_pointer_value().into(), data.into(), self.u64c(size.into()).into(), self.u64c(0).into()],
+            &[
+                map.as_pointer_value().into(),
+                data.into(),
+                self.u64c(size.into()).into(),
+                self.u64c(0).into(),
+            ],
         )?;
         Ok(())
     }
@@ -191,25 +232,39 @@ impl<'ctx> Emitter<'ctx> {
     }
 
     /// `base + off` bytes with a run-time offset.
-    pub fn offset_dyn(&self, base: PointerValue<'ctx>, off: IntValue<'ctx>) -> R<PointerValue<'ctx>> {
+    pub fn offset_dyn(
+        &self,
+        base: PointerValue<'ctx>,
+        off: IntValue<'ctx>,
+    ) -> R<PointerValue<'ctx>> {
         // SAFETY: an i8 GEP is plain byte arithmetic; callers keep offsets
         // inside the buffer the pointer addresses.
-        let p = unsafe { self.builder.build_in_bounds_gep(self.ctx.i8_type(), base, &[off], "p")? };
+        let p = unsafe {
+            self.builder
+                .build_in_bounds_gep(self.ctx.i8_type(), base, &[off], "p")?
+        };
         Ok(p)
     }
 
     /// Stores `v` at `ptr` with the given alignment.
     pub fn store(&self, ptr: PointerValue<'ctx>, v: IntValue<'ctx>, align: u32) -> R<()> {
         let inst = self.builder.build_store(ptr, v)?;
-        inst.set_alignment(align).map_err(|e| CodegenError::Llvm(e.to_string()))?;
+        inst.set_alignment(align)
+            .map_err(|e| CodegenError::Llvm(e.to_string()))?;
         Ok(())
     }
 
     /// Loads an integer of type `ty` from `ptr` with the given alignment.
-    pub fn load(&self, ptr: PointerValue<'ctx>, ty: IntType<'ctx>, align: u32) -> R<IntValue<'ctx>> {
+    pub fn load(
+        &self,
+        ptr: PointerValue<'ctx>,
+        ty: IntType<'ctx>,
+        align: u32,
+    ) -> R<IntValue<'ctx>> {
         let v = self.builder.build_load(ty, ptr, "ld")?.into_int_value();
         if let Some(inst) = v.as_instruction() {
-            inst.set_alignment(align).map_err(|e| CodegenError::Llvm(e.to_string()))?;
+            inst.set_alignment(align)
+                .map_err(|e| CodegenError::Llvm(e.to_string()))?;
         }
         Ok(v)
     }
@@ -221,7 +276,8 @@ impl<'ctx> Emitter<'ctx> {
         }
         if size <= INLINE_MEM_LIMIT {
             let zero = self.ctx.i8_type().const_zero();
-            self.builder.build_memset(dst, 8, zero, self.u64c(size.into()))?;
+            self.builder
+                .build_memset(dst, 8, zero, self.u64c(size.into()))?;
             return Ok(());
         }
         // A failed probe read zero fills its destination: reading from NULL
@@ -235,7 +291,8 @@ impl<'ctx> Emitter<'ctx> {
             return Ok(());
         }
         if size <= INLINE_MEM_LIMIT {
-            self.builder.build_memcpy(dst, 8, src, 8, self.u64c(size.into()))?;
+            self.builder
+                .build_memcpy(dst, 8, src, 8, self.u64c(size.into()))?;
             return Ok(());
         }
         self.probe_read_kernel(dst, size, src)
@@ -263,7 +320,9 @@ impl<'ctx> Emitter<'ctx> {
         if v.get_type().get_bit_width() == 1 {
             return Ok(v);
         }
-        Ok(self.builder.build_int_compare(IntPredicate::NE, v, v.get_type().const_zero(), "nz")?)
+        Ok(self
+            .builder
+            .build_int_compare(IntPredicate::NE, v, v.get_type().const_zero(), "nz")?)
     }
 
     pub fn is_null(&self, p: PointerValue<'ctx>) -> R<IntValue<'ctx>> {
@@ -281,9 +340,9 @@ impl<'ctx> Emitter<'ctx> {
     }
 
     pub fn current(&self) -> R<BasicBlock<'ctx>> {
-        self.builder
-            .get_insert_block()
-            .ok_or_else(|| CodegenError::Internal("The builder is not positioned in a block.".into()))
+        self.builder.get_insert_block().ok_or_else(|| {
+            CodegenError::Internal("The builder is not positioned in a block.".into())
+        })
     }
 
     pub fn br(&self, bb: BasicBlock<'ctx>) -> R<()> {
@@ -291,7 +350,12 @@ impl<'ctx> Emitter<'ctx> {
         Ok(())
     }
 
-    pub fn cond_br(&self, c: IntValue<'ctx>, then: BasicBlock<'ctx>, otherwise: BasicBlock<'ctx>) -> R<()> {
+    pub fn cond_br(
+        &self,
+        c: IntValue<'ctx>,
+        then: BasicBlock<'ctx>,
+        otherwise: BasicBlock<'ctx>,
+    ) -> R<()> {
         self.builder.build_conditional_branch(c, then, otherwise)?;
         Ok(())
     }
@@ -306,7 +370,8 @@ impl<'ctx> Emitter<'ctx> {
     }
 
     pub fn ret0(&self) -> R<()> {
-        self.builder.build_return(Some(&self.ctx.i32_type().const_zero()))?;
+        self.builder
+            .build_return(Some(&self.ctx.i32_type().const_zero()))?;
         Ok(())
     }
 }

@@ -8,8 +8,8 @@
 use crate::source::{SourceFile, Span};
 use inkwell::context::Context;
 use inkwell::debug_info::{
-    AsDIScope, DIFile, DIFlags, DIFlagsConstants, DISubprogram, DISubroutineType, DWARFEmissionKind,
-    DWARFSourceLanguage, DebugInfoBuilder,
+    AsDIScope, DIFile, DIFlags, DIFlagsConstants, DISubprogram, DISubroutineType,
+    DWARFEmissionKind, DWARFSourceLanguage, DebugInfoBuilder,
 };
 use inkwell::module::{FlagBehavior, Module};
 use inkwell::values::FunctionValue;
@@ -29,7 +29,11 @@ pub(crate) struct DebugInfo<'ctx> {
 
 impl<'ctx> DebugInfo<'ctx> {
     /// Starts debug info for `module`; `None` if LLVM refuses the basic types.
-    pub fn new(ctx: &'ctx Context, module: &Module<'ctx>, source: &SourceFile) -> Option<DebugInfo<'ctx>> {
+    pub fn new(
+        ctx: &'ctx Context,
+        module: &Module<'ctx>,
+        source: &SourceFile,
+    ) -> Option<DebugInfo<'ctx>> {
         let version = ctx.i32_type().const_int(3, false);
         module.add_basic_value_flag("Debug Info Version", FlagBehavior::Warning, version);
         let (builder, cu) = module.create_debug_info_builder(
@@ -50,16 +54,34 @@ impl<'ctx> DebugInfo<'ctx> {
             "",
         );
         let file = cu.get_file();
-        let int = builder.create_basic_type("int", 32, DW_ATE_SIGNED, DIFlags::PUBLIC).ok()?;
-        let chr = builder.create_basic_type("char", 8, DW_ATE_SIGNED_CHAR, DIFlags::PUBLIC).ok()?;
+        let int = builder
+            .create_basic_type("int", 32, DW_ATE_SIGNED, DIFlags::PUBLIC)
+            .ok()?;
+        let chr = builder
+            .create_basic_type("char", 8, DW_ATE_SIGNED_CHAR, DIFlags::PUBLIC)
+            .ok()?;
         let ptr = builder.create_pointer_type("", chr.as_type(), 64, 64, AddressSpace::default());
-        let fn_type =
-            builder.create_subroutine_type(file, Some(int.as_type()), &[ptr.as_type()], DIFlags::PUBLIC);
-        Some(DebugInfo { builder, file, fn_type })
+        let fn_type = builder.create_subroutine_type(
+            file,
+            Some(int.as_type()),
+            &[ptr.as_type()],
+            DIFlags::PUBLIC,
+        );
+        Some(DebugInfo {
+            builder,
+            file,
+            fn_type,
+        })
     }
 
     /// Attaches a subprogram to `func`, declared at `span`.
-    pub fn subprogram(&self, func: FunctionValue<'ctx>, name: &str, source: &SourceFile, span: Span) -> DISubprogram<'ctx> {
+    pub fn subprogram(
+        &self,
+        func: FunctionValue<'ctx>,
+        name: &str,
+        source: &SourceFile,
+        span: Span,
+    ) -> DISubprogram<'ctx> {
         let (line, _) = line_col(source, span);
         let sp = self.builder.create_function(
             self.file.as_debug_info_scope(),
@@ -79,8 +101,17 @@ impl<'ctx> DebugInfo<'ctx> {
     }
 
     /// Makes following instructions of `builder` belong to `span` in `sp`.
-    fn locate(&self, ctx: &'ctx Context, builder: &inkwell::builder::Builder<'ctx>, sp: DISubprogram<'ctx>, line: u32, col: u32) {
-        let loc = self.builder.create_debug_location(ctx, line, col, sp.as_debug_info_scope(), None);
+    fn locate(
+        &self,
+        ctx: &'ctx Context,
+        builder: &inkwell::builder::Builder<'ctx>,
+        sp: DISubprogram<'ctx>,
+        line: u32,
+        col: u32,
+    ) {
+        let loc =
+            self.builder
+                .create_debug_location(ctx, line, col, sp.as_debug_info_scope(), None);
         builder.set_current_debug_location(loc);
     }
 
@@ -99,7 +130,12 @@ pub(crate) struct ProbeDebug<'a, 'ctx> {
 
 impl<'a, 'ctx> ProbeDebug<'a, 'ctx> {
     /// Gives the instructions built next the position of `span`.
-    pub fn locate(&self, ctx: &'ctx Context, builder: &inkwell::builder::Builder<'ctx>, span: Span) {
+    pub fn locate(
+        &self,
+        ctx: &'ctx Context,
+        builder: &inkwell::builder::Builder<'ctx>,
+        span: Span,
+    ) {
         let (line, col) = line_col(self.source, span);
         self.info.locate(ctx, builder, self.scope, line, col);
     }
@@ -107,5 +143,8 @@ impl<'a, 'ctx> ProbeDebug<'a, 'ctx> {
 
 fn line_col(source: &SourceFile, span: Span) -> (u32, u32) {
     let (line, col) = source.line_col(span.start);
-    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
 }

@@ -46,9 +46,15 @@ pub(crate) fn event_specs(program: &Program) -> Vec<EventSpec> {
                 .offsets
                 .iter()
                 .zip(&f.args)
-                .map(|(off, t)| Field { offset: *off, kind: value_kind(t) })
+                .map(|(off, t)| Field {
+                    offset: *off,
+                    kind: value_kind(t),
+                })
                 .collect();
-            EventSpec::Printf { format: f.text.clone(), args }
+            EventSpec::Printf {
+                format: f.text.clone(),
+                args,
+            }
         })
         .collect();
     specs.push(EventSpec::Exit);
@@ -58,11 +64,11 @@ pub(crate) fn event_specs(program: &Program) -> Vec<EventSpec> {
 impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// Evaluates the arguments, assembles the record and sends it.
     pub fn printf(&mut self, format: usize, args: &[Expr]) -> R<()> {
-        let fmt = self
-            .program
-            .formats
-            .get(format)
-            .ok_or_else(|| CodegenError::Internal(format!("The IR refers to format #{format}, which does not exist.")))?;
+        let fmt = self.program.formats.get(format).ok_or_else(|| {
+            CodegenError::Internal(format!(
+                "The IR refers to format #{format}, which does not exist."
+            ))
+        })?;
         let layout = printf_layout(&fmt.args);
         let vals = args.iter().map(|e| self.expr(e)).collect::<R<Vec<_>>>()?;
         let rec = self.alloc(layout.size)?;
@@ -75,14 +81,22 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     }
 
     /// Writes one argument of declared type `t` (the value has type `ty`).
-    fn record_arg(&mut self, dst: inkwell::values::PointerValue<'ctx>, t: &Type, ty: &Type, v: Val<'ctx>) -> R<()> {
+    fn record_arg(
+        &mut self,
+        dst: inkwell::values::PointerValue<'ctx>,
+        t: &Type,
+        ty: &Type,
+        v: Val<'ctx>,
+    ) -> R<()> {
         match (t, v) {
             (Type::Str(n), Val::Str(p)) => self.copy_str(dst, *n, p, str_len(ty)),
             (_, Val::Int(i)) => {
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
                 self.em.store(dst, wide, 8)
             }
-            _ => Err(CodegenError::Internal("A printf argument does not match its format's type.".into())),
+            _ => Err(CodegenError::Internal(
+                "A printf argument does not match its format's type.".into(),
+            )),
         }
     }
 
@@ -96,10 +110,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             None => self.em.u64c(0),
         };
         let rec = self.alloc(EXIT_RECORD_SIZE)?;
-        self.em.store(rec, self.em.u64c(self.program.formats.len() as u64), 8)?;
+        self.em
+            .store(rec, self.em.u64c(self.program.formats.len() as u64), 8)?;
         let at = self.em.offset(rec, 8)?;
         self.em.store(at, code, 8)?;
-        self.em.ringbuf_output(self.maps.events, rec, EXIT_RECORD_SIZE)?;
+        self.em
+            .ringbuf_output(self.maps.events, rec, EXIT_RECORD_SIZE)?;
         self.em.ret0_and_continue()
     }
 }
@@ -122,7 +138,10 @@ mod tests {
         let program = Program {
             probes: vec![],
             maps: vec![],
-            formats: vec![Format { text: "%d".into(), args: vec![Type::I32] }],
+            formats: vec![Format {
+                text: "%d".into(),
+                args: vec![Type::I32],
+            }],
         };
         let specs = event_specs(&program);
         assert_eq!(
@@ -130,7 +149,13 @@ mod tests {
             [
                 EventSpec::Printf {
                     format: "%d".into(),
-                    args: vec![Field { offset: 8, kind: ValueKind::Int { size: 8, signed: true } }]
+                    args: vec![Field {
+                        offset: 8,
+                        kind: ValueKind::Int {
+                            size: 8,
+                            signed: true
+                        }
+                    }]
                 },
                 EventSpec::Exit
             ]

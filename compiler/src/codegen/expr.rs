@@ -19,7 +19,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     pub fn expr(&mut self, e: &Expr) -> R<Val<'ctx>> {
         match &e.kind {
             ExprKind::Int(v) => Ok(Val::Int(self.scalar_t(&e.ty).const_int(*v, false))),
-            ExprKind::Bool(b) => Ok(Val::Int(self.em.ctx.bool_type().const_int(u64::from(*b), false))),
+            ExprKind::Bool(b) => Ok(Val::Int(
+                self.em.ctx.bool_type().const_int(u64::from(*b), false),
+            )),
             ExprKind::Str(s) => self.str_literal(s, str_len(&e.ty)),
             ExprKind::Builtin(b) => self.builtin(*b, &e.ty),
             ExprKind::Local(id) => self.load_local(*id),
@@ -30,10 +32,20 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::TracepointField { offset } => self.tracepoint_field(*offset, &e.ty),
             ExprKind::Unary { op, operand } => self.unary(*op, operand, &e.ty),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, &e.ty),
-            ExprKind::Ternary { cond, then, otherwise } => self.ternary(cond, then, otherwise, &e.ty),
+            ExprKind::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => self.ternary(cond, then, otherwise, &e.ty),
             ExprKind::Cast(inner) => self.cast(inner, &e.ty),
-            ExprKind::StrRead { ptr, space, len } => self.str_read(ptr, *space, len.as_deref(), &e.ty),
-            ExprKind::IncDec { target, delta, prefix } => self.inc_dec(target, *delta, *prefix, &e.ty),
+            ExprKind::StrRead { ptr, space, len } => {
+                self.str_read(ptr, *space, len.as_deref(), &e.ty)
+            }
+            ExprKind::IncDec {
+                target,
+                delta,
+                prefix,
+            } => self.inc_dec(target, *delta, *prefix, &e.ty),
         }
     }
 
@@ -61,7 +73,8 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let mut word = [0u8; 8];
             word[..chunk.len()].copy_from_slice(chunk);
             let p = self.em.offset(buf, (i * 8) as u32)?;
-            self.em.store(p, self.em.u64c(u64::from_le_bytes(word)), 8)?;
+            self.em
+                .store(p, self.em.u64c(u64::from_le_bytes(word)), 8)?;
         }
         Ok(Val::Str(buf))
     }
@@ -89,14 +102,19 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         };
         // pid/tid/uid/gid keep 32 bits before widening to the IR type.
         let raw = match b {
-            Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid => self.em.resize(raw, 32, false)?,
+            Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid => {
+                self.em.resize(raw, 32, false)?
+            }
             _ => raw,
         };
         Ok(Val::Int(self.fit(raw, ty, false)?))
     }
 
     fn upper32(&self, v: IntValue<'ctx>) -> R<IntValue<'ctx>> {
-        Ok(self.em.builder.build_right_shift(v, self.em.u64c(32), false, "hi")?)
+        Ok(self
+            .em
+            .builder
+            .build_right_shift(v, self.em.u64c(32), false, "hi")?)
     }
 
     // --- locals, maps, context ---------------------------------------------------
@@ -118,7 +136,11 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
         if let Type::Str(n) = value_ty {
             let buf = self.alloc(n)?;
-            let (hit, miss, done) = (self.em.block("ml_hit"), self.em.block("ml_miss"), self.em.block("ml_done"));
+            let (hit, miss, done) = (
+                self.em.block("ml_hit"),
+                self.em.block("ml_miss"),
+                self.em.block("ml_done"),
+            );
             self.em.cond_br(self.em.is_null(found)?, miss, hit)?;
             self.em.at(hit);
             self.em.copy(buf, found, round8(n))?;
@@ -144,7 +166,11 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         self.em.at(done);
         let phi = self.em.builder.build_phi(self.em.i64t(), "ml")?;
         phi.add_incoming(&[(&v, hit), (&self.em.u64c(0), start)]);
-        Ok(Val::Int(self.fit(phi.as_basic_value().into_int_value(), ty, value_ty.is_signed())?))
+        Ok(Val::Int(self.fit(
+            phi.as_basic_value().into_int_value(),
+            ty,
+            value_ty.is_signed(),
+        )?))
     }
 
     /// A string of capacity `n` seen as type `ty` (copied when they differ).
@@ -185,7 +211,13 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         }
     }
 
-    fn str_read(&mut self, ptr: &Expr, space: AddrSpace, len: Option<&Expr>, ty: &Type) -> R<Val<'ctx>> {
+    fn str_read(
+        &mut self,
+        ptr: &Expr,
+        space: AddrSpace,
+        len: Option<&Expr>,
+        ty: &Type,
+    ) -> R<Val<'ctx>> {
         let n = str_len(ty);
         let addr = self.expr(ptr)?.int()?;
         let addr = self.em.resize(addr, 64, false)?;
@@ -194,14 +226,23 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 let l = self.expr(l)?.int()?;
                 let l = self.em.resize(l, 64, false)?;
                 let cap = self.em.u64c(u64::from(n));
-                let big = self.em.builder.build_int_compare(IntPredicate::UGT, l, cap, "big")?;
-                self.em.builder.build_select(big, cap, l, "len")?.into_int_value()
+                let big = self
+                    .em
+                    .builder
+                    .build_int_compare(IntPredicate::UGT, l, cap, "big")?;
+                self.em
+                    .builder
+                    .build_select(big, cap, l, "len")?
+                    .into_int_value()
             }
             None => self.em.u64c(u64::from(n)),
         };
         let buf = self.alloc(n)?;
         self.em.zero(buf, round8(n))?;
-        let src = self.em.builder.build_int_to_ptr(addr, self.em.ptr_t(), "src")?;
+        let src = self
+            .em
+            .builder
+            .build_int_to_ptr(addr, self.em.ptr_t(), "src")?;
         self.em.probe_read_str(space, buf, size, src)?;
         Ok(Val::Str(buf))
     }
@@ -236,7 +277,10 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             return match op {
                 Eq => Ok(Val::Int(eq)),
                 Ne => Ok(Val::Int(self.em.builder.build_not(eq, "ne")?)),
-                _ => Err(CodegenError::Internal(format!("Strings cannot be compared with `{}`.", op.symbol()))),
+                _ => Err(CodegenError::Internal(format!(
+                    "Strings cannot be compared with `{}`.",
+                    op.symbol()
+                ))),
             };
         }
         let (a, b) = (a.int()?, b.int()?);
@@ -259,11 +303,22 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             BinaryOp::BitAnd => bl.build_and(a, b, "and")?,
             BinaryOp::BitOr => bl.build_or(a, b, "or")?,
             BinaryOp::BitXor => bl.build_xor(a, b, "xor")?,
-            _ => return Err(CodegenError::Internal(format!("`{}` is not an arithmetic operator.", op.symbol()))),
+            _ => {
+                return Err(CodegenError::Internal(format!(
+                    "`{}` is not an arithmetic operator.",
+                    op.symbol()
+                )))
+            }
         })
     }
 
-    fn compare(&self, op: BinaryOp, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
+    fn compare(
+        &self,
+        op: BinaryOp,
+        a: IntValue<'ctx>,
+        b: IntValue<'ctx>,
+        signed: bool,
+    ) -> R<IntValue<'ctx>> {
         use IntPredicate::*;
         let pred = match (op, signed) {
             (BinaryOp::Eq, _) => EQ,
@@ -281,10 +336,18 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     }
 
     /// Shift amounts are converted to the left operand's width and masked.
-    fn shift(&self, left: bool, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
+    fn shift(
+        &self,
+        left: bool,
+        a: IntValue<'ctx>,
+        b: IntValue<'ctx>,
+        signed: bool,
+    ) -> R<IntValue<'ctx>> {
         let bits = a.get_type().get_bit_width();
         let b = self.em.resize(b, bits, false)?;
-        let mask = a.get_type().const_int(u64::from(bits.saturating_sub(1)), false);
+        let mask = a
+            .get_type()
+            .const_int(u64::from(bits.saturating_sub(1)), false);
         let b = self.em.builder.build_and(b, mask, "amt")?;
         Ok(if left {
             self.em.builder.build_left_shift(a, b, "shl")?
@@ -295,16 +358,27 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
 
     /// `/` and `%`; by zero they give 0 and the dividend. Signed operands are
     /// divided as magnitudes and the sign fixed afterwards.
-    fn divide(&self, div: bool, a: IntValue<'ctx>, b: IntValue<'ctx>, signed: bool) -> R<IntValue<'ctx>> {
+    fn divide(
+        &self,
+        div: bool,
+        a: IntValue<'ctx>,
+        b: IntValue<'ctx>,
+        signed: bool,
+    ) -> R<IntValue<'ctx>> {
         let bl = &self.em.builder;
         let t = a.get_type();
         let zero = t.const_zero();
         let b_zero = bl.build_int_compare(IntPredicate::EQ, b, zero, "bz")?;
         let (ua, a_neg) = self.magnitude(a, signed)?;
         let (ub, b_neg) = self.magnitude(b, signed)?;
-        let d = bl.build_select(b_zero, t.const_int(1, false), ub, "d")?.into_int_value();
+        let d = bl
+            .build_select(b_zero, t.const_int(1, false), ub, "d")?
+            .into_int_value();
         let (r, neg) = if div {
-            (bl.build_int_unsigned_div(ua, d, "q")?, bl.build_xor(a_neg, b_neg, "qneg")?)
+            (
+                bl.build_int_unsigned_div(ua, d, "q")?,
+                bl.build_xor(a_neg, b_neg, "qneg")?,
+            )
         } else {
             (bl.build_int_unsigned_rem(ua, d, "r")?, a_neg)
         };
@@ -351,14 +425,23 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
 
     /// Byte-wise equality up to the first NUL or `cap` bytes, as a bounded
     /// loop (the verifier walks it; it stays small in instructions).
-    fn str_eq(&mut self, a: PointerValue<'ctx>, b: PointerValue<'ctx>, cap: u32) -> R<IntValue<'ctx>> {
+    fn str_eq(
+        &mut self,
+        a: PointerValue<'ctx>,
+        b: PointerValue<'ctx>,
+        cap: u32,
+    ) -> R<IntValue<'ctx>> {
         let bool_t = self.em.ctx.bool_type();
         if cap == 0 {
             return Ok(bool_t.const_int(1, false));
         }
         let start = self.em.current()?;
-        let (lp, check, next, done) =
-            (self.em.block("seq_loop"), self.em.block("seq_nul"), self.em.block("seq_next"), self.em.block("seq_done"));
+        let (lp, check, next, done) = (
+            self.em.block("seq_loop"),
+            self.em.block("seq_nul"),
+            self.em.block("seq_next"),
+            self.em.block("seq_done"),
+        );
         self.em.br(lp)?;
         self.em.at(lp);
         let i = self.em.builder.build_phi(self.em.i64t(), "i")?;
@@ -366,15 +449,28 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let i8t = self.em.ctx.i8_type();
         let ca = self.em.load(self.em.offset_dyn(a, iv)?, i8t, 1)?;
         let cb = self.em.load(self.em.offset_dyn(b, iv)?, i8t, 1)?;
-        let differ = self.em.builder.build_int_compare(IntPredicate::NE, ca, cb, "differ")?;
+        let differ = self
+            .em
+            .builder
+            .build_int_compare(IntPredicate::NE, ca, cb, "differ")?;
         self.em.cond_br(differ, done, check)?;
         self.em.at(check);
-        let nul = self.em.builder.build_int_compare(IntPredicate::EQ, ca, i8t.const_zero(), "nul")?;
+        let nul =
+            self.em
+                .builder
+                .build_int_compare(IntPredicate::EQ, ca, i8t.const_zero(), "nul")?;
         self.em.cond_br(nul, done, next)?;
         self.em.at(next);
-        let inext = self.em.builder.build_int_add(iv, self.em.u64c(1), "inext")?;
-        let more =
-            self.em.builder.build_int_compare(IntPredicate::ULT, inext, self.em.u64c(u64::from(cap)), "more")?;
+        let inext = self
+            .em
+            .builder
+            .build_int_add(iv, self.em.u64c(1), "inext")?;
+        let more = self.em.builder.build_int_compare(
+            IntPredicate::ULT,
+            inext,
+            self.em.u64c(u64::from(cap)),
+            "more",
+        )?;
         self.em.cond_br(more, lp, done)?;
         i.add_incoming(&[(&self.em.u64c(0), start), (&inext, next)]);
         self.em.at(done);
@@ -387,7 +483,11 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     fn ternary(&mut self, cond: &Expr, then: &Expr, otherwise: &Expr, ty: &Type) -> R<Val<'ctx>> {
         let c = self.expr(cond)?.int()?;
         let c = self.em.truthy(c)?;
-        let (tb, eb, done) = (self.em.block("t_then"), self.em.block("t_else"), self.em.block("t_done"));
+        let (tb, eb, done) = (
+            self.em.block("t_then"),
+            self.em.block("t_else"),
+            self.em.block("t_done"),
+        );
         self.em.cond_br(c, tb, eb)?;
         self.em.at(tb);
         let tv = self.branch_value(then, ty)?;
@@ -437,7 +537,11 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             LValue::Map { map, key } => {
                 let k = self.map_key(*map, key)?;
                 let old = self.map_load(*map, k, &Type::I64)?.int()?;
-                let new = self.em.builder.build_int_add(old, self.em.i64t().const_int(delta as u64, true), "inc")?;
+                let new = self.em.builder.build_int_add(
+                    old,
+                    self.em.i64t().const_int(delta as u64, true),
+                    "inc",
+                )?;
                 self.store_map(*map, k, &Type::I64, Val::Int(new))?;
                 let pick = if prefix { new } else { old };
                 return Ok(Val::Int(self.fit(pick, ty, ty.is_signed())?));

@@ -38,7 +38,11 @@ pub(crate) struct KeyLayout {
 /// Key layout of a map with these key element types.
 pub(crate) fn key_layout(key: &[Type]) -> KeyLayout {
     if key.is_empty() {
-        return KeyLayout { offsets: Vec::new(), size: 8, has_padding: false };
+        return KeyLayout {
+            offsets: Vec::new(),
+            size: 8,
+            has_padding: false,
+        };
     }
     let mut offsets = Vec::with_capacity(key.len());
     let mut off = 0;
@@ -49,7 +53,11 @@ pub(crate) fn key_layout(key: &[Type]) -> KeyLayout {
         has_padding |= !matches!(t, Type::Int { .. } | Type::Ptr { .. });
         off += slot;
     }
-    KeyLayout { offsets, size: round8(off).max(8), has_padding }
+    KeyLayout {
+        offsets,
+        size: round8(off).max(8),
+        has_padding,
+    }
 }
 
 /// Bytes reserved for one value of `t` in a key, value, record or scratch.
@@ -71,7 +79,10 @@ pub(crate) fn value_size(v: &MapValue) -> u32 {
 /// How the manifest describes a stored value of `t` (ints are 8 bytes).
 pub(crate) fn value_kind(t: &Type) -> ValueKind {
     match t {
-        Type::Int { signed, .. } => ValueKind::Int { size: 8, signed: *signed },
+        Type::Int { signed, .. } => ValueKind::Int {
+            size: 8,
+            signed: *signed,
+        },
         Type::Bool | Type::Void => ValueKind::Bool,
         Type::Str(n) => ValueKind::Str { len: *n },
         Type::Ptr { .. } => ValueKind::Pointer,
@@ -91,7 +102,10 @@ fn user_spec(i: usize, m: &MapDef) -> MapSpec {
         .offsets
         .iter()
         .zip(&m.key)
-        .map(|(off, t)| Field { offset: *off, kind: value_kind(t) })
+        .map(|(off, t)| Field {
+            offset: *off,
+            kind: value_kind(t),
+        })
         .collect();
     let value = match &m.value {
         MapValue::Plain(t) => MapValueSpec::Plain(value_kind(t)),
@@ -104,13 +118,22 @@ fn user_spec(i: usize, m: &MapDef) -> MapSpec {
         key_size: layout.size,
         value_size: value_size(&m.value),
         max_entries: USER_MAX_ENTRIES,
-        role: MapRole::User { name: m.name.clone(), key, value },
+        role: MapRole::User {
+            name: m.name.clone(),
+            key,
+            value,
+        },
     }
 }
 
 /// Every map of the program, user maps first, then `events` and `scratch`.
 pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
-    let mut specs: Vec<MapSpec> = program.maps.iter().enumerate().map(|(i, m)| user_spec(i, m)).collect();
+    let mut specs: Vec<MapSpec> = program
+        .maps
+        .iter()
+        .enumerate()
+        .map(|(i, m)| user_spec(i, m))
+        .collect();
     specs.push(MapSpec {
         elf_name: "events".into(),
         kind: MapKind::Ringbuf,
@@ -139,10 +162,9 @@ pub(crate) struct MapGlobals<'ctx> {
 
 impl<'ctx> MapGlobals<'ctx> {
     pub fn user(&self, id: usize) -> Result<GlobalValue<'ctx>, CodegenError> {
-        self.user
-            .get(id)
-            .copied()
-            .ok_or_else(|| CodegenError::Internal(format!("The IR refers to map #{id}, which does not exist.")))
+        self.user.get(id).copied().ok_or_else(|| {
+            CodegenError::Internal(format!("The IR refers to map #{id}, which does not exist."))
+        })
     }
 }
 
@@ -164,10 +186,18 @@ pub(crate) fn declare<'ctx>(
         }
     }
     let missing = || CodegenError::Internal("The map list lacks the events or scratch map.".into());
-    Ok(MapGlobals { user, events: events.ok_or_else(missing)?, scratch: scratch.ok_or_else(missing)? })
+    Ok(MapGlobals {
+        user,
+        events: events.ok_or_else(missing)?,
+        scratch: scratch.ok_or_else(missing)?,
+    })
 }
 
-fn declare_one<'ctx>(ctx: &'ctx Context, module: &Module<'ctx>, spec: &MapSpec) -> GlobalValue<'ctx> {
+fn declare_one<'ctx>(
+    ctx: &'ctx Context,
+    module: &Module<'ctx>,
+    spec: &MapSpec,
+) -> GlobalValue<'ctx> {
     let g = module.add_global(def_type(ctx), None, &spec.elf_name);
     set_def(ctx, g, spec);
     g.set_section(Some("maps"));
@@ -184,8 +214,16 @@ fn def_type(ctx: &Context) -> inkwell::types::StructType<'_> {
 /// Writes the `bpf_map_def` initializer of `g` from `spec`.
 pub(crate) fn set_def<'ctx>(ctx: &'ctx Context, g: GlobalValue<'ctx>, spec: &MapSpec) {
     let i32t = ctx.i32_type();
-    let fields = [spec.kind.bpf_type(), spec.key_size, spec.value_size, spec.max_entries, 0, 0, 0]
-        .map(|v| i32t.const_int(u64::from(v), false).into());
+    let fields = [
+        spec.kind.bpf_type(),
+        spec.key_size,
+        spec.value_size,
+        spec.max_entries,
+        0,
+        0,
+        0,
+    ]
+    .map(|v| i32t.const_int(u64::from(v), false).into());
     g.set_initializer(&def_type(ctx).const_named_struct(&fields));
 }
 
@@ -207,13 +245,20 @@ mod tests {
     fn specs_end_with_events_and_scratch() {
         let program = Program {
             probes: vec![],
-            maps: vec![MapDef { name: "@".into(), key: vec![], value: MapValue::Plain(Type::Str(13)) }],
+            maps: vec![MapDef {
+                name: "@".into(),
+                key: vec![],
+                value: MapValue::Plain(Type::Str(13)),
+            }],
             formats: vec![],
         };
         let specs = map_specs(&program, 3);
         let names: Vec<&str> = specs.iter().map(|s| s.elf_name.as_str()).collect();
         assert_eq!(names, ["m0", "events", "scratch"]);
-        assert_eq!((specs[0].kind, specs[0].key_size, specs[0].value_size), (MapKind::Hash, 8, 16));
+        assert_eq!(
+            (specs[0].kind, specs[0].key_size, specs[0].value_size),
+            (MapKind::Hash, 8, 16)
+        );
         assert_eq!(specs[2].value_size, MIN_SCRATCH);
     }
 }

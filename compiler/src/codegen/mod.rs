@@ -24,7 +24,9 @@ use builder::Emitter;
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::passes::PassBuilderOptions;
-use inkwell::targets::{CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple};
+use inkwell::targets::{
+    CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
+};
 use inkwell::OptimizationLevel;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +73,10 @@ pub fn generate(program: &Program, source: &SourceFile) -> Result<Artifact, Code
         maps: maps::map_specs(program, scratch),
         events: events::event_specs(program),
     };
-    Ok(Artifact { elf: buf.as_slice().to_vec(), manifest })
+    Ok(Artifact {
+        elf: buf.as_slice().to_vec(),
+        manifest,
+    })
 }
 
 /// The optimized LLVM IR of the program, as text (`--emit llvm`).
@@ -99,7 +104,14 @@ fn target_machine() -> Result<TargetMachine, CodegenError> {
     let target = Target::from_triple(&triple)
         .map_err(|e| CodegenError::Llvm(format!("The BPF target is unavailable: {e}.")))?;
     target
-        .create_target_machine(&triple, "v3", "", OptimizationLevel::Default, RelocMode::Default, CodeModel::Default)
+        .create_target_machine(
+            &triple,
+            "v3",
+            "",
+            OptimizationLevel::Default,
+            RelocMode::Default,
+            CodeModel::Default,
+        )
         .ok_or_else(|| CodegenError::Llvm("LLVM could not create a BPF target machine.".into()))
 }
 
@@ -133,7 +145,10 @@ fn build_module<'ctx>(
         info.finalize();
     }
     if scratch > maps::MAX_SCRATCH {
-        return Err(CodegenError::ScratchTooLarge { needed: scratch, limit: maps::MAX_SCRATCH });
+        return Err(CodegenError::ScratchTooLarge {
+            needed: scratch,
+            limit: maps::MAX_SCRATCH,
+        });
     }
     specs = maps::map_specs(program, scratch);
     if let Some(spec) = specs.last() {
@@ -183,9 +198,10 @@ fn attach_spec(attach: &Attach) -> AttachSpec {
     match attach {
         Attach::Begin => AttachSpec::Begin,
         Attach::End => AttachSpec::End,
-        Attach::Tracepoint { category, name } => {
-            AttachSpec::Tracepoint { category: category.clone(), name: name.clone() }
-        }
+        Attach::Tracepoint { category, name } => AttachSpec::Tracepoint {
+            category: category.clone(),
+            name: name.clone(),
+        },
         Attach::Interval { period_ns } => AttachSpec::PerfEvent {
             event_type: PERF_TYPE_SOFTWARE,
             config: PERF_COUNT_SW_CPU_CLOCK,

@@ -5,8 +5,8 @@
 //! scratch base pointer and its bump allocator, and the locals' storage.
 
 use super::builder::{round8, Emitter, BPF_ANY};
-use super::maps::{key_layout, MapGlobals};
 use super::debug::ProbeDebug;
+use super::maps::{key_layout, MapGlobals};
 use super::CodegenError;
 use crate::ir::{AggregateOp, Expr, LValue, MapValue, Probe, Program, Stmt, StmtKind, Type};
 use inkwell::values::{FunctionValue, IntValue, PointerValue};
@@ -27,14 +27,18 @@ impl<'ctx> Val<'ctx> {
     pub fn int(self) -> R<IntValue<'ctx>> {
         match self {
             Val::Int(v) => Ok(v),
-            _ => Err(CodegenError::Internal("Expected a scalar value, found a string or void.".into())),
+            _ => Err(CodegenError::Internal(
+                "Expected a scalar value, found a string or void.".into(),
+            )),
         }
     }
 
     pub fn str(self) -> R<PointerValue<'ctx>> {
         match self {
             Val::Str(p) => Ok(p),
-            _ => Err(CodegenError::Internal("Expected a string value, found a scalar or void.".into())),
+            _ => Err(CodegenError::Internal(
+                "Expected a string value, found a scalar or void.".into(),
+            )),
         }
     }
 }
@@ -107,7 +111,9 @@ fn prologue<'a, 'ctx>(
     let ctx_arg = func
         .get_first_param()
         .map(|p| p.into_pointer_value())
-        .ok_or_else(|| CodegenError::Internal("The probe function has no context parameter.".into()))?;
+        .ok_or_else(|| {
+            CodegenError::Internal("The probe function has no context parameter.".into())
+        })?;
     let mut stack = Vec::new();
     for t in &probe.locals {
         stack.push(match t {
@@ -126,7 +132,17 @@ fn prologue<'a, 'ctx>(
     em.at(bail);
     em.ret0()?;
     em.at(body);
-    let mut g = ProbeGen { em, program, maps, ctx_arg, scratch, bump: 0, high: 0, locals: Vec::new(), debug: None };
+    let mut g = ProbeGen {
+        em,
+        program,
+        maps,
+        ctx_arg,
+        scratch,
+        bump: 0,
+        high: 0,
+        locals: Vec::new(),
+        debug: None,
+    };
     for (t, slot) in probe.locals.iter().zip(stack) {
         let local = match (t, slot) {
             (_, Some((ptr, ty))) => {
@@ -203,7 +219,11 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.store_lvalue(target, &value.ty, v)
             }
             StmtKind::Aggregate { map, key, op } => self.aggregate(*map, key, op),
-            StmtKind::If { cond, then, otherwise } => self.if_stmt(cond, then, otherwise),
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => self.if_stmt(cond, then, otherwise),
             StmtKind::Printf { format, args } => self.printf(*format, args),
             StmtKind::Exit { code } => self.exit(code.as_ref()),
         }
@@ -212,7 +232,11 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     fn if_stmt(&mut self, cond: &Expr, then: &[Stmt], otherwise: &[Stmt]) -> R<()> {
         let c = self.expr(cond)?.int()?;
         let c = self.em.truthy(c)?;
-        let (tb, eb, done) = (self.em.block("then"), self.em.block("else"), self.em.block("endif"));
+        let (tb, eb, done) = (
+            self.em.block("then"),
+            self.em.block("else"),
+            self.em.block("endif"),
+        );
         self.em.cond_br(c, tb, eb)?;
         self.em.at(tb);
         self.stmts(then)?;
@@ -236,16 +260,19 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     }
 
     pub fn local(&self, id: usize) -> R<LocalSlot<'ctx>> {
-        self.locals
-            .get(id)
-            .copied()
-            .ok_or_else(|| CodegenError::Internal(format!("The IR refers to local ${id}, which does not exist.")))
+        self.locals.get(id).copied().ok_or_else(|| {
+            CodegenError::Internal(format!(
+                "The IR refers to local ${id}, which does not exist."
+            ))
+        })
     }
 
     fn store_local(&mut self, id: usize, ty: &Type, v: Val<'ctx>) -> R<()> {
         match self.local(id)? {
             LocalSlot::Stack(ptr, lt) => {
-                let v = self.em.resize(v.int()?, lt.get_bit_width(), ty.is_signed())?;
+                let v = self
+                    .em
+                    .resize(v.int()?, lt.get_bit_width(), ty.is_signed())?;
                 self.em.store(ptr, v, 8)
             }
             LocalSlot::Buf(buf, n) => self.copy_str(buf, n, v.str()?, str_len(ty)),
@@ -254,13 +281,20 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     }
 
     /// Writes `v` into the value buffer for map `map` and updates the entry.
-    pub fn store_map(&mut self, map: usize, key: PointerValue<'ctx>, ty: &Type, v: Val<'ctx>) -> R<()> {
+    pub fn store_map(
+        &mut self,
+        map: usize,
+        key: PointerValue<'ctx>,
+        ty: &Type,
+        v: Val<'ctx>,
+    ) -> R<()> {
         let value_ty = match &self.map_def(map)?.value {
             MapValue::Plain(t) => t.clone(),
             _ => Type::U64,
         };
         let buf = self.value_buffer(&value_ty, ty, v)?;
-        self.em.map_update_elem(self.maps.user(map)?, key, buf, BPF_ANY)
+        self.em
+            .map_update_elem(self.maps.user(map)?, key, buf, BPF_ANY)
     }
 
     /// A scratch buffer holding `v` (of type `ty`) as a map value of `value_ty`.
@@ -278,15 +312,18 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.em.store(buf, wide, 8)?;
                 Ok(buf)
             }
-            _ => Err(CodegenError::Internal("A map value does not match the map's value type.".into())),
+            _ => Err(CodegenError::Internal(
+                "A map value does not match the map's value type.".into(),
+            )),
         }
     }
 
     pub fn map_def(&self, map: usize) -> R<&'a crate::ir::MapDef> {
-        self.program
-            .maps
-            .get(map)
-            .ok_or_else(|| CodegenError::Internal(format!("The IR refers to map #{map}, which does not exist.")))
+        self.program.maps.get(map).ok_or_else(|| {
+            CodegenError::Internal(format!(
+                "The IR refers to map #{map}, which does not exist."
+            ))
+        })
     }
 
     /// Evaluates the key expressions and assembles the key in scratch memory.
@@ -317,7 +354,13 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
 
     /// Copies a string of capacity `src_n` into a buffer of capacity `dst_n`,
     /// truncating (and NUL-terminating) or zero padding as needed.
-    pub fn copy_str(&mut self, dst: PointerValue<'ctx>, dst_n: u32, src: PointerValue<'ctx>, src_n: u32) -> R<()> {
+    pub fn copy_str(
+        &mut self,
+        dst: PointerValue<'ctx>,
+        dst_n: u32,
+        src: PointerValue<'ctx>,
+        src_n: u32,
+    ) -> R<()> {
         if src_n == dst_n {
             return self.em.copy(dst, src, round8(dst_n));
         }
@@ -345,7 +388,11 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let k = self.map_key(map, key)?;
         let m = self.maps.user(map)?;
         let found = self.em.map_lookup_elem(m, k)?;
-        let (add, insert, done) = (self.em.block("agg_add"), self.em.block("agg_new"), self.em.block("agg_done"));
+        let (add, insert, done) = (
+            self.em.block("agg_add"),
+            self.em.block("agg_new"),
+            self.em.block("agg_done"),
+        );
         self.em.cond_br(self.em.is_null(found)?, insert, add)?;
         self.em.at(add);
         let old = self.em.load(found, self.em.i64t(), 8)?;

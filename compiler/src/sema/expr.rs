@@ -16,9 +16,13 @@ impl Checker<'_> {
         let checked = self.expr(e, scope)?;
         if !is_truthy(&checked.ty) {
             self.error(
-                Diagnostic::error("E0213", format!("{} cannot be used as a condition", describe(&checked.ty)), e.span)
-                    .label("expected an integer, a boolean or a pointer")
-                    .help("compare it explicitly, e.g. `comm == \"bash\"`"),
+                Diagnostic::error(
+                    "E0213",
+                    format!("{} cannot be used as a condition", describe(&checked.ty)),
+                    e.span,
+                )
+                .label("expected an integer, a boolean or a pointer")
+                .help("compare it explicitly, e.g. `comm == \"bash\"`"),
             );
             return None;
         }
@@ -29,7 +33,14 @@ impl Checker<'_> {
         let span = e.span;
         let typed = |kind, ty| Some(Expr { kind, ty, span });
         match &e.kind {
-            ast::ExprKind::Int(v) => typed(ExprKind::Int(*v), if *v > i64::MAX as u64 { Type::U64 } else { Type::I64 }),
+            ast::ExprKind::Int(v) => typed(
+                ExprKind::Int(*v),
+                if *v > i64::MAX as u64 {
+                    Type::U64
+                } else {
+                    Type::I64
+                },
+            ),
             ast::ExprKind::Str(s) => {
                 let len = u32::try_from(s.len() + 1).unwrap_or(u32::MAX);
                 typed(ExprKind::Str(s.clone()), Type::Str(len))
@@ -39,35 +50,61 @@ impl Checker<'_> {
                 Some(&id) => typed(ExprKind::Local(id), scope.locals[id].clone()),
                 None => {
                     self.error(
-                        Diagnostic::error("E0207", format!("variable `${name}` is used before it is assigned"), span)
-                            .label("never assigned before this point")
-                            .help(format!("assign it first, e.g. `${name} = 0;`")),
+                        Diagnostic::error(
+                            "E0207",
+                            format!("variable `${name}` is used before it is assigned"),
+                            span,
+                        )
+                        .label("never assigned before this point")
+                        .help(format!("assign it first, e.g. `${name} = 0;`")),
                     );
                     None
                 }
             },
             ast::ExprKind::Map { name, keys } => self.map_read(name, keys, span, scope),
-            ast::ExprKind::Call { name, name_span, args } => self.call_expr(name, *name_span, args, span, scope),
-            ast::ExprKind::Field { base, field, field_span, arrow } => {
-                self.field(base, field, *field_span, *arrow, span, scope)
-            }
+            ast::ExprKind::Call {
+                name,
+                name_span,
+                args,
+            } => self.call_expr(name, *name_span, args, span, scope),
+            ast::ExprKind::Field {
+                base,
+                field,
+                field_span,
+                arrow,
+            } => self.field(base, field, *field_span, *arrow, span, scope),
             ast::ExprKind::Unary { op, operand } => self.unary(*op, operand, span, scope),
             ast::ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.expr(lhs, scope);
                 let r = self.expr(rhs, scope);
                 self.binary(*op, l?, r?, span)
             }
-            ast::ExprKind::Ternary { cond, then, otherwise } => {
+            ast::ExprKind::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let c = self.condition(cond, scope);
                 let t = self.expr(then, scope);
                 let o = self.expr(otherwise, scope);
                 self.ternary(c?, t?, o?, span)
             }
-            ast::ExprKind::IncDec { target, increment, prefix } => {
+            ast::ExprKind::IncDec {
+                target,
+                increment,
+                prefix,
+            } => {
                 let delta = if *increment { 1 } else { -1 };
                 let target = self.int_lvalue(target, scope)?;
                 let ty = self.lvalue_type(&target, scope);
-                typed(ExprKind::IncDec { target: Box::new(target), delta, prefix: *prefix }, ty)
+                typed(
+                    ExprKind::IncDec {
+                        target: Box::new(target),
+                        delta,
+                        prefix: *prefix,
+                    },
+                    ty,
+                )
             }
         }
     }
@@ -75,7 +112,11 @@ impl Checker<'_> {
     fn ident(&mut self, name: &str, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
         if let Some(b) = Builtin::lookup(name) {
             let ty = types::from_catalogue(b.info().ty);
-            return Some(Expr { kind: ExprKind::Builtin(b), ty, span });
+            return Some(Expr {
+                kind: ExprKind::Builtin(b),
+                ty,
+                span,
+            });
         }
         if name == "args" {
             self.error(
@@ -88,7 +129,8 @@ impl Checker<'_> {
         if Function::lookup(name).is_some() {
             return self.call_expr(name, span, &[], span, scope);
         }
-        let mut d = Diagnostic::error("E0202", format!("unknown identifier `{name}`"), span).label("not a builtin");
+        let mut d = Diagnostic::error("E0202", format!("unknown identifier `{name}`"), span)
+            .label("not a builtin");
         if let Some(n) = nearest(name, Builtin::names().chain(Function::names())) {
             d = d.help(format!("did you mean `{n}`?"));
         }
@@ -96,14 +138,25 @@ impl Checker<'_> {
         None
     }
 
-    fn call_expr(&mut self, name: &str, name_span: Span, args: &[ast::Expr], span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+    fn call_expr(
+        &mut self,
+        name: &str,
+        name_span: Span,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
         let f = self.function(name, name_span, args.len())?;
         let info = f.info();
         if info.aggregation {
             self.error(
-                Diagnostic::error("E0210", format!("`{}()` can only be assigned to a map", info.name), span)
-                    .label("used as a value here")
-                    .help(format!("write `@name = {};`", info.signature)),
+                Diagnostic::error(
+                    "E0210",
+                    format!("`{}()` can only be assigned to a map", info.name),
+                    span,
+                )
+                .label("used as a value here")
+                .help(format!("write `@name = {};`", info.signature)),
             );
             return None;
         }
@@ -123,7 +176,8 @@ impl Checker<'_> {
     /// Resolves a function name and checks its argument count.
     pub(super) fn function(&mut self, name: &str, span: Span, nargs: usize) -> Option<Function> {
         let Some(f) = Function::lookup(name) else {
-            let mut d = Diagnostic::error("E0203", format!("unknown function `{name}`"), span).label("not a function");
+            let mut d = Diagnostic::error("E0203", format!("unknown function `{name}`"), span)
+                .label("not a function");
             if let Some(n) = nearest(name, Function::names()) {
                 d = d.help(format!("did you mean `{n}()`?"));
             }
@@ -141,8 +195,12 @@ impl Checker<'_> {
             self.error(
                 Diagnostic::error(
                     "E0204",
-                    format!("`{}` takes {expected} argument{}, but {nargs} {} given", info.name,
-                        if expected == "1" { "" } else { "s" }, if nargs == 1 { "was" } else { "were" }),
+                    format!(
+                        "`{}` takes {expected} argument{}, but {nargs} {} given",
+                        info.name,
+                        if expected == "1" { "" } else { "s" },
+                        if nargs == 1 { "was" } else { "were" }
+                    ),
                     span,
                 )
                 .label("wrong number of arguments")
@@ -166,15 +224,31 @@ impl Checker<'_> {
             Type::Str(_) if len.is_none() => return Some(ptr),
             other => {
                 self.error(
-                    Diagnostic::error("E0201", format!("`str()` needs a pointer, not {}", describe(other)), ptr.span)
-                        .label("not a pointer"),
+                    Diagnostic::error(
+                        "E0201",
+                        format!("`str()` needs a pointer, not {}", describe(other)),
+                        ptr.span,
+                    )
+                    .label("not a pointer"),
                 );
                 return None;
             }
         };
-        let ptr = if ptr.ty.is_int() { convert(ptr, &Type::U64) } else { ptr };
+        let ptr = if ptr.ty.is_int() {
+            convert(ptr, &Type::U64)
+        } else {
+            ptr
+        };
         let len = len.map(|l| Box::new(convert(l, &Type::I64)));
-        Some(Expr { kind: ExprKind::StrRead { ptr: Box::new(ptr), space, len }, ty: Type::Str(MAX_STRLEN), span })
+        Some(Expr {
+            kind: ExprKind::StrRead {
+                ptr: Box::new(ptr),
+                space,
+                len,
+            },
+            ty: Type::Str(MAX_STRLEN),
+            span,
+        })
     }
 
     /// Checks an expression that must be an integer.
@@ -185,32 +259,56 @@ impl Checker<'_> {
             Type::Bool => Some(convert(checked, &Type::I64)),
             ref other => {
                 self.error(
-                    Diagnostic::error("E0201", format!("expected an integer, found {}", describe(other)), e.span)
-                        .label("not an integer"),
+                    Diagnostic::error(
+                        "E0201",
+                        format!("expected an integer, found {}", describe(other)),
+                        e.span,
+                    )
+                    .label("not an integer"),
                 );
                 None
             }
         }
     }
 
-    fn field(&mut self, base: &ast::Expr, field: &str, field_span: Span, arrow: bool, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+    fn field(
+        &mut self,
+        base: &ast::Expr,
+        field: &str,
+        field_span: Span,
+        arrow: bool,
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
         if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
             self.error(
-                Diagnostic::error("E0212", "field access is only supported on `args` so far", span)
-                    .label("not `args`"),
+                Diagnostic::error(
+                    "E0212",
+                    "field access is only supported on `args` so far",
+                    span,
+                )
+                .label("not `args`"),
             );
             return None;
         }
         let Some((category, format)) = &scope.tracepoint else {
             self.error(
-                Diagnostic::error("E0206", "`args` is only available in tracepoint probes", base.span)
-                    .label("this probe has no `args`"),
+                Diagnostic::error(
+                    "E0206",
+                    "`args` is only available in tracepoint probes",
+                    base.span,
+                )
+                .label("this probe has no `args`"),
             );
             return None;
         };
         let Some(f) = format.fields.iter().find(|f| f.name == field) else {
-            let mut d = Diagnostic::error("E0205", format!("tracepoint has no field `{field}`"), field_span)
-                .label("unknown field");
+            let mut d = Diagnostic::error(
+                "E0205",
+                format!("tracepoint has no field `{field}`"),
+                field_span,
+            )
+            .label("unknown field");
             if let Some(n) = nearest(field, format.fields.iter().map(|f| f.name.as_str())) {
                 d = d.help(format!("did you mean `{n}`?"));
             }
@@ -233,13 +331,26 @@ impl Checker<'_> {
                     .help(format!("write `args.{field}`")),
             );
         }
-        Some(Expr { kind: ExprKind::TracepointField { offset: f.offset }, ty, span })
+        Some(Expr {
+            kind: ExprKind::TracepointField { offset: f.offset },
+            ty,
+            span,
+        })
     }
 
-    fn unary(&mut self, op: UnaryOp, operand: &ast::Expr, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+    fn unary(
+        &mut self,
+        op: UnaryOp,
+        operand: &ast::Expr,
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
         let (operand, ty) = match op {
             UnaryOp::Not => (self.condition(operand, scope)?, Type::Bool),
-            UnaryOp::Neg => (convert(self.int_expr(operand, scope)?, &Type::I64), Type::I64),
+            UnaryOp::Neg => (
+                convert(self.int_expr(operand, scope)?, &Type::I64),
+                Type::I64,
+            ),
             UnaryOp::BitNot => {
                 let e = self.int_expr(operand, scope)?;
                 let ty = types::storage_type(&e.ty);
@@ -247,15 +358,34 @@ impl Checker<'_> {
             }
         };
         if let (UnaryOp::Neg, ExprKind::Int(v)) = (op, &operand.kind) {
-            return Some(Expr { kind: ExprKind::Int(v.wrapping_neg()), ty, span });
+            return Some(Expr {
+                kind: ExprKind::Int(v.wrapping_neg()),
+                ty,
+                span,
+            });
         }
-        Some(Expr { kind: ExprKind::Unary { op, operand: Box::new(operand) }, ty, span })
+        Some(Expr {
+            kind: ExprKind::Unary {
+                op,
+                operand: Box::new(operand),
+            },
+            ty,
+            span,
+        })
     }
 
     pub(super) fn binary(&mut self, op: BinaryOp, l: Expr, r: Expr, span: Span) -> Option<Expr> {
         use BinaryOp::*;
         let node = |l: Expr, r: Expr, ty: Type| {
-            Some(Expr { kind: ExprKind::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, ty, span })
+            Some(Expr {
+                kind: ExprKind::Binary {
+                    op,
+                    lhs: Box::new(l),
+                    rhs: Box::new(r),
+                },
+                ty,
+                span,
+            })
         };
         if matches!(op, And | Or) {
             if is_truthy(&l.ty) && is_truthy(&r.ty) {
@@ -274,7 +404,11 @@ impl Checker<'_> {
                     return node(convert(l, &ty), convert(r, &Type::U64), ty);
                 }
                 let common = promote(&l.ty, &r.ty, op == Sub);
-                let ty = if comparison { Type::Bool } else { common.clone() };
+                let ty = if comparison {
+                    Type::Bool
+                } else {
+                    common.clone()
+                };
                 node(convert(l, &common), convert(r, &common), ty)
             }
             _ => self.mismatch(op, &l, &r, span),
@@ -284,7 +418,12 @@ impl Checker<'_> {
     fn mismatch(&mut self, op: BinaryOp, l: &Expr, r: &Expr, span: Span) -> Option<Expr> {
         let mut d = Diagnostic::error(
             "E0201",
-            format!("cannot apply `{}` to {} and {}", op.symbol(), describe(&l.ty), describe(&r.ty)),
+            format!(
+                "cannot apply `{}` to {} and {}",
+                op.symbol(),
+                describe(&l.ty),
+                describe(&r.ty)
+            ),
             span,
         )
         .secondary(l.span, describe(&l.ty))
@@ -298,14 +437,20 @@ impl Checker<'_> {
 
     fn ternary(&mut self, c: Expr, t: Expr, o: Expr, span: Span) -> Option<Expr> {
         let ty = match (&t.ty, &o.ty) {
-            (a, b) if numeric(a) && numeric(b) && !(a == &Type::Bool && b == &Type::Bool) => promote(a, b, false),
+            (a, b) if numeric(a) && numeric(b) && !(a == &Type::Bool && b == &Type::Bool) => {
+                promote(a, b, false)
+            }
             (Type::Bool, Type::Bool) => Type::Bool,
             (Type::Str(a), Type::Str(b)) => Type::Str((*a).max(*b)),
             _ => {
                 self.error(
                     Diagnostic::error(
                         "E0201",
-                        format!("the branches of `?:` have different types: {} and {}", describe(&t.ty), describe(&o.ty)),
+                        format!(
+                            "the branches of `?:` have different types: {} and {}",
+                            describe(&t.ty),
+                            describe(&o.ty)
+                        ),
                         span,
                     )
                     .secondary(t.span, describe(&t.ty))
@@ -314,21 +459,46 @@ impl Checker<'_> {
                 return None;
             }
         };
-        let (t, o) = (convert(as_int_if(t, &ty), &ty), convert(as_int_if(o, &ty), &ty));
-        Some(Expr { kind: ExprKind::Ternary { cond: Box::new(c), then: Box::new(t), otherwise: Box::new(o) }, ty, span })
+        let (t, o) = (
+            convert(as_int_if(t, &ty), &ty),
+            convert(as_int_if(o, &ty), &ty),
+        );
+        Some(Expr {
+            kind: ExprKind::Ternary {
+                cond: Box::new(c),
+                then: Box::new(t),
+                otherwise: Box::new(o),
+            },
+            ty,
+            span,
+        })
     }
 
-    fn map_read(&mut self, name: &str, keys: &[ast::Expr], span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+    fn map_read(
+        &mut self,
+        name: &str,
+        keys: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
         let full = map_name(name);
         let keys = self.exprs(keys, scope)?;
         if self.pass == Pass::Infer && !self.maps.by_name.contains_key(&full) {
             // Not assigned yet in source order; the inferred type is refined later.
-            return Some(Expr { kind: ExprKind::Int(0), ty: Type::I64, span });
+            return Some(Expr {
+                kind: ExprKind::Int(0),
+                ty: Type::I64,
+                span,
+            });
         }
         let id = self.map_id(&full, span)?;
         let key = self.map_keys(id, keys, span)?;
         match self.maps.defs[id].value.clone() {
-            MapValue::Plain(ty) => Some(Expr { kind: ExprKind::MapLoad { map: id, key }, ty, span }),
+            MapValue::Plain(ty) => Some(Expr {
+                kind: ExprKind::MapLoad { map: id, key },
+                ty,
+                span,
+            }),
             MapValue::Count | MapValue::Sum { .. } => {
                 self.error(
                     Diagnostic::error("E0212", format!("reading the aggregation map `{full}` in an expression is not supported yet"), span)
@@ -347,13 +517,24 @@ impl Checker<'_> {
 
     /// Checks an increment/decrement target: an integer map or variable.
     fn int_lvalue(&mut self, target: &ast::Expr, scope: &mut ProbeScope) -> Option<LValue> {
-        let one = Expr { kind: ExprKind::Int(0), ty: Type::I64, span: target.span };
+        let one = Expr {
+            kind: ExprKind::Int(0),
+            ty: Type::I64,
+            span: target.span,
+        };
         let lv = self.lvalue(target, one, scope)?;
         let ty = self.lvalue_type(&lv, scope);
         if !ty.is_int() {
             self.error(
-                Diagnostic::error("E0201", format!("`++`/`--` need an integer, but this holds {}", describe(&ty)), target.span)
-                    .label("not an integer"),
+                Diagnostic::error(
+                    "E0201",
+                    format!(
+                        "`++`/`--` need an integer, but this holds {}",
+                        describe(&ty)
+                    ),
+                    target.span,
+                )
+                .label("not an integer"),
             );
             return None;
         }
@@ -375,7 +556,11 @@ fn as_int(e: Expr) -> Expr {
 }
 
 fn as_int_if(e: Expr, target: &Type) -> Expr {
-    if target.is_int() { as_int(e) } else { e }
+    if target.is_int() {
+        as_int(e)
+    } else {
+        e
+    }
 }
 
 /// The full user-visible map name: `@name`, or `@` for the anonymous map.

@@ -38,7 +38,11 @@ pub fn analyze(script: &Script, kernel: &dyn KernelInfo) -> (ir::Program, Vec<Di
                 .help("add an action block, e.g. `BEGIN { printf(\"hello\\n\"); }`"),
         );
     }
-    let program = ir::Program { probes, maps: check.maps.defs, formats: check.formats };
+    let program = ir::Program {
+        probes,
+        maps: check.maps.defs,
+        formats: check.formats,
+    };
     (program, check.diags)
 }
 
@@ -74,7 +78,13 @@ struct Checker<'k> {
 
 impl<'k> Checker<'k> {
     fn new(kernel: &'k dyn KernelInfo, pass: Pass, maps: MapTable) -> Checker<'k> {
-        Checker { kernel, pass, maps, formats: Vec::new(), diags: Vec::new() }
+        Checker {
+            kernel,
+            pass,
+            maps,
+            formats: Vec::new(),
+            diags: Vec::new(),
+        }
     }
 
     fn error(&mut self, d: Diagnostic) {
@@ -100,7 +110,10 @@ impl<'k> Checker<'k> {
                     locals: Vec::new(),
                     local_names: HashMap::new(),
                 };
-                let predicate = probe.predicate.as_ref().and_then(|p| self.condition(p, &mut scope));
+                let predicate = probe
+                    .predicate
+                    .as_ref()
+                    .and_then(|p| self.condition(p, &mut scope));
                 let body = self.block(&probe.body.stmts, &mut scope);
                 out.push(ir::Probe {
                     name: resolved.name,
@@ -120,9 +133,13 @@ impl<'k> Checker<'k> {
         let id = self.maps.by_name.get(name).copied();
         if id.is_none() {
             self.error(
-                Diagnostic::error("E0214", format!("map `{name}` is read but never assigned"), span)
-                    .label("unknown map")
-                    .help(format!("assign it somewhere, e.g. `{name} = 0;`")),
+                Diagnostic::error(
+                    "E0214",
+                    format!("map `{name}` is read but never assigned"),
+                    span,
+                )
+                .label("unknown map")
+                .help(format!("assign it somewhere, e.g. `{name} = 0;`")),
             );
         }
         id

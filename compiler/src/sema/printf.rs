@@ -66,7 +66,11 @@ pub fn conversions(format: &str) -> Result<Vec<Conversion>, (usize, String)> {
             }
         };
         i += 1;
-        out.push(Conversion { offset: start, accepts, star_width });
+        out.push(Conversion {
+            offset: start,
+            accepts,
+            star_width,
+        });
     }
     Ok(out)
 }
@@ -79,7 +83,15 @@ mod tests {
     fn scans_conversions() {
         let c = conversions("%-10s|%5d|%lx %% %c").unwrap_or_default();
         let kinds: Vec<_> = c.iter().map(|c| c.accepts).collect();
-        assert_eq!(kinds, [Accepts::Any, Accepts::Integer, Accepts::Integer, Accepts::Integer]);
+        assert_eq!(
+            kinds,
+            [
+                Accepts::Any,
+                Accepts::Integer,
+                Accepts::Integer,
+                Accepts::Integer
+            ]
+        );
         assert_eq!(conversions("bad %q"), Err((4, "%q".to_string())));
         assert_eq!(conversions("%*d").map(|c| c[0].star_width), Ok(true));
     }

@@ -2,6 +2,11 @@
 //! attach-point shape, and the context the probe offers (a tracepoint's
 //! fields come from the kernel through `KernelInfo`).
 
+#![allow(
+    clippy::result_large_err,
+    reason = "a Diagnostic is returned at most once per attach point, on the error path only"
+)]
+
 use crate::diagnostics::Diagnostic;
 use crate::ir::Attach;
 use crate::kernel::{KernelInfo, TracepointFormat};
@@ -21,8 +26,12 @@ pub fn resolve(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Resolved, Di
         return Err(Diagnostic::error("E0102", "empty attach point", ap.span));
     };
     let Some((kind, _deprecated)) = ProbeKind::lookup(&first.text) else {
-        let mut d = Diagnostic::error("E0101", format!("unknown probe kind `{}`", first.text), first.span)
-            .label("not a probe kind");
+        let mut d = Diagnostic::error(
+            "E0101",
+            format!("unknown probe kind `{}`", first.text),
+            first.span,
+        )
+        .label("not a probe kind");
         if let Some(n) = nearest(&first.text, ProbeKind::all_spellings()) {
             d = d.help(format!("did you mean `{n}`?"));
         }
@@ -31,15 +40,25 @@ pub fn resolve(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Resolved, Di
     match kind {
         ProbeKind::Begin | ProbeKind::End => {
             expect_parts(ap, 1, kind.info().shape)?;
-            let (name, attach) =
-                if kind == ProbeKind::Begin { ("BEGIN", Attach::Begin) } else { ("END", Attach::End) };
-            Ok(Resolved { name: name.to_string(), attach, tracepoint: None })
+            let (name, attach) = if kind == ProbeKind::Begin {
+                ("BEGIN", Attach::Begin)
+            } else {
+                ("END", Attach::End)
+            };
+            Ok(Resolved {
+                name: name.to_string(),
+                attach,
+                tracepoint: None,
+            })
         }
         ProbeKind::Tracepoint => tracepoint(ap, kernel),
         ProbeKind::Interval => interval(ap),
         other => Err(Diagnostic::error(
             "E0104",
-            format!("`{}` probes are not supported by ferrotrace yet", other.name()),
+            format!(
+                "`{}` probes are not supported by ferrotrace yet",
+                other.name()
+            ),
             first.span,
         )
         .label("this probe kind")
@@ -51,9 +70,16 @@ fn expect_parts(ap: &AttachPoint, n: usize, shape: &str) -> Result<(), Diagnosti
     if ap.parts.len() == n {
         return Ok(());
     }
-    Err(Diagnostic::error("E0102", format!("malformed attach point `{}`", ap.raw), ap.span)
-        .label(format!("expected {n} part{}", if n == 1 { "" } else { "s" }))
-        .help(format!("write it as `{shape}`")))
+    Err(Diagnostic::error(
+        "E0102",
+        format!("malformed attach point `{}`", ap.raw),
+        ap.span,
+    )
+    .label(format!(
+        "expected {n} part{}",
+        if n == 1 { "" } else { "s" }
+    ))
+    .help(format!("write it as `{shape}`")))
 }
 
 fn tracepoint(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Resolved, Diagnostic> {
@@ -61,27 +87,44 @@ fn tracepoint(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Resolved, Dia
     let (cat, name) = (&ap.parts[1], &ap.parts[2]);
     for part in [cat, name] {
         if part.text.contains(['*', '?']) {
-            return Err(Diagnostic::error("E0104", "tracepoint wildcards are not supported by ferrotrace yet", part.span)
-                .label("wildcard"));
+            return Err(Diagnostic::error(
+                "E0104",
+                "tracepoint wildcards are not supported by ferrotrace yet",
+                part.span,
+            )
+            .label("wildcard"));
         }
     }
     let span = cat.span.to(name.span);
     match kernel.tracepoint_format(&cat.text, &name.text) {
         Ok(Some(format)) => Ok(Resolved {
             name: format!("tracepoint:{}:{}", cat.text, name.text),
-            attach: Attach::Tracepoint { category: cat.text.clone(), name: name.text.clone() },
+            attach: Attach::Tracepoint {
+                category: cat.text.clone(),
+                name: name.text.clone(),
+            },
             tracepoint: Some((cat.text.clone(), format)),
         }),
         Ok(None) => Err(Diagnostic::error(
             "E0103",
-            format!("tracepoint `{}:{}` does not exist in this kernel", cat.text, name.text),
+            format!(
+                "tracepoint `{}:{}` does not exist in this kernel",
+                cat.text, name.text
+            ),
             span,
         )
         .label("no such tracepoint")
-        .help(format!("list the tracepoints of a category with `ferrotrace -l 'tracepoint:{}:*'`", cat.text))),
-        Err(reason) => Err(Diagnostic::error("E0105", "cannot read the kernel's tracepoint list", span)
-            .label("needed to resolve this tracepoint")
-            .note(reason)),
+        .help(format!(
+            "list the tracepoints of a category with `ferrotrace -l 'tracepoint:{}:*'`",
+            cat.text
+        ))),
+        Err(reason) => {
+            Err(
+                Diagnostic::error("E0105", "cannot read the kernel's tracepoint list", span)
+                    .label("needed to resolve this tracepoint")
+                    .note(reason),
+            )
+        }
     }
 }
 
@@ -92,8 +135,12 @@ fn interval(ap: &AttachPoint) -> Result<Resolved, Diagnostic> {
     let n: u64 = match count.text.parse() {
         Ok(n) if n > 0 => n,
         _ => {
-            return Err(Diagnostic::error("E0102", format!("invalid interval count `{}`", count.text), count.span)
-                .label("expected a positive integer"))
+            return Err(Diagnostic::error(
+                "E0102",
+                format!("invalid interval count `{}`", count.text),
+                count.span,
+            )
+            .label("expected a positive integer"))
         }
     };
     let period_ns = match unit {
@@ -102,13 +149,21 @@ fn interval(ap: &AttachPoint) -> Result<Resolved, Diagnostic> {
         "us" => n.checked_mul(1_000),
         "hz" => Some(1_000_000_000 / n).filter(|p| *p > 0),
         _ => {
-            return Err(Diagnostic::error("E0102", format!("unknown interval unit `{unit}`"), ap.parts[1].span)
-                .label("expected s, ms, us or hz")
-                .help(format!("write it as `{SHAPE}`")))
+            return Err(Diagnostic::error(
+                "E0102",
+                format!("unknown interval unit `{unit}`"),
+                ap.parts[1].span,
+            )
+            .label("expected s, ms, us or hz")
+            .help(format!("write it as `{SHAPE}`")))
         }
     };
     let Some(period_ns) = period_ns else {
-        return Err(Diagnostic::error("E0102", "interval is out of range", count.span));
+        return Err(Diagnostic::error(
+            "E0102",
+            "interval is out of range",
+            count.span,
+        ));
     };
     Ok(Resolved {
         name: format!("interval:{unit}:{n}"),

@@ -22,12 +22,25 @@ impl Checker<'_> {
         let span = s.span;
         let kind = match &s.kind {
             ast::StmtKind::Expr(e) => self.expr_stmt(e, scope)?,
-            ast::StmtKind::Assign { target, op, value } => self.assign(target, *op, value, span, scope)?,
-            ast::StmtKind::If { cond, then, otherwise } => {
+            ast::StmtKind::Assign { target, op, value } => {
+                self.assign(target, *op, value, span, scope)?
+            }
+            ast::StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let cond = self.condition(cond, scope);
                 let then = self.block(&then.stmts, scope);
-                let otherwise = otherwise.as_ref().map(|b| self.block(&b.stmts, scope)).unwrap_or_default();
-                StmtKind::If { cond: cond?, then, otherwise }
+                let otherwise = otherwise
+                    .as_ref()
+                    .map(|b| self.block(&b.stmts, scope))
+                    .unwrap_or_default();
+                StmtKind::If {
+                    cond: cond?,
+                    then,
+                    otherwise,
+                }
             }
         };
         Some(Stmt { kind, span })
@@ -35,8 +48,14 @@ impl Checker<'_> {
 
     fn expr_stmt(&mut self, e: &ast::Expr, scope: &mut ProbeScope) -> Option<StmtKind> {
         let (name, name_span, args): (&str, Span, &[ast::Expr]) = match &e.kind {
-            ast::ExprKind::Call { name, name_span, args } => (name, *name_span, args),
-            ast::ExprKind::Ident(name) if Function::lookup(name) == Some(Function::Exit) => (name, e.span, &[]),
+            ast::ExprKind::Call {
+                name,
+                name_span,
+                args,
+            } => (name, *name_span, args),
+            ast::ExprKind::Ident(name) if Function::lookup(name) == Some(Function::Exit) => {
+                (name, e.span, &[])
+            }
             _ => return Some(StmtKind::Expr(self.expr(e, scope)?)),
         };
         match Function::lookup(name) {
@@ -56,12 +75,21 @@ impl Checker<'_> {
         }
     }
 
-    fn printf(&mut self, args: &[ast::Expr], span: Span, scope: &mut ProbeScope) -> Option<StmtKind> {
+    fn printf(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
         let (fmt_arg, rest) = args.split_first()?;
         let ast::ExprKind::Str(text) = &fmt_arg.kind else {
             self.error(
-                Diagnostic::error("E0211", "the format of printf() must be a string literal", fmt_arg.span)
-                    .label("not a string literal"),
+                Diagnostic::error(
+                    "E0211",
+                    "the format of printf() must be a string literal",
+                    fmt_arg.span,
+                )
+                .label("not a string literal"),
             );
             return None;
         };
@@ -82,8 +110,12 @@ impl Checker<'_> {
             self.error(
                 Diagnostic::error(
                     "E0211",
-                    format!("printf format expects {wanted} argument{}, but {} {} given",
-                        if wanted == 1 { "" } else { "s" }, values.len(), if values.len() == 1 { "was" } else { "were" }),
+                    format!(
+                        "printf format expects {wanted} argument{}, but {} {} given",
+                        if wanted == 1 { "" } else { "s" },
+                        values.len(),
+                        if values.len() == 1 { "was" } else { "were" }
+                    ),
                     span,
                 )
                 .secondary(fmt_arg.span, "this format"),
@@ -99,9 +131,13 @@ impl Checker<'_> {
             let v = values.next()?;
             if c.accepts == Accepts::Integer && matches!(v.ty, Type::Str(_)) {
                 self.error(
-                    Diagnostic::error("E0211", "a string cannot be printed with an integer conversion", v.span)
-                        .label("string argument")
-                        .help("use `%s` for strings"),
+                    Diagnostic::error(
+                        "E0211",
+                        "a string cannot be printed with an integer conversion",
+                        v.span,
+                    )
+                    .label("string argument")
+                    .help("use `%s` for strings"),
                 );
                 return None;
             }
@@ -109,17 +145,39 @@ impl Checker<'_> {
             args.push(convert(v, &ty));
         }
         let format = self.formats.len();
-        self.formats.push(Format { text: text.clone(), args: args.iter().map(|a| a.ty.clone()).collect() });
+        self.formats.push(Format {
+            text: text.clone(),
+            args: args.iter().map(|a| a.ty.clone()).collect(),
+        });
         Some(StmtKind::Printf { format, args })
     }
 
-    fn assign(&mut self, target: &ast::Expr, op: Option<ast::BinaryOp>, value: &ast::Expr, span: Span, scope: &mut ProbeScope) -> Option<StmtKind> {
-        if let (ast::ExprKind::Map { name, keys }, ast::ExprKind::Call { name: f, name_span, args }) = (&target.kind, &value.kind) {
+    fn assign(
+        &mut self,
+        target: &ast::Expr,
+        op: Option<ast::BinaryOp>,
+        value: &ast::Expr,
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
+        if let (
+            ast::ExprKind::Map { name, keys },
+            ast::ExprKind::Call {
+                name: f,
+                name_span,
+                args,
+            },
+        ) = (&target.kind, &value.kind)
+        {
             if let Some(func) = Function::lookup(f).filter(|f| f.info().aggregation) {
                 if op.is_some() {
                     self.error(
-                        Diagnostic::error("E0210", format!("`{f}()` cannot be combined with a compound assignment"), span)
-                            .help(format!("write `@{name} = {f}(...)`")),
+                        Diagnostic::error(
+                            "E0210",
+                            format!("`{f}()` cannot be combined with a compound assignment"),
+                            span,
+                        )
+                        .help(format!("write `@{name} = {f}(...)`")),
                     );
                     return None;
                 }
@@ -144,7 +202,15 @@ impl Checker<'_> {
         Some(StmtKind::Store { target, value })
     }
 
-    fn aggregate(&mut self, name: &str, keys: &[ast::Expr], func: Function, args: &[ast::Expr], span: Span, scope: &mut ProbeScope) -> Option<StmtKind> {
+    fn aggregate(
+        &mut self,
+        name: &str,
+        keys: &[ast::Expr],
+        func: Function,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
         let keys = self.exprs(keys, scope)?;
         let (op, value) = match func {
             Function::Sum => {
@@ -161,11 +227,21 @@ impl Checker<'_> {
 
     /// Resolves an assignment target, defining it on first assignment with
     /// the storage type of `value`.
-    pub(super) fn lvalue(&mut self, target: &ast::Expr, value: Expr, scope: &mut ProbeScope) -> Option<LValue> {
+    pub(super) fn lvalue(
+        &mut self,
+        target: &ast::Expr,
+        value: Expr,
+        scope: &mut ProbeScope,
+    ) -> Option<LValue> {
         match &target.kind {
             ast::ExprKind::Map { name, keys } => {
                 let keys = self.exprs(keys, scope)?;
-                let (map, key) = self.map_for_write(&map_name(name), keys, MapValue::Plain(storage_type(&value.ty)), target.span)?;
+                let (map, key) = self.map_for_write(
+                    &map_name(name),
+                    keys,
+                    MapValue::Plain(storage_type(&value.ty)),
+                    target.span,
+                )?;
                 Some(LValue::Map { map, key })
             }
             ast::ExprKind::Var(name) => {
@@ -173,7 +249,9 @@ impl Checker<'_> {
                     Some(&id) => id,
                     None => {
                         scope.locals.push(storage_type(&value.ty));
-                        scope.local_names.insert(name.clone(), scope.locals.len() - 1);
+                        scope
+                            .local_names
+                            .insert(name.clone(), scope.locals.len() - 1);
                         scope.locals.len() - 1
                     }
                 };
@@ -183,7 +261,9 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::error("E0209", "cannot assign to this expression", target.span)
                         .label("not assignable")
-                        .help("assign to a map (`@name = ...`) or a scratch variable (`$name = ...`)"),
+                        .help(
+                            "assign to a map (`@name = ...`) or a scratch variable (`$name = ...`)",
+                        ),
                 );
                 None
             }
@@ -206,16 +286,30 @@ impl Checker<'_> {
             return Some(convert(value, to));
         }
         self.error(
-            Diagnostic::error("E0208", format!("cannot assign {} to something that holds {}", describe(&value.ty), describe(to)), span)
-                .secondary(value.span, describe(&value.ty))
-                .help("a map or variable keeps the type of its first assignment"),
+            Diagnostic::error(
+                "E0208",
+                format!(
+                    "cannot assign {} to something that holds {}",
+                    describe(&value.ty),
+                    describe(to)
+                ),
+                span,
+            )
+            .secondary(value.span, describe(&value.ty))
+            .help("a map or variable keeps the type of its first assignment"),
         );
         None
     }
 
     /// Finds or (in the inference pass) defines a map for writing, checks
     /// its value kind and converts the keys.
-    fn map_for_write(&mut self, name: &str, keys: Vec<Expr>, value: MapValue, span: Span) -> Option<(MapId, Vec<Expr>)> {
+    fn map_for_write(
+        &mut self,
+        name: &str,
+        keys: Vec<Expr>,
+        value: MapValue,
+        span: Span,
+    ) -> Option<(MapId, Vec<Expr>)> {
         if self.pass == Pass::Infer {
             self.infer_map(name, &keys, value.clone());
         }
@@ -223,13 +317,19 @@ impl Checker<'_> {
         let def = &self.maps.defs[id];
         let same_kind = match (&def.value, &value) {
             (MapValue::Plain(a), MapValue::Plain(b)) => compatible(a, b),
-            (MapValue::Count, MapValue::Count) | (MapValue::Sum { .. }, MapValue::Sum { .. }) => true,
+            (MapValue::Count, MapValue::Count) | (MapValue::Sum { .. }, MapValue::Sum { .. }) => {
+                true
+            }
             _ => false,
         };
         if !same_kind {
             let d = Diagnostic::error(
                 "E0208",
-                format!("map `{name}` holds {}, but here it gets {}", describe_value(&def.value), describe_value(&value)),
+                format!(
+                    "map `{name}` holds {}, but here it gets {}",
+                    describe_value(&def.value),
+                    describe_value(&value)
+                ),
                 span,
             )
             .help("use a different map for each kind of value");
@@ -244,8 +344,14 @@ impl Checker<'_> {
         let key_types: Vec<Type> = keys.iter().map(|k| storage_type(&k.ty)).collect();
         match self.maps.by_name.get(name) {
             None => {
-                self.maps.by_name.insert(name.to_string(), self.maps.defs.len());
-                self.maps.defs.push(MapDef { name: name.to_string(), key: key_types, value });
+                self.maps
+                    .by_name
+                    .insert(name.to_string(), self.maps.defs.len());
+                self.maps.defs.push(MapDef {
+                    name: name.to_string(),
+                    key: key_types,
+                    value,
+                });
             }
             Some(&id) => {
                 let def = &mut self.maps.defs[id];
@@ -267,8 +373,13 @@ impl Checker<'_> {
         if def.key.len() != keys.len() {
             let d = Diagnostic::error(
                 "E0208",
-                format!("map `{}` is used with {} key{} here but {} elsewhere", def.name, keys.len(),
-                    if keys.len() == 1 { "" } else { "s" }, def.key.len()),
+                format!(
+                    "map `{}` is used with {} key{} here but {} elsewhere",
+                    def.name,
+                    keys.len(),
+                    if keys.len() == 1 { "" } else { "s" },
+                    def.key.len()
+                ),
                 span,
             );
             self.error(d);
@@ -279,8 +390,16 @@ impl Checker<'_> {
         for (k, ty) in keys.into_iter().zip(&key_types) {
             if !compatible(&k.ty, ty) {
                 self.error(
-                    Diagnostic::error("E0208", format!("this key is {}, but the map's key is {}", describe(&k.ty), describe(ty)), k.span)
-                        .label("wrong key type"),
+                    Diagnostic::error(
+                        "E0208",
+                        format!(
+                            "this key is {}, but the map's key is {}",
+                            describe(&k.ty),
+                            describe(ty)
+                        ),
+                        k.span,
+                    )
+                    .label("wrong key type"),
                 );
                 return None;
             }

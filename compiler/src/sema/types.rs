@@ -33,16 +33,42 @@ pub fn tracepoint_field_type(category: &str, field: &TracepointField) -> Result<
         if c.starts_with("char") || c.starts_with("unsigned char") || c.starts_with("u8") {
             return Ok(Type::Str(n.max(1)));
         }
-        return Err(format!("field `{}` is an array (`{c}`), which ferrotrace cannot read yet", field.name));
+        return Err(format!(
+            "field `{}` is an array (`{c}`), which ferrotrace cannot read yet",
+            field.name
+        ));
     }
     if c.contains('*') {
-        let space = if category == "syscalls" { AddrSpace::User } else { AddrSpace::Kernel };
-        let pointee = if c.contains("char") { Type::Int { bits: 8, signed: true } } else { Type::Int { bits: 8, signed: false } };
-        return Ok(Type::Ptr { pointee: Box::new(pointee), space });
+        let space = if category == "syscalls" {
+            AddrSpace::User
+        } else {
+            AddrSpace::Kernel
+        };
+        let pointee = if c.contains("char") {
+            Type::Int {
+                bits: 8,
+                signed: true,
+            }
+        } else {
+            Type::Int {
+                bits: 8,
+                signed: false,
+            }
+        };
+        return Ok(Type::Ptr {
+            pointee: Box::new(pointee),
+            space,
+        });
     }
     match field.size {
-        1 | 2 | 4 | 8 => Ok(Type::Int { bits: (field.size * 8) as u8, signed: field.signed }),
-        n => Err(format!("field `{}` has an unsupported size of {n} bytes", field.name)),
+        1 | 2 | 4 | 8 => Ok(Type::Int {
+            bits: (field.size * 8) as u8,
+            signed: field.signed,
+        }),
+        n => Err(format!(
+            "field `{}` has an unsupported size of {n} bytes",
+            field.name
+        )),
     }
 }
 
@@ -58,7 +84,10 @@ pub fn promote(a: &Type, b: &Type, force_signed: bool) -> Type {
 /// integers widen to 64 bits keeping their sign.
 pub fn storage_type(t: &Type) -> Type {
     match t {
-        Type::Int { signed, .. } => Type::Int { bits: 64, signed: *signed },
+        Type::Int { signed, .. } => Type::Int {
+            bits: 64,
+            signed: *signed,
+        },
         other => other.clone(),
     }
 }
@@ -72,10 +101,18 @@ pub fn convert(e: Expr, to: &Type) -> Expr {
     // Integer constants are folded instead of cast.
     if let (ExprKind::Int(v), Type::Int { bits, signed }) = (&e.kind, to) {
         let v = truncate(*v, *bits, *signed);
-        return Expr { kind: ExprKind::Int(v), ty: to.clone(), span: e.span };
+        return Expr {
+            kind: ExprKind::Int(v),
+            ty: to.clone(),
+            span: e.span,
+        };
     }
     let span = e.span;
-    Expr { kind: ExprKind::Cast(Box::new(e)), ty: to.clone(), span }
+    Expr {
+        kind: ExprKind::Cast(Box::new(e)),
+        ty: to.clone(),
+        span,
+    }
 }
 
 /// Makes `v` a valid constant of the given width and sign (two's complement,
@@ -109,7 +146,11 @@ pub fn describe(t: &Type) -> String {
         Type::Str(_) => "string".to_string(),
         other => other.to_string(),
     };
-    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     format!("{article} {name}")
 }
 

@@ -76,12 +76,20 @@ pub fn perf_event_open(target: PerfTarget) -> Result<OwnedFd, i32> {
 pub fn attach_to_perf(prog: BorrowedFd<'_>, perf: OwnedFd) -> Result<Attachment, i32> {
     // SAFETY: both fds are live for the call; a null opts pointer is allowed.
     let link = unsafe {
-        libbpf_sys::bpf_link_create(prog.as_raw_fd(), perf.as_raw_fd(), libbpf_sys::BPF_PERF_EVENT, std::ptr::null())
+        libbpf_sys::bpf_link_create(
+            prog.as_raw_fd(),
+            perf.as_raw_fd(),
+            libbpf_sys::BPF_PERF_EVENT,
+            std::ptr::null(),
+        )
     };
     if link >= 0 {
         // SAFETY: libbpf returned a fresh fd that nothing else owns.
         let link = unsafe { OwnedFd::from_raw_fd(link) };
-        return Ok(Attachment { link: Some(link), perf });
+        return Ok(Attachment {
+            link: Some(link),
+            perf,
+        });
     }
     let link_errno = libbpf_errno(link);
     if is_permission(link_errno) {
@@ -89,7 +97,13 @@ pub fn attach_to_perf(prog: BorrowedFd<'_>, perf: OwnedFd) -> Result<Attachment,
     }
     // Older kernels: attach through the perf event itself.
     // SAFETY: `perf` is a live perf event fd and the argument is a program fd.
-    let ret = unsafe { libc::ioctl(perf.as_raw_fd(), PERF_EVENT_IOC_SET_BPF as _, prog.as_raw_fd()) };
+    let ret = unsafe {
+        libc::ioctl(
+            perf.as_raw_fd(),
+            PERF_EVENT_IOC_SET_BPF as _,
+            prog.as_raw_fd(),
+        )
+    };
     if ret < 0 {
         return Err(last_errno());
     }
@@ -108,13 +122,21 @@ pub fn attach_tracepoint(
     category: &str,
     name: &str,
 ) -> Result<Attachment, BpfError> {
-    let attach_err = |reason: String| BpfError::Attach { probe: probe.to_string(), reason };
+    let attach_err = |reason: String| BpfError::Attach {
+        probe: probe.to_string(),
+        reason,
+    };
     let Some(id) = crate::tracefs::tracepoint_id(category, name)? else {
         return Err(attach_err(format!(
             "tracepoint {category}:{name} does not exist in this kernel; list them with `ferrotrace -l 'tracepoint:*'`."
         )));
     };
-    let target = PerfTarget { event_type: PERF_TYPE_TRACEPOINT, config: id, sample_period: 1, cpu: 0 };
+    let target = PerfTarget {
+        event_type: PERF_TYPE_TRACEPOINT,
+        config: id,
+        sample_period: 1,
+        cpu: 0,
+    };
     let perf = perf_event_open(target).map_err(|e| attach_err(perf_reason(e, target)))?;
     attach_to_perf(prog, perf).map_err(|e| attach_err(link_reason(e)))
 }
@@ -128,11 +150,23 @@ pub fn attach_perf_event(
     period: u64,
     every_cpu: bool,
 ) -> Result<Vec<Attachment>, BpfError> {
-    let attach_err = |reason: String| BpfError::Attach { probe: probe.to_string(), reason };
-    let cpus = if every_cpu { online_cpus().map_err(attach_err)? } else { vec![0] };
+    let attach_err = |reason: String| BpfError::Attach {
+        probe: probe.to_string(),
+        reason,
+    };
+    let cpus = if every_cpu {
+        online_cpus().map_err(attach_err)?
+    } else {
+        vec![0]
+    };
     let mut attachments = Vec::with_capacity(cpus.len());
     for cpu in cpus {
-        let target = PerfTarget { event_type, config, sample_period: period.max(1), cpu };
+        let target = PerfTarget {
+            event_type,
+            config,
+            sample_period: period.max(1),
+            cpu,
+        };
         let perf = perf_event_open(target).map_err(|e| attach_err(perf_reason(e, target)))?;
         attachments.push(attach_to_perf(prog, perf).map_err(|e| attach_err(link_reason(e)))?);
     }
@@ -182,7 +216,10 @@ fn link_reason(errno: i32) -> String {
     } else if errno == libc::EEXIST {
         "another BPF program is already attached to this event.".to_string()
     } else {
-        format!("the kernel refused to attach the program to the event: {}.", errno_text(errno))
+        format!(
+            "the kernel refused to attach the program to the event: {}.",
+            errno_text(errno)
+        )
     }
 }
 
@@ -190,7 +227,12 @@ fn link_reason(errno: i32) -> String {
 pub fn online_cpus() -> Result<Vec<i32>, String> {
     let text = std::fs::read_to_string("/sys/devices/system/cpu/online")
         .map_err(|e| format!("could not read the list of online CPUs ({e})."))?;
-    parse_cpu_list(&text).ok_or_else(|| format!("the list of online CPUs `{}` could not be understood.", text.trim()))
+    parse_cpu_list(&text).ok_or_else(|| {
+        format!(
+            "the list of online CPUs `{}` could not be understood.",
+            text.trim()
+        )
+    })
 }
 
 fn parse_cpu_list(text: &str) -> Option<Vec<i32>> {
@@ -220,7 +262,12 @@ mod tests {
 
     #[test]
     fn hardware_reason_is_human() {
-        let t = PerfTarget { event_type: PERF_TYPE_HARDWARE, config: 0, sample_period: 1, cpu: 0 };
+        let t = PerfTarget {
+            event_type: PERF_TYPE_HARDWARE,
+            config: 0,
+            sample_period: 1,
+            cpu: 0,
+        };
         assert!(perf_reason(libc::ENOENT, t).contains("no hardware performance counters"));
     }
 }

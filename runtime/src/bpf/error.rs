@@ -14,7 +14,12 @@ pub enum BpfError {
     /// The verifier rejected a program. `line`/`column` locate the probe in
     /// the script; `log_tail` holds the verifier's last meaningful lines.
     #[error("the kernel's verifier rejected probe {probe}.")]
-    Verifier { probe: String, line: usize, column: usize, log_tail: Vec<String> },
+    Verifier {
+        probe: String,
+        line: usize,
+        column: usize,
+        log_tail: Vec<String>,
+    },
     /// The kernel refused to load a program for a reason other than the verifier.
     #[error("the kernel refused to load probe {probe}: {reason}")]
     Load { probe: String, reason: String },
@@ -51,7 +56,9 @@ pub fn is_permission(errno: i32) -> bool {
 
 /// The errno left by the last failing libc call.
 pub fn last_errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 /// The errno of a libbpf return value (libbpf returns `-errno` on failure).

@@ -47,11 +47,20 @@ impl ProbeSite<'_> {
     fn locate(&self, log: &str) -> (usize, usize) {
         let failing = log.lines().rev().find_map(|l| {
             let (index, rest) = l.split_once(": ")?;
-            rest.starts_with('(').then(|| index.trim().parse::<u32>().ok()).flatten()
+            rest.starts_with('(')
+                .then(|| index.trim().parse::<u32>().ok())
+                .flatten()
         });
         failing
-            .and_then(|insn| self.lines.iter().rev().find(|(at, line, _)| *at <= insn && *line > 0))
-            .map_or((self.line, self.column), |&(_, line, column)| (line, column.max(1)))
+            .and_then(|insn| {
+                self.lines
+                    .iter()
+                    .rev()
+                    .find(|(at, line, _)| *at <= insn && *line > 0)
+            })
+            .map_or((self.line, self.column), |&(_, line, column)| {
+                (line, column.max(1))
+            })
     }
 }
 
@@ -70,7 +79,13 @@ pub fn quiet_libbpf() {
 pub fn kernel_name(name: &str) -> CString {
     let clean: Vec<u8> = name
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' { b } else { b'_' })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' {
+                b
+            } else {
+                b'_'
+            }
+        })
         .take(15)
         .collect();
     // The bytes are all non-zero ASCII, so this cannot fail.
@@ -93,14 +108,25 @@ pub fn create_map(
     };
     // SAFETY: `cname` and `opts` are valid for the duration of the call and
     // `opts.sz` is the size of the struct libbpf was built with.
-    let fd = unsafe { libbpf_sys::bpf_map_create(map_type, cname.as_ptr(), key_size, value_size, max_entries, &opts) };
+    let fd = unsafe {
+        libbpf_sys::bpf_map_create(
+            map_type,
+            cname.as_ptr(),
+            key_size,
+            value_size,
+            max_entries,
+            &opts,
+        )
+    };
     if fd < 0 {
         let errno = libbpf_errno(fd);
         if super::error::is_permission(errno) {
             return Err(BpfError::NotPermitted);
         }
         let hint = match errno {
-            libc::ENOMEM | libc::E2BIG => " The map is too large for this machine's memory; lower its size.",
+            libc::ENOMEM | libc::E2BIG => {
+                " The map is too large for this machine's memory; lower its size."
+            }
             libc::EINVAL => " This kernel does not support this kind of map or these sizes.",
             _ => "",
         };
@@ -124,7 +150,10 @@ pub fn load_program(
 ) -> Result<OwnedFd, BpfError> {
     quiet_libbpf();
     if insns.is_empty() {
-        return Err(BpfError::Object(format!("internal error: probe {} has no instructions.", site.probe)));
+        return Err(BpfError::Object(format!(
+            "internal error: probe {} has no instructions.",
+            site.probe
+        )));
     }
     match try_load(prog_type, name, insns, 0, SMALL_LOG) {
         Ok(fd) => Ok(fd),
@@ -140,7 +169,12 @@ pub fn load_program(
             let tail = log_tail(&log);
             if !tail.is_empty() {
                 let (line, column) = site.locate(&log);
-                return Err(BpfError::Verifier { probe: site.probe.to_string(), line, column, log_tail: tail });
+                return Err(BpfError::Verifier {
+                    probe: site.probe.to_string(),
+                    line,
+                    column,
+                    log_tail: tail,
+                });
             }
             if super::error::is_permission(errno) {
                 return Err(BpfError::NotPermitted);
@@ -153,7 +187,10 @@ pub fn load_program(
                 ),
                 _ => format!("{}; check that BPF is enabled in this kernel.", errno_text(errno)),
             };
-            Err(BpfError::Load { probe: site.probe.to_string(), reason })
+            Err(BpfError::Load {
+                probe: site.probe.to_string(),
+                reason,
+            })
         }
     }
 }
@@ -250,5 +287,15 @@ pub fn test_run(prog_fd: std::os::fd::BorrowedFd<'_>, ctx_len: usize) -> Result<
 /// Loads hand-assembled instructions (tests bypass aya-obj with this).
 #[cfg(test)]
 pub(crate) fn load_raw_program(prog_type: u32, insns: &[u64]) -> Result<OwnedFd, BpfError> {
-    load_program(prog_type, "test", insns, &ProbeSite { probe: "test", line: 1, column: 1, lines: &[] })
+    load_program(
+        prog_type,
+        "test",
+        insns,
+        &ProbeSite {
+            probe: "test",
+            line: 1,
+            column: 1,
+            lines: &[],
+        },
+    )
 }

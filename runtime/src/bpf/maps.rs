@@ -47,7 +47,10 @@ impl Layout {
         let values = (0..self.copies)
             .map(|i| value[i * self.stride..i * self.stride + self.value_size].to_vec())
             .collect();
-        MapEntry { key: key.to_vec(), values }
+        MapEntry {
+            key: key.to_vec(),
+            values,
+        }
     }
 }
 
@@ -68,10 +71,17 @@ pub fn read_all(fd: BorrowedFd<'_>, spec: &MapSpec) -> Result<Vec<MapEntry>, Bpf
         key_size: spec.key_size as usize,
         value_size,
         copies: if per_cpu { possible_cpus()? } else { 1 },
-        stride: if per_cpu { value_size.div_ceil(8) * 8 } else { value_size },
+        stride: if per_cpu {
+            value_size.div_ceil(8) * 8
+        } else {
+            value_size
+        },
     };
     if layout.key_size == 0 {
-        return Err(BpfError::Map(format!("internal error: map {} has a zero-sized key.", spec.elf_name)));
+        return Err(BpfError::Map(format!(
+            "internal error: map {} has a zero-sized key.",
+            spec.elf_name
+        )));
     }
     match read_batched(fd, spec, &layout) {
         Some(entries) => Ok(entries),
@@ -98,7 +108,11 @@ fn read_batched(fd: BorrowedFd<'_>, spec: &MapSpec, layout: &Layout) -> Option<V
     };
     loop {
         let mut count = u32::try_from(chunk).unwrap_or(u32::MAX);
-        let in_ptr = if first { std::ptr::null_mut() } else { in_token.as_mut_ptr().cast() };
+        let in_ptr = if first {
+            std::ptr::null_mut()
+        } else {
+            in_token.as_mut_ptr().cast()
+        };
         // SAFETY: `keys` and `values` hold `count` entries of the map's key
         // and (per-CPU) value size; the tokens are at least as large as the
         // kernel's batch token; all buffers outlive the call.
@@ -136,7 +150,11 @@ fn read_batched(fd: BorrowedFd<'_>, spec: &MapSpec, layout: &Layout) -> Option<V
 }
 
 /// Reads key by key with `bpf_map_get_next_key` and `bpf_map_lookup_elem`.
-fn read_by_key(fd: BorrowedFd<'_>, spec: &MapSpec, layout: &Layout) -> Result<Vec<MapEntry>, BpfError> {
+fn read_by_key(
+    fd: BorrowedFd<'_>,
+    spec: &MapSpec,
+    layout: &Layout,
+) -> Result<Vec<MapEntry>, BpfError> {
     let mut entries = Vec::new();
     let mut key = vec![0u8; layout.key_size];
     let mut next = vec![0u8; layout.key_size];
@@ -144,9 +162,15 @@ fn read_by_key(fd: BorrowedFd<'_>, spec: &MapSpec, layout: &Layout) -> Result<Ve
     let mut first = true;
     let limit = spec.max_entries as usize * 2 + 16;
     loop {
-        let key_ptr = if first { std::ptr::null() } else { key.as_ptr().cast() };
+        let key_ptr = if first {
+            std::ptr::null()
+        } else {
+            key.as_ptr().cast()
+        };
         // SAFETY: `key` and `next` are `key_size` bytes and outlive the call.
-        let ret = unsafe { libbpf_sys::bpf_map_get_next_key(fd.as_raw_fd(), key_ptr, next.as_mut_ptr().cast()) };
+        let ret = unsafe {
+            libbpf_sys::bpf_map_get_next_key(fd.as_raw_fd(), key_ptr, next.as_mut_ptr().cast())
+        };
         if ret < 0 {
             let errno = libbpf_errno(ret);
             if errno == libc::ENOENT {
@@ -157,7 +181,13 @@ fn read_by_key(fd: BorrowedFd<'_>, spec: &MapSpec, layout: &Layout) -> Result<Ve
         first = false;
         std::mem::swap(&mut key, &mut next);
         // SAFETY: `key` is `key_size` bytes; `value` holds all per-CPU copies.
-        let ret = unsafe { libbpf_sys::bpf_map_lookup_elem(fd.as_raw_fd(), key.as_ptr().cast(), value.as_mut_ptr().cast()) };
+        let ret = unsafe {
+            libbpf_sys::bpf_map_lookup_elem(
+                fd.as_raw_fd(),
+                key.as_ptr().cast(),
+                value.as_mut_ptr().cast(),
+            )
+        };
         if ret < 0 {
             let errno = libbpf_errno(ret);
             if errno == libc::ENOENT {
@@ -176,5 +206,9 @@ fn map_read_error(spec: &MapSpec, errno: i32) -> BpfError {
     if super::error::is_permission(errno) {
         return BpfError::NotPermitted;
     }
-    BpfError::Map(format!("could not read map {}: {}.", spec.elf_name, errno_text(errno)))
+    BpfError::Map(format!(
+        "could not read map {}: {}.",
+        spec.elf_name,
+        errno_text(errno)
+    ))
 }

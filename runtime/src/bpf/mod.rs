@@ -21,7 +21,9 @@ mod tests;
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use ferrotrace_compiler::manifest::{Artifact, AttachSpec, MapKind, MapRole, MapSpec, Manifest, MANIFEST_VERSION};
+use ferrotrace_compiler::manifest::{
+    Artifact, AttachSpec, Manifest, MapKind, MapRole, MapSpec, MANIFEST_VERSION,
+};
 
 pub use attach::Attachment;
 pub use error::BpfError;
@@ -56,8 +58,11 @@ impl LoadedObject {
                 manifest.version, MANIFEST_VERSION
             )));
         }
-        let mut obj = aya_obj::Object::parse(&artifact.elf)
-            .map_err(|e| BpfError::Object(format!("internal error: the compiled BPF object could not be parsed: {e}.")))?;
+        let mut obj = aya_obj::Object::parse(&artifact.elf).map_err(|e| {
+            BpfError::Object(format!(
+                "internal error: the compiled BPF object could not be parsed: {e}."
+            ))
+        })?;
 
         // Maps: the manifest's, then any data sections the object carries.
         let mut maps: HashMap<String, (OwnedFd, Option<MapSpec>)> = HashMap::new();
@@ -72,7 +77,13 @@ impl LoadedObject {
                 MapKind::Ringbuf => (0, 0),
                 _ => (spec.key_size, spec.value_size),
             };
-            let fd = load::create_map(&spec.elf_name, spec.kind.bpf_type(), key_size, value_size, spec.max_entries)?;
+            let fd = load::create_map(
+                &spec.elf_name,
+                spec.kind.bpf_type(),
+                key_size,
+                value_size,
+                spec.max_entries,
+            )?;
             maps.insert(spec.elf_name.clone(), (fd, Some(spec.clone())));
         }
         for (name, map) in &obj.maps {
@@ -80,7 +91,12 @@ impl LoadedObject {
                 continue;
             }
             let kind = map.section_kind();
-            if !matches!(kind, aya_obj::EbpfSectionKind::Data | aya_obj::EbpfSectionKind::Rodata | aya_obj::EbpfSectionKind::Bss) {
+            if !matches!(
+                kind,
+                aya_obj::EbpfSectionKind::Data
+                    | aya_obj::EbpfSectionKind::Rodata
+                    | aya_obj::EbpfSectionKind::Bss
+            ) {
                 return Err(BpfError::Object(format!(
                     "internal error: the compiled object has a map {name} that its manifest does not describe."
                 )));
@@ -90,17 +106,26 @@ impl LoadedObject {
         }
 
         // Relocations, as aya's loader does them.
-        let text_sections: HashSet<usize> = obj.functions.keys().map(|(section, _)| *section).collect();
+        let text_sections: HashSet<usize> =
+            obj.functions.keys().map(|(section, _)| *section).collect();
         // aya-obj takes `&mut self` and an iterator borrowing map
         // definitions, so relocate against a copy of the map table.
         let map_table = obj.maps.clone();
-        let refs = maps
-            .iter()
-            .filter_map(|(name, (fd, _))| map_table.get(name).map(|m| (name.as_str(), fd.as_raw_fd(), m)));
-        obj.relocate_maps(refs, &text_sections)
-            .map_err(|e| BpfError::Object(format!("internal error: relocating map references failed: {e}.")))?;
-        obj.relocate_calls(&text_sections)
-            .map_err(|e| BpfError::Object(format!("internal error: relocating function calls failed: {e}.")))?;
+        let refs = maps.iter().filter_map(|(name, (fd, _))| {
+            map_table
+                .get(name)
+                .map(|m| (name.as_str(), fd.as_raw_fd(), m))
+        });
+        obj.relocate_maps(refs, &text_sections).map_err(|e| {
+            BpfError::Object(format!(
+                "internal error: relocating map references failed: {e}."
+            ))
+        })?;
+        obj.relocate_calls(&text_sections).map_err(|e| {
+            BpfError::Object(format!(
+                "internal error: relocating function calls failed: {e}."
+            ))
+        })?;
 
         let mut programs = Vec::with_capacity(manifest.programs.len());
         for spec in &manifest.programs {
@@ -111,7 +136,10 @@ impl LoadedObject {
                 ))
             })?;
             let function = obj.functions.get(&program.function_key()).ok_or_else(|| {
-                BpfError::Object(format!("internal error: the code of program {} is missing from the compiled object.", spec.function))
+                BpfError::Object(format!(
+                    "internal error: the code of program {} is missing from the compiled object.",
+                    spec.function
+                ))
             })?;
             let insns: Vec<u64> = function.instructions.iter().map(load::insn_word).collect();
             let prog_type = match spec.attach {
@@ -125,11 +153,27 @@ impl LoadedObject {
                 .line_info
                 .line_info
                 .iter()
-                .map(|l| (l.insn_off, (l.line_col >> 10) as usize, (l.line_col & 0x3ff) as usize))
+                .map(|l| {
+                    (
+                        l.insn_off,
+                        (l.line_col >> 10) as usize,
+                        (l.line_col & 0x3ff) as usize,
+                    )
+                })
                 .collect();
             lines.sort_by_key(|&(insn, _, _)| insn);
-            let site = ProbeSite { probe: &spec.probe, line: spec.line, column: spec.column, lines: &lines };
-            programs.push(load::load_program(prog_type, &spec.function, &insns, &site)?);
+            let site = ProbeSite {
+                probe: &spec.probe,
+                line: spec.line,
+                column: spec.column,
+                lines: &lines,
+            };
+            programs.push(load::load_program(
+                prog_type,
+                &spec.function,
+                &insns,
+                &site,
+            )?);
         }
 
         Ok(LoadedObject {
@@ -151,11 +195,26 @@ impl LoadedObject {
         let new = match &spec.attach {
             AttachSpec::Begin | AttachSpec::End => return Ok(()),
             AttachSpec::Tracepoint { category, name } => {
-                vec![attach::attach_tracepoint(prog.as_fd(), &spec.probe, category, name)?]
+                vec![attach::attach_tracepoint(
+                    prog.as_fd(),
+                    &spec.probe,
+                    category,
+                    name,
+                )?]
             }
-            AttachSpec::PerfEvent { event_type, config, period, every_cpu } => {
-                attach::attach_perf_event(prog.as_fd(), &spec.probe, *event_type, *config, *period, *every_cpu)?
-            }
+            AttachSpec::PerfEvent {
+                event_type,
+                config,
+                period,
+                every_cpu,
+            } => attach::attach_perf_event(
+                prog.as_fd(),
+                &spec.probe,
+                *event_type,
+                *config,
+                *period,
+                *every_cpu,
+            )?,
         };
         self.attachments[index] = new;
         Ok(())
@@ -197,19 +256,24 @@ impl LoadedObject {
             .values()
             .find(|(_, spec)| spec.as_ref().is_some_and(|s| s.role == MapRole::Events))
             .map(|(fd, _)| fd)
-            .ok_or_else(|| BpfError::Object("internal error: the compiled object has no events ring buffer.".into()))?;
+            .ok_or_else(|| {
+                BpfError::Object(
+                    "internal error: the compiled object has no events ring buffer.".into(),
+                )
+            })?;
         EventReader::new(fd.as_fd())
     }
 
     /// All entries of the map named `elf_name` in the ELF.
     pub fn read_map(&self, elf_name: &str) -> Result<Vec<MapEntry>, BpfError> {
-        let (fd, spec) = self
-            .maps
-            .get(elf_name)
-            .ok_or_else(|| BpfError::Map(format!("internal error: there is no map named {elf_name}.")))?;
-        let spec = spec
-            .as_ref()
-            .ok_or_else(|| BpfError::Map(format!("internal error: {elf_name} is a data section, not a table.")))?;
+        let (fd, spec) = self.maps.get(elf_name).ok_or_else(|| {
+            BpfError::Map(format!("internal error: there is no map named {elf_name}."))
+        })?;
+        let spec = spec.as_ref().ok_or_else(|| {
+            BpfError::Map(format!(
+                "internal error: {elf_name} is a data section, not a table."
+            ))
+        })?;
         maps::read_all(fd.as_fd(), spec)
     }
 
@@ -226,10 +290,15 @@ impl LoadedObject {
         &self.manifest
     }
 
-    fn program(&self, index: usize) -> Result<(&ferrotrace_compiler::manifest::ProgramSpec, &OwnedFd), BpfError> {
+    fn program(
+        &self,
+        index: usize,
+    ) -> Result<(&ferrotrace_compiler::manifest::ProgramSpec, &OwnedFd), BpfError> {
         match (self.manifest.programs.get(index), self.programs.get(index)) {
             (Some(spec), Some(fd)) => Ok((spec, fd)),
-            _ => Err(BpfError::Object(format!("internal error: there is no program number {index}."))),
+            _ => Err(BpfError::Object(format!(
+                "internal error: there is no program number {index}."
+            ))),
         }
     }
 }
@@ -254,18 +323,29 @@ fn create_data_map(name: &str, map: &aya_obj::Map, read_only: bool) -> Result<Ow
     // SAFETY: key and value buffers have the map's key and value sizes and
     // outlive the call.
     let ret = unsafe {
-        libbpf_sys::bpf_map_update_elem(fd.as_raw_fd(), (&key as *const u32).cast(), value.as_ptr().cast(), 0)
+        libbpf_sys::bpf_map_update_elem(
+            fd.as_raw_fd(),
+            (&key as *const u32).cast(),
+            value.as_ptr().cast(),
+            0,
+        )
     };
     if ret < 0 {
         let errno = error::libbpf_errno(ret);
-        return Err(BpfError::Map(format!("could not initialise data section {name}: {}.", error::errno_text(errno))));
+        return Err(BpfError::Map(format!(
+            "could not initialise data section {name}: {}.",
+            error::errno_text(errno)
+        )));
     }
     if read_only {
         // SAFETY: a plain call on a live map fd.
         let ret = unsafe { libbpf_sys::bpf_map_freeze(fd.as_raw_fd()) };
         if ret < 0 {
             let errno = error::libbpf_errno(ret);
-            return Err(BpfError::Map(format!("could not freeze data section {name}: {}.", error::errno_text(errno))));
+            return Err(BpfError::Map(format!(
+                "could not freeze data section {name}: {}.",
+                error::errno_text(errno)
+            )));
         }
     }
     Ok(fd)

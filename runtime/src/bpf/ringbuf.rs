@@ -40,7 +40,9 @@ pub struct EventReader {
 
 impl std::fmt::Debug for EventReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventReader").field("map_fd", &self._map.as_raw_fd()).finish()
+        f.debug_struct("EventReader")
+            .field("map_fd", &self._map.as_raw_fd())
+            .finish()
     }
 }
 
@@ -49,7 +51,11 @@ impl std::fmt::Debug for EventReader {
 unsafe impl Send for EventReader {}
 
 /// Called by libbpf for each record; forwards it to the closure in the slot.
-unsafe extern "C" fn trampoline(ctx: *mut libc::c_void, data: *mut libc::c_void, size: libbpf_sys::size_t) -> libc::c_int {
+unsafe extern "C" fn trampoline(
+    ctx: *mut libc::c_void,
+    data: *mut libc::c_void,
+    size: libbpf_sys::size_t,
+) -> libc::c_int {
     // SAFETY: `ctx` is the address of the reader's boxed `Slot`, registered in
     // `EventReader::new`; libbpf calls us only from within
     // `ring_buffer__poll`, which runs while `poll` holds `&mut self`.
@@ -68,7 +74,8 @@ unsafe extern "C" fn trampoline(ctx: *mut libc::c_void, data: *mut libc::c_void,
     // SAFETY: `current` was set by `poll` to a `*mut &mut RecordFn` that
     // stays valid until `ring_buffer__poll` returns (it is reset after).
     let callback = unsafe { &mut *slot.current.cast::<&mut RecordFn<'_>>() };
-    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(bytes))) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(bytes)))
+    {
         slot.panic = Some(payload);
     }
     0
@@ -79,14 +86,26 @@ impl EventReader {
     pub fn new(map: BorrowedFd<'_>) -> Result<EventReader, BpfError> {
         super::load::quiet_libbpf();
         let map = map.try_clone_to_owned().map_err(|e| {
-            BpfError::Events(format!("could not set up the event ring buffer ({e}); raise `ulimit -n` and try again."))
+            BpfError::Events(format!(
+                "could not set up the event ring buffer ({e}); raise `ulimit -n` and try again."
+            ))
         })?;
-        let slot = NonNull::from(Box::leak(Box::new(Slot { current: std::ptr::null_mut(), panic: None })));
+        let slot = NonNull::from(Box::leak(Box::new(Slot {
+            current: std::ptr::null_mut(),
+            panic: None,
+        })));
         let ctx: *mut Slot = slot.as_ptr();
         // SAFETY: the map fd is live and owned by the reader; `ctx` points to
         // the leaked slot, which the reader owns and frees only after
         // `ring_buffer__free`; null opts are allowed.
-        let rb = unsafe { libbpf_sys::ring_buffer__new(map.as_raw_fd(), Some(trampoline), ctx.cast(), std::ptr::null()) };
+        let rb = unsafe {
+            libbpf_sys::ring_buffer__new(
+                map.as_raw_fd(),
+                Some(trampoline),
+                ctx.cast(),
+                std::ptr::null(),
+            )
+        };
         let Some(rb) = NonNull::new(rb) else {
             // SAFETY: the slot came from `Box::leak` above and libbpf did not keep it.
             drop(unsafe { Box::from_raw(ctx) });
@@ -96,12 +115,20 @@ impl EventReader {
                 errno_text(errno)
             )));
         };
-        Ok(EventReader { rb, slot, _map: map })
+        Ok(EventReader {
+            rb,
+            slot,
+            _map: map,
+        })
     }
 
     /// Waits up to `timeout` for records and calls `on_record` for each one
     /// (the record's bytes). Returns how many were consumed.
-    pub fn poll(&mut self, timeout: Duration, on_record: &mut dyn FnMut(&[u8])) -> Result<usize, BpfError> {
+    pub fn poll(
+        &mut self,
+        timeout: Duration,
+        on_record: &mut dyn FnMut(&[u8]),
+    ) -> Result<usize, BpfError> {
         let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
         let mut callback: &mut RecordFn<'_> = on_record;
         let slot = self.slot.as_ptr();
@@ -125,7 +152,10 @@ impl EventReader {
         if errno == libc::EINTR {
             return Ok(0);
         }
-        Err(BpfError::Events(format!("reading events from the ring buffer failed: {}.", errno_text(errno))))
+        Err(BpfError::Events(format!(
+            "reading events from the ring buffer failed: {}.",
+            errno_text(errno)
+        )))
     }
 }
 

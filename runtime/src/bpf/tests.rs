@@ -11,8 +11,8 @@ use std::os::fd::AsFd;
 use std::time::Duration;
 
 use ferrotrace_compiler::manifest::{
-    Artifact, AttachSpec, Field, MapKind, MapRole, MapSpec, MapValueSpec, Manifest, ProgramSpec, ValueKind,
-    MANIFEST_VERSION,
+    Artifact, AttachSpec, Field, Manifest, MapKind, MapRole, MapSpec, MapValueSpec, ProgramSpec,
+    ValueKind, MANIFEST_VERSION,
 };
 
 use super::attach;
@@ -30,7 +30,10 @@ fn kernel_or_skip() -> bool {
     match load::create_map("probe_check", 2, 4, 8, 1) {
         Ok(_) => true,
         Err(e) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "the kernel refuses BPF: {e}");
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "the kernel refuses BPF: {e}"
+            );
             eprintln!("skipping: the kernel refuses BPF: {e}");
             false
         }
@@ -53,7 +56,9 @@ fn ring_buffer_polls_zero_records() {
     let mut reader = EventReader::new(map.as_fd()).unwrap();
     drop(map); // the reader holds its own fd
     let mut seen = 0;
-    let n = reader.poll(Duration::from_millis(10), &mut |_| seen += 1).unwrap();
+    let n = reader
+        .poll(Duration::from_millis(10), &mut |_| seen += 1)
+        .unwrap();
     assert_eq!((n, seen), (0, 0));
 }
 
@@ -72,7 +77,12 @@ fn invalid_program_reports_verifier_log() {
         return;
     }
     match load_raw_program(load::BPF_PROG_TYPE_RAW_TRACEPOINT, &INVALID) {
-        Err(BpfError::Verifier { probe, line, column, log_tail }) => {
+        Err(BpfError::Verifier {
+            probe,
+            line,
+            column,
+            log_tail,
+        }) => {
             assert_eq!((probe.as_str(), line, column), ("test", 1, 1));
             assert!(!log_tail.is_empty());
             assert!(log_tail.iter().any(|l| l.contains("R0")), "{log_tail:?}");
@@ -87,13 +97,23 @@ fn tracepoint_program_attaches_and_releases() {
         return;
     }
     let prog = load_raw_program(load::BPF_PROG_TYPE_TRACEPOINT, &RETURN_ZERO).unwrap();
-    let hook = attach::attach_tracepoint(prog.as_fd(), "tracepoint:syscalls:sys_enter_getpid", "syscalls", "sys_enter_getpid")
-        .unwrap();
+    let hook = attach::attach_tracepoint(
+        prog.as_fd(),
+        "tracepoint:syscalls:sys_enter_getpid",
+        "syscalls",
+        "sys_enter_getpid",
+    )
+    .unwrap();
     getpid_n(3);
     drop(hook);
-    let err = attach::attach_tracepoint(prog.as_fd(), "tracepoint:syscalls:nope", "syscalls", "nope").unwrap_err();
+    let err =
+        attach::attach_tracepoint(prog.as_fd(), "tracepoint:syscalls:nope", "syscalls", "nope")
+            .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("tracepoint syscalls:nope does not exist"), "{text}");
+    assert!(
+        text.contains("tracepoint syscalls:nope does not exist"),
+        "{text}"
+    );
     assert!(text.contains("ferrotrace -l 'tracepoint:*'"), "{text}");
 }
 
@@ -104,22 +124,39 @@ fn perf_events_attach_or_explain() {
     }
     let prog = load_raw_program(load::BPF_PROG_TYPE_PERF_EVENT, &RETURN_ZERO).unwrap();
     // cpu-clock every 10 ms on every CPU: a software event, always there.
-    let hooks = attach::attach_perf_event(prog.as_fd(), "profile:hz:100", 1, 0, 10_000_000, true).unwrap();
+    let hooks =
+        attach::attach_perf_event(prog.as_fd(), "profile:hz:100", 1, 0, 10_000_000, true).unwrap();
     assert!(!hooks.is_empty());
     drop(hooks);
     // CPU cycles: hardware; this machine may have none.
-    match attach::attach_perf_event(prog.as_fd(), "hardware:cycles:1000000", 0, 0, 1_000_000, false) {
+    match attach::attach_perf_event(
+        prog.as_fd(),
+        "hardware:cycles:1000000",
+        0,
+        0,
+        1_000_000,
+        false,
+    ) {
         Ok(_) => {}
         Err(e) => {
             let text = e.to_string();
-            assert!(text.starts_with("could not attach probe hardware:cycles:1000000: "), "{text}");
+            assert!(
+                text.starts_with("could not attach probe hardware:cycles:1000000: "),
+                "{text}"
+            );
             assert!(!text.contains("os error"), "{text}");
         }
     }
 }
 
 fn fixture_artifact() -> Artifact {
-    let u64_field = |offset| Field { offset, kind: ValueKind::Int { size: 8, signed: false } };
+    let u64_field = |offset| Field {
+        offset,
+        kind: ValueKind::Int {
+            size: 8,
+            signed: false,
+        },
+    };
     let manifest = Manifest {
         version: MANIFEST_VERSION,
         programs: vec![
@@ -135,7 +172,10 @@ fn fixture_artifact() -> Artifact {
                 function: "p1".into(),
                 section: "tracepoint/p1".into(),
                 probe: "tracepoint:syscalls:sys_enter_getpid".into(),
-                attach: AttachSpec::Tracepoint { category: "syscalls".into(), name: "sys_enter_getpid".into() },
+                attach: AttachSpec::Tracepoint {
+                    category: "syscalls".into(),
+                    name: "sys_enter_getpid".into(),
+                },
                 line: 2,
                 column: 1,
             },
@@ -155,7 +195,11 @@ fn fixture_artifact() -> Artifact {
                 key_size: 8,
                 value_size: 8,
                 max_entries: 64,
-                role: MapRole::User { name: "@c".into(), key: vec![u64_field(0)], value: MapValueSpec::Count },
+                role: MapRole::User {
+                    name: "@c".into(),
+                    key: vec![u64_field(0)],
+                    value: MapValueSpec::Count,
+                },
             },
             MapSpec {
                 elf_name: "pc".into(),
@@ -168,7 +212,10 @@ fn fixture_artifact() -> Artifact {
         ],
         events: vec![],
     };
-    Artifact { elf: include_bytes!("testdata/fixture.o").to_vec(), manifest }
+    Artifact {
+        elf: include_bytes!("testdata/fixture.o").to_vec(),
+        manifest,
+    }
 }
 
 #[test]
@@ -183,11 +230,18 @@ fn loads_runs_attaches_and_reads_an_elf_object() {
     obj.attach(0).unwrap(); // BEGIN: nothing to attach
     obj.run_once(0).unwrap();
     let mut records = Vec::new();
-    let n = reader.poll(Duration::from_millis(100), &mut |r| records.push(r.to_vec())).unwrap();
+    let n = reader
+        .poll(Duration::from_millis(100), &mut |r| {
+            records.push(r.to_vec())
+        })
+        .unwrap();
     assert_eq!(n, 1);
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].len(), 16);
-    assert_eq!(u64::from_ne_bytes(records[0][8..16].try_into().unwrap()), 42);
+    assert_eq!(
+        u64::from_ne_bytes(records[0][8..16].try_into().unwrap()),
+        42
+    );
 
     let counts = obj.read_map("counts").unwrap();
     assert_eq!(counts.len(), 1);
@@ -197,7 +251,11 @@ fn loads_runs_attaches_and_reads_an_elf_object() {
     let pc = obj.read_map("pc").unwrap();
     assert_eq!(pc.len(), 1);
     assert_eq!(pc[0].values.len(), maps::possible_cpus().unwrap());
-    let total: u64 = pc[0].values.iter().map(|v| u64::from_ne_bytes(v[..8].try_into().unwrap())).sum();
+    let total: u64 = pc[0]
+        .values
+        .iter()
+        .map(|v| u64::from_ne_bytes(v[..8].try_into().unwrap()))
+        .sum();
     assert_eq!(total, 5);
 
     obj.attach(1).unwrap();
@@ -208,12 +266,18 @@ fn loads_runs_attaches_and_reads_an_elf_object() {
             .unwrap()
             .into_iter()
             .find(|e| e.key == 1u64.to_ne_bytes())
-            .map_or(0, |e| u64::from_ne_bytes(e.values[0][..8].try_into().unwrap()))
+            .map_or(0, |e| {
+                u64::from_ne_bytes(e.values[0][..8].try_into().unwrap())
+            })
     };
     let after_detach = hits(&obj);
     assert!(after_detach >= 10, "{after_detach}");
     getpid_n(10);
-    assert_eq!(hits(&obj), after_detach, "the program still runs after detach_all");
+    assert_eq!(
+        hits(&obj),
+        after_detach,
+        "the program still runs after detach_all"
+    );
 
     obj.run_once(0).unwrap(); // END-like run after detaching still works
     assert!(obj.run_once(1).is_err());
@@ -229,10 +293,16 @@ fn manifest_mismatches_are_internal_errors() {
         return;
     }
     let err = LoadedObject::load(&artifact).unwrap_err();
-    assert!(matches!(&err, BpfError::Object(m) if m.starts_with("internal error: program missing")), "{err}");
+    assert!(
+        matches!(&err, BpfError::Object(m) if m.starts_with("internal error: program missing")),
+        "{err}"
+    );
     let mut artifact = fixture_artifact();
     artifact.elf = b"not an elf".to_vec();
-    assert!(matches!(LoadedObject::load(&artifact), Err(BpfError::Object(_))));
+    assert!(matches!(
+        LoadedObject::load(&artifact),
+        Err(BpfError::Object(_))
+    ));
 }
 
 #[test]
@@ -255,10 +325,18 @@ fn verifier_rejection_points_at_the_failing_line() {
         .unwrap()
         + 1;
     match LoadedObject::load(&artifact) {
-        Err(BpfError::Verifier { probe, line, log_tail, .. }) => {
+        Err(BpfError::Verifier {
+            probe,
+            line,
+            log_tail,
+            ..
+        }) => {
             assert_eq!(probe, "BEGIN");
             assert_eq!(line, bad_line, "{log_tail:#?}");
-            assert!(log_tail.iter().any(|l| l.contains("invalid mem access")), "{log_tail:#?}");
+            assert!(
+                log_tail.iter().any(|l| l.contains("invalid mem access")),
+                "{log_tail:#?}"
+            );
         }
         other => panic!("expected a verifier error, got {other:?}"),
     }
