@@ -157,32 +157,20 @@ impl<'ctx> Emitter<'ctx> {
         self.call_helper(helper::KTIME_GET_BOOT_NS, &[])
     }
 
-    /// `bpf_probe_read_kernel(dst, size, src)`.
-    pub fn probe_read_kernel(
+    /// `bpf_probe_read_{user,kernel}(dst, size, src)`: copies `size` bytes,
+    /// zeroing `dst` when the read faults.
+    pub fn probe_read(
         &self,
+        space: AddrSpace,
         dst: PointerValue<'ctx>,
         size: u32,
         src: PointerValue<'ctx>,
     ) -> R<()> {
-        self.call_helper(
-            helper::PROBE_READ_KERNEL,
-            &[dst.into(), self.u64c(size.into()).into(), src.into()],
-        )?;
-        Ok(())
-    }
-
-    /// `bpf_probe_read_user(dst, size, src)`.
-    #[allow(dead_code)]
-    pub fn probe_read_user(
-        &self,
-        dst: PointerValue<'ctx>,
-        size: u32,
-        src: PointerValue<'ctx>,
-    ) -> R<()> {
-        self.call_helper(
-            helper::PROBE_READ_USER,
-            &[dst.into(), self.u64c(size.into()).into(), src.into()],
-        )?;
+        let id = match space {
+            AddrSpace::User => helper::PROBE_READ_USER,
+            AddrSpace::Kernel => helper::PROBE_READ_KERNEL,
+        };
+        self.call_helper(id, &[dst.into(), self.u64c(size.into()).into(), src.into()])?;
         Ok(())
     }
 
@@ -282,7 +270,7 @@ impl<'ctx> Emitter<'ctx> {
         }
         // A failed probe read zero fills its destination: reading from NULL
         // clears a large buffer with one helper call.
-        self.probe_read_kernel(dst, size, self.ptr_t().const_null())
+        self.probe_read(AddrSpace::Kernel, dst, size, self.ptr_t().const_null())
     }
 
     /// Copies `size` bytes between 8-aligned buffers.
@@ -295,7 +283,7 @@ impl<'ctx> Emitter<'ctx> {
                 .build_memcpy(dst, 8, src, 8, self.u64c(size.into()))?;
             return Ok(());
         }
-        self.probe_read_kernel(dst, size, src)
+        self.probe_read(AddrSpace::Kernel, dst, size, src)
     }
 
     // --- integers ------------------------------------------------------------

@@ -192,7 +192,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 if n % 8 != 0 {
                     self.em.zero(buf, round8(*n))?;
                 }
-                self.em.probe_read_kernel(buf, *n, at)?;
+                self.em.probe_read(AddrSpace::Kernel, buf, *n, at)?;
                 let last = self.em.offset(buf, n.saturating_sub(1))?;
                 self.em.store(last, self.em.ctx.i8_type().const_zero(), 1)?;
                 Ok(Val::Str(buf))
