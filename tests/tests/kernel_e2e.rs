@@ -319,3 +319,19 @@ fn emit_stages_need_no_kernel_objects() {
         assert!(!o.stdout.is_empty(), "--emit {stage} printed nothing");
     }
 }
+
+#[test]
+fn every_good_fixture_passes_the_verifier_and_attaches() {
+    if !kernel_available() {
+        return;
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ok");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    paths.sort();
+    assert!(paths.len() >= 30, "the good corpus is too small: {}", paths.len());
+    for path in paths {
+        let path = path.to_string_lossy().into_owned();
+        let o = run(&["--dry-run", "-q", &path]);
+        assert_eq!(o.status.code(), Some(0), "{path}: {}", stderr(&o));
+    }
+}
