@@ -222,7 +222,8 @@ pub enum ExprKind {
     Str(String),
     Builtin(Builtin),
     Local(VarId),
-    /// Reads a plain map; a missing key reads as the zero value.
+    /// Reads a map; a missing key reads as the zero value. A `count()` or
+    /// `sum()` map reads as the sum of its per-CPU values.
     MapLoad {
         map: MapId,
         key: Vec<Expr>,

@@ -129,6 +129,27 @@ fn tracepoint_counted_by_comm_until_exit() {
 }
 
 #[test]
+fn aggregation_maps_read_as_their_sum_over_cpus() {
+    if !kernel_available() {
+        return;
+    }
+    let path = temp_path("aggread");
+    let script = format!(
+        r#"tracepoint:syscalls:sys_enter_openat /str(args.filename) == "{path}"/ {{
+               @n = count(); @bytes = sum(10);
+               if (@n == 3) {{ printf("%d %d\n", @n, @bytes); exit(); }} }}"#
+    );
+    let s = Session::start(&["-e", &script]);
+    // Separate processes, so the opens may land on different CPUs.
+    for _ in 0..3 {
+        sh(&format!(": < {path}"));
+    }
+    let (code, out, _) = s.finish();
+    assert_eq!(code, 0);
+    assert_eq!(out, "3 30\n\n\n@bytes: 30\n@n: 3\n");
+}
+
+#[test]
 fn predicate_filters_by_pid() {
     if !kernel_available() {
         return;
@@ -326,9 +347,18 @@ fn every_good_fixture_passes_the_verifier_and_attaches() {
         return;
     }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ok");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     paths.sort();
-    assert!(paths.len() >= 30, "the good corpus is too small: {}", paths.len());
+    assert!(
+        paths.len() >= 30,
+        "the good corpus is too small: {}",
+        paths.len()
+    );
     for path in paths {
         let path = path.to_string_lossy().into_owned();
         let o = run(&["--dry-run", "-q", &path]);

@@ -31,6 +31,7 @@ mod helper {
     pub const PROBE_READ_KERNEL_STR: u64 = 115;
     pub const KTIME_GET_BOOT_NS: u64 = 125;
     pub const RINGBUF_OUTPUT: u64 = 130;
+    pub const MAP_LOOKUP_PERCPU_ELEM: u64 = 195;
 }
 
 /// Copies and zero fills up to this many bytes are expanded inline by the
@@ -112,6 +113,21 @@ impl<'ctx> Emitter<'ctx> {
             &[map.as_pointer_value().into(), key.into()],
         )?;
         Ok(self.builder.build_int_to_ptr(r, self.ptr_t(), "val")?)
+    }
+
+    /// `bpf_map_lookup_percpu_elem(map, key, cpu)`: the value of one CPU in
+    /// a per-CPU map, or NULL when the key or the CPU does not exist.
+    pub fn map_lookup_percpu_elem(
+        &self,
+        map: GlobalValue<'ctx>,
+        key: PointerValue<'ctx>,
+        cpu: IntValue<'ctx>,
+    ) -> R<PointerValue<'ctx>> {
+        let r = self.call_helper(
+            helper::MAP_LOOKUP_PERCPU_ELEM,
+            &[map.as_pointer_value().into(), key.into(), cpu.into()],
+        )?;
+        Ok(self.builder.build_int_to_ptr(r, self.ptr_t(), "cpuval")?)
     }
 
     pub fn map_update_elem(

@@ -131,7 +131,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     fn map_load(&mut self, map: usize, key: PointerValue<'ctx>, ty: &Type) -> R<Val<'ctx>> {
         let value_ty = match &self.map_def(map)?.value {
             MapValue::Plain(t) => t.clone(),
-            _ => Type::U64,
+            MapValue::Count | MapValue::Sum { .. } => return self.percpu_sum(map, key),
         };
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
         if let Type::Str(n) = value_ty {
@@ -425,6 +425,52 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
 
     /// Byte-wise equality up to the first NUL or `cap` bytes, as a bounded
     /// loop (the verifier walks it; it stays small in instructions).
+    /// Sums a `count()`/`sum()` map's per-CPU values for one key: a loop over
+    /// CPU ids that ends at the first id the map has no value for (the
+    /// helper returns NULL past the last possible CPU), bounded by
+    /// `MAX_CPUS` so the verifier can prove it terminates.
+    fn percpu_sum(&mut self, map: usize, key: PointerValue<'ctx>) -> R<Val<'ctx>> {
+        const MAX_CPUS: u64 = 1024;
+        let map = self.maps.user(map)?;
+        let start = self.em.current()?;
+        let (lp, add, done) = (
+            self.em.block("pc_loop"),
+            self.em.block("pc_add"),
+            self.em.block("pc_done"),
+        );
+        self.em.br(lp)?;
+        self.em.at(lp);
+        let cpu = self.em.builder.build_phi(self.em.i64t(), "cpu")?;
+        let acc = self.em.builder.build_phi(self.em.i64t(), "acc")?;
+        let (cpu_v, acc_v) = (
+            cpu.as_basic_value().into_int_value(),
+            acc.as_basic_value().into_int_value(),
+        );
+        let found = self.em.map_lookup_percpu_elem(map, key, cpu_v)?;
+        self.em.cond_br(self.em.is_null(found)?, done, add)?;
+        self.em.at(add);
+        let v = self.em.load(found, self.em.i64t(), 8)?;
+        let acc_next = self.em.builder.build_int_add(acc_v, v, "acc_next")?;
+        let cpu_next = self
+            .em
+            .builder
+            .build_int_add(cpu_v, self.em.u64c(1), "cpu_next")?;
+        let more = self.em.builder.build_int_compare(
+            IntPredicate::ULT,
+            cpu_next,
+            self.em.u64c(MAX_CPUS),
+            "more",
+        )?;
+        self.em.cond_br(more, lp, done)?;
+        let zero = self.em.u64c(0);
+        cpu.add_incoming(&[(&zero, start), (&cpu_next, add)]);
+        acc.add_incoming(&[(&zero, start), (&acc_next, add)]);
+        self.em.at(done);
+        let sum = self.em.builder.build_phi(self.em.i64t(), "sum")?;
+        sum.add_incoming(&[(&acc_v, lp), (&acc_next, add)]);
+        Ok(Val::Int(sum.as_basic_value().into_int_value()))
+    }
+
     fn str_eq(
         &mut self,
         a: PointerValue<'ctx>,

@@ -493,21 +493,17 @@ impl Checker<'_> {
         }
         let id = self.map_id(&full, span)?;
         let key = self.map_keys(id, keys, span)?;
-        match self.maps.defs[id].value.clone() {
-            MapValue::Plain(ty) => Some(Expr {
-                kind: ExprKind::MapLoad { map: id, key },
-                ty,
-                span,
-            }),
-            MapValue::Count | MapValue::Sum { .. } => {
-                self.error(
-                    Diagnostic::error("E0212", format!("reading the aggregation map `{full}` in an expression is not supported yet"), span)
-                        .label("count()/sum() map")
-                        .help("print it at exit, or keep a plain counter with `@n++`"),
-                );
-                None
-            }
-        }
+        // count() and sum() maps read as the sum of their per-CPU values.
+        let ty = match &self.maps.defs[id].value {
+            MapValue::Plain(ty) => ty.clone(),
+            MapValue::Count | MapValue::Sum { signed: false } => Type::U64,
+            MapValue::Sum { signed: true } => Type::I64,
+        };
+        Some(Expr {
+            kind: ExprKind::MapLoad { map: id, key },
+            ty,
+            span,
+        })
     }
 
     pub(super) fn exprs(&mut self, es: &[ast::Expr], scope: &mut ProbeScope) -> Option<Vec<Expr>> {
