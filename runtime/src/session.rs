@@ -10,11 +10,12 @@
 use crate::bpf::{BpfError, LoadedObject};
 use crate::cli::{Cli, Emit, ScriptSource};
 use crate::kernel_info::SystemKernel;
-use crate::output::{decode_fields, decode_map, format_printf, print_map};
+use crate::output::{decode_fields, decode_map, format_pieces, print_maps_at_exit};
 use crate::signals;
 use ferrotrace_compiler::diagnostics::{has_errors, render, Diagnostic};
 use ferrotrace_compiler::manifest::{Artifact, AttachSpec, EventSpec, MapRole};
-use ferrotrace_compiler::{codegen, sema, syntax, SourceFile};
+use ferrotrace_compiler::{codegen, sema, syntax, Manifest, SourceFile};
+use ferrotrace_stdlib::printf::{self, Piece};
 use std::io::{IsTerminal, Read, Write};
 use std::time::Duration;
 
@@ -139,11 +140,7 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     if cli.dry_run {
         return Ok(0);
     }
-    let mut sink = EventSink {
-        manifest,
-        out: std::io::stdout().lock(),
-        exit: None,
-    };
+    let mut sink = EventSink::new(manifest, std::io::stdout().lock());
     let mut events = object.event_reader().map_err(fail)?;
 
     run_special(&object, &AttachSpec::Begin).map_err(fail)?;
@@ -189,12 +186,31 @@ fn run_special(object: &LoadedObject, which: &AttachSpec) -> Result<(), BpfError
 
 /// Turns event records into output, following the manifest's layouts.
 struct EventSink<'m, W: Write> {
-    manifest: &'m ferrotrace_compiler::Manifest,
+    manifest: &'m Manifest,
+    /// Each event's printf format, parsed once (empty for other events).
+    formats: Vec<Vec<Piece<'m>>>,
     out: W,
     exit: Option<i32>,
 }
 
-impl<W: Write> EventSink<'_, W> {
+impl<'m, W: Write> EventSink<'m, W> {
+    fn new(manifest: &'m Manifest, out: W) -> Self {
+        let formats = manifest
+            .events
+            .iter()
+            .map(|e| match e {
+                EventSpec::Printf { format, .. } => printf::parse(format),
+                EventSpec::Exit => Vec::new(),
+            })
+            .collect();
+        EventSink {
+            manifest,
+            formats,
+            out,
+            exit: None,
+        }
+    }
+
     fn record(&mut self, record: &[u8]) {
         let Some(index) = record
             .get(..8)
@@ -203,12 +219,11 @@ impl<W: Write> EventSink<'_, W> {
         else {
             return;
         };
-        match usize::try_from(index)
-            .ok()
-            .and_then(|i| self.manifest.events.get(i))
-        {
-            Some(EventSpec::Printf { format, args }) => {
-                let text = format_printf(format, &decode_fields(record, args));
+        let index = usize::try_from(index).unwrap_or(usize::MAX);
+        match self.manifest.events.get(index) {
+            Some(EventSpec::Printf { args, .. }) => {
+                let pieces = self.formats.get(index).map_or(&[][..], Vec::as_slice);
+                let text = format_pieces(pieces, &decode_fields(record, args));
                 // A closed stdout (e.g. `| head`) ends output but not tracing.
                 let _ = self.out.write_all(text.as_bytes());
             }
@@ -229,9 +244,8 @@ impl<W: Write> EventSink<'_, W> {
     }
 }
 
-/// Prints two newlines, then every non-empty script map, ordered by name.
+/// Reads every script map and prints them as bpftrace does at exit.
 fn print_maps(object: &LoadedObject, out: &mut dyn Write) -> Result<(), BpfError> {
-    let _ = out.write_all(b"\n\n");
     let mut maps = Vec::new();
     for spec in &object.manifest().maps {
         if let MapRole::User { name, key, value } = &spec.role {
@@ -240,15 +254,11 @@ fn print_maps(object: &LoadedObject, out: &mut dyn Write) -> Result<(), BpfError
                 .into_iter()
                 .map(|e| (e.key, e.values))
                 .collect();
-            if !raw.is_empty() {
-                maps.push(decode_map(name, key, value, &raw));
-            }
+            maps.push(decode_map(name, key, value, &raw));
         }
     }
-    maps.sort_by(|a, b| a.name.cmp(&b.name));
-    for map in &maps {
-        let _ = print_map(out, map);
-    }
+    // A closed stdout ends output; there is nothing left to report it to.
+    let _ = print_maps_at_exit(out, &maps);
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 
 pub mod builtins;
 pub mod functions;
+pub mod printf;
 pub mod probes;
 
 pub use builtins::{Builtin, BuiltinInfo, ValueType};

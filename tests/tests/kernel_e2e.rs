@@ -70,6 +70,15 @@ fn printf_formats_like_bpftrace() {
 }
 
 #[test]
+fn printf_star_width_and_precision() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&["-q", "-e", r#"BEGIN { printf("%.*s|%-*d|%*d\n", 3, "abcdef", 4, 7, -3, 5); exit(); }"#]);
+    assert_eq!(stdout(&o), "abc|7   |5  \n\n\n");
+}
+
+#[test]
 fn integer_arithmetic_and_conditions() {
     if !kernel_available() {
         return;

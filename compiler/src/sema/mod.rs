@@ -10,7 +10,6 @@
 //! fixed table and builds the IR. Both passes are linear in script size.
 
 mod expr;
-mod printf;
 mod probes;
 mod stmt;
 mod types;

@@ -4,13 +4,13 @@
 //! defined by their first assignment; later uses must agree.
 
 use super::expr::map_name;
-use super::printf::{conversions, Accepts};
 use super::types::{convert, describe, storage_type};
 use super::{Checker, Pass, ProbeScope};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{AggregateOp, Expr, Format, LValue, MapDef, MapId, MapValue, Stmt, StmtKind, Type};
 use crate::source::Span;
 use crate::syntax::ast;
+use ferrotrace_stdlib::printf::{self, Conversion, Piece};
 use ferrotrace_stdlib::Function;
 
 impl Checker<'_> {
@@ -94,18 +94,29 @@ impl Checker<'_> {
             return None;
         };
         let values = self.exprs(rest, scope)?;
-        let convs = match conversions(text) {
-            Ok(c) => c,
-            Err((_, bad)) => {
-                self.error(
-                    Diagnostic::error("E0211", format!("invalid conversion `{bad}` in printf format"), fmt_arg.span)
-                        .label("in this format")
-                        .help("supported: %d %i %u %x %X %o %c %p %s %% with flags, width, precision and h/l/ll"),
-                );
-                return None;
+        let pieces = printf::parse(text);
+        let mut convs = Vec::new();
+        for piece in &pieces {
+            match piece {
+                Piece::Conversion(c) => convs.push(*c),
+                Piece::Invalid {
+                    offset,
+                    text: scanned,
+                } => {
+                    // Show the sequence with the character that made it invalid.
+                    let rest = &text[offset + scanned.len()..];
+                    let bad: String = scanned.chars().chain(rest.chars().next()).collect();
+                    self.error(
+                        Diagnostic::error("E0211", format!("invalid conversion `{bad}` in printf format"), fmt_arg.span)
+                            .label("in this format")
+                            .help("supported: %d %i %u %x %X %o %c %p %s %% with flags, width, precision and hh/h/l/ll/j/z/t"),
+                    );
+                    return None;
+                }
+                Piece::Text(_) | Piece::Percent => {}
             }
-        };
-        let wanted: usize = convs.iter().map(|c| 1 + usize::from(c.star_width)).sum();
+        }
+        let wanted: usize = convs.iter().map(Conversion::arg_count).sum();
         if wanted != values.len() {
             self.error(
                 Diagnostic::error(
@@ -125,11 +136,24 @@ impl Checker<'_> {
         let mut args = Vec::with_capacity(values.len());
         let mut values = values.into_iter();
         for c in &convs {
-            if c.star_width {
-                args.push(convert(values.next()?, &Type::I64));
+            // `*` widths and precisions come first, as integers.
+            for _ in 1..c.arg_count() {
+                let n = values.next()?;
+                if matches!(n.ty, Type::Str(_)) {
+                    self.error(
+                        Diagnostic::error(
+                            "E0211",
+                            "a `*` width or precision must be an integer",
+                            n.span,
+                        )
+                        .label("string argument"),
+                    );
+                    return None;
+                }
+                args.push(convert(n, &Type::I64));
             }
             let v = values.next()?;
-            if c.accepts == Accepts::Integer && matches!(v.ty, Type::Str(_)) {
+            if c.kind.takes_integer() && matches!(v.ty, Type::Str(_)) {
                 self.error(
                     Diagnostic::error(
                         "E0211",

@@ -12,6 +12,6 @@ pub mod text;
 pub mod value;
 
 pub use decode::{decode_field, decode_fields, decode_map, MapDatum, MapSnapshot};
-pub use printf::format_printf;
+pub use printf::{format_pieces, format_printf};
 pub use text::{format_key, print_map, print_maps, print_maps_at_exit, sorted_entries};
 pub use value::{cmp_value_lists, cmp_values, Value};

@@ -1,6 +1,7 @@
 //! The `printf()` formatter. bpftrace formats printf output in user space
 //! from an event record, following C `printf` rules; this module does the
-//! same for decoded `Value` arguments. It supports the conversions
+//! same for decoded `Value` arguments, from format strings parsed by the
+//! one format parser in `ferrotrace_stdlib::printf`. It supports the conversions
 //! `%d %i %u %x %X %o %s %c %p` and `%%`, the flags `- + space # 0`, a
 //! width and a precision given as digits or `*`, and the length modifiers
 //! `hh h l ll j z t`. As in C, an integer conversion without `l`, `ll`, `j`,
@@ -9,9 +10,11 @@
 //! argument prints nothing, so no input makes the formatter panic.
 
 use super::value::Value;
+use ferrotrace_stdlib::printf::{parse, Conversion, ConversionKind, Count, Piece};
 
-/// The parsed flags of one conversion specification.
-#[derive(Debug, Default, Clone, Copy)]
+/// The flags of one conversion once `*` widths and precisions have taken
+/// their values from the arguments.
+#[derive(Debug, Clone, Copy)]
 struct Spec {
     left: bool,
     plus: bool,
@@ -26,139 +29,64 @@ struct Spec {
 
 /// Formats `format` with `args` the way bpftrace's `printf()` does.
 pub fn format_printf(format: &str, args: &[Value]) -> String {
-    let bytes = format.as_bytes();
-    let mut out = String::with_capacity(format.len());
+    format_pieces(&parse(format), args)
+}
+
+/// Formats an already parsed format string (see `ferrotrace_stdlib::printf`),
+/// so a format used by many events is parsed once.
+pub fn format_pieces(pieces: &[Piece<'_>], args: &[Value]) -> String {
+    let mut out = String::new();
     let mut args = args.iter();
-    let mut i = 0;
-    while i < bytes.len() {
-        let Some(rel) = bytes
-            .get(i..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'%'))
-        else {
-            out.push_str(format.get(i..).unwrap_or(""));
-            break;
-        };
-        let start = i + rel;
-        out.push_str(format.get(i..start).unwrap_or(""));
-        let at = |k: usize| bytes.get(k).copied().unwrap_or(0);
-        let mut j = start + 1;
-        if at(j) == b'%' {
-            out.push('%');
-            i = j + 1;
-            continue;
-        }
-
-        let mut spec = Spec {
-            bits: 32,
-            ..Spec::default()
-        };
-        loop {
-            match at(j) {
-                b'-' => spec.left = true,
-                b'+' => spec.plus = true,
-                b' ' => spec.space = true,
-                b'#' => spec.alt = true,
-                b'0' => spec.zero = true,
-                _ => break,
-            }
-            j += 1;
-        }
-
-        // A `*` width or precision consumes an argument before the value.
-        let mut width_from_arg = false;
-        if at(j) == b'*' {
-            width_from_arg = true;
-            j += 1;
-        } else {
-            let (w, next) = parse_digits(bytes, j);
-            spec.width = w;
-            j = next;
-        }
-        let mut precision_from_arg = false;
-        if at(j) == b'.' {
-            j += 1;
-            if at(j) == b'*' {
-                precision_from_arg = true;
-                j += 1;
-            } else {
-                let (p, next) = parse_digits(bytes, j);
-                spec.precision = Some(p);
-                j = next;
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) | Piece::Invalid { text, .. } => out.push_str(text),
+            Piece::Percent => out.push('%'),
+            Piece::Conversion(c) => {
+                let spec = resolve(c, &mut args);
+                if let Some(arg) = args.next() {
+                    out.push_str(&format_one(c.kind, &spec, arg));
+                }
             }
         }
-
-        match at(j) {
-            b'h' if at(j + 1) == b'h' => {
-                spec.bits = 8;
-                j += 2;
-            }
-            b'h' => {
-                spec.bits = 16;
-                j += 1;
-            }
-            b'l' if at(j + 1) == b'l' => {
-                spec.bits = 64;
-                j += 2;
-            }
-            b'l' | b'j' | b'z' | b't' => {
-                spec.bits = 64;
-                j += 1;
-            }
-            _ => {}
-        }
-
-        let conv = at(j);
-        if !matches!(
-            conv,
-            b'd' | b'i' | b'u' | b'x' | b'X' | b'o' | b's' | b'c' | b'p'
-        ) {
-            // Not a conversion we know: copy what was scanned literally and
-            // continue after it, so the offending character is copied too.
-            out.push_str(format.get(start..j).unwrap_or(""));
-            i = j;
-            continue;
-        }
-        i = j + 1;
-
-        if width_from_arg {
-            let w = args.next().map_or(0, |v| v.as_bits() as i64 as i32);
-            if w < 0 {
-                spec.left = true;
-            }
-            spec.width = w.unsigned_abs() as usize;
-        }
-        if precision_from_arg {
-            let p = args.next().map_or(0, |v| v.as_bits() as i64 as i32);
-            spec.precision = usize::try_from(p).ok();
-        }
-        let Some(arg) = args.next() else {
-            continue;
-        };
-        out.push_str(&format_one(conv, &spec, arg));
     }
     out
 }
 
-/// Reads a run of decimal digits starting at `j`, saturating on overflow,
-/// and returns the number and the index after the digits.
-fn parse_digits(bytes: &[u8], mut j: usize) -> (usize, usize) {
-    let mut n: usize = 0;
-    while let Some(&b) = bytes.get(j) {
-        if !b.is_ascii_digit() {
-            break;
+/// Takes `*` widths and precisions from the arguments; a negative `*`
+/// width means left-justified, a negative `*` precision means none.
+fn resolve<'v>(c: &Conversion, args: &mut impl Iterator<Item = &'v Value>) -> Spec {
+    let mut next_int = || args.next().map_or(0, |v| v.as_bits() as i64 as i32);
+    let mut left = c.left;
+    let width = match c.width {
+        Count::Fixed(w) => w,
+        Count::FromArg => {
+            let w = next_int();
+            left |= w < 0;
+            (w.unsigned_abs() as usize).min(1 << 16)
         }
-        n = n.saturating_mul(10).saturating_add(usize::from(b - b'0'));
-        j += 1;
+    };
+    let precision = match c.precision {
+        None => None,
+        Some(Count::Fixed(p)) => Some(p),
+        Some(Count::FromArg) => usize::try_from(next_int()).ok(),
+    };
+    Spec {
+        left,
+        plus: c.plus,
+        space: c.space,
+        alt: c.alt,
+        zero: c.zero,
+        width,
+        precision,
+        bits: c.bits,
     }
-    // Widths this large are nonsense; cap them so padding stays bounded.
-    (n.min(1 << 16), j)
 }
 
-/// Formats one argument for the conversion character `conv`.
-fn format_one(conv: u8, spec: &Spec, arg: &Value) -> String {
+/// Formats one argument for a conversion.
+fn format_one(kind: ConversionKind, spec: &Spec, arg: &Value) -> String {
     let bits = arg.as_bits();
-    match conv {
-        b'd' | b'i' => {
+    match kind {
+        ConversionKind::Signed => {
             let v: i64 = match spec.bits {
                 8 => i64::from(bits as u8 as i8),
                 16 => i64::from(bits as u16 as i16),
@@ -177,24 +105,27 @@ fn format_one(conv: u8, spec: &Spec, arg: &Value) -> String {
             let digits = with_precision(v.unsigned_abs().to_string(), v == 0, spec);
             pad_number(sign, &digits, spec)
         }
-        b'u' | b'x' | b'X' | b'o' => {
+        ConversionKind::Unsigned
+        | ConversionKind::LowerHex
+        | ConversionKind::UpperHex
+        | ConversionKind::Octal => {
             let v: u64 = match spec.bits {
                 8 => u64::from(bits as u8),
                 16 => u64::from(bits as u16),
                 32 => u64::from(bits as u32),
                 _ => bits,
             };
-            let raw = match conv {
-                b'x' => format!("{v:x}"),
-                b'X' => format!("{v:X}"),
-                b'o' => format!("{v:o}"),
+            let raw = match kind {
+                ConversionKind::LowerHex => format!("{v:x}"),
+                ConversionKind::UpperHex => format!("{v:X}"),
+                ConversionKind::Octal => format!("{v:o}"),
                 _ => v.to_string(),
             };
             let mut digits = with_precision(raw, v == 0, spec);
-            let prefix = match conv {
-                b'x' if spec.alt && v != 0 => "0x",
-                b'X' if spec.alt && v != 0 => "0X",
-                b'o' if spec.alt && !digits.starts_with('0') => {
+            let prefix = match kind {
+                ConversionKind::LowerHex if spec.alt && v != 0 => "0x",
+                ConversionKind::UpperHex if spec.alt && v != 0 => "0X",
+                ConversionKind::Octal if spec.alt && !digits.starts_with('0') => {
                     digits.insert(0, '0');
                     ""
                 }
@@ -202,9 +133,9 @@ fn format_one(conv: u8, spec: &Spec, arg: &Value) -> String {
             };
             pad_number(prefix, &digits, spec)
         }
-        b'c' => pad_text(char::from(bits as u8).to_string(), spec.width, spec.left),
-        b'p' => pad_text(format!("0x{bits:x}"), spec.width, spec.left),
-        _ => {
+        ConversionKind::Char => pad_text(char::from(bits as u8).to_string(), spec.width, spec.left),
+        ConversionKind::Pointer => pad_text(format!("0x{bits:x}"), spec.width, spec.left),
+        ConversionKind::Str => {
             let mut text = match arg {
                 Value::Str(s) => s.clone(),
                 other => other.to_string(),
