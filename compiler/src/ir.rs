@@ -82,7 +82,6 @@ pub struct Format {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Type {
-    Void,
     Bool,
     Int {
         bits: u8,
@@ -131,7 +130,6 @@ impl Type {
     /// Size in bytes when stored in a map, an event or scratch memory.
     pub fn size(&self) -> u32 {
         match self {
-            Type::Void => 0,
             Type::Bool => 1,
             Type::Int { bits, .. } => u32::from(*bits) / 8,
             Type::Str(n) => *n,
@@ -143,7 +141,6 @@ impl Type {
 impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Type::Void => f.write_str("void"),
             Type::Bool => f.write_str("bool"),
             Type::Int { bits, signed } => write!(f, "{}int{bits}", if *signed { "" } else { "u" }),
             Type::Str(n) => write!(f, "string[{n}]"),

@@ -74,7 +74,11 @@ fn printf_star_width_and_precision() {
     if !kernel_available() {
         return;
     }
-    let o = run(&["-q", "-e", r#"BEGIN { printf("%.*s|%-*d|%*d\n", 3, "abcdef", 4, 7, -3, 5); exit(); }"#]);
+    let o = run(&[
+        "-q",
+        "-e",
+        r#"BEGIN { printf("%.*s|%-*d|%*d\n", 3, "abcdef", 4, 7, -3, 5); exit(); }"#,
+    ]);
     assert_eq!(stdout(&o), "abc|7   |5  \n\n\n");
 }
 

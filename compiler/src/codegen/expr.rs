@@ -123,7 +123,6 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         Ok(match self.local(id)? {
             LocalSlot::Stack(ptr, ty) => Val::Int(self.em.load(ptr, ty, 8)?),
             LocalSlot::Buf(buf, _) => Val::Str(buf),
-            LocalSlot::Void => Val::Void,
         })
     }
 
@@ -201,7 +200,6 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 let b = self.em.load(at, self.em.ctx.i8_type(), 1)?;
                 Ok(Val::Int(self.em.truthy(b)?))
             }
-            Type::Void => Ok(Val::Void),
             t => {
                 let size = t.size().max(1);
                 let align = if offset.is_multiple_of(size) { size } else { 1 };
@@ -555,7 +553,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 phi.add_incoming(&[(&x, tend), (&y, eend)]);
                 Ok(Val::Str(phi.as_basic_value().into_pointer_value()))
             }
-            _ => Ok(Val::Void),
+            _ => Err(CodegenError::Internal(
+                "The arms of a ternary lowered to different kinds of value.".into(),
+            )),
         }
     }
 
@@ -564,7 +564,6 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         match self.expr(e)? {
             Val::Int(v) => Ok(Val::Int(self.fit(v, ty, e.ty.is_signed())?)),
             Val::Str(p) => self.retype_str(p, str_len(&e.ty), ty),
-            Val::Void => Ok(Val::Void),
         }
     }
 
@@ -572,7 +571,6 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         match self.expr(inner)? {
             Val::Int(v) => Ok(Val::Int(self.fit(v, ty, inner.ty.is_signed())?)),
             Val::Str(p) => self.retype_str(p, str_len(&inner.ty), ty),
-            Val::Void => Ok(Val::Void),
         }
     }
 

@@ -63,7 +63,7 @@ pub(crate) fn key_layout(key: &[Type]) -> KeyLayout {
 /// Bytes reserved for one value of `t` in a key, value, record or scratch.
 pub(crate) fn slot_size(t: &Type) -> u32 {
     match t {
-        Type::Int { .. } | Type::Ptr { .. } | Type::Bool | Type::Void => 8,
+        Type::Int { .. } | Type::Ptr { .. } | Type::Bool => 8,
         Type::Str(n) => round8(*n),
     }
 }
@@ -83,7 +83,7 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
             size: 8,
             signed: *signed,
         },
-        Type::Bool | Type::Void => ValueKind::Bool,
+        Type::Bool => ValueKind::Bool,
         Type::Str(n) => ValueKind::Str { len: *n },
         Type::Ptr { .. } => ValueKind::Pointer,
     }

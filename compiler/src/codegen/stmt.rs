@@ -18,7 +18,6 @@ type R<T> = Result<T, CodegenError>;
 /// whose bytes past the string's NUL are zero.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Val<'ctx> {
-    Void,
     Int(IntValue<'ctx>),
     Str(PointerValue<'ctx>),
 }
@@ -28,7 +27,7 @@ impl<'ctx> Val<'ctx> {
         match self {
             Val::Int(v) => Ok(v),
             _ => Err(CodegenError::Internal(
-                "Expected a scalar value, found a string or void.".into(),
+                "Expected a scalar value, found a string.".into(),
             )),
         }
     }
@@ -37,7 +36,7 @@ impl<'ctx> Val<'ctx> {
         match self {
             Val::Str(p) => Ok(p),
             _ => Err(CodegenError::Internal(
-                "Expected a string value, found a scalar or void.".into(),
+                "Expected a string value, found a scalar.".into(),
             )),
         }
     }
@@ -50,7 +49,6 @@ pub(crate) enum LocalSlot<'ctx> {
     Stack(PointerValue<'ctx>, inkwell::types::IntType<'ctx>),
     /// A string buffer in scratch memory.
     Buf(PointerValue<'ctx>, u32),
-    Void,
 }
 
 /// Per-probe lowering state.
@@ -117,7 +115,7 @@ fn prologue<'a, 'ctx>(
     let mut stack = Vec::new();
     for t in &probe.locals {
         stack.push(match t {
-            Type::Str(_) | Type::Void => None,
+            Type::Str(_) => None,
             t => {
                 let ty = scalar_type(&em, t);
                 Some((em.builder.build_alloca(ty, "local")?, ty))
@@ -154,7 +152,11 @@ fn prologue<'a, 'ctx>(
                 g.em.zero(buf, round8(*n))?;
                 LocalSlot::Buf(buf, *n)
             }
-            _ => LocalSlot::Void,
+            (t, None) => {
+                return Err(CodegenError::Internal(format!(
+                    "The scratch variable of type {t} has no storage."
+                )))
+            }
         };
         g.locals.push(local);
     }
@@ -276,7 +278,6 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.em.store(ptr, v, 8)
             }
             LocalSlot::Buf(buf, n) => self.copy_str(buf, n, v.str()?, str_len(ty)),
-            LocalSlot::Void => Ok(()),
         }
     }
 

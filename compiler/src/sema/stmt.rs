@@ -217,9 +217,6 @@ impl Checker<'_> {
             }
             None => self.expr(value, scope)?,
         };
-        if value.ty == Type::Void {
-            return None;
-        }
         let target = self.lvalue(target, value.clone(), scope)?;
         let ty = self.lvalue_type(&target, scope);
         let value = self.coerce(value, &ty, span)?;
