@@ -513,12 +513,18 @@ impl Checker<'_> {
 
     /// Checks an increment/decrement target: an integer map or variable.
     fn int_lvalue(&mut self, target: &ast::Expr, scope: &mut ProbeScope) -> Option<LValue> {
-        let one = Expr {
+        // Maps start at 0; a scratch variable must be assigned first, and
+        // reading it reports E0207 when it is not.
+        if let ast::ExprKind::Var(_) = &target.kind {
+            self.expr(target, scope)?;
+        }
+        // A map first written by `++` holds int64 values.
+        let zero = Expr {
             kind: ExprKind::Int(0),
             ty: Type::I64,
             span: target.span,
         };
-        let lv = self.lvalue(target, one, scope)?;
+        let lv = self.lvalue(target, zero, scope)?;
         let ty = self.lvalue_type(&lv, scope);
         if !ty.is_int() {
             self.error(
