@@ -115,7 +115,7 @@ fn tracepoint(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Resolved, Dia
         )
         .label("no such tracepoint")
         .help(format!(
-            "list the tracepoints of a category with `ferrotrace -l 'tracepoint:{}:*'`",
+            "list the tracepoints of a category with `ls /sys/kernel/tracing/events/{}/`",
             cat.text
         ))),
         Err(reason) => {

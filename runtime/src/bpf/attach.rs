@@ -128,7 +128,7 @@ pub fn attach_tracepoint(
     };
     let Some(id) = crate::tracefs::tracepoint_id(category, name)? else {
         return Err(attach_err(format!(
-            "tracepoint {category}:{name} does not exist in this kernel; list them with `ferrotrace -l 'tracepoint:*'`."
+            "tracepoint {category}:{name} does not exist in this kernel; list a category's tracepoints with `ls /sys/kernel/tracing/events/{category}/`."
         )));
     };
     let target = PerfTarget {
