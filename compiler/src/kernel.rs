@@ -34,6 +34,48 @@ pub trait KernelInfo {
         category: &str,
         name: &str,
     ) -> Result<Option<TracepointFormat>, String>;
+
+    /// Every tracepoint of the kernel as `(category, name)`, for wildcard
+    /// attach points and raw tracepoints. An `Err` is a reason the kernel
+    /// could not be asked (shown to the user).
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        Ok(Vec::new())
+    }
+}
+
+/// Whether `text` matches the attach-point pattern `pattern`, where `*`
+/// matches any run of characters and `?` any single character.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    // The last `*` seen and the text position it currently absorbs up to.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if c == b'?' || c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// Whether an attach-point part is a pattern rather than a name.
+pub fn is_pattern(part: &str) -> bool {
+    part.contains(['*', '?'])
 }
 
 impl TracepointFormat {
@@ -119,6 +161,18 @@ format:
 \tfield:char comm[16];\toffset:40;\tsize:16;\tsigned:0;
 \tfield:__data_loc char[] path;\toffset:56;\tsize:4;\tsigned:0;
 ";
+
+    #[test]
+    fn globs_match() {
+        assert!(glob_match("sys_enter_*", "sys_enter_openat"));
+        assert!(glob_match("*open*", "sys_enter_openat"));
+        assert!(glob_match("sched_?witch", "sched_switch"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("sys_exit_*", "sys_enter_openat"));
+        assert!(!glob_match("open", "openat"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxbyy"));
+    }
 
     #[test]
     fn parses_fields() {

@@ -33,6 +33,10 @@ impl KernelInfo for SystemKernel {
             )),
         }
     }
+
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        tracefs::tracepoints().map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]

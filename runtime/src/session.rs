@@ -134,7 +134,7 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
         object.attach(index).map_err(fail)?;
     }
     if !cli.quiet {
-        let n = manifest.programs.len();
+        let n = manifest.probe_count();
         eprintln!("Attached {n} probe{}", if n == 1 { "" } else { "s" });
     }
     if cli.dry_run {

@@ -41,4 +41,27 @@ impl KernelInfo for FixtureKernel {
             Err(_) => Ok(None),
         }
     }
+
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        let dirs = |path: &std::path::Path| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(path)
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect();
+            names.sort();
+            names
+        };
+        let root = self.root.join("tracepoints");
+        Ok(dirs(&root)
+            .into_iter()
+            .flat_map(|c| {
+                dirs(&root.join(&c))
+                    .into_iter()
+                    .map(move |n| (c.clone(), n))
+            })
+            .collect())
+    }
 }

@@ -99,6 +99,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.em.get_current_comm(buf, n)?;
                 return Ok(Val::Str(buf));
             }
+            Builtin::Probe | Builtin::Arg(_) | Builtin::Retval => {
+                return Err(CodegenError::Internal(format!(
+                    "`{}` should have been lowered by the checker.",
+                    b.info().name
+                )))
+            }
         };
         // pid/tid/uid/gid keep 32 bits before widening to the IR type.
         let raw = match b {

@@ -12,6 +12,7 @@
 
 mod builder;
 mod debug;
+mod dispatch;
 mod events;
 mod expr;
 mod maps;
@@ -27,6 +28,7 @@ use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{
     CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
 };
+use inkwell::values::FunctionValue;
 use inkwell::OptimizationLevel;
 
 #[derive(Debug, thiserror::Error)]
@@ -130,8 +132,20 @@ fn build_module<'ctx>(
     add_license(ctx, &module);
     let di = source.and_then(|src| debug::DebugInfo::new(ctx, &module, src).map(|d| (d, src)));
     let mut scratch = 0;
+    let mut dispatched: Vec<(dispatch::Hook, u32, FunctionValue<'ctx>)> = Vec::new();
     for (i, probe) in program.probes.iter().enumerate() {
         let func = declare_probe(ctx, &module, i, &probe.attach);
+        if let Some((hook, nr)) = dispatch::syscall_of(&probe.attach) {
+            // Inlined into the syscall dispatcher instead of a program of its own.
+            func.set_section(None);
+            func.set_linkage(Linkage::Internal);
+            let inline = ctx.create_enum_attribute(
+                inkwell::attributes::Attribute::get_named_enum_kind_id("alwaysinline"),
+                0,
+            );
+            func.add_attribute(inkwell::attributes::AttributeLoc::Function, inline);
+            dispatched.push((hook, nr, func));
+        }
         let name = format!("p{i}");
         let dbg = di.as_ref().map(|(info, src)| debug::ProbeDebug {
             info,
@@ -140,6 +154,22 @@ fn build_module<'ctx>(
         });
         let used = stmt::lower_probe(Emitter::new(ctx, func), program, &globals, probe, dbg)?;
         scratch = scratch.max(used);
+    }
+    for hook in [dispatch::Hook::Enter, dispatch::Hook::Exit] {
+        let cases = dispatch_cases(&dispatched, hook);
+        if cases.is_empty() {
+            continue;
+        }
+        let first = program
+            .probes
+            .iter()
+            .find(|p| dispatch::syscall_of(&p.attach).is_some_and(|(h, _)| h == hook))
+            .map(|p| p.span);
+        let debug = di
+            .as_ref()
+            .zip(first)
+            .map(|((info, src), span)| (info, *src, span));
+        dispatch::build(ctx, &module, dispatcher_name(hook), hook, &cases, debug)?;
     }
     if let Some((info, _)) = &di {
         info.finalize();
@@ -163,6 +193,37 @@ fn build_module<'ctx>(
     Ok((module, scratch))
 }
 
+/// The dispatcher's cases for `hook`: each syscall number once, with its
+/// probes in script order, sorted by number.
+fn dispatch_cases<'ctx>(
+    dispatched: &[(dispatch::Hook, u32, FunctionValue<'ctx>)],
+    hook: dispatch::Hook,
+) -> Vec<dispatch::Case<'ctx>> {
+    let mut cases: Vec<dispatch::Case<'ctx>> = Vec::new();
+    for (h, nr, func) in dispatched {
+        if *h != hook {
+            continue;
+        }
+        match cases.iter_mut().find(|c| c.nr == *nr) {
+            Some(case) => case.probes.push(*func),
+            None => cases.push(dispatch::Case {
+                nr: *nr,
+                probes: vec![*func],
+            }),
+        }
+    }
+    cases.sort_by_key(|c| c.nr);
+    cases
+}
+
+/// The ELF function of the dispatcher for `hook`.
+fn dispatcher_name(hook: dispatch::Hook) -> &'static str {
+    match hook {
+        dispatch::Hook::Enter => "sys_enter",
+        dispatch::Hook::Exit => "sys_exit",
+    }
+}
+
 fn add_license<'ctx>(ctx: &'ctx Context, module: &Module<'ctx>) {
     let text = ctx.const_string(b"GPL", true);
     let g = module.add_global(text.get_type(), None, "_license");
@@ -174,9 +235,14 @@ fn add_license<'ctx>(ctx: &'ctx Context, module: &Module<'ctx>) {
 /// The ELF section of a probe's program.
 fn section(index: usize, attach: &Attach) -> String {
     let kind = match attach {
-        Attach::Begin | Attach::End => "raw_tracepoint",
+        Attach::Begin | Attach::End | Attach::RawTracepoint { .. } => "raw_tracepoint",
         Attach::Tracepoint { .. } => "tracepoint",
-        Attach::Interval { .. } => "perf_event",
+        Attach::Interval { .. } | Attach::Perf { .. } => "perf_event",
+        Attach::Kprobe { ret: false, .. } => "kprobe",
+        Attach::Kprobe { ret: true, .. } => "kretprobe",
+        Attach::Fentry { exit: false, .. } => "fentry",
+        Attach::Fentry { exit: true, .. } => "fexit",
+        Attach::Iter { name } => return format!("iter/{name}"),
     };
     format!("{kind}/p{index}")
 }
@@ -208,14 +274,41 @@ fn attach_spec(attach: &Attach) -> AttachSpec {
             period: *period_ns,
             every_cpu: false,
         },
+        Attach::RawTracepoint { name } => AttachSpec::RawTracepoint { name: name.clone() },
+        Attach::Perf {
+            event_type,
+            config,
+            period,
+            every_cpu,
+        } => AttachSpec::PerfEvent {
+            event_type: *event_type,
+            config: *config,
+            period: *period,
+            every_cpu: *every_cpu,
+        },
+        Attach::Kprobe {
+            function,
+            offset,
+            ret,
+        } => AttachSpec::Kprobe {
+            function: function.clone(),
+            offset: *offset,
+            retprobe: *ret,
+        },
+        Attach::Fentry { function, exit } => AttachSpec::Fentry {
+            function: function.clone(),
+            fexit: *exit,
+        },
+        Attach::Iter { name } => AttachSpec::Iter { name: name.clone() },
     }
 }
 
 fn program_specs(program: &Program, source: &SourceFile) -> Vec<ProgramSpec> {
-    program
+    let mut specs: Vec<ProgramSpec> = program
         .probes
         .iter()
         .enumerate()
+        .filter(|(_, p)| dispatch::syscall_of(&p.attach).is_none())
         .map(|(i, p)| {
             let (line, column) = source.line_col(p.span.start);
             ProgramSpec {
@@ -227,7 +320,35 @@ fn program_specs(program: &Program, source: &SourceFile) -> Vec<ProgramSpec> {
                 column,
             }
         })
-        .collect()
+        .collect();
+    for hook in [dispatch::Hook::Enter, dispatch::Hook::Exit] {
+        let probes: Vec<&crate::ir::Probe> = program
+            .probes
+            .iter()
+            .filter(|p| dispatch::syscall_of(&p.attach).is_some_and(|(h, _)| h == hook))
+            .collect();
+        let Some(first) = probes.first() else {
+            continue;
+        };
+        let (line, column) = source.line_col(first.span.start);
+        let function = dispatcher_name(hook);
+        let probe = match probes.as_slice() {
+            [one] => one.name.clone(),
+            many => format!("tracepoint:syscalls:{function}_* ({} probes)", many.len()),
+        };
+        specs.push(ProgramSpec {
+            function: function.to_string(),
+            section: format!("raw_tracepoint/{}", dispatch::Hook::raw_tracepoint(hook)),
+            probe,
+            attach: AttachSpec::SyscallDispatch {
+                raw_tracepoint: hook.raw_tracepoint().to_string(),
+                probes: probes.iter().map(|p| p.name.clone()).collect(),
+            },
+            line,
+            column,
+        });
+    }
+    specs
 }
 
 #[cfg(test)]

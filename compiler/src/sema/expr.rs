@@ -111,6 +111,9 @@ impl Checker<'_> {
 
     fn ident(&mut self, name: &str, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
         if let Some(b) = Builtin::lookup(name) {
+            if let Some(e) = self.context_builtin(b, span, scope) {
+                return e;
+            }
             let ty = types::from_catalogue(b.info().ty);
             return Some(Expr {
                 kind: ExprKind::Builtin(b),

@@ -9,6 +9,7 @@
 //! diagnostics are dropped); the second pass checks everything against that
 //! fixed table and builds the IR. Both passes are linear in script size.
 
+mod context;
 mod expr;
 mod probes;
 mod stmt;
@@ -21,15 +22,34 @@ use crate::source::Span;
 use crate::syntax::ast::{Item, Script};
 use std::collections::HashMap;
 
+pub use probes::MissingProbes;
 pub use types::MAX_STRLEN;
+
+/// Choices the script or the command line make about checking.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// What an attach point matching no probe is.
+    pub missing_probes: MissingProbes,
+}
 
 /// Checks a script and produces its typed IR, with every diagnostic found.
 /// When any diagnostic is an error the program must not be passed on to
 /// code generation.
 pub fn analyze(script: &Script, kernel: &dyn KernelInfo) -> (ir::Program, Vec<Diagnostic>) {
+    analyze_with(script, kernel, Options::default())
+}
+
+/// `analyze` with explicit options.
+pub fn analyze_with(
+    script: &Script,
+    kernel: &dyn KernelInfo,
+    options: Options,
+) -> (ir::Program, Vec<Diagnostic>) {
     let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default());
+    infer.options = options;
     infer.script(script);
     let mut check = Checker::new(kernel, Pass::Check, infer.maps);
+    check.options = options;
     let probes = check.script(script);
     if probes.is_empty() && !has_errors(&check.diags) {
         check.diags.push(
@@ -63,6 +83,10 @@ struct MapTable {
 /// What a probe's body can see while it is checked.
 struct ProbeScope {
     tracepoint: Option<(String, TracepointFormat)>,
+    /// The concrete probe's name (the `probe` builtin).
+    probe_name: String,
+    /// Where `argN` and `retval` are read from.
+    args: probes::ArgContext,
     locals: Vec<Type>,
     local_names: HashMap<String, VarId>,
 }
@@ -73,6 +97,7 @@ struct Checker<'k> {
     maps: MapTable,
     formats: Vec<Format>,
     diags: Vec<Diagnostic>,
+    options: Options,
 }
 
 impl<'k> Checker<'k> {
@@ -83,6 +108,7 @@ impl<'k> Checker<'k> {
             maps,
             formats: Vec::new(),
             diags: Vec::new(),
+            options: Options::default(),
         }
     }
 
@@ -96,16 +122,20 @@ impl<'k> Checker<'k> {
         let mut out = Vec::new();
         for item in &script.items {
             let Item::Probe(probe) = item;
-            for ap in &probe.attach_points {
-                let resolved = match probes::resolve(ap, self.kernel) {
-                    Ok(r) => r,
-                    Err(d) => {
-                        self.error(d);
-                        continue;
-                    }
-                };
+            let resolved_all = probe.attach_points.iter().flat_map(|ap| {
+                let (resolved, diags) =
+                    probes::resolve_all(ap, self.kernel, self.options.missing_probes);
+                for d in diags {
+                    self.error(d);
+                }
+                resolved.into_iter().map(move |r| (ap, r))
+            });
+            let resolved_all: Vec<_> = resolved_all.collect();
+            for (ap, resolved) in resolved_all {
                 let mut scope = ProbeScope {
                     tracepoint: resolved.tracepoint,
+                    probe_name: resolved.name.clone(),
+                    args: resolved.context,
                     locals: Vec::new(),
                     local_names: HashMap::new(),
                 };

@@ -12,6 +12,7 @@
 
 pub mod attach;
 pub mod error;
+pub mod kinds;
 pub mod load;
 pub mod maps;
 pub mod ringbuf;
@@ -39,6 +40,9 @@ const RUN_CTX_LEN: usize = 8 * 12;
 /// Fields drop in declaration order: attachments, programs, then maps.
 #[derive(Debug)]
 pub struct LoadedObject {
+    /// Per manifest program index, its BPF links that need no perf event
+    /// (raw tracepoints, syscall dispatchers, fentry/fexit).
+    links: Vec<Vec<OwnedFd>>,
     /// Per manifest program index, the hooks it is attached to.
     attachments: Vec<Vec<Attachment>>,
     /// One program fd per manifest program.
@@ -58,6 +62,7 @@ impl LoadedObject {
                 manifest.version, MANIFEST_VERSION
             )));
         }
+        kinds::preflight(manifest)?;
         let mut obj = aya_obj::Object::parse(&artifact.elf).map_err(|e| {
             BpfError::Object(format!(
                 "internal error: the compiled BPF object could not be parsed: {e}."
@@ -128,6 +133,7 @@ impl LoadedObject {
         })?;
 
         let mut programs = Vec::with_capacity(manifest.programs.len());
+        let mut vmlinux_btf = None;
         for spec in &manifest.programs {
             let program = obj.programs.get(&spec.function).ok_or_else(|| {
                 BpfError::Object(format!(
@@ -146,7 +152,9 @@ impl LoadedObject {
                 AttachSpec::Begin | AttachSpec::End => load::BPF_PROG_TYPE_RAW_TRACEPOINT,
                 AttachSpec::Tracepoint { .. } => load::BPF_PROG_TYPE_TRACEPOINT,
                 AttachSpec::PerfEvent { .. } => load::BPF_PROG_TYPE_PERF_EVENT,
+                ref other => kinds::prog_type(other).unwrap_or(load::BPF_PROG_TYPE_RAW_TRACEPOINT),
             };
+            let target = kinds::load_target(spec, &mut vmlinux_btf)?;
             // BTF.ext line info (instruction offsets are in instructions):
             // line in the upper 22 bits of `line_col`, column in the lower 10.
             let mut lines: Vec<(u32, usize, usize)> = function
@@ -168,15 +176,14 @@ impl LoadedObject {
                 column: spec.column,
                 lines: &lines,
             };
-            programs.push(load::load_program(
-                prog_type,
-                &spec.function,
-                &insns,
-                &site,
-            )?);
+            programs.push(
+                load::load_program_for(prog_type, target, &spec.function, &insns, &site)
+                    .map_err(|e| kinds::explain_load_error(spec, e))?,
+            );
         }
 
         Ok(LoadedObject {
+            links: manifest.programs.iter().map(|_| Vec::new()).collect(),
             attachments: manifest.programs.iter().map(|_| Vec::new()).collect(),
             programs,
             maps,
@@ -189,7 +196,7 @@ impl LoadedObject {
     /// attaching an already attached program.
     pub fn attach(&mut self, index: usize) -> Result<(), BpfError> {
         let (spec, prog) = self.program(index)?;
-        if !self.attachments[index].is_empty() {
+        if !self.attachments[index].is_empty() || !self.links[index].is_empty() {
             return Ok(());
         }
         let new = match &spec.attach {
@@ -215,6 +222,37 @@ impl LoadedObject {
                 *period,
                 *every_cpu,
             )?,
+            AttachSpec::RawTracepoint { name }
+            | AttachSpec::SyscallDispatch {
+                raw_tracepoint: name,
+                ..
+            } => {
+                let link = kinds::attach_raw_tracepoint(prog.as_fd(), &spec.probe, name)?;
+                self.links[index].push(link);
+                return Ok(());
+            }
+            AttachSpec::Kprobe {
+                function,
+                offset,
+                retprobe,
+            } => vec![kinds::attach_kprobe(
+                prog.as_fd(),
+                &spec.probe,
+                function,
+                *offset,
+                *retprobe,
+            )?],
+            AttachSpec::Fentry { .. } => {
+                let link = kinds::attach_tracing(prog.as_fd(), &spec.probe)?;
+                self.links[index].push(link);
+                return Ok(());
+            }
+            AttachSpec::Iter { .. } => {
+                return Err(BpfError::Attach {
+                    probe: spec.probe.clone(),
+                    reason: "running BPF iterators is not supported by ferrotrace yet.".to_string(),
+                })
+            }
         };
         self.attachments[index] = new;
         Ok(())
@@ -280,6 +318,9 @@ impl LoadedObject {
     /// Closes every link and perf event. Programs and maps stay, so END can
     /// still run and maps can still be read.
     pub fn detach_all(&mut self) {
+        for links in &mut self.links {
+            links.clear();
+        }
         for hooks in &mut self.attachments {
             hooks.clear();
         }
