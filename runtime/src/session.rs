@@ -85,12 +85,21 @@ fn compile(source: &SourceFile, emit: Option<Emit>) -> Result<Option<Artifact>, 
         Some(Emit::Llvm) => print!("{}", codegen::emit_llvm(&program).map_err(internal)?),
         Some(Emit::Asm) => print!("{}", codegen::emit_asm(&program).map_err(internal)?),
         Some(Emit::Ast) | None => {
-            return codegen::generate(&program, source)
+            return codegen::generate_with(&program, source, &codegen_options())
                 .map(Some)
                 .map_err(internal)
         }
     }
     Ok(None)
+}
+
+/// Code generation choices from the environment: `FERROTRACE_SYSCALL_DISPATCH=0`
+/// gives every syscall tracepoint probe its own perf event, as bpftrace does
+/// (slow to attach and release; for comparison and debugging).
+fn codegen_options() -> codegen::Options {
+    codegen::Options {
+        syscall_dispatch: std::env::var("FERROTRACE_SYSCALL_DISPATCH").as_deref() != Ok("0"),
+    }
 }
 
 /// Prints diagnostics on stderr; fails (with nothing more to say) on errors.

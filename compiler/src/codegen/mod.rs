@@ -60,18 +60,55 @@ const PERF_TYPE_SOFTWARE: u32 = 1;
 /// `perf_event_attr.config` for the CPU clock.
 const PERF_COUNT_SW_CPU_CLOCK: u64 = 0;
 
+/// Choices about the generated code that do not change what a script means.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Run syscall tracepoint probes from one raw tracepoint program per
+    /// hook (`dispatch.rs`) instead of one tracepoint program each.
+    pub syscall_dispatch: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            syscall_dispatch: true,
+        }
+    }
+}
+
+impl Options {
+    /// The dispatch hook and syscall number of a probe compiled into a
+    /// syscall dispatcher, or `None` when it keeps a program of its own.
+    fn dispatched(&self, attach: &Attach) -> Option<(dispatch::Hook, u32)> {
+        if self.syscall_dispatch {
+            dispatch::syscall_of(attach)
+        } else {
+            None
+        }
+    }
+}
+
 /// Generates the BPF object and manifest for a checked program; `source` is
 /// the script the program came from, for the probes' line and column.
 pub fn generate(program: &Program, source: &SourceFile) -> Result<Artifact, CodegenError> {
+    generate_with(program, source, &Options::default())
+}
+
+/// `generate` with explicit options.
+pub fn generate_with(
+    program: &Program,
+    source: &SourceFile,
+    options: &Options,
+) -> Result<Artifact, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine()?;
-    let (module, scratch) = build_module(&ctx, &tm, program, Some(source))?;
+    let (module, scratch) = build_module(&ctx, &tm, program, Some(source), options)?;
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Object)
         .map_err(|e| CodegenError::Llvm(format!("Emitting the BPF object failed: {e}.")))?;
     let manifest = Manifest {
         version: MANIFEST_VERSION,
-        programs: program_specs(program, source),
+        programs: program_specs(program, source, options),
         maps: maps::map_specs(program, scratch),
         events: events::event_specs(program),
     };
@@ -85,7 +122,7 @@ pub fn generate(program: &Program, source: &SourceFile) -> Result<Artifact, Code
 pub fn emit_llvm(program: &Program) -> Result<String, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine()?;
-    let (module, _) = build_module(&ctx, &tm, program, None)?;
+    let (module, _) = build_module(&ctx, &tm, program, None, &Options::default())?;
     Ok(module.print_to_string().to_string())
 }
 
@@ -93,7 +130,7 @@ pub fn emit_llvm(program: &Program) -> Result<String, CodegenError> {
 pub fn emit_asm(program: &Program) -> Result<String, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine()?;
-    let (module, _) = build_module(&ctx, &tm, program, None)?;
+    let (module, _) = build_module(&ctx, &tm, program, None, &Options::default())?;
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Assembly)
         .map_err(|e| CodegenError::Llvm(format!("Emitting BPF assembly failed: {e}.")))?;
@@ -123,6 +160,7 @@ fn build_module<'ctx>(
     tm: &TargetMachine,
     program: &Program,
     source: Option<&SourceFile>,
+    options: &Options,
 ) -> Result<(Module<'ctx>, u32), CodegenError> {
     let module = ctx.create_module("ferrotrace");
     module.set_triple(&tm.get_triple());
@@ -135,7 +173,7 @@ fn build_module<'ctx>(
     let mut dispatched: Vec<(dispatch::Hook, u32, FunctionValue<'ctx>)> = Vec::new();
     for (i, probe) in program.probes.iter().enumerate() {
         let func = declare_probe(ctx, &module, i, &probe.attach);
-        if let Some((hook, nr)) = dispatch::syscall_of(&probe.attach) {
+        if let Some((hook, nr)) = options.dispatched(&probe.attach) {
             // Inlined into the syscall dispatcher instead of a program of its own.
             func.set_section(None);
             func.set_linkage(Linkage::Internal);
@@ -163,7 +201,11 @@ fn build_module<'ctx>(
         let first = program
             .probes
             .iter()
-            .find(|p| dispatch::syscall_of(&p.attach).is_some_and(|(h, _)| h == hook))
+            .find(|p| {
+                options
+                    .dispatched(&p.attach)
+                    .is_some_and(|(h, _)| h == hook)
+            })
             .map(|p| p.span);
         let debug = di
             .as_ref()
@@ -240,9 +282,10 @@ fn section(index: usize, attach: &Attach) -> String {
         Attach::Interval { .. } | Attach::Perf { .. } => "perf_event",
         Attach::Kprobe { ret: false, .. } => "kprobe",
         Attach::Kprobe { ret: true, .. } => "kretprobe",
-        Attach::Fentry { exit: false, .. } => "fentry",
+        // aya-obj knows no iterator section; the manifest's `Iter` attach
+        // tells the runtime what the program is.
+        Attach::Fentry { exit: false, .. } | Attach::Iter { .. } => "fentry",
         Attach::Fentry { exit: true, .. } => "fexit",
-        Attach::Iter { name } => return format!("iter/{name}"),
     };
     format!("{kind}/p{index}")
 }
@@ -303,12 +346,12 @@ fn attach_spec(attach: &Attach) -> AttachSpec {
     }
 }
 
-fn program_specs(program: &Program, source: &SourceFile) -> Vec<ProgramSpec> {
+fn program_specs(program: &Program, source: &SourceFile, options: &Options) -> Vec<ProgramSpec> {
     let mut specs: Vec<ProgramSpec> = program
         .probes
         .iter()
         .enumerate()
-        .filter(|(_, p)| dispatch::syscall_of(&p.attach).is_none())
+        .filter(|(_, p)| options.dispatched(&p.attach).is_none())
         .map(|(i, p)| {
             let (line, column) = source.line_col(p.span.start);
             ProgramSpec {
@@ -325,7 +368,11 @@ fn program_specs(program: &Program, source: &SourceFile) -> Vec<ProgramSpec> {
         let probes: Vec<&crate::ir::Probe> = program
             .probes
             .iter()
-            .filter(|p| dispatch::syscall_of(&p.attach).is_some_and(|(h, _)| h == hook))
+            .filter(|p| {
+                options
+                    .dispatched(&p.attach)
+                    .is_some_and(|(h, _)| h == hook)
+            })
             .collect();
         let Some(first) = probes.first() else {
             continue;

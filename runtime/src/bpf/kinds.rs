@@ -172,6 +172,7 @@ pub fn explain_load_error(spec: &ProgramSpec, e: BpfError) -> BpfError {
 fn short(e: &BpfError) -> String {
     match e {
         BpfError::Load { reason, .. } => reason.trim_end_matches('.').to_string(),
+        BpfError::NotPermitted => "it answered that the operation is not permitted".to_string(),
         BpfError::Verifier { log_tail, .. } => log_tail
             .last()
             .cloned()
