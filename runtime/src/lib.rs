@@ -6,6 +6,7 @@
 pub mod bpf;
 pub mod cli;
 pub mod kernel_info;
+pub mod listing;
 pub mod output;
 pub mod session;
 pub mod signals;

@@ -33,6 +33,11 @@ pub fn run(cli: &Cli) -> i32 {
 }
 
 fn run_inner(cli: &Cli) -> Result<i32, String> {
+    if cli.list {
+        let pattern = cli.args.first().map(String::as_str);
+        crate::listing::list(pattern, cli.verbose, &mut std::io::stdout().lock())?;
+        return Ok(0);
+    }
     let Some((script, _params)) = cli.script() else {
         return Err("ERROR: no program given: pass a script file, `-` for standard input, or -e 'PROGRAM'.\n\
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."

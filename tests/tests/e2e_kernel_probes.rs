@@ -348,3 +348,111 @@ fn wildcard_matching_nothing_is_an_error() {
          with `ferrotrace -l 'PATTERN'`; `config = { missing_probes = \"warn\" }` makes this a warning\n\n"
     );
 }
+
+/// Every tracepoint directory of tracefs, as `tracepoint:CAT:NAME`, sorted.
+fn tracefs_tracepoints() -> Vec<String> {
+    let events = std::path::Path::new("/sys/kernel/tracing/events");
+    let dirs = |p: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(p)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let mut all: Vec<String> = dirs(events)
+        .into_iter()
+        .flat_map(|c| {
+            dirs(&events.join(&c))
+                .into_iter()
+                .map(move |n| format!("tracepoint:{c}:{n}"))
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn list_tracepoints_by_pattern() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&["-l", "tracepoint:syscalls:sys_enter_open*"]);
+    assert_eq!(o.status.code(), Some(0));
+    let expected: String = tracefs_tracepoints()
+        .into_iter()
+        .filter(|n| n.starts_with("tracepoint:syscalls:sys_enter_open"))
+        .map(|n| n + "\n")
+        .collect();
+    assert!(expected.contains("tracepoint:syscalls:sys_enter_openat\n"));
+    assert_eq!(text(&o.stdout), expected);
+    // A short alias selects the same kind.
+    let short = run(&["-l", "t:syscalls:sys_enter_open*"]);
+    assert_eq!(short.stdout, o.stdout);
+}
+
+#[test]
+fn list_everything_includes_every_tracepoint() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&["-l"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o.stdout);
+    let listed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("tracepoint:"))
+        .collect();
+    assert_eq!(listed, tracefs_tracepoints());
+    assert!(
+        out.contains("\nrawtracepoint:sched_switch\n"),
+        "no raw tracepoints"
+    );
+    assert!(out.contains("\nsoftware:cpu-clock:\n"));
+    assert!(out.contains("\nhardware:cpu-cycles:\n"));
+}
+
+#[test]
+fn list_verbose_shows_tracepoint_fields() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&["-lv", "tracepoint:syscalls:sys_enter_openat"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        text(&o.stdout),
+        "tracepoint:syscalls:sys_enter_openat\n    int __syscall_nr\n    int dfd\n    \
+         const char * filename\n    int flags\n    umode_t mode\n"
+    );
+    let o = run(&["-lv", "tracepoint:sched:sched_switch"]);
+    assert_eq!(
+        text(&o.stdout),
+        "tracepoint:sched:sched_switch\n    char prev_comm[16]\n    pid_t prev_pid\n    \
+         int prev_prio\n    long prev_state\n    char next_comm[16]\n    pid_t next_pid\n    \
+         int next_prio\n"
+    );
+}
+
+#[test]
+fn list_software_and_raw_tracepoints() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&["-l", "software:*"]);
+    assert_eq!(
+        text(&o.stdout),
+        "software:alignment-faults:\nsoftware:bpf-output:\nsoftware:context-switches:\n\
+         software:cpu-clock:\nsoftware:cpu-migrations:\nsoftware:dummy:\n\
+         software:emulation-faults:\nsoftware:major-faults:\nsoftware:minor-faults:\n\
+         software:page-faults:\nsoftware:task-clock:\n"
+    );
+    let o = run(&["-l", "rt:sched_switch"]);
+    assert_eq!(text(&o.stdout), "rawtracepoint:sched_switch\n");
+    let o = run(&["-l", "nosuchkind:*"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        "ERROR: `nosuchkind` is not a probe kind; list everything with `ferrotrace -l`.\n"
+    );
+}
