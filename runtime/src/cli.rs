@@ -43,8 +43,9 @@ pub struct Cli {
     #[arg(long, value_name = "KIND")]
     pub explain_hook: Option<String>,
 
-    /// Print the man page or a shell completion script on stdout and exit.
-    #[arg(long, value_enum, value_name = "WHAT", hide = true)]
+    /// Print the man page (roff) or a shell completion script on stdout
+    /// and exit; `scripts/setup` installs them.
+    #[arg(long, value_enum, value_name = "WHAT")]
     pub generate: Option<Generate>,
 }
 

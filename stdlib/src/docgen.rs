@@ -76,7 +76,7 @@ pub fn hooks_markdown() -> String {
         let _ = writeln!(
             out,
             "`{}`{}{}\n",
-            info.shape.replace('|', "` or `"),
+            info.shape,
             if spellings(info) == "—" {
                 String::new()
             } else {
@@ -105,6 +105,26 @@ pub fn language_sections() -> Vec<(&'static str, String)> {
         ("functions", functions_table()),
         ("probe-kinds", probe_kinds_table()),
     ]
+}
+
+/// The generated section of `docs/migrating-from-bpftrace.md`: which probe
+/// kinds the catalogue does not yet mark as implemented, and which functions
+/// exist at all.
+pub fn migrating_sections() -> Vec<(&'static str, String)> {
+    let mut kinds = String::new();
+    for info in PROBE_KINDS.iter().filter(|i| !i.implemented) {
+        let _ = writeln!(kinds, "- `{}` (`{}`)", info.name, info.shape);
+    }
+    if kinds.is_empty() {
+        kinds.push_str("- none: every probe kind of the catalogue is implemented.\n");
+    }
+    let names: Vec<String> = FUNCTIONS.iter().map(|f| format!("`{}`", f.name)).collect();
+    let functions = format!(
+        "ferrotrace knows these functions: {}. A call of any other bpftrace function \
+         is a compile error (E0203) naming the closest known one.\n",
+        names.join(", ")
+    );
+    vec![("unsupported-kinds", kinds), ("known-functions", functions)]
 }
 
 /// Replaces the body of every `<!-- generated:NAME -->` section of `doc`
