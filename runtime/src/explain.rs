@@ -55,6 +55,18 @@ pub fn explain(
     let manifest = &artifact.manifest;
     let code = Code::read(artifact)?;
     let mut out = String::new();
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    docgen::wrap(
+        &mut out,
+        &format!(
+            "This script compiles to {} and {}, described below. Nothing has been \
+             loaded or attached: run it without --explain to trace.",
+            plural(manifest.programs.len(), "eBPF program"),
+            plural(manifest.maps.len(), "map")
+        ),
+        "",
+    );
+    out.push('\n');
     for (index, spec) in manifest.programs.iter().enumerate() {
         explain_probe(&mut out, index, spec, kernel);
     }
@@ -103,6 +115,15 @@ fn explain_probe(out: &mut String, index: usize, spec: &ProgramSpec, kernel: &dy
             let _ = writeln!(out, "    {context}");
         }
     }
+    let builtins: Vec<&str> = ferrotrace_stdlib::Builtin::names().collect();
+    docgen::wrap(
+        out,
+        &format!(
+            "and the builtins of the current task and CPU: {}",
+            builtins.join(", ")
+        ),
+        "    ",
+    );
     out.push('\n');
 }
 
@@ -160,7 +181,7 @@ fn tracepoint_fields(out: &mut String, category: &str, name: &str, kernel: &dyn 
                     .map_or_else(|why| format!("not readable: {why}"), |t| t.to_string());
                 let _ = writeln!(
                     out,
-                    "    args.{:<16} {:<24} {ty} (offset {}, {} bytes)",
+                    "    args.{:<14} {:<20} offset {:>3}, {} bytes -> {ty}",
                     field.name, field.c_type, field.offset, field.size
                 );
             }

@@ -84,7 +84,7 @@ fn binary_explains_a_program_without_running_it() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.starts_with("Probe 1: BEGIN (line 1)\n  hook kind: begin\n"),
+        stdout.contains("\nProbe 1: BEGIN (line 1)\n  hook kind: begin\n"),
         "{stdout}"
     );
     assert!(
@@ -95,4 +95,41 @@ fn binary_explains_a_program_without_running_it() {
     // Explaining runs nothing: no "Attached" line, no "hi".
     assert!(!stdout.contains("hi\n"), "{stdout}");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn binary_explains_tracepoint_fields_from_the_running_kernel() {
+    // Reading a tracepoint's format needs tracefs, hence root.
+    if !harness::kernel_available() {
+        return;
+    }
+    let out = harness::run(&[
+        "--explain",
+        "-e",
+        "tracepoint:sched:sched_process_exec { @[args.pid] = count(); }",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout
+            .contains("  attaches to: tracepoint sched:sched_process_exec, through a perf event\n"),
+        "{stdout}"
+    );
+    // The fields come from this kernel's tracefs format file.
+    for field in ["args.pid ", "args.old_pid "] {
+        assert!(stdout.contains(field), "missing {field} in:\n{stdout}");
+    }
+    assert!(
+        stdout.contains("\n  @: per-CPU hash, key (int64), value count"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    1 | tracepoint:sched:sched_process_exec"),
+        "{stdout}"
+    );
 }
