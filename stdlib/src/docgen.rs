@@ -28,8 +28,10 @@ pub fn hook_text(kind: ProbeKind) -> String {
     if let Some(g) = kind.guide() {
         for (heading, text) in guide_paragraphs(g) {
             let _ = writeln!(out, "\n{heading}:");
-            wrap(&mut out, &text, "  ");
+            wrap(&mut out, &text.replace('`', ""), "  ");
         }
+        // The one-liner stays on one line so it can be copied.
+        let _ = writeln!(out, "\nTry:\n  {}", g.try_it);
     }
     out
 }
@@ -93,6 +95,7 @@ pub fn hooks_markdown() -> String {
             for (heading, text) in guide_paragraphs(g) {
                 let _ = writeln!(out, "\n**{heading}.** {text}");
             }
+            let _ = writeln!(out, "\n**Try:**\n\n```sh\n{}\n```", g.try_it);
         }
     }
     out
@@ -244,9 +247,11 @@ fn guide_paragraphs(g: &HookGuide) -> Vec<(&'static str, String)> {
         ("When it fires", g.fires.to_string()),
         ("What the program sees", g.context.to_string()),
         ("Cost per event", g.cost.to_string()),
-        ("Kernel configuration", g.config.join(", ")),
+        (
+            "Kernel configuration",
+            format!("`{}`", g.config.join("`, `")),
+        ),
         ("Listing targets", g.list.to_string()),
-        ("Try", format!("`{}`", g.try_it)),
     ]
 }
 
