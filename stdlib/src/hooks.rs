@@ -112,8 +112,9 @@ pub const HOOK_GUIDES: &[HookGuide] = &[
                  program, then executes the displaced instruction and resumes. Where it \
                  can, the kernel avoids the trap: on a function entry it uses the ftrace \
                  call site (CONFIG_KPROBES_ON_FTRACE), elsewhere it may replace the \
-                 breakpoint by a jump (CONFIG_OPTPROBES). ferrotrace attaches through a \
-                 perf event of the `kprobe` PMU.",
+                 breakpoint by a jump (CONFIG_OPTPROBES). A tracer attaches through a \
+                 perf event of the `kprobe` PMU, or one kprobe_multi link for many \
+                 functions at once.",
         fires: "Every time any task enters the function.",
         context: "`arg0`..`argN`: the function's arguments as raw 64-bit registers (no \
                   types), `func`: the function's name, `kstack`: the kernel stack. \
@@ -149,13 +150,14 @@ pub const HOOK_GUIDES: &[HookGuide] = &[
     },
     HookGuide {
         kind: ProbeKind::Uprobe,
-        kernel: "A dynamic probe on a user-space function. The kernel writes a breakpoint \
-                 (`int3` on x86) into the page-cache copy of the file's code, so every \
-                 process that maps that binary or library is probed, including ones \
-                 started later. On a hit the trap handler runs the BPF program, then the \
-                 displaced instruction is emulated or single-stepped from a per-process \
-                 out-of-line slot. ferrotrace attaches through a perf event of the \
-                 `uprobe` PMU.",
+        kernel: "A dynamic probe on a user-space function. The probe is registered on \
+                 the file (its inode and an offset), and the kernel writes a breakpoint \
+                 (`int3` on x86) into every process's mapping of that code, as a private \
+                 copy of the page; processes that map the binary or library later get \
+                 the breakpoint too. On a hit the trap handler runs the BPF program, then \
+                 the displaced instruction is emulated or single-stepped from a \
+                 per-process out-of-line slot. A tracer attaches through a perf event of \
+                 the `uprobe` PMU.",
         fires: "Every time any process executes the instruction at the function's address.",
         context: "`arg0`..`argN`: the function's arguments from the calling convention's \
                   registers, `func`, `ustack`; `pid`/`comm` are the calling process.",
@@ -234,7 +236,7 @@ pub const HOOK_GUIDES: &[HookGuide] = &[
         kind: ProbeKind::Software,
         kernel: "A perf software event: a counter the kernel keeps in software \
                  (PERF_TYPE_SOFTWARE), such as page faults, context switches or CPU \
-                 migrations. ferrotrace opens it on every CPU with a sample period; the \
+                 migrations. It is opened on every CPU with a sample period; the \
                  BPF program runs each time the counter has advanced by that many.",
         fires: "Every COUNT-th occurrence of the event (a default per event when COUNT is \
                 omitted), in the task that caused it.",
