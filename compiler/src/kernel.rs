@@ -41,6 +41,13 @@ pub trait KernelInfo {
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
         Ok(Vec::new())
     }
+
+    /// How many arguments the kernel function `name` takes (from BTF), or
+    /// `None` when it is unknown; fexit's `retval` follows the arguments.
+    fn function_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
+        let _ = name;
+        Ok(None)
+    }
 }
 
 /// Whether `text` matches the attach-point pattern `pattern`, where `*`

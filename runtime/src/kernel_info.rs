@@ -37,6 +37,10 @@ impl KernelInfo for SystemKernel {
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
         tracefs::tracepoints().map_err(|e| e.to_string())
     }
+
+    fn function_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.function_arg_count(name))
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 //! `Manifest`.
 
 pub mod bpf;
+pub mod btf;
 pub mod cli;
+pub mod explain;
+pub mod generate;
 pub mod kernel_info;
 pub mod listing;
 pub mod output;

@@ -7,7 +7,9 @@
 //! This crate depends on nothing else in the workspace and touches no kernel.
 
 pub mod builtins;
+pub mod docgen;
 pub mod functions;
+pub mod hooks;
 pub mod perf_events;
 pub mod printf;
 pub mod probes;
@@ -15,6 +17,7 @@ pub mod syscalls;
 
 pub use builtins::{Builtin, BuiltinInfo, ValueType};
 pub use functions::{Function, FunctionInfo};
+pub use hooks::HookGuide;
 pub use probes::{ProbeKind, ProbeKindInfo};
 
 /// Returns the candidate closest to `name` by edit distance, if it is close

@@ -230,7 +230,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "iter:ITERATOR[:PIN]",
         context: "ctx: the iterator's current object",
-        implemented: true,
+        implemented: false,
         explain: "A BPF iterator walks a kernel object list (tasks, files, ...) once, \
                   when read.",
     },

@@ -42,6 +42,16 @@ impl KernelInfo for FixtureKernel {
         }
     }
 
+    /// From `fixtures/kernel/functions`: lines of `NAME ARG_COUNT`, as the
+    /// kernel's BTF describes them.
+    fn function_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
+        let text = std::fs::read_to_string(self.root.join("functions")).unwrap_or_default();
+        Ok(text.lines().find_map(|l| {
+            let (n, count) = l.split_once(' ')?;
+            (n == name).then(|| count.trim().parse().ok()).flatten()
+        }))
+    }
+
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
         let dirs = |path: &std::path::Path| -> Vec<String> {
             let mut names: Vec<String> = std::fs::read_dir(path)

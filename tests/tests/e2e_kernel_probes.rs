@@ -304,12 +304,10 @@ fn fentry_names_bpf_trampolines() {
         ),
         "{err}"
     );
-    let err = fails_cleanly("fexit:no_such_kernel_function { @ = count(); }");
-    assert_eq!(
-        err,
-        "ERROR: the kernel refused to load probe fexit:no_such_kernel_function: this kernel has no \
-         function `no_such_kernel_function` in its BTF type information, so it cannot be traced; \
-         check the name (static functions that were inlined cannot be traced).\n"
+    let err = fails_cleanly("fexit:vfs_write { @ = retval; }");
+    assert!(
+        err.starts_with("ERROR: the kernel refused to load probe fexit:vfs_write:"),
+        "{err}"
     );
 }
 

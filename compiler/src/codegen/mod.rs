@@ -346,50 +346,50 @@ fn attach_spec(attach: &Attach) -> AttachSpec {
     }
 }
 
+/// One spec per program, in script order: a syscall dispatcher takes the
+/// place of the first probe it runs.
 fn program_specs(program: &Program, source: &SourceFile, options: &Options) -> Vec<ProgramSpec> {
-    let mut specs: Vec<ProgramSpec> = program
-        .probes
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| options.dispatched(&p.attach).is_none())
-        .map(|(i, p)| {
-            let (line, column) = source.line_col(p.span.start);
-            ProgramSpec {
+    let mut specs = Vec::new();
+    let mut dispatchers_done = Vec::new();
+    for (i, p) in program.probes.iter().enumerate() {
+        let (line, column) = source.line_col(p.span.start);
+        let Some((hook, _)) = options.dispatched(&p.attach) else {
+            specs.push(ProgramSpec {
                 function: format!("p{i}"),
                 section: section(i, &p.attach),
                 probe: p.name.clone(),
                 attach: attach_spec(&p.attach),
                 line,
                 column,
-            }
-        })
-        .collect();
-    for hook in [dispatch::Hook::Enter, dispatch::Hook::Exit] {
-        let probes: Vec<&crate::ir::Probe> = program
-            .probes
-            .iter()
-            .filter(|p| {
-                options
-                    .dispatched(&p.attach)
-                    .is_some_and(|(h, _)| h == hook)
-            })
-            .collect();
-        let Some(first) = probes.first() else {
+            });
             continue;
         };
-        let (line, column) = source.line_col(first.span.start);
+        if dispatchers_done.contains(&hook) {
+            continue;
+        }
+        dispatchers_done.push(hook);
+        let probes: Vec<String> = program
+            .probes
+            .iter()
+            .filter(|q| {
+                options
+                    .dispatched(&q.attach)
+                    .is_some_and(|(h, _)| h == hook)
+            })
+            .map(|q| q.name.clone())
+            .collect();
         let function = dispatcher_name(hook);
         let probe = match probes.as_slice() {
-            [one] => one.name.clone(),
+            [one] => one.clone(),
             many => format!("tracepoint:syscalls:{function}_* ({} probes)", many.len()),
         };
         specs.push(ProgramSpec {
             function: function.to_string(),
-            section: format!("raw_tracepoint/{}", dispatch::Hook::raw_tracepoint(hook)),
+            section: format!("raw_tracepoint/{}", hook.raw_tracepoint()),
             probe,
             attach: AttachSpec::SyscallDispatch {
                 raw_tracepoint: hook.raw_tracepoint().to_string(),
-                probes: probes.iter().map(|p| p.name.clone()).collect(),
+                probes,
             },
             line,
             column,

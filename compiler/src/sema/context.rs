@@ -39,9 +39,9 @@ impl Checker<'_> {
                 _ => "retval".to_string(),
             };
             let kinds = if matches!(b, Builtin::Retval) {
-                "kretprobe and uretprobe"
+                "kretprobe, uretprobe and fexit"
             } else {
-                "kprobe, uprobe, rawtracepoint and fentry"
+                "kprobe, uprobe, rawtracepoint and fentry/fexit (up to the function's last argument)"
             };
             self.error(
                 Diagnostic::error(

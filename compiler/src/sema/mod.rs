@@ -23,6 +23,7 @@ use crate::syntax::ast::{Item, Script};
 use std::collections::HashMap;
 
 pub use probes::MissingProbes;
+pub use types::tracepoint_field_type;
 pub use types::MAX_STRLEN;
 
 /// Choices the script or the command line make about checking.

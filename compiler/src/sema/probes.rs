@@ -156,7 +156,7 @@ pub fn resolve(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Resolved, Di
         ProbeKind::Software => perf_event(ap, kind),
         ProbeKind::Hardware => perf_event(ap, kind),
         ProbeKind::Kprobe | ProbeKind::Kretprobe => kprobe(ap, kind),
-        ProbeKind::Fentry | ProbeKind::Fexit => fentry(ap, kind),
+        ProbeKind::Fentry | ProbeKind::Fexit => fentry(ap, kind, kernel),
         ProbeKind::Iter => iter(ap),
         other => Err(Diagnostic::error(
             "E0104",
@@ -586,7 +586,11 @@ fn parse_offset(text: &str) -> Option<u64> {
 
 /// `fentry:[MODULE:]FUNCTION` and `fexit:[MODULE:]FUNCTION`. The program's
 /// context is the function's arguments as an array of u64.
-fn fentry(ap: &AttachPoint, kind: ProbeKind) -> Result<Resolved, Diagnostic> {
+fn fentry(
+    ap: &AttachPoint,
+    kind: ProbeKind,
+    kernel: &dyn KernelInfo,
+) -> Result<Resolved, Diagnostic> {
     let exit = kind == ProbeKind::Fexit;
     let target = match ap.parts.as_slice() {
         [_, f] | [_, _, f] => f,
@@ -594,6 +598,30 @@ fn fentry(ap: &AttachPoint, kind: ProbeKind) -> Result<Resolved, Diagnostic> {
     };
     no_pattern(target, kind)?;
     let name = function_probe_name(ap, kind, target);
+    let nargs = match kernel.function_arg_count(&target.text) {
+        Ok(Some(n)) => n,
+        Ok(None) => {
+            return Err(Diagnostic::error(
+                "E0103",
+                format!(
+                    "kernel function `{}` is not described by this kernel's BTF",
+                    target.text
+                ),
+                target.span,
+            )
+            .label("no such function")
+            .help("check the name; static functions that were inlined cannot be traced"))
+        }
+        Err(reason) => {
+            return Err(Diagnostic::error(
+                "E0105",
+                "cannot read the kernel's type information (BTF)",
+                target.span,
+            )
+            .label(format!("needed to resolve this {} probe", kind.name()))
+            .note(reason))
+        }
+    };
     Ok(Resolved {
         name,
         attach: Attach::Fentry {
@@ -601,9 +629,10 @@ fn fentry(ap: &AttachPoint, kind: ProbeKind) -> Result<Resolved, Diagnostic> {
             exit,
         },
         tracepoint: None,
+        // The context is the arguments as u64s, then (fexit) the return value.
         context: ArgContext {
-            args: (0..6).map(|i| 8 * i).collect(),
-            retval: None,
+            args: (0..nargs).map(|i| 8 * i).collect(),
+            retval: exit.then_some(8 * nargs),
         },
     })
 }

@@ -1,0 +1,155 @@
+//! A minimal reader of the kernel's BTF (`/sys/kernel/btf/vmlinux`) for
+//! the facts the compiler asks and aya-obj does not expose: how many
+//! arguments a kernel function takes (fexit's `retval` follows them in the
+//! program's context). It walks the type section once and keeps, per
+//! type, only its kind, name and the type or count it refers to.
+
+use std::sync::OnceLock;
+
+const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+const BTF_MAGIC: u16 = 0xeb9f;
+const KIND_FUNC: u32 = 12;
+const KIND_FUNC_PROTO: u32 = 13;
+
+/// One BTF type, reduced to what the lookups need.
+#[derive(Debug, Clone, Copy)]
+struct Type {
+    kind: u32,
+    name_off: u32,
+    /// The referenced type id (FUNC → its FUNC_PROTO).
+    type_id: u32,
+    vlen: u32,
+}
+
+/// A parsed BTF blob: its types (index = type id - 1) and string section.
+#[derive(Debug)]
+pub struct Btf {
+    types: Vec<Type>,
+    strings: Vec<u8>,
+}
+
+impl Btf {
+    /// Parses a BTF blob; `None` when it is not well-formed.
+    pub fn parse(data: &[u8]) -> Option<Btf> {
+        let u16_at = |o: usize| Some(u16::from_le_bytes(data.get(o..o + 2)?.try_into().ok()?));
+        let u32_at = |o: usize| Some(u32::from_le_bytes(data.get(o..o + 4)?.try_into().ok()?));
+        let usize_at = |o: usize| usize::try_from(u32_at(o)?).ok();
+        if u16_at(0)? != BTF_MAGIC {
+            return None;
+        }
+        let hdr_len = usize_at(4)?;
+        let (type_off, type_len) = (usize_at(8)?, usize_at(12)?);
+        let (str_off, str_len) = (usize_at(16)?, usize_at(20)?);
+        let types_start = hdr_len.checked_add(type_off)?;
+        let types_end = types_start.checked_add(type_len)?;
+        let strings_start = hdr_len.checked_add(str_off)?;
+        let strings = data
+            .get(strings_start..strings_start.checked_add(str_len)?)?
+            .to_vec();
+        let mut types = Vec::new();
+        let mut at = types_start;
+        while at < types_end {
+            let (name_off, info, type_id) = (u32_at(at)?, u32_at(at + 4)?, u32_at(at + 8)?);
+            let kind = (info >> 24) & 0x1f;
+            let vlen = info & 0xffff;
+            let extra = match kind {
+                1 | 14 | 17 => 4,
+                3 => 12,
+                4 | 5 | 15 | 19 => 12 * vlen,
+                6 | 13 => 8 * vlen,
+                _ => 0,
+            };
+            types.push(Type {
+                kind,
+                name_off,
+                type_id,
+                vlen,
+            });
+            at = at.checked_add(12 + usize::try_from(extra).ok()?)?;
+        }
+        Some(Btf { types, strings })
+    }
+
+    /// The kernel's BTF, read and parsed once per process.
+    pub fn vmlinux() -> Result<&'static Btf, String> {
+        static VMLINUX: OnceLock<Result<Btf, String>> = OnceLock::new();
+        VMLINUX
+            .get_or_init(|| {
+                let data = std::fs::read(VMLINUX_BTF).map_err(|e| {
+                    format!(
+                        "could not read the kernel's type information at {VMLINUX_BTF} ({e}); \
+                         this needs a kernel built with CONFIG_DEBUG_INFO_BTF."
+                    )
+                })?;
+                Btf::parse(&data).ok_or_else(|| {
+                    format!("the kernel's type information at {VMLINUX_BTF} could not be parsed.")
+                })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn name(&self, off: u32) -> &[u8] {
+        let start = usize::try_from(off).unwrap_or(usize::MAX);
+        let rest = self.strings.get(start..).unwrap_or(&[]);
+        let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        &rest[..end]
+    }
+
+    /// The number of parameters of the kernel function `name`, or `None`
+    /// when BTF describes no such function.
+    pub fn function_arg_count(&self, name: &str) -> Option<u32> {
+        let func = self
+            .types
+            .iter()
+            .find(|t| t.kind == KIND_FUNC && self.name(t.name_off) == name.as_bytes())?;
+        let proto = self
+            .types
+            .get(usize::try_from(func.type_id).ok()?.checked_sub(1)?)?;
+        (proto.kind == KIND_FUNC_PROTO).then_some(proto.vlen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A BTF blob with `int`, `int f(int, int)` as FUNC_PROTO and FUNC.
+    fn blob() -> Vec<u8> {
+        let strings = b"\0int\0f\0a\0b\0";
+        let mut types = Vec::new();
+        let mut ty = |name: u32, info: u32, t: u32, extra: &[u32]| {
+            for v in [name, info, t].iter().chain(extra) {
+                types.extend(v.to_le_bytes());
+            }
+        };
+        ty(1, 1 << 24, 4, &[32]); // 1: int
+        ty(0, (13 << 24) | 2, 1, &[7, 1, 9, 1]); // 2: proto (a int, b int) -> int
+        ty(5, 12 << 24, 2, &[]); // 3: func f
+        let mut b = Vec::new();
+        b.extend(BTF_MAGIC.to_le_bytes());
+        b.extend([1u8, 0]);
+        for v in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strings.len() as u32,
+        ] {
+            b.extend(v.to_le_bytes());
+        }
+        b.extend(types);
+        b.extend(strings);
+        b
+    }
+
+    #[test]
+    fn counts_function_arguments() {
+        let btf = Btf::parse(&blob());
+        assert_eq!(
+            btf.as_ref().and_then(|b| b.function_arg_count("f")),
+            Some(2)
+        );
+        assert_eq!(btf.as_ref().and_then(|b| b.function_arg_count("g")), None);
+    }
+}
