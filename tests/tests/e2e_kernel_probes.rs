@@ -454,3 +454,37 @@ fn list_software_and_raw_tracepoints() {
         "ERROR: `nosuchkind` is not a probe kind; list everything with `ferrotrace -l`.\n"
     );
 }
+
+/// Every `syscalls:` tracepoint whose name starts with `prefix`.
+fn syscall_tracepoints(prefix: &str) -> usize {
+    tracefs_tracepoints()
+        .iter()
+        .filter(|n| n.starts_with(&format!("tracepoint:syscalls:{prefix}")))
+        .count()
+}
+
+#[test]
+fn every_syscall_tracepoint_with_a_large_body_loads_through_the_dispatchers() {
+    if !kernel_available() {
+        return;
+    }
+    // Hundreds of bodies with strings, maps and printf: too much for one
+    // function's 16-bit branch offsets, and more syscalls than the kernel's
+    // 256 subprograms per program, unless the dispatcher groups them.
+    let o = run(&[
+        "--dry-run",
+        "-e",
+        r#"tracepoint:syscalls:sys_enter_* /comm == "no-such-comm"/ {
+               @[probe, comm] = count(); printf("%s %d %s\n", probe, args.__syscall_nr, comm); }
+           tracepoint:syscalls:sys_exit_* /args.ret < 0 && pid > 1/ {
+               @e[probe, args.ret] = count(); @s = sum(args.ret); }"#,
+    ]);
+    assert_eq!(
+        text(&o.stderr),
+        format!(
+            "Attached {} probes\n",
+            syscall_tracepoints("sys_enter_") + syscall_tracepoints("sys_exit_")
+        )
+    );
+    assert_eq!(o.status.code(), Some(0));
+}

@@ -11,7 +11,9 @@
 //! each argument as 8 bytes from offset 16, or `ret` at offset 16 for exits)
 //! on its stack and runs every probe of that syscall on it, in script order;
 //! the probe bodies are the same functions as for a perf-attached
-//! tracepoint, inlined into the switch, each with its own predicate.
+//! tracepoint, each with its own predicate, inlined into `.text` functions
+//! that each serve a few syscalls and are called (BPF-to-BPF) from the
+//! dispatcher's switch.
 //!
 //! The kernel facts used (x86-64): the raw `sys_enter` tracepoint receives
 //! `(struct pt_regs *regs, long id)` and `sys_exit` `(struct pt_regs *regs,
@@ -167,18 +169,78 @@ pub(crate) fn build<'ctx>(
         }
     }
 
+    // The cases go into `.text` functions of a few syscalls each, called
+    // from the switch: inlining every probe into one function would put
+    // its branches beyond BPF's 16-bit jump offsets, and one function per
+    // syscall would exceed the kernel's 256 subprograms per program.
+    let per_chunk = cases.len().div_ceil(MAX_CHUNKS).max(1);
     let mut arms = Vec::with_capacity(cases.len());
-    for case in cases {
+    for (k, chunk) in cases.chunks(per_chunk).enumerate() {
+        let callee = chunk_function(ctx, module, &format!("{name}_{k}"), chunk, debug)?;
+        for case in chunk {
+            let bb = em.block(&format!("nr{}", case.nr));
+            arms.push((i64t.const_int(case.nr.into(), false), bb));
+            em.at(bb);
+            em.builder
+                .build_call(callee, &[record.into(), nr.into()], "")?;
+            em.br(done)?;
+        }
+    }
+    em.at(native);
+    em.builder.build_switch(nr, done, &arms)?;
+    em.at(done);
+    em.ret0()?;
+    Ok(func)
+}
+
+/// At most this many chunk functions per dispatcher, well under the
+/// kernel's limit of 256 subprograms per program.
+const MAX_CHUNKS: usize = 128;
+
+/// `i32 NAME(ptr record, i64 nr)`: runs the probes of `chunk`'s syscalls
+/// (inlined) on `record` for syscall `nr`; a `.text` function of its own.
+fn chunk_function<'ctx>(
+    ctx: &'ctx Context,
+    module: &Module<'ctx>,
+    name: &str,
+    chunk: &[Case<'ctx>],
+    debug: Option<(&DebugInfo<'ctx>, &SourceFile, Span)>,
+) -> R<FunctionValue<'ctx>> {
+    let ptr = ctx.ptr_type(inkwell::AddressSpace::default());
+    let fn_type = ctx
+        .i32_type()
+        .fn_type(&[ptr.into(), ctx.i64_type().into()], false);
+    let func = module.add_function(name, fn_type, Some(Linkage::Internal));
+    let noinline = ctx.create_enum_attribute(
+        inkwell::attributes::Attribute::get_named_enum_kind_id("noinline"),
+        0,
+    );
+    func.add_attribute(inkwell::attributes::AttributeLoc::Function, noinline);
+    let em = Emitter::new(ctx, func);
+    em.at(em.block("entry"));
+    if let Some((info, source, span)) = debug {
+        let sp = info.subprogram(func, name, source, span);
+        info.locate_in(ctx, &em.builder, sp, source, span);
+    }
+    let (Some(record), Some(nr)) = (func.get_nth_param(0), func.get_nth_param(1)) else {
+        return Err(CodegenError::Internal(
+            "A dispatcher chunk has no parameters.".into(),
+        ));
+    };
+    let entry = em.current()?;
+    let done = em.block("done");
+    let mut arms = Vec::with_capacity(chunk.len());
+    for case in chunk {
         let bb = em.block(&format!("nr{}", case.nr));
-        arms.push((i64t.const_int(case.nr.into(), false), bb));
+        arms.push((em.i64t().const_int(case.nr.into(), false), bb));
         em.at(bb);
         for probe in &case.probes {
             em.builder.build_call(*probe, &[record.into()], "")?;
         }
         em.br(done)?;
     }
-    em.at(native);
-    em.builder.build_switch(nr, done, &arms)?;
+    em.at(entry);
+    em.builder.build_switch(nr.into_int_value(), done, &arms)?;
     em.at(done);
     em.ret0()?;
     Ok(func)

@@ -5,7 +5,8 @@
 //! per probe in the section its attach kind needs (`raw_tracepoint/`,
 //! `tracepoint/`, `perf_event/`). Each probe is lowered by `stmt.rs`,
 //! `expr.rs` and `events.rs` through the typed emitter of `builder.rs`;
-//! everything is inlined, so there are no BPF-to-BPF calls. The module is
+//! everything is inlined, so there are no BPF-to-BPF calls except from a
+//! syscall dispatcher (`dispatch.rs`) to its `.text` chunks. The module is
 //! optimized with LLVM's `default<O2>` pipeline and emitted for `bpfel`,
 //! CPU `v3`. The manifest is derived from the same layout functions as the
 //! code, so the two always agree.
@@ -174,7 +175,8 @@ fn build_module<'ctx>(
     for (i, probe) in program.probes.iter().enumerate() {
         let func = declare_probe(ctx, &module, i, &probe.attach);
         if let Some((hook, nr)) = options.dispatched(&probe.attach) {
-            // Inlined into the syscall dispatcher instead of a program of its own.
+            // Inlined into a chunk function of the syscall dispatcher
+            // (`dispatch.rs`) instead of being a program of its own.
             func.set_section(None);
             func.set_linkage(Linkage::Internal);
             let inline = ctx.create_enum_attribute(
