@@ -667,3 +667,89 @@ fn iter(ap: &AttachPoint) -> Result<Resolved, Diagnostic> {
         context: ArgContext::default(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::Severity;
+    use crate::source::SourceFile;
+    use crate::syntax::{self, ast::Item};
+
+    /// Two sched tracepoints and a syscall one; no function has BTF.
+    struct Kernel;
+
+    impl KernelInfo for Kernel {
+        fn tracepoint_format(&self, c: &str, n: &str) -> Result<Option<TracepointFormat>, String> {
+            let known = self
+                .tracepoints()?
+                .iter()
+                .any(|(kc, kn)| kc == c && kn == n);
+            Ok(known.then(TracepointFormat::default))
+        }
+
+        fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+            Ok([
+                ("sched", "sched_switch"),
+                ("sched", "sched_wakeup"),
+                ("syscalls", "sys_enter_read"),
+            ]
+            .iter()
+            .map(|(c, n)| (c.to_string(), n.to_string()))
+            .collect())
+        }
+    }
+
+    fn attach_point(text: &str) -> AttachPoint {
+        let (script, diags) = syntax::parse(&SourceFile::new("t", format!("{text} {{}}")));
+        assert!(diags.is_empty(), "{diags:?}");
+        let Some(Item::Probe(p)) = script.items.into_iter().next() else {
+            panic!("no probe in {text}");
+        };
+        p.attach_points
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no attach point"))
+    }
+
+    fn names(text: &str, missing: MissingProbes) -> (Vec<String>, Vec<Severity>) {
+        let (probes, diags) = resolve_all(&attach_point(text), &Kernel, missing);
+        (
+            probes.into_iter().map(|p| p.name).collect(),
+            diags.into_iter().map(|d| d.severity).collect(),
+        )
+    }
+
+    #[test]
+    fn wildcards_expand_in_both_parts() {
+        assert_eq!(
+            names("t:sched:sched_*", MissingProbes::Error).0,
+            [
+                "tracepoint:sched:sched_switch",
+                "tracepoint:sched:sched_wakeup"
+            ]
+        );
+        assert_eq!(
+            names("tracepoint:*:*_read", MissingProbes::Error).0,
+            ["tracepoint:syscalls:sys_enter_read"]
+        );
+        // Raw tracepoints are every tracepoint outside `syscalls`.
+        assert_eq!(
+            names("rawtracepoint:sched_w*", MissingProbes::Error).0,
+            ["rawtracepoint:sched_wakeup"]
+        );
+    }
+
+    #[test]
+    fn missing_probes_policy() {
+        let none = "tracepoint:sched:nothing_*";
+        assert_eq!(
+            names(none, MissingProbes::Error),
+            (vec![], vec![Severity::Error])
+        );
+        assert_eq!(
+            names(none, MissingProbes::Warn),
+            (vec![], vec![Severity::Warning])
+        );
+        assert_eq!(names(none, MissingProbes::Ignore), (vec![], vec![]));
+    }
+}
