@@ -42,9 +42,10 @@ pub trait KernelInfo {
         Ok(Vec::new())
     }
 
-    /// How many arguments the kernel function `name` takes (from BTF), or
-    /// `None` when it is unknown; fexit's `retval` follows the arguments.
-    fn function_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
+    /// The parameter names of the kernel function `name` (from BTF), or
+    /// `None` when it is unknown. fentry/fexit read them as `args.NAME`,
+    /// and fexit's `retval` follows them in the program's context.
+    fn function_params(&self, name: &str) -> Result<Option<Vec<String>>, String> {
         let _ = name;
         Ok(None)
     }

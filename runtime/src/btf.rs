@@ -1,8 +1,9 @@
 //! A minimal reader of the kernel's BTF (`/sys/kernel/btf/vmlinux`) for
-//! the facts the compiler asks and aya-obj does not expose: how many
-//! arguments a kernel function takes (fexit's `retval` follows them in the
-//! program's context). It walks the type section once and keeps, per
-//! type, only its kind, name and the type or count it refers to.
+//! the facts the compiler asks and aya-obj does not expose: the parameter
+//! names of a kernel function (fentry's `args.NAME`; fexit's `retval`
+//! follows the arguments in the program's context). It walks the type
+//! section once and keeps, per type, its kind, name, the type or count it
+//! refers to and where its extra data starts.
 
 use std::sync::OnceLock;
 
@@ -19,6 +20,8 @@ struct Type {
     /// The referenced type id (FUNC → its FUNC_PROTO).
     type_id: u32,
     vlen: u32,
+    /// Offset in `data` of the kind-specific data after the 12-byte header.
+    extra_at: usize,
 }
 
 /// A parsed BTF blob: its types (index = type id - 1) and string section.
@@ -26,6 +29,7 @@ struct Type {
 pub struct Btf {
     types: Vec<Type>,
     strings: Vec<u8>,
+    data: Vec<u8>,
 }
 
 impl Btf {
@@ -64,10 +68,15 @@ impl Btf {
                 name_off,
                 type_id,
                 vlen,
+                extra_at: at + 12,
             });
             at = at.checked_add(12 + usize::try_from(extra).ok()?)?;
         }
-        Some(Btf { types, strings })
+        Some(Btf {
+            types,
+            strings,
+            data: data.to_vec(),
+        })
     }
 
     /// The kernel's BTF, read and parsed once per process.
@@ -96,9 +105,9 @@ impl Btf {
         &rest[..end]
     }
 
-    /// The number of parameters of the kernel function `name`, or `None`
-    /// when BTF describes no such function.
-    pub fn function_arg_count(&self, name: &str) -> Option<u32> {
+    /// The parameter names of the kernel function `name` (`argN` for an
+    /// unnamed one), or `None` when BTF describes no such function.
+    pub fn function_params(&self, name: &str) -> Option<Vec<String>> {
         let func = self
             .types
             .iter()
@@ -106,7 +115,22 @@ impl Btf {
         let proto = self
             .types
             .get(usize::try_from(func.type_id).ok()?.checked_sub(1)?)?;
-        (proto.kind == KIND_FUNC_PROTO).then_some(proto.vlen)
+        if proto.kind != KIND_FUNC_PROTO {
+            return None;
+        }
+        // Each parameter is `{ name_off: u32, type: u32 }`.
+        (0..usize::try_from(proto.vlen).ok()?)
+            .map(|i| {
+                let at = proto.extra_at + 8 * i;
+                let bytes: [u8; 4] = self.data.get(at..at + 4)?.try_into().ok()?;
+                let name = self.name(u32::from_le_bytes(bytes));
+                Some(if name.is_empty() {
+                    format!("arg{i}")
+                } else {
+                    String::from_utf8_lossy(name).into_owned()
+                })
+            })
+            .collect()
     }
 }
 
@@ -144,12 +168,12 @@ mod tests {
     }
 
     #[test]
-    fn counts_function_arguments() {
+    fn reads_function_parameters() {
         let btf = Btf::parse(&blob());
         assert_eq!(
-            btf.as_ref().and_then(|b| b.function_arg_count("f")),
-            Some(2)
+            btf.as_ref().and_then(|b| b.function_params("f")),
+            Some(vec!["a".to_string(), "b".to_string()])
         );
-        assert_eq!(btf.as_ref().and_then(|b| b.function_arg_count("g")), None);
+        assert_eq!(btf.as_ref().and_then(|b| b.function_params("g")), None);
     }
 }

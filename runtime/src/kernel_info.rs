@@ -38,8 +38,8 @@ impl KernelInfo for SystemKernel {
         tracefs::tracepoints().map_err(|e| e.to_string())
     }
 
-    fn function_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
-        Ok(crate::btf::Btf::vmlinux()?.function_arg_count(name))
+    fn function_params(&self, name: &str) -> Result<Option<Vec<String>>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.function_params(name))
     }
 }
 

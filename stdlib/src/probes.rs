@@ -207,7 +207,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         aliases: &["f"],
         deprecated: &["kfunc"],
         shape: "fentry:[MODULE:]FUNCTION",
-        context: "arg0..arg5: the function's arguments as u64 (BTF-typed args not yet)",
+        context: "args.NAME and arg0..argN: the function's arguments, named from BTF, as u64",
         implemented: true,
         explain: "A BPF trampoline on entry to a kernel function: cheaper than a kprobe \
                   and typed from BTF. Needs BPF tracing programs in the kernel.",
@@ -218,7 +218,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         aliases: &["fr"],
         deprecated: &["kretfunc"],
         shape: "fexit:[MODULE:]FUNCTION",
-        context: "arg0..arg5 as u64 (retval and BTF-typed args not yet)",
+        context: "args.NAME, arg0..argN and retval, as u64",
         implemented: true,
         explain: "A BPF trampoline on return from a kernel function, seeing both the \
                   arguments and the return value.",

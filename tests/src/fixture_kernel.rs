@@ -42,13 +42,13 @@ impl KernelInfo for FixtureKernel {
         }
     }
 
-    /// From `fixtures/kernel/functions`: lines of `NAME ARG_COUNT`, as the
-    /// kernel's BTF describes them.
-    fn function_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
+    /// From `fixtures/kernel/functions`: lines of `NAME PARAM...`, as the
+    /// kernel's BTF describes the function.
+    fn function_params(&self, name: &str) -> Result<Option<Vec<String>>, String> {
         let text = std::fs::read_to_string(self.root.join("functions")).unwrap_or_default();
         Ok(text.lines().find_map(|l| {
-            let (n, count) = l.split_once(' ')?;
-            (n == name).then(|| count.trim().parse().ok()).flatten()
+            let mut words = l.split_whitespace();
+            (words.next() == Some(name)).then(|| words.map(String::from).collect())
         }))
     }
 

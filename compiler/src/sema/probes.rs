@@ -598,8 +598,8 @@ fn fentry(
     };
     no_pattern(target, kind)?;
     let name = function_probe_name(ap, kind, target);
-    let nargs = match kernel.function_arg_count(&target.text) {
-        Ok(Some(n)) => n,
+    let params = match kernel.function_params(&target.text) {
+        Ok(Some(params)) => params,
         Ok(None) => {
             return Err(Diagnostic::error(
                 "E0103",
@@ -622,19 +622,39 @@ fn fentry(
             .note(reason))
         }
     };
+    let nargs = u32::try_from(params.len()).unwrap_or(u32::MAX);
     Ok(Resolved {
         name,
         attach: Attach::Fentry {
             function: target.text.clone(),
             exit,
         },
-        tracepoint: None,
-        // The context is the arguments as u64s, then (fexit) the return value.
+        // The context is the arguments as u64s, then (fexit) the return
+        // value; `args.NAME` reads them like tracepoint fields.
+        tracepoint: Some((kind.name().to_string(), function_args(&params))),
         context: ArgContext {
             args: (0..nargs).map(|i| 8 * i).collect(),
             retval: exit.then_some(8 * nargs),
         },
     })
+}
+
+/// A function's parameters as the fields of an fentry/fexit context: one
+/// 64-bit unsigned value each (BTF typing of `args` is not done yet).
+fn function_args(params: &[String]) -> TracepointFormat {
+    let fields = params
+        .iter()
+        .zip(0u32..)
+        .map(|(name, i)| crate::kernel::TracepointField {
+            name: name.clone(),
+            c_type: "u64".to_string(),
+            offset: 8 * i,
+            size: 8,
+            signed: false,
+            array_len: None,
+        })
+        .collect();
+    TracepointFormat { fields }
 }
 
 /// `iter:ITERATOR[:PIN]`.
