@@ -332,6 +332,20 @@ fn hardware_names_the_missing_pmu() {
 }
 
 #[test]
+fn iter_is_refused_before_anything_is_loaded() {
+    if !kernel_available() {
+        return;
+    }
+    let err = fails_cleanly("iter:task { @tasks = count(); }");
+    assert_eq!(
+        err,
+        "ERROR: could not attach probe iter:task: ferrotrace cannot run BPF iterators yet (the \
+         program compiles, and this kernel may load it, but nothing reads the iterator); walk \
+         tasks with `/proc` or a tracepoint instead.\n"
+    );
+}
+
+#[test]
 fn wildcard_matching_nothing_is_an_error() {
     let o = run(&[
         "-e",

@@ -46,6 +46,16 @@ pub fn preflight(manifest: &Manifest) -> Result<(), BpfError> {
                         .to_string(),
                 });
             }
+            AttachSpec::Iter { .. } => {
+                return Err(BpfError::Attach {
+                    probe: spec.probe.clone(),
+                    reason:
+                        "ferrotrace cannot run BPF iterators yet (the program compiles, and this \
+                             kernel may load it, but nothing reads the iterator); walk tasks with \
+                             `/proc` or a tracepoint instead."
+                            .to_string(),
+                });
+            }
             AttachSpec::PerfEvent {
                 event_type, config, ..
             } if *event_type == attach::PERF_TYPE_HARDWARE => {

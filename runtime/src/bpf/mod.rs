@@ -247,12 +247,8 @@ impl LoadedObject {
                 self.links[index].push(link);
                 return Ok(());
             }
-            AttachSpec::Iter { .. } => {
-                return Err(BpfError::Attach {
-                    probe: spec.probe.clone(),
-                    reason: "running BPF iterators is not supported by ferrotrace yet.".to_string(),
-                })
-            }
+            // `kinds::preflight` refuses iterators before anything is loaded.
+            AttachSpec::Iter { .. } => return Ok(()),
         };
         self.attachments[index] = new;
         Ok(())
