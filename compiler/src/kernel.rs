@@ -49,6 +49,14 @@ pub trait KernelInfo {
         let _ = name;
         Ok(None)
     }
+
+    /// How many arguments the raw tracepoint `name` passes (from BTF), or
+    /// `None` when unknown (then `arg0`..`arg11` are all accepted and the
+    /// kernel checks at attach time).
+    fn raw_tracepoint_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
+        let _ = name;
+        Ok(None)
+    }
 }
 
 /// Whether `text` matches the attach-point pattern `pattern`, where `*`

@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 
 const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 const BTF_MAGIC: u16 = 0xeb9f;
+const KIND_PTR: u32 = 2;
+const KIND_TYPEDEF: u32 = 8;
 const KIND_FUNC: u32 = 12;
 const KIND_FUNC_PROTO: u32 = 13;
 
@@ -105,6 +107,27 @@ impl Btf {
         &rest[..end]
     }
 
+    /// The type with id `id` (ids count from 1).
+    fn by_id(&self, id: u32) -> Option<&Type> {
+        self.types.get(usize::try_from(id).ok()?.checked_sub(1)?)
+    }
+
+    /// How many arguments the raw tracepoint `name` passes: its
+    /// `btf_trace_NAME` typedef is a pointer to a function prototype whose
+    /// first parameter (`void *__data`) is not one of them.
+    pub fn raw_tracepoint_arg_count(&self, name: &str) -> Option<u32> {
+        let typedef = format!("btf_trace_{name}");
+        let t = self
+            .types
+            .iter()
+            .find(|t| t.kind == KIND_TYPEDEF && self.name(t.name_off) == typedef.as_bytes())?;
+        let ptr = self.by_id(t.type_id).filter(|p| p.kind == KIND_PTR)?;
+        let proto = self
+            .by_id(ptr.type_id)
+            .filter(|p| p.kind == KIND_FUNC_PROTO)?;
+        proto.vlen.checked_sub(1)
+    }
+
     /// The parameter names of the kernel function `name` (`argN` for an
     /// unnamed one), or `None` when BTF describes no such function.
     pub fn function_params(&self, name: &str) -> Option<Vec<String>> {
@@ -112,9 +135,7 @@ impl Btf {
             .types
             .iter()
             .find(|t| t.kind == KIND_FUNC && self.name(t.name_off) == name.as_bytes())?;
-        let proto = self
-            .types
-            .get(usize::try_from(func.type_id).ok()?.checked_sub(1)?)?;
+        let proto = self.by_id(func.type_id)?;
         if proto.kind != KIND_FUNC_PROTO {
             return None;
         }
@@ -140,7 +161,7 @@ mod tests {
 
     /// A BTF blob with `int`, `int f(int, int)` as FUNC_PROTO and FUNC.
     fn blob() -> Vec<u8> {
-        let strings = b"\0int\0f\0a\0b\0";
+        let strings = b"\0int\0f\0a\0b\0btf_trace_x\0";
         let mut types = Vec::new();
         let mut ty = |name: u32, info: u32, t: u32, extra: &[u32]| {
             for v in [name, info, t].iter().chain(extra) {
@@ -150,6 +171,8 @@ mod tests {
         ty(1, 1 << 24, 4, &[32]); // 1: int
         ty(0, (13 << 24) | 2, 1, &[7, 1, 9, 1]); // 2: proto (a int, b int) -> int
         ty(5, 12 << 24, 2, &[]); // 3: func f
+        ty(0, 2 << 24, 2, &[]); // 4: pointer to the proto
+        ty(11, 8 << 24, 4, &[]); // 5: typedef btf_trace_x
         let mut b = Vec::new();
         b.extend(BTF_MAGIC.to_le_bytes());
         b.extend([1u8, 0]);
@@ -175,5 +198,9 @@ mod tests {
             Some(vec!["a".to_string(), "b".to_string()])
         );
         assert_eq!(btf.as_ref().and_then(|b| b.function_params("g")), None);
+        assert_eq!(
+            btf.as_ref().and_then(|b| b.raw_tracepoint_arg_count("x")),
+            Some(1)
+        );
     }
 }

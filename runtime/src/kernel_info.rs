@@ -41,6 +41,13 @@ impl KernelInfo for SystemKernel {
     fn function_params(&self, name: &str) -> Result<Option<Vec<String>>, String> {
         Ok(crate::btf::Btf::vmlinux()?.function_params(name))
     }
+
+    fn raw_tracepoint_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
+        // Without BTF the kernel still checks the arguments at attach time.
+        Ok(crate::btf::Btf::vmlinux()
+            .ok()
+            .and_then(|btf| btf.raw_tracepoint_arg_count(name)))
+    }
 }
 
 #[cfg(test)]

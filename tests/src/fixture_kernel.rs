@@ -52,6 +52,15 @@ impl KernelInfo for FixtureKernel {
         }))
     }
 
+    /// From `fixtures/kernel/raw_tracepoints`: lines of `NAME ARG_COUNT`.
+    fn raw_tracepoint_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
+        let text = std::fs::read_to_string(self.root.join("raw_tracepoints")).unwrap_or_default();
+        Ok(text.lines().find_map(|l| {
+            let (n, count) = l.split_once(' ')?;
+            (n == name).then(|| count.trim().parse().ok()).flatten()
+        }))
+    }
+
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
         let dirs = |path: &std::path::Path| -> Vec<String> {
             let mut names: Vec<String> = std::fs::read_dir(path)

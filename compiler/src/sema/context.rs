@@ -39,9 +39,9 @@ impl Checker<'_> {
                 _ => "retval".to_string(),
             };
             let kinds = if matches!(b, Builtin::Retval) {
-                "kretprobe, uretprobe and fexit"
+                "kretprobe, uretprobe and fexit probes"
             } else {
-                "kprobe, uprobe, rawtracepoint and fentry/fexit (up to the function's last argument)"
+                "kprobe, uprobe, rawtracepoint, fentry and fexit probes, up to the probe's last argument"
             };
             self.error(
                 Diagnostic::error(
@@ -50,7 +50,7 @@ impl Checker<'_> {
                     span,
                 )
                 .label("this probe has no such value")
-                .help(format!("`{what}` exists in {kinds} probes")),
+                .help(format!("`{what}` exists in {kinds}")),
             );
             return Some(None);
         };

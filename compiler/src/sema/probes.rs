@@ -354,10 +354,14 @@ fn raw_tracepoint(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Vec<Resol
         .help("list them with `ferrotrace -l 'rawtracepoint:*'`"));
     }
     let mut seen = std::collections::HashSet::new();
-    Ok(matches
-        .into_iter()
-        .filter(|(_, n)| seen.insert(n.clone()))
-        .map(|(c, n)| Resolved {
+    let mut out = Vec::new();
+    for (c, n) in matches.into_iter().filter(|(_, n)| seen.insert(n.clone())) {
+        let nargs = kernel
+            .raw_tracepoint_arg_count(&n)
+            .ok()
+            .flatten()
+            .unwrap_or(u32::from(ferrotrace_stdlib::builtins::MAX_ARG) + 1);
+        out.push(Resolved {
             name: match cat {
                 Some(_) => format!("rawtracepoint:{c}:{n}"),
                 None => format!("rawtracepoint:{n}"),
@@ -365,13 +369,12 @@ fn raw_tracepoint(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Vec<Resol
             attach: Attach::RawTracepoint { name: n },
             tracepoint: None,
             context: ArgContext {
-                args: (0..=u32::from(ferrotrace_stdlib::builtins::MAX_ARG))
-                    .map(|i| 8 * i)
-                    .collect(),
+                args: (0..nargs).map(|i| 8 * i).collect(),
                 retval: None,
             },
-        })
-        .collect())
+        });
+    }
+    Ok(out)
 }
 
 fn malformed(ap: &AttachPoint, expected: &str, shape: &str) -> Diagnostic {
