@@ -143,11 +143,13 @@ pub(crate) fn build<'ctx>(
 
     let done = em.block("done");
     let native = em.block("native");
-    let cs = word(CS)?;
+    // `cs` is the low 16 bits of its slot; with FRED the upper bits of the
+    // same word carry other state.
+    let cs = em.resize(word(CS)?, 16, false)?;
     let compat = em.builder.build_int_compare(
         inkwell::IntPredicate::EQ,
         cs,
-        em.u64c(USER32_CS),
+        ctx.i16_type().const_int(USER32_CS, false),
         "compat",
     )?;
     em.cond_br(compat, done, native)?;
