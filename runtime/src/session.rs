@@ -116,10 +116,13 @@ fn compile(source: &SourceFile, emit: Option<Emit>) -> Result<Option<Artifact>, 
 
 /// Code generation choices from the environment: `FERROTRACE_SYSCALL_DISPATCH=0`
 /// gives every syscall tracepoint probe its own perf event, as bpftrace does
-/// (slow to attach and release; for comparison and debugging).
+/// (slow to attach and release; for comparison and debugging). The
+/// dispatcher knows the x86-64 syscall table and `pt_regs` only, so other
+/// architectures always use one perf event per tracepoint.
 fn codegen_options() -> codegen::Options {
     codegen::Options {
-        syscall_dispatch: std::env::var("FERROTRACE_SYSCALL_DISPATCH").as_deref() != Ok("0"),
+        syscall_dispatch: cfg!(target_arch = "x86_64")
+            && std::env::var("FERROTRACE_SYSCALL_DISPATCH").as_deref() != Ok("0"),
     }
 }
 
