@@ -30,6 +30,8 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.map_load(*map, k, &e.ty)
             }
             ExprKind::TracepointField { offset } => self.tracepoint_field(*offset, &e.ty),
+            ExprKind::MapDelete { map, key } => self.map_entry_query(*map, key, true),
+            ExprKind::MapHasKey { map, key } => self.map_entry_query(*map, key, false),
             ExprKind::Unary { op, operand } => self.unary(*op, operand, &e.ty),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, &e.ty),
             ExprKind::Ternary {
@@ -131,6 +133,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let value_ty = match &self.map_def(map)?.value {
             MapValue::Plain(t) => t.clone(),
             MapValue::Count | MapValue::Sum { .. } => return self.percpu_sum(map, key),
+            _ => return self.aggregate_read(map, key),
         };
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
         if let Type::Str(n) = value_ty {
@@ -356,7 +359,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
 
     /// `/` and `%`; by zero they give 0 and the dividend. Signed operands are
     /// divided as magnitudes and the sign fixed afterwards.
-    fn divide(
+    pub(crate) fn divide(
         &self,
         div: bool,
         a: IntValue<'ctx>,

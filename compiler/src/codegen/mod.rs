@@ -10,6 +10,7 @@
 //! CPU `v3`. The manifest is derived from the same layout functions as the
 //! code, so the two always agree.
 
+mod aggregate;
 mod builder;
 mod debug;
 mod events;

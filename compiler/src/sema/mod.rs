@@ -9,7 +9,9 @@
 //! diagnostics are dropped); the second pass checks everything against that
 //! fixed table and builds the IR. Both passes are linear in script size.
 
+mod aggregate;
 mod expr;
+mod mapfns;
 mod probes;
 mod stmt;
 mod types;
@@ -41,6 +43,7 @@ pub fn analyze(script: &Script, kernel: &dyn KernelInfo) -> (ir::Program, Vec<Di
         probes,
         maps: check.maps.defs,
         formats: check.formats,
+        actions: check.actions,
     };
     (program, check.diags)
 }
@@ -72,6 +75,7 @@ struct Checker<'k> {
     pass: Pass,
     maps: MapTable,
     formats: Vec<Format>,
+    actions: Vec<ir::Action>,
     diags: Vec<Diagnostic>,
 }
 
@@ -82,6 +86,7 @@ impl<'k> Checker<'k> {
             pass,
             maps,
             formats: Vec::new(),
+            actions: Vec::new(),
             diags: Vec::new(),
         }
     }

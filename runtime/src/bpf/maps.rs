@@ -212,3 +212,50 @@ fn map_read_error(spec: &MapSpec, errno: i32) -> BpfError {
         errno_text(errno)
     ))
 }
+
+/// Removes every key of the map (`clear()`).
+pub fn clear_all(fd: BorrowedFd<'_>, spec: &MapSpec) -> Result<(), BpfError> {
+    for entry in read_all(fd, spec)? {
+        // SAFETY: the key is `key_size` bytes and outlives the call.
+        let ret =
+            unsafe { libbpf_sys::bpf_map_delete_elem(fd.as_raw_fd(), entry.key.as_ptr().cast()) };
+        if ret < 0 {
+            let errno = libbpf_errno(ret);
+            if errno != libc::ENOENT {
+                return Err(map_read_error(spec, errno));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets every value of the map to zero, on every CPU (`zero()`).
+pub fn zero_all(fd: BorrowedFd<'_>, spec: &MapSpec) -> Result<(), BpfError> {
+    let per_cpu = matches!(spec.kind, MapKind::PercpuHash | MapKind::PercpuArray);
+    let copies = if per_cpu { possible_cpus()? } else { 1 };
+    let stride = if per_cpu {
+        (spec.value_size as usize).div_ceil(8) * 8
+    } else {
+        spec.value_size as usize
+    };
+    let zeros = vec![0u8; copies * stride];
+    for entry in read_all(fd, spec)? {
+        // SAFETY: the key is `key_size` bytes and the value holds every
+        // per-CPU copy; both outlive the call.
+        let ret = unsafe {
+            libbpf_sys::bpf_map_update_elem(
+                fd.as_raw_fd(),
+                entry.key.as_ptr().cast(),
+                zeros.as_ptr().cast(),
+                u64::from(libbpf_sys::BPF_EXIST),
+            )
+        };
+        if ret < 0 {
+            let errno = libbpf_errno(ret);
+            if errno != libc::ENOENT {
+                return Err(map_read_error(spec, errno));
+            }
+        }
+    }
+    Ok(())
+}

@@ -6,9 +6,11 @@
 //! every non-empty map, ordered by name.
 
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 use std::io::Write;
 
 use super::decode::{MapDatum, MapSnapshot};
+use super::hist::write_rows;
 use super::value::{cmp_value_lists, cmp_values, Value};
 
 /// Writes the maps as bpftrace prints them at exit, including the leading
@@ -40,15 +42,57 @@ pub fn print_maps(out: &mut dyn Write, maps: &[MapSnapshot]) -> std::io::Result<
 /// Writes one map, sorted as bpftrace sorts it. An empty map writes
 /// nothing.
 pub fn print_map(out: &mut dyn Write, map: &MapSnapshot) -> std::io::Result<()> {
+    print_map_top(out, map, 0, 1)
+}
+
+/// Writes one map as `print(@map, top, div)` does: only the `top` entries
+/// that sort last when `top` is not 0, values divided by `div`. Scalar
+/// values follow `@name: `; histograms follow `@name:` on lines of their
+/// own and end with a blank line.
+pub fn print_map_top(
+    out: &mut dyn Write,
+    map: &MapSnapshot,
+    top: u64,
+    div: u64,
+) -> std::io::Result<()> {
     let name = display_name(&map.name);
-    for (key, datum) in sorted_entries(map) {
-        if key.is_empty() {
-            writeln!(out, "{name}: {}", datum.value())?;
+    let entries = sorted_entries(map);
+    let top = usize::try_from(top).unwrap_or(usize::MAX);
+    let skip = if top > 0 {
+        entries.len().saturating_sub(top)
+    } else {
+        0
+    };
+    let mut text = String::new();
+    for (key, datum) in entries.into_iter().skip(skip) {
+        let head = if key.is_empty() {
+            name.clone()
         } else {
-            writeln!(out, "{name}[{}]: {}", format_key(key), datum.value())?;
+            format!("{name}[{}]", format_key(key))
+        };
+        match datum.divided(div) {
+            MapDatum::Hist(h) => {
+                text.push_str(&head);
+                text.push_str(":\n");
+                write_rows(&mut text, &h.rows(div));
+                text.push('\n');
+            }
+            MapDatum::Stats {
+                count,
+                average,
+                total,
+            } => {
+                let _ = writeln!(
+                    text,
+                    "{head}: {{ .count = {count}, .average = {average}, .total = {total} }}"
+                );
+            }
+            other => {
+                let _ = writeln!(text, "{head}: {}", other.value());
+            }
         }
     }
-    Ok(())
+    out.write_all(text.as_bytes())
 }
 
 /// Returns the map's name as printed: names are expected to carry their
@@ -80,7 +124,7 @@ pub fn sorted_entries(map: &MapSnapshot) -> Vec<(&[Value], &MapDatum)> {
     entries.sort_by(|(ka, da), (kb, db)| {
         let by_key = cmp_value_lists(ka, kb);
         if by_value {
-            match cmp_values(&da.value(), &db.value()) {
+            match cmp_values(&da.sort_value(), &db.sort_value()) {
                 Ordering::Equal => by_key,
                 other => other,
             }
