@@ -142,6 +142,7 @@ mod tests {
                 text: "%d".into(),
                 args: vec![Type::I32],
             }],
+            actions: vec![],
         };
         let specs = event_specs(&program);
         assert_eq!(

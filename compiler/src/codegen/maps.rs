@@ -261,6 +261,7 @@ mod tests {
                 value: MapValue::Plain(Type::Str(13)),
             }],
             formats: vec![],
+            actions: vec![],
         };
         let specs = map_specs(&program, 3);
         let names: Vec<&str> = specs.iter().map(|s| s.elf_name.as_str()).collect();

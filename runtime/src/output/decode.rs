@@ -116,6 +116,16 @@ impl MapDatum {
 /// Copies `len` bytes starting at `offset` into a little-endian `u64`,
 /// reading missing bytes as zero. `len` is at most 8.
 fn read_le(bytes: &[u8], offset: usize, len: usize) -> u64 {
+    // The common case, a whole 8-byte word inside the slice.
+    if len == 8 {
+        if let Some(word) = offset
+            .checked_add(8)
+            .and_then(|end| bytes.get(offset..end))
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        {
+            return u64::from_le_bytes(word);
+        }
+    }
     let mut v: u64 = 0;
     for i in 0..len.min(8) {
         let b = offset

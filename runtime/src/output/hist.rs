@@ -220,7 +220,7 @@ mod tests {
         let h = log2(&[(22, 1), (65, 1)], 0);
         let l = labels(&h);
         assert_eq!(l[0], "[1M, 2M)");
-        assert_eq!(l.last().map(String::as_str), Some("[4E, 8E)"));
+        assert_eq!(l.last().map(String::as_str), Some("[8E, 16E)"));
     }
 
     #[test]
@@ -229,11 +229,11 @@ mod tests {
         let h = log2(&[(1, 1), (8, 1)], 1);
         assert_eq!(
             labels(&h),
-            ["[0]", "[1]", "[2]", "[3]", "[4, 6)", "[6, 8)", "[8, 12)"]
+            ["[0]", "[1]", "[2]", "[3]", "[4, 6)", "[6, 8)", "[8, 12)", "[12, 16)"]
         );
         // A histogram starting past the single-value buckets.
         let h = log2(&[(9, 2)], 1);
-        assert_eq!(labels(&h), ["[12, 16)"]);
+        assert_eq!(labels(&h), ["[16, 24)"]);
     }
 
     #[test]

@@ -70,11 +70,18 @@ pub fn print_map_top(
         } else {
             format!("{name}[{}]", format_key(key))
         };
-        match datum.divided(div) {
+        let divided;
+        let datum = if div > 1 {
+            divided = datum.divided(div);
+            &divided
+        } else {
+            datum
+        };
+        match datum {
             MapDatum::Hist(h) => {
                 text.push_str(&head);
                 text.push_str(":\n");
-                write_rows(&mut text, &h.rows(div));
+                write_rows(&mut text, &h.rows(div.max(1)));
                 text.push('\n');
             }
             MapDatum::Stats {
@@ -108,6 +115,9 @@ fn display_name(name: &str) -> String {
 /// Formats a map key: the key values joined by `, `. A key that is a single
 /// tuple prints its elements the same way, without parentheses.
 pub fn format_key(key: &[Value]) -> String {
+    if let [single @ (Value::Int(_) | Value::UInt(_) | Value::Str(_))] = key {
+        return single.to_string();
+    }
     let parts: Vec<String> = match key {
         [Value::Tuple(items)] => items.iter().map(ToString::to_string).collect(),
         _ => key.iter().map(ToString::to_string).collect(),
@@ -118,21 +128,21 @@ pub fn format_key(key: &[Value]) -> String {
 /// Returns the map's entries in print order: by value ascending when every
 /// datum sorts by value (ties broken by key), otherwise by key.
 pub fn sorted_entries(map: &MapSnapshot) -> Vec<(&[Value], &MapDatum)> {
-    let mut entries: Vec<(&[Value], &MapDatum)> =
-        map.entries.iter().map(|(k, d)| (k.as_slice(), d)).collect();
-    let by_value = entries.iter().all(|(_, d)| d.sorts_by_value());
-    entries.sort_by(|(ka, da), (kb, db)| {
-        let by_key = cmp_value_lists(ka, kb);
-        if by_value {
-            match cmp_values(&da.sort_value(), &db.sort_value()) {
-                Ordering::Equal => by_key,
-                other => other,
-            }
-        } else {
-            by_key
-        }
+    let by_value = map.entries.iter().all(|(_, d)| d.sorts_by_value());
+    // Each entry's sort value is computed once, not once per comparison.
+    let mut entries: Vec<(&[Value], &MapDatum, Option<Value>)> = map
+        .entries
+        .iter()
+        .map(|(k, d)| (k.as_slice(), d, by_value.then(|| d.sort_value())))
+        .collect();
+    entries.sort_by(|(ka, _, va), (kb, _, vb)| {
+        let by_value = match (va, vb) {
+            (Some(a), Some(b)) => cmp_values(a, b),
+            _ => Ordering::Equal,
+        };
+        by_value.then_with(|| cmp_value_lists(ka, kb))
     });
-    entries
+    entries.into_iter().map(|(k, d, _)| (k, d)).collect()
 }
 
 #[cfg(test)]
