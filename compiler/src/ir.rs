@@ -41,6 +41,8 @@ pub enum Action {
     ZeroMap { map: MapId },
     /// `print(value)`: prints one value of this type.
     PrintValue(Type),
+    /// `time(fmt)`: prints the local time in this strftime format.
+    Time(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -399,6 +401,7 @@ impl fmt::Display for Program {
                 Action::ClearMap { map } => writeln!(f, "action #{i} clear(map#{map})")?,
                 Action::ZeroMap { map } => writeln!(f, "action #{i} zero(map#{map})")?,
                 Action::PrintValue(t) => writeln!(f, "action #{i} print({t})")?,
+                Action::Time(fmt_) => writeln!(f, "action #{i} time({fmt_:?})")?,
             }
         }
         for p in &self.probes {

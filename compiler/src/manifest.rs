@@ -213,4 +213,8 @@ pub enum EventSpec {
     PrintValue {
         value: Field,
     },
+    /// `time(fmt)`: print the local time, formatted by strftime(3).
+    Time {
+        format: String,
+    },
 }

@@ -10,6 +10,7 @@
 use crate::bpf::{BpfError, LoadedObject};
 use crate::cli::{Cli, Emit, OutputFormat, ScriptSource};
 use crate::kernel_info::SystemKernel;
+use crate::output::timefmt::local_strftime;
 use crate::output::{
     decode_field, decode_fields, decode_map, format_pieces, Format, MapSnapshot, Printer,
 };
@@ -265,6 +266,12 @@ impl<'m, 'w> EventSink<'m, 'w> {
                 let pieces = self.formats.get(index).map_or(&[][..], Vec::as_slice);
                 let text = format_pieces(pieces, &decode_fields(record, args));
                 self.out.printf(&text);
+            }
+            Some(EventSpec::Time { format }) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                self.out.time(&local_strftime(format, now));
             }
             Some(EventSpec::PrintValue { value }) => {
                 self.out.value(&decode_field(record, value));

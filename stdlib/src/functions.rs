@@ -20,6 +20,7 @@ pub enum Function {
     Delete,
     HasKey,
     Len,
+    Time,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -208,6 +209,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "The number of keys of a map.",
+    },
+    FunctionInfo {
+        function: Function::Time,
+        name: "time",
+        signature: "time([string fmt])",
+        min_args: 0,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: false,
+        doc: "Prints the local time with a strftime format (default \"%H:%M:%S\\n\") when the event is processed.",
     },
 ];
 

@@ -321,5 +321,89 @@ fn big_map_prints_fast() {
     let sum = |k: u64| k * cpus + cpus * (cpus - 1) / 2;
     assert!(text.starts_with(&format!("@big[0]: {}\n@big[1]: {}\n", sum(0), sum(1))));
     assert!(text.ends_with(&format!("@big[99999]: {}\n", sum(99_999))));
-    assert!(total < std::time::Duration::from_secs(1), "took {total:?}");
+    // Well under a second in an optimized build; unoptimized test builds on
+    // a loaded machine get more room.
+    let limit = if cfg!(debug_assertions) { 5 } else { 1 };
+    assert!(total < std::time::Duration::from_secs(limit), "took {total:?}");
+}
+
+/// The cgroup v2 id of this process: the inode of its cgroup directory.
+fn own_cgroup_id() -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = cgroups.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let root = mounts.lines().find_map(|l| {
+        let fields: Vec<&str> = l.split_whitespace().collect();
+        let dash = fields.iter().position(|f| *f == "-")?;
+        (fields.get(dash + 1) == Some(&"cgroup2")).then(|| fields.get(4).map(|s| s.to_string()))?
+    })?;
+    std::fs::metadata(format!("{root}{path}"))
+        .ok()
+        .map(|m| m.ino())
+}
+
+#[test]
+fn rand_jiffies_numaid_cgroup() {
+    if !kernel_available() {
+        return;
+    }
+    let out = quiet(
+        &[],
+        "BEGIN { printf(\"%u %u %u %llu\\n\", rand, rand, numaid, cgroup); @j = jiffies; } \
+         interval:ms:50 { printf(\"%d\\n\", jiffies > @j); clear(@j); exit(); }",
+    );
+    let mut lines = out.lines();
+    let first: Vec<u64> = lines
+        .next()
+        .unwrap_or_default()
+        .split(' ')
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    assert_eq!(first.len(), 4, "{out}");
+    // Two 32-bit random numbers are equal once in four billion runs.
+    assert_ne!(first[0], first[1]);
+    assert!(first[0] <= u64::from(u32::MAX) && first[1] <= u64::from(u32::MAX));
+    if !std::path::Path::new("/sys/devices/system/node/node1").exists() {
+        assert_eq!(first[2], 0);
+    }
+    if let Some(id) = own_cgroup_id() {
+        assert_eq!(first[3], id);
+    }
+    assert_eq!(lines.next(), Some("1"), "{out}");
+}
+
+#[test]
+fn time_prints_local_time() {
+    if !kernel_available() {
+        return;
+    }
+    let year = |fmt: &str| {
+        std::process::Command::new("date")
+            .arg(fmt)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let before = year("+%Y-%m-%d");
+    let out = quiet(&[], "BEGIN { time(\"%Y-%m-%d\\n\"); time(); exit(); }");
+    let after = year("+%Y-%m-%d");
+    let mut lines = out.lines();
+    let date = lines.next().unwrap_or_default();
+    assert!(before.trim() == date || after.trim() == date, "{out}");
+    // The default format is %H:%M:%S and a newline.
+    let clock = lines.next().unwrap_or_default();
+    assert!(
+        clock.len() == 8
+            && clock
+                .split(':')
+                .all(|p| p.len() == 2 && p.parse::<u8>().is_ok()),
+        "{out}"
+    );
+    assert_eq!(&out[out.len() - 2..], "\n\n");
+    let json = quiet(&["-f", "json"], "BEGIN { time(\"%Y\\n\"); exit(); }");
+    assert_eq!(
+        json,
+        format!("{{\"type\": \"time\", \"data\": \"{}\\n\"}}\n", &after[..4])
+    );
 }

@@ -87,6 +87,9 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
             },
             Action::ClearMap { map } => EventSpec::ClearMap { map: elf(map) },
             Action::ZeroMap { map } => EventSpec::ZeroMap { map: elf(map) },
+            Action::Time(format) => EventSpec::Time {
+                format: format.clone(),
+            },
             Action::PrintValue(t) => EventSpec::PrintValue {
                 value: Field {
                     offset: 8,

@@ -89,6 +89,10 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             Builtin::Gid => self.upper32(self.em.get_current_uid_gid()?)?,
             Builtin::Nsecs => self.em.ktime_get_boot_ns()?,
             Builtin::Cpu => self.em.get_smp_processor_id()?,
+            Builtin::Rand => self.em.get_prandom_u32()?,
+            Builtin::Jiffies => self.em.jiffies64()?,
+            Builtin::Numaid => self.em.get_numa_node_id()?,
+            Builtin::Cgroup => self.em.get_current_cgroup_id()?,
             Builtin::Comm => {
                 let n = match ty {
                     Type::Str(n) => *n,
@@ -104,9 +108,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         };
         // pid/tid/uid/gid keep 32 bits before widening to the IR type.
         let raw = match b {
-            Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid => {
-                self.em.resize(raw, 32, false)?
-            }
+            Builtin::Pid
+            | Builtin::Tid
+            | Builtin::Uid
+            | Builtin::Gid
+            | Builtin::Rand
+            | Builtin::Numaid => self.em.resize(raw, 32, false)?,
             _ => raw,
         };
         Ok(Val::Int(self.fit(raw, ty, false)?))

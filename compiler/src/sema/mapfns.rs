@@ -1,5 +1,6 @@
-//! Typing of the map functions: `print`, `clear` and `zero` become actions
-//! (event records user space performs in event order, as in bpftrace);
+//! Typing of the map functions: `print`, `clear` and `zero` (and `time`)
+//! become actions (event records user space performs in event order, as
+//! in bpftrace);
 //! `delete` and `has_key` become expressions on one entry. `print` of
 //! anything that is not a whole map prints that value.
 
@@ -21,6 +22,9 @@ impl Checker<'_> {
         args: &[ast::Expr],
         scope: &mut ProbeScope,
     ) -> Option<StmtKind> {
+        if f == Function::Time {
+            return self.time(args.first());
+        }
         let first = args.first()?;
         let whole_map = matches!(&first.kind, ast::ExprKind::Map { keys, .. } if keys.is_empty());
         if f == Function::Print && !whole_map {
@@ -59,6 +63,26 @@ impl Checker<'_> {
             return None;
         }
         Some(self.action(action, Vec::new()))
+    }
+
+    /// `time([fmt])`: the format must be a string literal.
+    fn time(&mut self, fmt: Option<&ast::Expr>) -> Option<StmtKind> {
+        let format = match fmt.map(|e| (&e.kind, e.span)) {
+            None => "%H:%M:%S\n".to_string(),
+            Some((ast::ExprKind::Str(s), _)) => s.clone(),
+            Some((_, span)) => {
+                self.error(
+                    Diagnostic::error(
+                        "E0231",
+                        "the format of time() must be a string literal",
+                        span,
+                    )
+                    .label("not a string literal"),
+                );
+                return None;
+            }
+        };
+        Some(self.action(Action::Time(format), Vec::new()))
     }
 
     fn action(&mut self, action: Action, args: Vec<Expr>) -> StmtKind {

@@ -71,7 +71,7 @@ impl Checker<'_> {
                 };
                 Some(StmtKind::Exit { code })
             }
-            Some(f @ (Function::Print | Function::Clear | Function::Zero)) => {
+            Some(f @ (Function::Print | Function::Clear | Function::Zero | Function::Time)) => {
                 self.function(name, name_span, args.len())?;
                 self.map_action(f, args, scope)
             }

@@ -14,6 +14,7 @@ pub mod json;
 pub mod printer;
 pub mod printf;
 pub mod text;
+pub mod timefmt;
 pub mod value;
 
 pub use decode::{decode_field, decode_fields, decode_map, MapDatum, MapSnapshot};

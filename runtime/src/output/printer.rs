@@ -44,6 +44,16 @@ impl<'w> Printer<'w> {
         };
     }
 
+    /// The text of `time()`.
+    pub fn time(&mut self, text: &str) {
+        let _ = match self.format {
+            Format::Text => self.out.write_all(text.as_bytes()),
+            Format::Json => self
+                .out
+                .write_all(json::record("time", json::Json::Str(text.into())).as_bytes()),
+        };
+    }
+
     /// `print(value)`.
     pub fn value(&mut self, v: &Value) {
         let _ = match self.format {
@@ -159,18 +169,20 @@ mod tests {
         let session = |p: &mut Printer| {
             p.attached(2);
             p.printf("hi 5\n");
+            p.time("12:00:00\n");
             p.value(&Value::Int(123));
             p.lost(3);
             p.maps_at_exit(&maps);
         };
         let (out, err) = run(Format::Text, session);
-        assert_eq!(out, "hi 5\n123\n\n\n@a: x\n@b: 2\n");
+        assert_eq!(out, "hi 5\n12:00:00\n123\n\n\n@a: x\n@b: 2\n");
         assert_eq!(err, "Attached 2 probes\nLost 3 events\n");
         let (out, err) = run(Format::Json, session);
         assert_eq!(
             out,
             "{\"type\": \"attached_probes\", \"count\": 2, \"data\": {\"probes\": 2}}\n\
              {\"type\": \"printf\", \"data\": \"hi 5\\n\"}\n\
+             {\"type\": \"time\", \"data\": \"12:00:00\\n\"}\n\
              {\"type\": \"value\", \"data\": 123}\n\
              {\"type\": \"lost_events\", \"count\": 3, \"data\": {\"events\": 3}}\n\
              {\"type\": \"map\", \"data\": {\"@a\": \"x\"}}\n\
