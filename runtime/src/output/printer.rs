@@ -36,21 +36,21 @@ impl<'w> Printer<'w> {
 
     /// The output of one `printf()`.
     pub fn printf(&mut self, text: &str) {
-        let _ = match self.format {
-            Format::Text => self.out.write_all(text.as_bytes()),
-            Format::Json => self
-                .out
-                .write_all(json::record("printf", json::Json::Str(text.into())).as_bytes()),
-        };
+        self.text("printf", text);
     }
 
     /// The text of `time()`.
     pub fn time(&mut self, text: &str) {
+        self.text("time", text);
+    }
+
+    /// Text as it is, or as a JSON record of type `kind`.
+    fn text(&mut self, kind: &str, text: &str) {
         let _ = match self.format {
             Format::Text => self.out.write_all(text.as_bytes()),
             Format::Json => self
                 .out
-                .write_all(json::record("time", json::Json::Str(text.into())).as_bytes()),
+                .write_all(json::record(kind, json::Json::Str(text.into())).as_bytes()),
         };
     }
 
