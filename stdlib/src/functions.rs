@@ -19,7 +19,6 @@ pub enum Function {
     Zero,
     Delete,
     HasKey,
-    Len,
     Time,
 }
 
@@ -199,16 +198,6 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "Whether a map holds a key.",
-    },
-    FunctionInfo {
-        function: Function::Len,
-        name: "len",
-        signature: "len(@map)",
-        min_args: 1,
-        max_args: Some(1),
-        aggregation: false,
-        unsafe_: false,
-        doc: "The number of keys of a map.",
     },
     FunctionInfo {
         function: Function::Time,

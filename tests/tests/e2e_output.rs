@@ -324,7 +324,10 @@ fn big_map_prints_fast() {
     // Well under a second in an optimized build; unoptimized test builds on
     // a loaded machine get more room.
     let limit = if cfg!(debug_assertions) { 5 } else { 1 };
-    assert!(total < std::time::Duration::from_secs(limit), "took {total:?}");
+    assert!(
+        total < std::time::Duration::from_secs(limit),
+        "took {total:?}"
+    );
 }
 
 /// The cgroup v2 id of this process: the inode of its cgroup directory.

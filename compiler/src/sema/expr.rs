@@ -162,9 +162,7 @@ impl Checker<'_> {
         }
         match f {
             Function::Str => self.str_call(args, span, scope),
-            Function::Delete | Function::HasKey | Function::Len => {
-                self.map_query(f, args, span, scope)
-            }
+            Function::Delete | Function::HasKey => self.map_query(f, args, span, scope),
             _ => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)

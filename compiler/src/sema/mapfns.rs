@@ -130,7 +130,7 @@ impl Checker<'_> {
         }
     }
 
-    /// `delete`, `has_key` and `len` used as values.
+    /// `delete` and `has_key` used as values.
     pub(super) fn map_query(
         &mut self,
         f: Function,
@@ -139,14 +139,6 @@ impl Checker<'_> {
         scope: &mut ProbeScope,
     ) -> Option<Expr> {
         let first = args.first()?;
-        if f == Function::Len {
-            self.error(
-                Diagnostic::error("E0231", "len() of a map is not supported yet", span)
-                    .label("not supported")
-                    .help("count the keys with a separate `count()` map"),
-            );
-            return None;
-        }
         let (map, keys) = match (&first.kind, args.get(1)) {
             // The old spelling `delete(@m[key])`.
             (ast::ExprKind::Map { name, keys }, None)
