@@ -300,4 +300,167 @@ mod tests {
             "@cnt[y]: 2\n@cnt[x]: 5\n"
         );
     }
+
+    /// Per-CPU raw values: each CPU's copy as little-endian u64 words.
+    fn cpus(words: &[&[u64]]) -> Vec<Vec<u8>> {
+        words
+            .iter()
+            .map(|w| w.iter().flat_map(|v| v.to_le_bytes()).collect())
+            .collect()
+    }
+
+    fn int_key() -> Vec<ferrotrace_compiler::manifest::Field> {
+        vec![ferrotrace_compiler::manifest::Field {
+            offset: 0,
+            kind: ferrotrace_compiler::manifest::ValueKind::Int {
+                size: 8,
+                signed: true,
+            },
+        }]
+    }
+
+    fn decoded(
+        name: &str,
+        value: ferrotrace_compiler::manifest::MapValueSpec,
+        raw: Vec<(u64, Vec<Vec<u8>>)>,
+    ) -> MapSnapshot {
+        let raw: Vec<(Vec<u8>, Vec<Vec<u8>>)> = raw
+            .into_iter()
+            .map(|(k, v)| (k.to_le_bytes().to_vec(), v))
+            .collect();
+        crate::output::decode_map(name, &int_key(), &value, &raw)
+    }
+
+    fn top_div(m: &MapSnapshot, top: u64, div: u64) -> String {
+        render(|o| print_map_top(o, m, top, div))
+    }
+
+    // The cases below are bpftrace 0.26's own map-printing tests
+    // (tests/bpftrace.cpp: print_basic_map, print_max_map, print_avg_map,
+    // print_hist_map, print_lhist_map), fed through our per-CPU layouts.
+
+    #[test]
+    fn top_and_div_of_plain_maps() {
+        let m = snap(
+            "@m",
+            [(1, 5), (3, 10), (5, 4), (7, 11), (9, 7)]
+                .into_iter()
+                .map(|(k, v)| (vec![Value::Int(k)], MapDatum::Value(Value::Int(v))))
+                .collect(),
+        );
+        assert_eq!(top_div(&m, 3, 0), "@m[9]: 7\n@m[3]: 10\n@m[7]: 11\n");
+        assert_eq!(
+            top_div(&m, 0, 2),
+            "@m[5]: 2\n@m[1]: 2\n@m[9]: 3\n@m[3]: 5\n@m[7]: 5\n"
+        );
+        assert_eq!(top_div(&m, 3, 2), "@m[9]: 3\n@m[3]: 5\n@m[7]: 5\n");
+    }
+
+    #[test]
+    fn max_ignores_cpus_without_a_value() {
+        use ferrotrace_compiler::manifest::MapValueSpec;
+        let m = decoded(
+            "@max",
+            MapValueSpec::Max { signed: false },
+            vec![
+                (1, cpus(&[&[5, 1], &[8, 1], &[3, 1]])),
+                (2, cpus(&[&[15, 0], &[0, 0], &[12, 1]])),
+                (3, cpus(&[&[100, 0], &[80, 0], &[20, 1]])),
+            ],
+        );
+        assert_eq!(top_div(&m, 0, 1), "@max[1]: 8\n@max[2]: 12\n@max[3]: 20\n");
+        assert_eq!(top_div(&m, 2, 1), "@max[2]: 12\n@max[3]: 20\n");
+        assert_eq!(top_div(&m, 0, 2), "@max[1]: 4\n@max[2]: 6\n@max[3]: 10\n");
+        assert_eq!(top_div(&m, 2, 2), "@max[2]: 6\n@max[3]: 10\n");
+        let m = decoded(
+            "@min",
+            MapValueSpec::Min { signed: true },
+            vec![(
+                1,
+                cpus(&[&[(-4i64) as u64, 1], &[(-9i64) as u64, 0], &[2, 1]]),
+            )],
+        );
+        assert_eq!(top_div(&m, 0, 1), "@min[1]: -4\n");
+    }
+
+    #[test]
+    fn avg_and_stats_combine_cpus() {
+        use ferrotrace_compiler::manifest::MapValueSpec;
+        // Our layout is (count, total) per CPU.
+        let raw = || {
+            vec![
+                (1, cpus(&[&[1, 5], &[1, 8], &[1, 3]])),
+                (2, cpus(&[&[1, 16], &[0, 0], &[1, 12]])),
+                (3, cpus(&[&[0, 100], &[0, 80], &[1, 20]])),
+            ]
+        };
+        let m = decoded("@avg", MapValueSpec::Avg { signed: false }, raw());
+        assert_eq!(top_div(&m, 0, 1), "@avg[1]: 5\n@avg[2]: 14\n@avg[3]: 200\n");
+        assert_eq!(top_div(&m, 2, 1), "@avg[2]: 14\n@avg[3]: 200\n");
+        assert_eq!(top_div(&m, 0, 2), "@avg[1]: 2\n@avg[2]: 7\n@avg[3]: 100\n");
+        let m = decoded("@st", MapValueSpec::Stats { signed: true }, raw());
+        assert_eq!(
+            top_div(&m, 1, 1),
+            "@st[3]: { .count = 1, .average = 200, .total = 200 }\n"
+        );
+        let m = decoded(
+            "@neg",
+            MapValueSpec::Avg { signed: true },
+            vec![(1, cpus(&[&[2, (-7i64) as u64]]))],
+        );
+        assert_eq!(top_div(&m, 0, 1), "@neg[1]: -3\n");
+    }
+
+    #[test]
+    fn keyed_histograms_sorted_by_total_with_top_and_div() {
+        use ferrotrace_compiler::manifest::MapValueSpec;
+        let bar = |n: usize| format!("|{:<52}|", "@".repeat(n));
+        let raw = || {
+            vec![
+                (0, cpus(&[&[0, 10, 20, 30, 40, 50, 0]])),
+                (1, cpus(&[&[0, 2, 2, 2, 2, 2, 0]])),
+            ]
+        };
+        let lhist = MapValueSpec::Lhist {
+            min: 0,
+            max: 5 * 1024,
+            step: 1024,
+        };
+        let m = decoded("@l", lhist, raw());
+        let rows = |counts: [u64; 5], widths: [usize; 5]| {
+            ["[0, 1K)", "[1K, 2K)", "[2K, 3K)", "[3K, 4K)", "[4K, 5K)"]
+                .iter()
+                .zip(counts.iter().zip(widths))
+                .map(|(l, (c, w))| format!("{l:<16}{c:>8} {}\n", bar(w)))
+                .collect::<String>()
+        };
+        let small = rows([2; 5], [52; 5]);
+        let big = rows([10, 20, 30, 40, 50], [10, 20, 31, 41, 52]);
+        assert_eq!(
+            top_div(&m, 0, 1),
+            format!("@l[1]:\n{small}\n@l[0]:\n{big}\n")
+        );
+        assert_eq!(top_div(&m, 1, 1), format!("@l[0]:\n{big}\n"));
+        // div has no effect on linear histograms.
+        assert_eq!(
+            top_div(&m, 0, 2),
+            format!("@l[1]:\n{small}\n@l[0]:\n{big}\n")
+        );
+        let m = decoded("@h", MapValueSpec::Hist { bits: 0 }, raw());
+        let rows = |counts: [u64; 5], widths: [usize; 5]| {
+            ["[0]", "[1]", "[2, 4)", "[4, 8)", "[8, 16)"]
+                .iter()
+                .zip(counts.iter().zip(widths))
+                .map(|(l, (c, w))| format!("{l:<16}{c:>8} {}\n", bar(w)))
+                .collect::<String>()
+        };
+        assert_eq!(
+            top_div(&m, 0, 2),
+            format!(
+                "@h[1]:\n{}\n@h[0]:\n{}\n",
+                rows([1; 5], [52; 5]),
+                rows([5, 10, 15, 20, 25], [10, 20, 31, 41, 52])
+            )
+        );
+    }
 }
