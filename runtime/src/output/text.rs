@@ -427,15 +427,16 @@ mod tests {
             step: 1024,
         };
         let m = decoded("@l", lhist, raw());
-        let rows = |counts: [u64; 5], widths: [usize; 5]| {
-            ["[0, 1K)", "[1K, 2K)", "[2K, 3K)", "[3K, 4K)", "[4K, 5K)"]
+        let rows = |labels: [&str; 5], counts: [u64; 5], widths: [usize; 5]| {
+            labels
                 .iter()
                 .zip(counts.iter().zip(widths))
                 .map(|(l, (c, w))| format!("{l:<16}{c:>8} {}\n", bar(w)))
                 .collect::<String>()
         };
-        let small = rows([2; 5], [52; 5]);
-        let big = rows([10, 20, 30, 40, 50], [10, 20, 31, 41, 52]);
+        let linear = ["[0, 1K)", "[1K, 2K)", "[2K, 3K)", "[3K, 4K)", "[4K, 5K)"];
+        let small = rows(linear, [2; 5], [52; 5]);
+        let big = rows(linear, [10, 20, 30, 40, 50], [10, 20, 31, 41, 52]);
         assert_eq!(
             top_div(&m, 0, 1),
             format!("@l[1]:\n{small}\n@l[0]:\n{big}\n")
@@ -447,19 +448,13 @@ mod tests {
             format!("@l[1]:\n{small}\n@l[0]:\n{big}\n")
         );
         let m = decoded("@h", MapValueSpec::Hist { bits: 0 }, raw());
-        let rows = |counts: [u64; 5], widths: [usize; 5]| {
-            ["[0]", "[1]", "[2, 4)", "[4, 8)", "[8, 16)"]
-                .iter()
-                .zip(counts.iter().zip(widths))
-                .map(|(l, (c, w))| format!("{l:<16}{c:>8} {}\n", bar(w)))
-                .collect::<String>()
-        };
+        let log2 = ["[0]", "[1]", "[2, 4)", "[4, 8)", "[8, 16)"];
         assert_eq!(
             top_div(&m, 0, 2),
             format!(
                 "@h[1]:\n{}\n@h[0]:\n{}\n",
-                rows([1; 5], [52; 5]),
-                rows([5, 10, 15, 20, 25], [10, 20, 31, 41, 52])
+                rows(log2, [1; 5], [52; 5]),
+                rows(log2, [5, 10, 15, 20, 25], [10, 20, 31, 41, 52])
             )
         );
     }
