@@ -25,6 +25,7 @@ pub enum Builtin {
     Jiffies,
     Numaid,
     Cgroup,
+    Ncpus,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +102,12 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         name: "cgroup",
         ty: ValueType::U64,
         doc: "Id of the current task's cgroup (v2): the inode number of its directory in cgroupfs.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Ncpus,
+        name: "ncpus",
+        ty: ValueType::U64,
+        doc: "Number of possible CPUs, fixed when the script is compiled.",
     },
 ];
 

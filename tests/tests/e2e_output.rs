@@ -410,3 +410,26 @@ fn time_prints_local_time() {
         format!("{{\"type\": \"time\", \"data\": \"{}\\n\"}}\n", &after[..4])
     );
 }
+
+/// The CPUs listed in /sys/devices/system/cpu/possible (`0-3,5`).
+fn possible_cpus() -> Option<u64> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible").ok()?;
+    let mut n = 0;
+    for part in text.trim().split(',') {
+        n += match part.split_once('-') {
+            Some((a, b)) => b.parse::<u64>().ok()? - a.parse::<u64>().ok()? + 1,
+            None => 1,
+        };
+    }
+    Some(n)
+}
+
+#[test]
+fn ncpus_counts_possible_cpus() {
+    if !kernel_available() {
+        return;
+    }
+    let out = quiet(&[], "BEGIN { printf(\"%d\\n\", ncpus); exit(); }");
+    let want = possible_cpus().map(|n| format!("{n}\n\n\n"));
+    assert_eq!(Some(out), want);
+}

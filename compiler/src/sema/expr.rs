@@ -112,6 +112,15 @@ impl Checker<'_> {
     fn ident(&mut self, name: &str, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
         if let Some(b) = Builtin::lookup(name) {
             let ty = types::from_catalogue(b.info().ty);
+            if b == Builtin::Ncpus {
+                // A kernel fact known when compiling, like bpftrace's.
+                let n = u64::from(self.kernel.possible_cpus());
+                return Some(Expr {
+                    kind: ExprKind::Int(n),
+                    ty,
+                    span,
+                });
+            }
             return Some(Expr {
                 kind: ExprKind::Builtin(b),
                 ty,
