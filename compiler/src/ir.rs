@@ -43,6 +43,9 @@ pub enum Action {
     PrintValue(Type),
     /// `time(fmt)`: prints the local time in this strftime format.
     Time(String),
+    /// `join(arr, sep)`: prints the strings of the NULL-terminated pointer
+    /// array (the action's one argument, read from `space`) joined by `sep`.
+    Join { sep: String, space: AddrSpace },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -402,6 +405,9 @@ impl fmt::Display for Program {
                 Action::ZeroMap { map } => writeln!(f, "action #{i} zero(map#{map})")?,
                 Action::PrintValue(t) => writeln!(f, "action #{i} print({t})")?,
                 Action::Time(fmt_) => writeln!(f, "action #{i} time({fmt_:?})")?,
+                Action::Join { sep, space } => {
+                    writeln!(f, "action #{i} join(sep {sep:?}, {space:?})")?
+                }
             }
         }
         for p in &self.probes {

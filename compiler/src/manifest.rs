@@ -217,4 +217,12 @@ pub enum EventSpec {
     Time {
         format: String,
     },
+    /// `join(arr, sep)`: a u64 count at offset 8, then `count` (at most
+    /// `max_args`) NUL-terminated strings in slots of `arg_size` bytes
+    /// from offset 16; print them joined by `sep`.
+    Join {
+        sep: String,
+        max_args: u32,
+        arg_size: u32,
+    },
 }

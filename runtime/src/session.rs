@@ -16,7 +16,7 @@ use crate::output::{
 };
 use crate::signals;
 use ferrotrace_compiler::diagnostics::{has_errors, render, Diagnostic};
-use ferrotrace_compiler::manifest::{Artifact, AttachSpec, EventSpec, MapRole};
+use ferrotrace_compiler::manifest::{Artifact, AttachSpec, EventSpec, Field, MapRole, ValueKind};
 use ferrotrace_compiler::{codegen, sema, syntax, Manifest, SourceFile};
 use ferrotrace_stdlib::printf::{self, Piece};
 use std::io::{IsTerminal, Read, Write};
@@ -289,6 +289,25 @@ impl<'m, 'w> EventSink<'m, 'w> {
                     .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
                 self.out.time(&local_strftime(format, now));
             }
+            Some(EventSpec::Join {
+                sep,
+                max_args,
+                arg_size,
+            }) => {
+                let count = decode_field(record, &u64_at(8))
+                    .as_bits()
+                    .min(u64::from(*max_args));
+                let args: Vec<String> = (0..count)
+                    .map(|i| {
+                        let field = Field {
+                            offset: 16 + u32::try_from(i).unwrap_or(0) * arg_size,
+                            kind: ValueKind::Str { len: *arg_size },
+                        };
+                        decode_field(record, &field).to_string()
+                    })
+                    .collect();
+                self.out.join(&args, sep);
+            }
             Some(EventSpec::PrintValue { value }) => {
                 self.out.value(&decode_field(record, value));
             }
@@ -321,6 +340,17 @@ impl<'m, 'w> EventSink<'m, 'w> {
 
     fn flush(&mut self) {
         self.out.flush();
+    }
+}
+
+/// An unsigned 64-bit field at `offset` of an event record.
+fn u64_at(offset: u32) -> Field {
+    Field {
+        offset,
+        kind: ValueKind::Int {
+            size: 8,
+            signed: false,
+        },
     }
 }
 

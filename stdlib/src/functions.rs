@@ -20,6 +20,7 @@ pub enum Function {
     Delete,
     HasKey,
     Time,
+    Join,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -208,6 +209,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "Prints the local time with a strftime format (default \"%H:%M:%S\\n\") when the event is processed.",
+    },
+    FunctionInfo {
+        function: Function::Join,
+        name: "join",
+        signature: "join(char *arr[][, string sep])",
+        min_args: 1,
+        max_args: Some(2),
+        aggregation: false,
+        unsafe_: false,
+        doc: "Prints the strings of a NULL-terminated array (such as execve's argv, at most 16 of 1024 bytes) joined by `sep` (default \" \").",
     },
 ];
 

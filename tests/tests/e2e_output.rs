@@ -433,3 +433,27 @@ fn ncpus_counts_possible_cpus() {
     let want = possible_cpus().map(|n| format!("{n}\n\n\n"));
     assert_eq!(Some(out), want);
 }
+
+#[test]
+fn join_prints_argv() {
+    use ferrotrace_tests::harness::Session;
+    if !kernel_available() {
+        return;
+    }
+    // A private copy of `true`, so only this test's exec matches.
+    let exe = format!("/tmp/ferrotrace-e2e-join-{}", std::process::id());
+    assert!(std::fs::copy("/bin/true", &exe).is_ok());
+    let script = format!(
+        r#"tracepoint:syscalls:sys_enter_execve /str(args.filename) == "{exe}"/ {{
+               join(args.argv); join(args.argv, ","); exit(); }}"#
+    );
+    let s = Session::start(&["-e", &script]);
+    let status = std::process::Command::new(&exe)
+        .args(["a", "b c", "", "d"])
+        .status();
+    let (code, out, _) = s.finish();
+    let _ = std::fs::remove_file(&exe);
+    assert!(status.is_ok_and(|s| s.success()));
+    assert_eq!(code, 0);
+    assert_eq!(out, format!("{exe} a b c  d\n{exe},a,b c,,d\n\n\n"));
+}

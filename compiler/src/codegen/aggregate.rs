@@ -17,6 +17,11 @@ use inkwell::IntPredicate;
 
 type R<T> = Result<T, CodegenError>;
 
+/// Strings `join()` reads at most, and the bytes of each (bpftrace's
+/// `join_argnum` and `join_argsize` defaults).
+pub(crate) const JOIN_MAX_ARGS: u32 = 16;
+pub(crate) const JOIN_ARG_SIZE: u32 = 1024;
+
 /// `map_update_elem` flag: only create.
 const BPF_NOEXIST: u64 = 1;
 /// Loops over CPU ids stop here at the latest, so the verifier sees an end.
@@ -89,6 +94,11 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
             Action::ZeroMap { map } => EventSpec::ZeroMap { map: elf(map) },
             Action::Time(format) => EventSpec::Time {
                 format: format.clone(),
+            },
+            Action::Join { sep, .. } => EventSpec::Join {
+                sep: sep.clone(),
+                max_args: JOIN_MAX_ARGS,
+                arg_size: JOIN_ARG_SIZE,
             },
             Action::PrintValue(t) => EventSpec::PrintValue {
                 value: Field {
@@ -378,6 +388,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// `print(value)`).
     pub fn action(&mut self, action: usize, args: &[Expr]) -> R<()> {
         let index = self.program.formats.len() + 1 + action;
+        if let Some(Action::Join { space, .. }) = self.program.actions.get(action) {
+            let arr = args
+                .first()
+                .ok_or_else(|| CodegenError::Internal("join() has no array argument.".into()))?;
+            return self.join(index, *space, arr);
+        }
         let vals = args.iter().map(|e| self.expr(e)).collect::<R<Vec<_>>>()?;
         let size = 8 + args.iter().map(|e| slot_size(&e.ty)).sum::<u32>();
         let rec = self.alloc(size)?;
@@ -386,6 +402,52 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let dst = self.em.offset(rec, 8)?;
             self.record_arg(dst, &e.ty, &e.ty, *v)?;
         }
+        self.send(rec, size)
+    }
+
+    /// `join(arr)`: reads up to `JOIN_MAX_ARGS` pointers from `arr`, stopping
+    /// at the first NULL, and each string into its slot of the record; the
+    /// count of strings read goes at offset 8.
+    fn join(&mut self, index: usize, space: crate::ir::AddrSpace, arr: &Expr) -> R<()> {
+        let base = self.expr(arr)?.int()?;
+        let size = 16 + JOIN_MAX_ARGS * JOIN_ARG_SIZE;
+        let rec = self.alloc(size)?;
+        self.em.zero(rec, size)?;
+        self.em.store(rec, self.em.u64c(index as u64), 8)?;
+        let slot = self.alloc(8)?;
+        let end = self.em.block("join_end");
+        for i in 0..JOIN_MAX_ARGS {
+            let at = self
+                .em
+                .builder
+                .build_int_add(base, self.em.u64c(u64::from(i) * 8), "argp")?;
+            let at = self
+                .em
+                .builder
+                .build_int_to_ptr(at, self.em.ptr_t(), "argpp")?;
+            self.em.probe_read(space, slot, 8, at)?;
+            let p = self.em.load(slot, self.em.i64t(), 8)?;
+            let read = self.em.block("join_arg");
+            let null = self.em.builder.build_int_compare(
+                IntPredicate::EQ,
+                p,
+                self.em.u64c(0),
+                "argnull",
+            )?;
+            self.em.cond_br(null, end, read)?;
+            self.em.at(read);
+            let count = self.em.offset(rec, 8)?;
+            self.em.store(count, self.em.u64c(u64::from(i) + 1), 8)?;
+            let dst = self.em.offset(rec, 16 + i * JOIN_ARG_SIZE)?;
+            let src = self
+                .em
+                .builder
+                .build_int_to_ptr(p, self.em.ptr_t(), "arg")?;
+            let n = self.em.u64c(u64::from(JOIN_ARG_SIZE));
+            self.em.probe_read_str(space, dst, n, src)?;
+        }
+        self.em.br(end)?;
+        self.em.at(end);
         self.send(rec, size)
     }
 

@@ -6,10 +6,10 @@
 
 use super::aggregate::const_int;
 use super::expr::map_name;
-use super::types::{convert, storage_type};
+use super::types::{convert, describe, storage_type};
 use super::{Checker, ProbeScope};
 use crate::diagnostics::Diagnostic;
-use crate::ir::{Action, Expr, ExprKind, MapId, StmtKind, Type};
+use crate::ir::{Action, AddrSpace, Expr, ExprKind, MapId, StmtKind, Type};
 use crate::source::Span;
 use crate::syntax::ast;
 use ferrotrace_stdlib::Function;
@@ -24,6 +24,9 @@ impl Checker<'_> {
     ) -> Option<StmtKind> {
         if f == Function::Time {
             return self.time(args.first());
+        }
+        if f == Function::Join {
+            return self.join(args, scope);
         }
         let first = args.first()?;
         let whole_map = matches!(&first.kind, ast::ExprKind::Map { keys, .. } if keys.is_empty());
@@ -67,22 +70,51 @@ impl Checker<'_> {
 
     /// `time([fmt])`: the format must be a string literal.
     fn time(&mut self, fmt: Option<&ast::Expr>) -> Option<StmtKind> {
-        let format = match fmt.map(|e| (&e.kind, e.span)) {
-            None => "%H:%M:%S\n".to_string(),
-            Some((ast::ExprKind::Str(s), _)) => s.clone(),
+        let format = self.literal_or(fmt, "%H:%M:%S\n", "the format of time()")?;
+        Some(self.action(Action::Time(format), Vec::new()))
+    }
+
+    /// An optional string-literal argument, `default` when absent.
+    fn literal_or(&mut self, e: Option<&ast::Expr>, default: &str, what: &str) -> Option<String> {
+        match e.map(|e| (&e.kind, e.span)) {
+            None => Some(default.to_string()),
+            Some((ast::ExprKind::Str(s), _)) => Some(s.clone()),
             Some((_, span)) => {
+                self.error(
+                    Diagnostic::error("E0231", format!("{what} must be a string literal"), span)
+                        .label("not a string literal"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `join(arr[, sep])`: `arr` is a pointer (or an address), `sep` a
+    /// string literal.
+    fn join(&mut self, args: &[ast::Expr], scope: &mut ProbeScope) -> Option<StmtKind> {
+        let sep = self.literal_or(args.get(1), " ", "the separator of join()")?;
+        let arr = self.expr(args.first()?, scope)?;
+        let space = match &arr.ty {
+            Type::Ptr { space, .. } => *space,
+            Type::Int { .. } => AddrSpace::Kernel,
+            other => {
                 self.error(
                     Diagnostic::error(
                         "E0231",
-                        "the format of time() must be a string literal",
-                        span,
+                        format!(
+                            "join() needs an array of string pointers, not {}",
+                            describe(other)
+                        ),
+                        arr.span,
                     )
-                    .label("not a string literal"),
+                    .label("not a pointer")
+                    .help("join the argument vector of execve, e.g. `join(args.argv)`"),
                 );
                 return None;
             }
         };
-        Some(self.action(Action::Time(format), Vec::new()))
+        let arr = convert(arr, &Type::U64);
+        Some(self.action(Action::Join { sep, space }, vec![arr]))
     }
 
     fn action(&mut self, action: Action, args: Vec<Expr>) -> StmtKind {

@@ -71,7 +71,13 @@ impl Checker<'_> {
                 };
                 Some(StmtKind::Exit { code })
             }
-            Some(f @ (Function::Print | Function::Clear | Function::Zero | Function::Time)) => {
+            Some(
+                f @ (Function::Print
+                | Function::Clear
+                | Function::Zero
+                | Function::Time
+                | Function::Join),
+            ) => {
                 self.function(name, name_span, args.len())?;
                 self.map_action(f, args, scope)
             }

@@ -44,6 +44,16 @@ impl<'w> Printer<'w> {
         self.text("time", text);
     }
 
+    /// The strings of `join()`, joined by `sep`: a line of text, or a
+    /// `join` record without the newline.
+    pub fn join(&mut self, args: &[String], sep: &str) {
+        let joined = args.join(sep);
+        match self.format {
+            Format::Text => self.text("join", &format!("{joined}\n")),
+            Format::Json => self.text("join", &joined),
+        }
+    }
+
     /// Text as it is, or as a JSON record of type `kind`.
     fn text(&mut self, kind: &str, text: &str) {
         let _ = match self.format {
@@ -170,12 +180,13 @@ mod tests {
             p.attached(2);
             p.printf("hi 5\n");
             p.time("12:00:00\n");
+            p.join(&["ls".into(), "-l".into()], " ");
             p.value(&Value::Int(123));
             p.lost(3);
             p.maps_at_exit(&maps);
         };
         let (out, err) = run(Format::Text, session);
-        assert_eq!(out, "hi 5\n12:00:00\n123\n\n\n@a: x\n@b: 2\n");
+        assert_eq!(out, "hi 5\n12:00:00\nls -l\n123\n\n\n@a: x\n@b: 2\n");
         assert_eq!(err, "Attached 2 probes\nLost 3 events\n");
         let (out, err) = run(Format::Json, session);
         assert_eq!(
@@ -183,6 +194,7 @@ mod tests {
             "{\"type\": \"attached_probes\", \"count\": 2, \"data\": {\"probes\": 2}}\n\
              {\"type\": \"printf\", \"data\": \"hi 5\\n\"}\n\
              {\"type\": \"time\", \"data\": \"12:00:00\\n\"}\n\
+             {\"type\": \"join\", \"data\": \"ls -l\"}\n\
              {\"type\": \"value\", \"data\": 123}\n\
              {\"type\": \"lost_events\", \"count\": 3, \"data\": {\"events\": 3}}\n\
              {\"type\": \"map\", \"data\": {\"@a\": \"x\"}}\n\
