@@ -105,6 +105,10 @@ pub enum MapRole {
     /// A one-entry per-CPU array of u64: event records the ring buffer
     /// refused (it was full), summed over CPUs for `Lost N events`.
     Lost,
+    /// A one-entry hash (key `u64 0`, value u64) the runtime sets to the
+    /// CLOCK_BOOTTIME nanoseconds at which tracing started, before BEGIN
+    /// runs; `elapsed` subtracts it. Present only when `elapsed` is used.
+    Start,
 }
 
 /// How to combine and print a map's values.

@@ -235,6 +235,15 @@ fn explain_maps(out: &mut String, maps: &[MapSpec]) {
                     "    ",
                 );
             }
+            MapRole::Start => {
+                let _ = writeln!(out, "  {} (start time): {kind}", map.elf_name);
+                docgen::wrap(
+                    out,
+                    "why: holds the moment tracing started, written by ferrotrace \
+                     before BEGIN, so `elapsed` can count from it",
+                    "    ",
+                );
+            }
             MapRole::Lost => {
                 let _ = writeln!(out, "  {} (lost events): {kind}", map.elf_name);
                 docgen::wrap(

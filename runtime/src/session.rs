@@ -163,6 +163,7 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     let mut sink = EventSink::new(manifest, printer);
     let mut events = object.event_reader().map_err(fail)?;
 
+    object.set_start_time().map_err(fail)?;
     run_special(&object, &AttachSpec::Begin).map_err(fail)?;
     while sink.exit.is_none() && !signals::stop_requested() {
         events

@@ -26,6 +26,7 @@ pub enum Builtin {
     Numaid,
     Cgroup,
     Ncpus,
+    Elapsed,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -108,6 +109,12 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         name: "ncpus",
         ty: ValueType::U64,
         doc: "Number of possible CPUs, fixed when the script is compiled.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Elapsed,
+        name: "elapsed",
+        ty: ValueType::U64,
+        doc: "Nanoseconds since tracing started (just before BEGIN runs).",
     },
 ];
 

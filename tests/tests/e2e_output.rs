@@ -457,3 +457,17 @@ fn join_prints_argv() {
     assert_eq!(code, 0);
     assert_eq!(out, format!("{exe} a b c  d\n{exe},a,b c,,d\n\n\n"));
 }
+
+#[test]
+fn elapsed_counts_from_the_start() {
+    if !kernel_available() {
+        return;
+    }
+    let out = quiet(
+        &[],
+        "BEGIN { @begin = elapsed; } interval:ms:200 { \
+         printf(\"%d %d\\n\", @begin < 1000000000, elapsed >= 150000000 && elapsed < 10000000000); \
+         clear(@begin); exit(); }",
+    );
+    assert_eq!(out, "1 1\n\n\n");
+}

@@ -93,6 +93,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             Builtin::Jiffies => self.em.jiffies64()?,
             Builtin::Numaid => self.em.get_numa_node_id()?,
             Builtin::Cgroup => self.em.get_current_cgroup_id()?,
+            Builtin::Elapsed => return self.elapsed(),
             Builtin::Ncpus => {
                 return Err(CodegenError::Internal(
                     "`ncpus` reached code generation; the checker makes it a constant.".into(),

@@ -139,6 +139,7 @@ pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
         max_entries: EVENTS_SIZE,
         role: MapRole::Events,
     });
+    specs.extend(super::globals::start_spec(program));
     specs.push(MapSpec {
         elf_name: "lost".into(),
         kind: MapKind::PercpuArray,
@@ -165,6 +166,8 @@ pub(crate) struct MapGlobals<'ctx> {
     pub scratch: GlobalValue<'ctx>,
     /// Per-CPU count of records the ring buffer refused.
     pub lost: GlobalValue<'ctx>,
+    /// The start time behind `elapsed`, when the program uses it.
+    pub start: Option<GlobalValue<'ctx>>,
 }
 
 impl<'ctx> MapGlobals<'ctx> {
@@ -185,6 +188,7 @@ pub(crate) fn declare<'ctx>(
     let mut events = None;
     let mut scratch = None;
     let mut lost = None;
+    let mut start = None;
     for spec in specs {
         let g = declare_one(ctx, module, spec);
         match spec.role {
@@ -192,6 +196,7 @@ pub(crate) fn declare<'ctx>(
             MapRole::Events => events = Some(g),
             MapRole::Scratch => scratch = Some(g),
             MapRole::Lost => lost = Some(g),
+            MapRole::Start => start = Some(g),
         }
     }
     let missing = || CodegenError::Internal("The map list lacks the events or scratch map.".into());
@@ -200,6 +205,7 @@ pub(crate) fn declare<'ctx>(
         events: events.ok_or_else(missing)?,
         scratch: scratch.ok_or_else(missing)?,
         lost: lost.ok_or_else(missing)?,
+        start,
     })
 }
 

@@ -15,6 +15,7 @@ mod builder;
 mod debug;
 mod events;
 mod expr;
+mod globals;
 mod maps;
 mod stmt;
 

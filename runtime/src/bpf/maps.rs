@@ -259,3 +259,31 @@ pub fn zero_all(fd: BorrowedFd<'_>, spec: &MapSpec) -> Result<(), BpfError> {
     }
     Ok(())
 }
+
+/// Writes the CLOCK_BOOTTIME nanoseconds now under key 0 (`elapsed`'s start).
+pub fn set_start_time(fd: BorrowedFd<'_>, spec: &MapSpec) -> Result<(), BpfError> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    let now = (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64);
+    let key = 0u64;
+    // SAFETY: key and value are 8 bytes, as the map's spec says, and
+    // outlive the call.
+    let ret = unsafe {
+        libbpf_sys::bpf_map_update_elem(
+            fd.as_raw_fd(),
+            (&key as *const u64).cast(),
+            (&now as *const u64).cast(),
+            0,
+        )
+    };
+    if ret < 0 {
+        return Err(map_read_error(spec, libbpf_errno(ret)));
+    }
+    Ok(())
+}

@@ -286,6 +286,20 @@ impl LoadedObject {
             .fold(0u64, u64::wrapping_add)
     }
 
+    /// Stores the current CLOCK_BOOTTIME nanoseconds in the `start` map,
+    /// when the program has one (`elapsed` counts from here).
+    pub fn set_start_time(&self) -> Result<(), BpfError> {
+        let Some((name, _)) = self
+            .maps
+            .iter()
+            .find(|(_, (_, spec))| spec.as_ref().is_some_and(|s| s.role == MapRole::Start))
+        else {
+            return Ok(());
+        };
+        let (fd, spec) = self.table(name)?;
+        maps::set_start_time(fd, spec)
+    }
+
     /// Removes every key of the map named `elf_name` (`clear()`).
     pub fn clear_map(&self, elf_name: &str) -> Result<(), BpfError> {
         let (fd, spec) = self.table(elf_name)?;
