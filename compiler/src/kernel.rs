@@ -57,6 +57,11 @@ pub trait KernelInfo {
         let _ = name;
         Ok(None)
     }
+
+    /// The number of possible CPUs (the `ncpus` builtin); 1 when unknown.
+    fn possible_cpus(&self) -> u32 {
+        1
+    }
 }
 
 /// Whether `text` matches the attach-point pattern `pattern`, where `*`

@@ -11,11 +11,13 @@
 //! CPU `v3`. The manifest is derived from the same layout functions as the
 //! code, so the two always agree.
 
+mod aggregate;
 mod builder;
 mod debug;
 mod dispatch;
 mod events;
 mod expr;
+mod globals;
 mod maps;
 mod stmt;
 

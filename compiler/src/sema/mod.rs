@@ -9,8 +9,10 @@
 //! diagnostics are dropped); the second pass checks everything against that
 //! fixed table and builds the IR. Both passes are linear in script size.
 
+mod aggregate;
 mod context;
 mod expr;
+mod mapfns;
 mod probes;
 mod stmt;
 mod types;
@@ -62,6 +64,7 @@ pub fn analyze_with(
         probes,
         maps: check.maps.defs,
         formats: check.formats,
+        actions: check.actions,
     };
     (program, check.diags)
 }
@@ -97,6 +100,7 @@ struct Checker<'k> {
     pass: Pass,
     maps: MapTable,
     formats: Vec<Format>,
+    actions: Vec<ir::Action>,
     diags: Vec<Diagnostic>,
     options: Options,
 }
@@ -108,6 +112,7 @@ impl<'k> Checker<'k> {
             pass,
             maps,
             formats: Vec::new(),
+            actions: Vec::new(),
             diags: Vec::new(),
             options: Options::default(),
         }
