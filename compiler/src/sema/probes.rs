@@ -226,6 +226,16 @@ fn tracepoint(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Resolved, Dia
 
 fn interval(ap: &AttachPoint) -> Result<Resolved, Diagnostic> {
     const SHAPE: &str = "interval:s|ms|us|hz:N";
+    if let [_, duration] = ap.parts.as_slice() {
+        return Ok(Resolved {
+            name: format!("interval:{}", duration.text),
+            attach: Attach::Interval {
+                period_ns: duration_ns(duration)?,
+            },
+            tracepoint: None,
+            context: ArgContext::default(),
+        });
+    }
     expect_parts(ap, 3, SHAPE)?;
     let (unit, count): (&str, &AttachPart) = (ap.parts[1].text.as_str(), &ap.parts[2]);
     let n: u64 = match count.text.parse() {
@@ -400,9 +410,54 @@ fn positive(part: &AttachPart, what: &str) -> Result<u64, Diagnostic> {
     }
 }
 
+/// The period of the short timer forms `interval:D` and `profile:D`
+/// (bpftrace 0.24): `D` is nanoseconds, or a count with a unit suffix
+/// (`ns`, `us`, `ms`, `s`, `m`, `h`, `d`), e.g. `100ms`.
+fn duration_ns(part: &AttachPart) -> Result<u64, Diagnostic> {
+    let text = part.text.as_str();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (count, unit) = text.split_at(digits);
+    let scale: Option<u64> = match unit {
+        "" | "ns" => Some(1),
+        "us" => Some(1_000),
+        "ms" => Some(1_000_000),
+        "s" => Some(1_000_000_000),
+        "m" => Some(60_000_000_000),
+        "h" => Some(3_600_000_000_000),
+        "d" => Some(86_400_000_000_000),
+        _ => None,
+    };
+    count
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .zip(scale)
+        .and_then(|(n, scale)| n.checked_mul(scale))
+        .ok_or_else(|| {
+            Diagnostic::error("E0102", format!("invalid duration `{text}`"), part.span)
+                .label("expected a positive count of ns, us, ms, s, m, h or d, e.g. `100ms`")
+        })
+}
+
 /// `profile:hz:N` or `profile:s|ms|us:N`: a cpu-clock timer on every CPU.
 fn profile(ap: &AttachPoint) -> Result<Resolved, Diagnostic> {
     const SHAPE: &str = "profile:hz|s|ms|us:N";
+    let cpu_clock = |period| Attach::Perf {
+        event_type: perf_events::PERF_TYPE_SOFTWARE,
+        config: 0,
+        period,
+        every_cpu: true,
+    };
+    if let [_, duration] = ap.parts.as_slice() {
+        return Ok(Resolved {
+            name: format!("profile:{}", duration.text),
+            attach: cpu_clock(duration_ns(duration)?),
+            tracepoint: None,
+            context: ArgContext::default(),
+        });
+    }
     expect_parts(ap, 3, SHAPE)?;
     let unit = &ap.parts[1];
     let n = positive(&ap.parts[2], "profile count")?;
@@ -430,12 +485,7 @@ fn profile(ap: &AttachPoint) -> Result<Resolved, Diagnostic> {
     };
     Ok(Resolved {
         name: format!("profile:{}:{n}", unit.text),
-        attach: Attach::Perf {
-            event_type: perf_events::PERF_TYPE_SOFTWARE,
-            config: 0,
-            period,
-            every_cpu: true,
-        },
+        attach: cpu_clock(period),
         tracepoint: None,
         context: ArgContext::default(),
     })
