@@ -119,7 +119,7 @@ fn resolve_many(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Vec<Resolve
     }
 }
 
-pub fn resolve(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Resolved, Diagnostic> {
+fn resolve(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Resolved, Diagnostic> {
     let Some(first) = ap.parts.first() else {
         return Err(Diagnostic::error("E0102", "empty attach point", ap.span));
     };
@@ -167,8 +167,18 @@ pub fn resolve(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Resolved, Di
             first.span,
         )
         .label("this probe kind")
-        .note("supported now: begin, end, tracepoint, rawtracepoint, interval, profile, software, hardware, kprobe, kretprobe, fentry, fexit, iter")),
+        .note(format!("supported now: {}", implemented_kinds()))),
     }
+}
+
+/// The kinds the catalogue marks implemented, for "supported now" notes.
+fn implemented_kinds() -> String {
+    let names: Vec<&str> = ferrotrace_stdlib::probes::PROBE_KINDS
+        .iter()
+        .filter(|k| k.implemented)
+        .map(|k| k.name)
+        .collect();
+    names.join(", ")
 }
 
 fn expect_parts(ap: &AttachPoint, n: usize, shape: &str) -> Result<(), Diagnostic> {
