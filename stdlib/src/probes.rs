@@ -151,7 +151,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         name: "profile",
         aliases: &["p"],
         deprecated: &[],
-        shape: "profile:hz:N | profile:s|ms|us:N",
+        shape: "profile:hz:N | profile:s|ms|us:N | profile:DURATION",
         context: "the interrupted task: pid, comm, cpu, stacks",
         implemented: true,
         explain: "A timer on every CPU (a perf cpu-clock event): samples whatever is \
@@ -162,7 +162,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         name: "interval",
         aliases: &["i"],
         deprecated: &[],
-        shape: "interval:s|ms|us|hz:N",
+        shape: "interval:s|ms|us|hz:N | interval:DURATION",
         context: "none worth reading: it fires on one CPU",
         implemented: true,
         explain: "A timer on one CPU (a perf cpu-clock event), for periodic output \
