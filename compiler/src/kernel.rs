@@ -50,6 +50,22 @@ pub trait KernelInfo {
         Ok(None)
     }
 
+    /// Every raw tracepoint's name. By default, the tracefs tracepoints
+    /// outside `syscalls` (whose raw ones are `raw_syscalls:sys_enter` and
+    /// `sys_exit`); the real kernel answers from BTF, which also knows the
+    /// tracepoints that have no tracefs event.
+    fn raw_tracepoints(&self) -> Result<Vec<String>, String> {
+        let mut names: Vec<String> = self
+            .tracepoints()?
+            .into_iter()
+            .filter(|(c, _)| c != "syscalls")
+            .map(|(_, n)| n)
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     /// How many arguments the raw tracepoint `name` passes (from BTF), or
     /// `None` when unknown (then `arg0`..`arg11` are all accepted and the
     /// kernel checks at attach time).

@@ -107,6 +107,20 @@ impl Btf {
         &rest[..end]
     }
 
+    /// Every raw tracepoint, named by its `btf_trace_NAME` typedef, sorted.
+    pub fn raw_tracepoints(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .types
+            .iter()
+            .filter(|t| t.kind == KIND_TYPEDEF)
+            .filter_map(|t| self.name(t.name_off).strip_prefix(b"btf_trace_"))
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The type with id `id` (ids count from 1).
     fn by_id(&self, id: u32) -> Option<&Type> {
         self.types.get(usize::try_from(id).ok()?.checked_sub(1)?)
@@ -201,6 +215,10 @@ mod tests {
         assert_eq!(
             btf.as_ref().and_then(|b| b.raw_tracepoint_arg_count("x")),
             Some(1)
+        );
+        assert_eq!(
+            btf.as_ref().map(|b| b.raw_tracepoints()),
+            Some(vec!["x".to_string()])
         );
     }
 }

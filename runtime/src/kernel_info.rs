@@ -44,6 +44,10 @@ impl KernelInfo for SystemKernel {
         Ok(crate::btf::Btf::vmlinux()?.function_params(name))
     }
 
+    fn raw_tracepoints(&self) -> Result<Vec<String>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.raw_tracepoints())
+    }
+
     fn raw_tracepoint_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
         // Without BTF the kernel still checks the arguments at attach time.
         Ok(crate::btf::Btf::vmlinux()

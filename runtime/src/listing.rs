@@ -8,7 +8,7 @@
 //! `tracepoint:`, ...) picks one lister; without a kind every lister runs.
 //! Listers read only what they need: tracepoints come from readdir of
 //! tracefs (format files are opened only for `-lv`), raw tracepoints from
-//! the `btf_trace_*` names in the kernel's BTF string table. To list
+//! the `btf_trace_*` typedefs of the kernel's BTF. To list
 //! another kind, add its `ProbeKind` arm to `lister` and a function
 //! producing its entries.
 
@@ -19,9 +19,6 @@ use ferrotrace_stdlib::perf_events::{self, PerfEventInfo};
 use ferrotrace_stdlib::ProbeKind;
 
 use crate::tracefs;
-
-/// Where the kernel's BTF is read from for raw tracepoint names.
-const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// One listed probe: its full name and, for `-lv`, its argument lines.
 struct Entry {
@@ -134,48 +131,16 @@ fn tracepoint_fields(category: &str, name: &str) -> Vec<String> {
 
 /// Raw tracepoints, named by the `btf_trace_NAME` typedefs of the kernel's BTF.
 fn raw_tracepoints() -> Result<Vec<Entry>, String> {
-    let data = std::fs::read(VMLINUX_BTF).map_err(|e| {
-        format!(
-            "ERROR: could not read the kernel's BTF at {VMLINUX_BTF} ({e}); raw tracepoints are listed \
-             from it, so this kernel needs CONFIG_DEBUG_INFO_BTF."
-        )
-    })?;
-    let mut names: Vec<String> = btf_strings(&data)
-        .filter_map(|s| s.strip_prefix("btf_trace_"))
-        .map(|s| format!("rawtracepoint:{s}"))
-        .collect();
-    names.sort();
-    names.dedup();
-    Ok(names
+    let btf = crate::btf::Btf::vmlinux()
+        .map_err(|e| format!("ERROR: {e} Raw tracepoints are listed from the kernel's BTF."))?;
+    Ok(btf
+        .raw_tracepoints()
         .into_iter()
-        .map(|name| Entry {
-            name,
+        .map(|n| Entry {
+            name: format!("rawtracepoint:{n}"),
             details: Vec::new(),
         })
         .collect())
-}
-
-/// The strings of a BTF blob's string section (header: magic u16, version
-/// u8, flags u8, hdr_len u32, type_off u32, type_len u32, str_off u32,
-/// str_len u32; offsets count from the end of the header).
-fn btf_strings(data: &[u8]) -> impl Iterator<Item = &str> {
-    let u32_at = |off: usize| -> Option<usize> {
-        let bytes: [u8; 4] = data.get(off..off + 4)?.try_into().ok()?;
-        usize::try_from(u32::from_le_bytes(bytes)).ok()
-    };
-    let section = (|| {
-        if data.get(0..2)? != [0x9f, 0xeb] {
-            return None;
-        }
-        let hdr_len = u32_at(4)?;
-        let (str_off, str_len) = (u32_at(16)?, u32_at(20)?);
-        let start = hdr_len.checked_add(str_off)?;
-        data.get(start..start.checked_add(str_len)?)
-    })()
-    .unwrap_or(&[]);
-    section
-        .split(|&b| b == 0)
-        .filter_map(|s| std::str::from_utf8(s).ok())
 }
 
 fn perf(kind: ProbeKind, table: &[PerfEventInfo]) -> Vec<Entry> {
@@ -209,19 +174,5 @@ mod tests {
             "tracepoint:syscalls:sys_enter_nanosleep"
         ));
         assert!(!matches_probe("software:cs*", "software:cpu-clock:"));
-    }
-
-    #[test]
-    fn reads_btf_strings() {
-        let mut blob = vec![0x9f, 0xeb, 1, 0];
-        blob.extend(24u32.to_le_bytes()); // hdr_len
-        blob.extend(0u32.to_le_bytes()); // type_off
-        blob.extend(0u32.to_le_bytes()); // type_len
-        blob.extend(0u32.to_le_bytes()); // str_off
-        let strings = b"\0int\0btf_trace_sched_switch\0";
-        blob.extend(u32::try_from(strings.len()).unwrap_or(0).to_le_bytes());
-        blob.extend(strings);
-        let names: Vec<_> = btf_strings(&blob).filter(|s| !s.is_empty()).collect();
-        assert_eq!(names, ["int", "btf_trace_sched_switch"]);
     }
 }

@@ -189,6 +189,28 @@ fn raw_tracepoint_category_form_and_wildcard() {
 }
 
 #[test]
+fn raw_tracepoint_without_a_tracefs_event() {
+    if !kernel_available() {
+        return;
+    }
+    // A bare tracepoint (DECLARE_TRACE): in BTF as btf_trace_*, absent from
+    // tracefs, fired whenever a run queue's length changes.
+    let name = "sched_update_nr_running_tp";
+    if !std::fs::read("/sys/kernel/btf/vmlinux")
+        .is_ok_and(|b| b.windows(name.len()).any(|w| w == name.as_bytes()))
+    {
+        eprintln!("skipping: this kernel has no {name}");
+        return;
+    }
+    let o = run(&[
+        "-e",
+        &format!("rawtracepoint:{name} {{ @[probe] = 1; exit(); }}"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), format!("\n\n@[rawtracepoint:{name}]: 1\n"));
+}
+
+#[test]
 fn software_event_fires_for_this_thread() {
     if !kernel_available() {
         return;

@@ -343,8 +343,8 @@ fn tracepoint_wildcard(
 }
 
 /// `rawtracepoint:NAME` or `rawtracepoint:CATEGORY:NAME`, wildcards allowed.
-/// Every tracefs tracepoint outside `syscalls` is a raw tracepoint of the
-/// same name (the syscall ones are `raw_syscalls:sys_enter`/`sys_exit`).
+/// Names come from `KernelInfo::raw_tracepoints` (the kernel's BTF); the
+/// category form also needs the tracepoint in that tracefs category.
 fn raw_tracepoint(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Vec<Resolved>, Diagnostic> {
     const SHAPE: &str = "rawtracepoint:[CATEGORY:]NAME";
     let (cat, name) = match ap.parts.as_slice() {
@@ -352,14 +352,28 @@ fn raw_tracepoint(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Vec<Resol
         [_, cat, name] => (Some(cat), name),
         _ => return Err(malformed(ap, "2 or 3 parts", SHAPE)),
     };
-    let mut matches: Vec<(String, String)> = tracepoint_list(kernel, ap.span)?
-        .into_iter()
-        .filter(|(c, n)| {
-            c != "syscalls"
-                && cat.is_none_or(|cat| glob_match(&cat.text, c))
-                && glob_match(&name.text, n)
-        })
-        .collect();
+    let raw = kernel.raw_tracepoints().map_err(|reason| {
+        Diagnostic::error(
+            "E0105",
+            "cannot read the kernel's raw tracepoint list",
+            ap.span,
+        )
+        .label("needed to resolve this attach point")
+        .note(reason)
+    })?;
+    let is_raw = |n: &str| raw.iter().any(|r| r == n);
+    let mut matches: Vec<(String, String)> = match cat {
+        // The category form names tracefs categories.
+        Some(cat) => tracepoint_list(kernel, ap.span)?
+            .into_iter()
+            .filter(|(c, n)| glob_match(&cat.text, c) && glob_match(&name.text, n) && is_raw(n))
+            .collect(),
+        None => raw
+            .iter()
+            .filter(|n| glob_match(&name.text, n))
+            .map(|n| (String::new(), n.clone()))
+            .collect(),
+    };
     matches.sort();
     if !is_pattern(&name.text) && cat.is_none_or(|c| !is_pattern(&c.text)) && matches.is_empty() {
         return Err(Diagnostic::error(
