@@ -50,6 +50,12 @@ pub trait KernelInfo {
         Ok(None)
     }
 
+    /// The kernel functions that can be probed by name, for kprobe and
+    /// fentry patterns (the real kernel answers from BTF).
+    fn kernel_functions(&self) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
+    }
+
     /// Every raw tracepoint's name. By default, the tracefs tracepoints
     /// outside `syscalls` (whose raw ones are `raw_syscalls:sys_enter` and
     /// `sys_exit`); the real kernel answers from BTF, which also knows the

@@ -107,6 +107,19 @@ impl Btf {
         &rest[..end]
     }
 
+    /// Every function BTF describes, sorted.
+    pub fn functions(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .types
+            .iter()
+            .filter(|t| t.kind == KIND_FUNC)
+            .map(|t| String::from_utf8_lossy(self.name(t.name_off)).into_owned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Every raw tracepoint, named by its `btf_trace_NAME` typedef, sorted.
     pub fn raw_tracepoints(&self) -> Vec<String> {
         let mut names: Vec<String> = self
@@ -219,6 +232,10 @@ mod tests {
         assert_eq!(
             btf.as_ref().map(|b| b.raw_tracepoints()),
             Some(vec!["x".to_string()])
+        );
+        assert_eq!(
+            btf.as_ref().map(|b| b.functions()),
+            Some(vec!["f".to_string()])
         );
     }
 }

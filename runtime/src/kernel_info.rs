@@ -44,6 +44,10 @@ impl KernelInfo for SystemKernel {
         Ok(crate::btf::Btf::vmlinux()?.function_params(name))
     }
 
+    fn kernel_functions(&self) -> Result<Vec<String>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.functions())
+    }
+
     fn raw_tracepoints(&self) -> Result<Vec<String>, String> {
         Ok(crate::btf::Btf::vmlinux()?.raw_tracepoints())
     }

@@ -52,6 +52,16 @@ impl KernelInfo for FixtureKernel {
         }))
     }
 
+    /// The functions named in `fixtures/kernel/functions`.
+    fn kernel_functions(&self) -> Result<Vec<String>, String> {
+        let text = std::fs::read_to_string(self.root.join("functions")).unwrap_or_default();
+        Ok(text
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .map(String::from)
+            .collect())
+    }
+
     /// The names in `fixtures/kernel/raw_tracepoints`.
     fn raw_tracepoints(&self) -> Result<Vec<String>, String> {
         let text = std::fs::read_to_string(self.root.join("raw_tracepoints")).unwrap_or_default();

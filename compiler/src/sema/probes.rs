@@ -115,6 +115,12 @@ fn resolve_many(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Vec<Resolve
             tracepoint_wildcard(ap, kernel)
         }
         Some((ProbeKind::RawTracepoint, _)) => raw_tracepoint(ap, kernel),
+        Some((
+            ProbeKind::Kprobe | ProbeKind::Kretprobe | ProbeKind::Fentry | ProbeKind::Fexit,
+            _,
+        )) if ap.parts.len() >= 2 && ap.parts.last().is_some_and(|p| is_pattern(&p.text)) => {
+            function_wildcard(ap, kernel)
+        }
         _ => resolve(ap, kernel).map(|r| vec![r]),
     }
 }
@@ -338,6 +344,47 @@ fn tracepoint_wildcard(
             span: ap.span,
         };
         out.push(tracepoint(&concrete, kernel)?);
+    }
+    Ok(out)
+}
+
+/// `kprobe:PATTERN`, `fentry:PATTERN`, ...: one probe per kernel function
+/// (from `KernelInfo::kernel_functions`, the functions the kernel's BTF
+/// describes) whose name matches, sorted by name.
+fn function_wildcard(
+    ap: &AttachPoint,
+    kernel: &dyn KernelInfo,
+) -> Result<Vec<Resolved>, Diagnostic> {
+    let Some(last) = ap.parts.last() else {
+        return Ok(Vec::new());
+    };
+    if last.text.contains('+') {
+        return Err(Diagnostic::error(
+            "E0102",
+            "a function pattern cannot have an offset",
+            last.span,
+        )
+        .label("pattern with `+offset`")
+        .help("name one function to probe at an offset"));
+    }
+    let functions = kernel.kernel_functions().map_err(|reason| {
+        Diagnostic::error("E0105", "cannot read the kernel's function list", ap.span)
+            .label("needed to expand this pattern")
+            .note(reason)
+    })?;
+    let mut matches: Vec<&String> = functions
+        .iter()
+        .filter(|f| glob_match(&last.text, f))
+        .collect();
+    matches.sort();
+    matches.dedup();
+    let mut out = Vec::with_capacity(matches.len());
+    for f in matches {
+        let mut concrete = ap.clone();
+        if let Some(part) = concrete.parts.last_mut() {
+            part.text = f.clone();
+        }
+        out.push(resolve(&concrete, kernel)?);
     }
     Ok(out)
 }
@@ -602,7 +649,6 @@ fn kprobe(ap: &AttachPoint, kind: ProbeKind) -> Result<Resolved, Diagnostic> {
         [_, f] | [_, _, f] => f,
         _ => return Err(malformed(ap, "2 or 3 parts", shape)),
     };
-    no_pattern(target, kind)?;
     let (function, offset) = match target.text.split_once('+') {
         Some((f, off)) if !ret => {
             let offset = parse_offset(off).ok_or_else(|| {
@@ -673,7 +719,6 @@ fn fentry(
         [_, f] | [_, _, f] => f,
         _ => return Err(malformed(ap, "2 or 3 parts", kind.info().shape)),
     };
-    no_pattern(target, kind)?;
     let name = function_probe_name(ap, kind, target);
     let params = match kernel.function_params(&target.text) {
         Ok(Some(params)) => params,
