@@ -18,6 +18,25 @@ impl FixtureKernel {
     }
 }
 
+impl FixtureKernel {
+    /// The whitespace-separated words of each line of a fixture table.
+    fn table(&self, file: &str) -> Vec<Vec<String>> {
+        std::fs::read_to_string(self.root.join(file))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.split_whitespace().map(String::from).collect())
+            .collect()
+    }
+
+    /// The first word of each line of a fixture table.
+    fn first_words(&self, file: &str) -> Vec<String> {
+        self.table(file)
+            .into_iter()
+            .filter_map(|words| words.into_iter().next())
+            .collect()
+    }
+}
+
 impl Default for FixtureKernel {
     fn default() -> FixtureKernel {
         FixtureKernel::new()
@@ -45,40 +64,30 @@ impl KernelInfo for FixtureKernel {
     /// From `fixtures/kernel/functions`: lines of `NAME PARAM...`, as the
     /// kernel's BTF describes the function.
     fn function_params(&self, name: &str) -> Result<Option<Vec<String>>, String> {
-        let text = std::fs::read_to_string(self.root.join("functions")).unwrap_or_default();
-        Ok(text.lines().find_map(|l| {
-            let mut words = l.split_whitespace();
-            (words.next() == Some(name)).then(|| words.map(String::from).collect())
+        Ok(self.table("functions").into_iter().find_map(|mut words| {
+            (words.first().map(String::as_str) == Some(name)).then(|| words.split_off(1))
         }))
     }
 
     /// The functions named in `fixtures/kernel/functions`.
     fn kernel_functions(&self) -> Result<Vec<String>, String> {
-        let text = std::fs::read_to_string(self.root.join("functions")).unwrap_or_default();
-        Ok(text
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .map(String::from)
-            .collect())
+        Ok(self.first_words("functions"))
     }
 
     /// The names in `fixtures/kernel/raw_tracepoints`.
     fn raw_tracepoints(&self) -> Result<Vec<String>, String> {
-        let text = std::fs::read_to_string(self.root.join("raw_tracepoints")).unwrap_or_default();
-        Ok(text
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .map(String::from)
-            .collect())
+        Ok(self.first_words("raw_tracepoints"))
     }
 
     /// From `fixtures/kernel/raw_tracepoints`: lines of `NAME ARG_COUNT`.
     fn raw_tracepoint_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
-        let text = std::fs::read_to_string(self.root.join("raw_tracepoints")).unwrap_or_default();
-        Ok(text.lines().find_map(|l| {
-            let (n, count) = l.split_once(' ')?;
-            (n == name).then(|| count.trim().parse().ok()).flatten()
-        }))
+        Ok(self
+            .table("raw_tracepoints")
+            .into_iter()
+            .find_map(|words| match words.as_slice() {
+                [n, count] if n == name => count.parse().ok(),
+                _ => None,
+            }))
     }
 
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
