@@ -88,7 +88,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         aliases: &["rt"],
         deprecated: &[],
         shape: "rawtracepoint:[CATEGORY:]NAME",
-        context: "arg0..arg11: the tracepoint's raw arguments as u64",
+        context: "args.NAME and arg0..argN: the tracepoint's raw arguments, named from BTF, as u64",
         implemented: true,
         explain: "The same kernel hooks as tracepoints, but the program receives the raw \
                   arguments before the tracepoint formats them: cheaper, less stable.",

@@ -156,7 +156,7 @@ fn raw_tracepoint_arguments() {
     let t = tid();
     // raw_syscalls:sys_enter passes (struct pt_regs *regs, long id).
     let script = format!(
-        r#"rawtracepoint:sys_enter /tid == {t} && arg1 == {nr}/ {{ printf("%s %d\n", probe, arg1); exit(); }}"#,
+        r#"rawtracepoint:sys_enter /tid == {t} && arg1 == {nr}/ {{ printf("%s %d %d\n", probe, arg1, args.id); exit(); }}"#,
         nr = libc::SYS_getppid
     );
     let s = Session::start(&["-e", &script]);
@@ -164,9 +164,13 @@ fn raw_tracepoint_arguments() {
     let (code, out, err) = s.finish();
     assert_eq!(code, 0);
     assert_eq!(err, "Attached 1 probe");
+    // `args.id` is named after the kernel's `__bpf_trace_sys_enter` parameters.
     assert_eq!(
         out,
-        format!("rawtracepoint:sys_enter {}\n\n\n", libc::SYS_getppid)
+        format!(
+            "rawtracepoint:sys_enter {nr} {nr}\n\n\n",
+            nr = libc::SYS_getppid
+        )
     );
 }
 

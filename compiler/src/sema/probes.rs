@@ -442,13 +442,20 @@ fn raw_tracepoint(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Vec<Resol
             .ok()
             .flatten()
             .unwrap_or(u32::from(ferrotrace_stdlib::builtins::MAX_ARG) + 1);
+        // The names of the arguments are those of the kernel's BPF entry
+        // function for the tracepoint, after its `void *__data`.
+        let names = kernel
+            .function_params(&format!("__bpf_trace_{n}"))
+            .ok()
+            .flatten()
+            .and_then(|p| p.get(1..).map(<[String]>::to_vec));
         out.push(Resolved {
             name: match cat {
                 Some(_) => format!("rawtracepoint:{c}:{n}"),
                 None => format!("rawtracepoint:{n}"),
             },
             attach: Attach::RawTracepoint { name: n },
-            tracepoint: None,
+            tracepoint: names.map(|names| ("rawtracepoint".to_string(), function_args(&names))),
             context: ArgContext {
                 args: (0..nargs).map(|i| 8 * i).collect(),
                 retval: None,
@@ -761,8 +768,8 @@ fn fentry(
     })
 }
 
-/// A function's parameters as the fields of an fentry/fexit context: one
-/// 64-bit unsigned value each (BTF typing of `args` is not done yet).
+/// Arguments as the fields of an fentry/fexit or raw tracepoint context:
+/// one 64-bit unsigned value each (BTF typing of `args` is not done yet).
 fn function_args(params: &[String]) -> TracepointFormat {
     let fields = params
         .iter()
