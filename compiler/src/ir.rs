@@ -8,6 +8,7 @@
 //! `Display` prints the IR in the compact form used by snapshots and
 //! `--emit ir`.
 
+use crate::manifest::{stack_value_size, StackKind, StackMode};
 use crate::source::Span;
 use ferrotrace_stdlib::Builtin;
 use std::fmt::{self, Write};
@@ -93,6 +94,22 @@ pub enum Type {
         pointee: Box<Type>,
         space: AddrSpace,
     },
+    /// A stack recorded by `kstack`/`ustack` (see `ValueKind::Stack`).
+    Stack(StackType),
+}
+
+/// A stack value's kind, print mode and frame limit; values of different
+/// `StackType`s are different types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StackType {
+    pub kind: StackKind,
+    pub mode: StackMode,
+    pub limit: u8,
+}
+
+impl StackType {
+    /// bpftrace's default frame limit (the kernel's `perf_event_max_stack`).
+    pub const DEFAULT_LIMIT: u8 = 127;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +151,7 @@ impl Type {
             Type::Int { bits, .. } => u32::from(*bits) / 8,
             Type::Str(n) => *n,
             Type::Ptr { .. } => 8,
+            Type::Stack(s) => stack_value_size(s.kind),
         }
     }
 }
@@ -150,6 +168,13 @@ impl fmt::Display for Type {
                     AddrSpace::User => " user",
                 };
                 write!(f, "{pointee} *{s}")
+            }
+            Type::Stack(s) => {
+                let k = match s.kind {
+                    StackKind::Kernel => "kstack",
+                    StackKind::User => "ustack",
+                };
+                write!(f, "{k}({}, {})", s.mode.name(), s.limit)
             }
         }
     }

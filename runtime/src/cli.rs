@@ -27,6 +27,17 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "STAGE")]
     pub emit: Option<Emit>,
 
+    /// Output format: `text` (bpftrace's), `json` (one JSON object per
+    /// line) or `folded` (the maps keyed by kstack/ustack as folded
+    /// stacks, `root;caller;callee COUNT`, for flame graph tools).
+    #[arg(short = 'f', value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Also write the maps keyed by kstack/ustack as an interactive SVG
+    /// flame graph to this file when tracing ends.
+    #[arg(long, value_name = "FILE.svg")]
+    pub flamegraph: Option<PathBuf>,
+
     /// Do not print informational lines such as "Attached N probes".
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -47,6 +58,17 @@ pub struct Cli {
     /// and exit; `scripts/setup` installs them.
     #[arg(long, value_enum, value_name = "WHAT")]
     pub generate: Option<Generate>,
+}
+
+/// The `-f` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// bpftrace's text output.
+    Text,
+    /// One JSON object per line.
+    Json,
+    /// Folded stacks of the maps keyed by kstack/ustack.
+    Folded,
 }
 
 /// What `--generate` prints.

@@ -8,10 +8,13 @@
 //! `LoadedObject`, so they are released however the session ends.
 
 use crate::bpf::{BpfError, LoadedObject};
-use crate::cli::{Cli, Emit, ScriptSource};
+use crate::cli::{Cli, Emit, OutputFormat, ScriptSource};
 use crate::kernel_info::SystemKernel;
+use crate::output::folded::write_folded;
 use crate::output::{decode_fields, decode_map, format_pieces, print_maps_at_exit};
+use crate::output::{MapDatum, MapSnapshot};
 use crate::signals;
+use crate::symbolize::StackResolver;
 use ferrotrace_compiler::diagnostics::{has_errors, render, Diagnostic};
 use ferrotrace_compiler::manifest::{Artifact, AttachSpec, EventSpec, MapRole};
 use ferrotrace_compiler::{codegen, sema, syntax, Manifest, SourceFile};
@@ -141,6 +144,12 @@ fn check_privileges() -> Result<(), String> {
 /// Loads, attaches, runs and tears down a compiled script.
 fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, String> {
     let manifest = &artifact.manifest;
+    if cli.format == OutputFormat::Json {
+        return Err(
+            "ERROR: -f json is not available in this build yet; use -f text or -f folded."
+                .to_string(),
+        );
+    }
     let fail = |e: BpfError| bpf_error(&e, source);
     // Before anything is attached, so a signal arriving right after
     // "Attached" is already seen as a request to stop.
@@ -156,7 +165,8 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     if cli.dry_run {
         return Ok(0);
     }
-    let mut sink = EventSink::new(manifest, std::io::stdout().lock());
+    let stacks = StackResolver::new(object.stack_maps().map_err(fail)?);
+    let mut sink = EventSink::new(manifest, std::io::stdout().lock(), stacks);
     let mut events = object.event_reader().map_err(fail)?;
 
     run_special(&object, &AttachSpec::Begin).map_err(fail)?;
@@ -176,8 +186,23 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
         .poll(Duration::ZERO, &mut |r| sink.record(r))
         .map_err(fail)?;
     let code = sink.exit.unwrap_or(0);
-    print_maps(&object, &mut sink.out).map_err(fail)?;
+    let maps = read_maps(&object, &mut sink.stacks).map_err(fail)?;
+    // A closed stdout ends output; there is nothing left to report it to.
+    let _ = match cli.format {
+        OutputFormat::Folded => write_folded(&mut sink.out, &maps),
+        _ => print_maps_at_exit(&mut sink.out, &maps),
+    };
     sink.flush();
+    if let Some(path) = &cli.flamegraph {
+        let title = format!("ferrotrace {}", source.name);
+        let drawn = crate::flamegraph::write_flamegraph(path, &title, &maps)?;
+        if !cli.quiet {
+            eprintln!(
+                "Wrote a flame graph of {drawn} stacks to {}",
+                path.display()
+            );
+        }
+    }
     Ok(code)
 }
 
@@ -207,10 +232,12 @@ struct EventSink<'m, W: Write> {
     formats: Vec<Vec<Piece<'m>>>,
     out: W,
     exit: Option<i32>,
+    /// Reads and symbolizes the stacks in records and maps.
+    stacks: StackResolver,
 }
 
 impl<'m, W: Write> EventSink<'m, W> {
-    fn new(manifest: &'m Manifest, out: W) -> Self {
+    fn new(manifest: &'m Manifest, out: W, stacks: StackResolver) -> Self {
         let formats = manifest
             .events
             .iter()
@@ -224,6 +251,7 @@ impl<'m, W: Write> EventSink<'m, W> {
             formats,
             out,
             exit: None,
+            stacks,
         }
     }
 
@@ -239,7 +267,9 @@ impl<'m, W: Write> EventSink<'m, W> {
         match self.manifest.events.get(index) {
             Some(EventSpec::Printf { args, .. }) => {
                 let pieces = self.formats.get(index).map_or(&[][..], Vec::as_slice);
-                let text = format_pieces(pieces, &decode_fields(record, args));
+                let mut values = decode_fields(record, args);
+                self.stacks.resolve_all(&mut values);
+                let text = format_pieces(pieces, &values);
                 // A closed stdout (e.g. `| head`) ends output but not tracing.
                 let _ = self.out.write_all(text.as_bytes());
             }
@@ -260,8 +290,11 @@ impl<'m, W: Write> EventSink<'m, W> {
     }
 }
 
-/// Reads every script map and prints them as bpftrace does at exit.
-fn print_maps(object: &LoadedObject, out: &mut dyn Write) -> Result<(), BpfError> {
+/// Reads and decodes every script map, with their stacks resolved.
+fn read_maps(
+    object: &LoadedObject,
+    stacks: &mut StackResolver,
+) -> Result<Vec<MapSnapshot>, BpfError> {
     let mut maps = Vec::new();
     for spec in &object.manifest().maps {
         if let MapRole::User { name, key, value } = &spec.role {
@@ -270,12 +303,17 @@ fn print_maps(object: &LoadedObject, out: &mut dyn Write) -> Result<(), BpfError
                 .into_iter()
                 .map(|e| (e.key, e.values))
                 .collect();
-            maps.push(decode_map(name, key, value, &raw));
+            let mut map = decode_map(name, key, value, &raw);
+            for (key, datum) in &mut map.entries {
+                stacks.resolve_all(key);
+                if let MapDatum::Value(v) = datum {
+                    stacks.resolve(v);
+                }
+            }
+            maps.push(map);
         }
     }
-    // A closed stdout ends output; there is nothing left to report it to.
-    let _ = print_maps_at_exit(out, &maps);
-    Ok(())
+    Ok(maps)
 }
 
 /// Renders a load or attach failure as a user-facing message.

@@ -8,6 +8,8 @@ pub enum Function {
     Printf,
     Str,
     Exit,
+    Kstack,
+    Ustack,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +78,26 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "Stops tracing: END probes run, maps are printed, the process exits.",
+    },
+    FunctionInfo {
+        function: Function::Kstack,
+        name: "kstack",
+        signature: "kstack([mode][, int limit])",
+        min_args: 0,
+        max_args: Some(2),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The kernel stack, printed in `mode` (`bpftrace`, `perf` or `raw`) with at most `limit` frames (default 127).",
+    },
+    FunctionInfo {
+        function: Function::Ustack,
+        name: "ustack",
+        signature: "ustack([mode][, int limit])",
+        min_args: 0,
+        max_args: Some(2),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The user stack, printed in `mode` (`bpftrace`, `perf` or `raw`) with at most `limit` frames (default 127).",
     },
 ];
 

@@ -11,7 +11,9 @@
 use super::builder::round8;
 use super::CodegenError;
 use crate::ir::{MapDef, MapValue, Program, Type};
-use crate::manifest::{Field, MapKind, MapRole, MapSpec, MapValueSpec, ValueKind};
+use crate::manifest::{
+    stack_value_size, Field, MapKind, MapRole, MapSpec, MapValueSpec, StackKind, ValueKind,
+};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::values::GlobalValue;
@@ -65,6 +67,7 @@ pub(crate) fn slot_size(t: &Type) -> u32 {
     match t {
         Type::Int { .. } | Type::Ptr { .. } | Type::Bool => 8,
         Type::Str(n) => round8(*n),
+        Type::Stack(s) => stack_value_size(s.kind),
     }
 }
 
@@ -86,6 +89,11 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
         Type::Bool => ValueKind::Bool,
         Type::Str(n) => ValueKind::Str { len: *n },
         Type::Ptr { .. } => ValueKind::Pointer,
+        Type::Stack(s) => ValueKind::Stack {
+            kind: s.kind,
+            mode: s.mode,
+            limit: s.limit,
+        },
     }
 }
 
@@ -134,6 +142,7 @@ pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
         .enumerate()
         .map(|(i, m)| user_spec(i, m))
         .collect();
+    specs.extend(super::stacks::stack_map_specs(program));
     specs.push(MapSpec {
         elf_name: "events".into(),
         kind: MapKind::Ringbuf,
@@ -158,6 +167,8 @@ pub(crate) struct MapGlobals<'ctx> {
     pub user: Vec<GlobalValue<'ctx>>,
     pub events: GlobalValue<'ctx>,
     pub scratch: GlobalValue<'ctx>,
+    /// The stack-trace maps, by stack kind and frame limit.
+    pub stacks: Vec<(StackKind, u8, GlobalValue<'ctx>)>,
 }
 
 impl<'ctx> MapGlobals<'ctx> {
@@ -177,12 +188,14 @@ pub(crate) fn declare<'ctx>(
     let mut user = Vec::new();
     let mut events = None;
     let mut scratch = None;
+    let mut stacks = Vec::new();
     for spec in specs {
         let g = declare_one(ctx, module, spec);
         match spec.role {
             MapRole::User { .. } => user.push(g),
             MapRole::Events => events = Some(g),
             MapRole::Scratch => scratch = Some(g),
+            MapRole::Stacks { kind, limit } => stacks.push((kind, limit, g)),
         }
     }
     let missing = || CodegenError::Internal("The map list lacks the events or scratch map.".into());
@@ -190,6 +203,7 @@ pub(crate) fn declare<'ctx>(
         user,
         events: events.ok_or_else(missing)?,
         scratch: scratch.ok_or_else(missing)?,
+        stacks,
     })
 }
 

@@ -15,6 +15,7 @@ mod debug;
 mod events;
 mod expr;
 mod maps;
+mod stacks;
 mod stmt;
 
 use crate::ir::{Attach, Program};

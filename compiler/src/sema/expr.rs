@@ -6,6 +6,7 @@ use super::types::{self, convert, describe, is_truthy, promote, to_bool, MAX_STR
 use super::{Checker, Pass, ProbeScope};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{AddrSpace, BinaryOp, Expr, ExprKind, LValue, MapValue, Type, UnaryOp};
+use crate::manifest::StackKind;
 use crate::source::Span;
 use crate::syntax::ast;
 use ferrotrace_stdlib::{nearest, Builtin, Function};
@@ -162,6 +163,8 @@ impl Checker<'_> {
         }
         match f {
             Function::Str => self.str_call(args, span, scope),
+            Function::Kstack => self.stack_call(StackKind::Kernel, args, span),
+            Function::Ustack => self.stack_call(StackKind::User, args, span),
             Function::Count | Function::Sum | Function::Printf | Function::Exit => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)

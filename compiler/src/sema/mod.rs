@@ -11,6 +11,7 @@
 
 mod expr;
 mod probes;
+mod stacks;
 mod stmt;
 mod types;
 

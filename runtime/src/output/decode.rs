@@ -4,7 +4,9 @@
 //! decodes to zeros and empty strings instead of panicking. Map decoding
 //! also combines per-CPU values for `count()` and `sum()` maps.
 
-use ferrotrace_compiler::manifest::{Field, MapValueSpec, ValueKind};
+use ferrotrace_compiler::manifest::{Field, MapValueSpec, StackKind, ValueKind};
+
+use super::stack::Stack;
 
 use super::value::Value;
 
@@ -95,6 +97,12 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
         }
         ValueKind::Bool => Value::Bool(read_le(bytes, offset, 1) != 0),
         ValueKind::Pointer => Value::Pointer(read_le(bytes, offset, 8)),
+        ValueKind::Stack { kind, mode, limit } => {
+            let id = read_le(bytes, offset, 8) as i64;
+            let pid = read_le(bytes, offset.saturating_add(8), 4) as u32;
+            let pid = if *kind == StackKind::User { pid } else { 0 };
+            Value::Stack(Box::new(Stack::unresolved(*kind, *mode, *limit, id, pid)))
+        }
         ValueKind::Str { len } => {
             let len = usize::try_from(*len).unwrap_or(usize::MAX);
             let start = offset.min(bytes.len());

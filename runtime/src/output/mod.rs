@@ -7,7 +7,9 @@
 //! returned strings.
 
 pub mod decode;
+pub mod folded;
 pub mod printf;
+pub mod stack;
 pub mod text;
 pub mod value;
 
