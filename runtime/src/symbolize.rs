@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn symbolizes_own_process_and_caches() {
-        let addr = marker_function_for_symbolization as usize as u64;
+        let addr = marker_function_for_symbolization as fn() -> u64 as usize as u64;
         let mut symbols = Symbols::new();
         let pid = std::process::id();
         let got = symbols.user(pid, &[addr, addr + 1]);
