@@ -96,6 +96,9 @@ pub enum Type {
     },
     /// A stack recorded by `kstack`/`ustack` (see `ValueKind::Stack`).
     Stack(StackType),
+    /// An address printed as a symbol: `ksym(addr)` (kernel) or
+    /// `usym(addr)` (user, with the pid; see `ValueKind::Symbol`).
+    Symbol(StackKind),
 }
 
 /// A stack value's kind, print mode and frame limit; values of different
@@ -152,6 +155,7 @@ impl Type {
             Type::Str(n) => *n,
             Type::Ptr { .. } => 8,
             Type::Stack(s) => stack_value_size(s.kind),
+            Type::Symbol(kind) => stack_value_size(*kind),
         }
     }
 }
@@ -176,6 +180,8 @@ impl fmt::Display for Type {
                 };
                 write!(f, "{k}({}, {})", s.mode.name(), s.limit)
             }
+            Type::Symbol(StackKind::Kernel) => f.write_str("ksym"),
+            Type::Symbol(StackKind::User) => f.write_str("usym"),
         }
     }
 }
@@ -289,6 +295,10 @@ pub enum ExprKind {
         delta: i64,
         prefix: bool,
     },
+    /// `ksym(addr)`/`usym(addr)`: keeps the (u64) address, plus the
+    /// current pid for `usym`, to symbolize in user space; `ty` is
+    /// `Type::Symbol`.
+    SymbolOf(Box<Expr>),
 }
 
 // ---------------------------------------------------------------------------
@@ -441,6 +451,7 @@ impl fmt::Display for Expr {
                 delta,
                 prefix: false,
             } => write!(f, "(post {target} += {delta})")?,
+            ExprKind::SymbolOf(addr) => write!(f, "symbol({addr})")?,
         }
         write!(f, ":{}", self.ty)
     }

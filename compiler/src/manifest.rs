@@ -187,6 +187,12 @@ pub enum ValueKind {
         mode: StackMode,
         limit: u8,
     },
+    /// `ksym(addr)`/`usym(addr)`: a `u64` address printed as the name of
+    /// the function containing it; user symbols are followed by the `u64`
+    /// pid of the process whose address space it is in.
+    Symbol {
+        kind: StackKind,
+    },
 }
 
 impl ValueKind {
@@ -196,7 +202,7 @@ impl ValueKind {
             ValueKind::Bool => 1,
             ValueKind::Str { len } => *len,
             ValueKind::Pointer => 8,
-            ValueKind::Stack { kind, .. } => stack_value_size(*kind),
+            ValueKind::Stack { kind, .. } | ValueKind::Symbol { kind } => stack_value_size(*kind),
         }
     }
 }

@@ -135,6 +135,13 @@ impl StackResolver {
     pub fn resolve(&mut self, value: &mut Value) {
         match value {
             Value::Stack(s) => self.resolve_stack(s),
+            Value::Symbol(s) if s.name.is_none() => {
+                let found = match s.kind {
+                    StackKind::Kernel => self.symbols.kernel(&[s.addr]),
+                    StackKind::User => self.symbols.user(s.pid, &[s.addr]),
+                };
+                s.name = found.into_iter().next().flatten().map(|sym| sym.name);
+            }
             Value::Tuple(items) => items.iter_mut().for_each(|v| self.resolve(v)),
             _ => {}
         }

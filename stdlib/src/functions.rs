@@ -10,6 +10,9 @@ pub enum Function {
     Exit,
     Kstack,
     Ustack,
+    Ksym,
+    Usym,
+    Kaddr,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -98,6 +101,36 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "The user stack, printed in `mode` (`bpftrace`, `perf` or `raw`) with at most `limit` frames (default 127).",
+    },
+    FunctionInfo {
+        function: Function::Ksym,
+        name: "ksym",
+        signature: "ksym(uint64 addr)",
+        min_args: 1,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The name of the kernel function containing `addr`, resolved in user space when printed (`0xADDR` when unknown).",
+    },
+    FunctionInfo {
+        function: Function::Usym,
+        name: "usym",
+        signature: "usym(uint64 addr)",
+        min_args: 1,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The name of the function containing `addr` in the current process, resolved in user space when printed.",
+    },
+    FunctionInfo {
+        function: Function::Kaddr,
+        name: "kaddr",
+        signature: "kaddr(string name)",
+        min_args: 1,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The address of kernel symbol `name`, looked up when the script is compiled.",
     },
 ];
 

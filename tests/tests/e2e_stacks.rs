@@ -275,3 +275,18 @@ fn flamegraph_svg_has_the_frames() {
         assert!(titles.contains(&want), "no frame {want:?} in {titles:?}");
     }
 }
+
+#[test]
+fn ksym_and_kaddr() {
+    if !kernel_available() {
+        return;
+    }
+    let o = ferrotrace_tests::harness::run(&[
+        "-e",
+        r#"BEGIN { printf("%s|%s\n", ksym(kaddr("do_syscall_64") + 5), ksym(1)); @[ksym(kaddr("do_syscall_64"))] = count(); exit(); }"#,
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "do_syscall_64|0x1\n\n\n@[do_syscall_64]: 1\n"
+    );
+}

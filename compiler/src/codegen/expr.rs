@@ -46,6 +46,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 delta,
                 prefix,
             } => self.inc_dec(target, *delta, *prefix, &e.ty),
+            ExprKind::SymbolOf(addr) => self.symbol_of(addr, &e.ty),
         }
     }
 

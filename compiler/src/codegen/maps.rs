@@ -68,6 +68,7 @@ pub(crate) fn slot_size(t: &Type) -> u32 {
         Type::Int { .. } | Type::Ptr { .. } | Type::Bool => 8,
         Type::Str(n) => round8(*n),
         Type::Stack(s) => stack_value_size(s.kind),
+        Type::Symbol(kind) => stack_value_size(*kind),
     }
 }
 
@@ -94,6 +95,7 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
             mode: s.mode,
             limit: s.limit,
         },
+        Type::Symbol(kind) => ValueKind::Symbol { kind: *kind },
     }
 }
 

@@ -4,12 +4,14 @@
 //! stores each distinct stack once, so map keys stay 8 or 16 bytes), and
 //! for user stacks the pid whose address space the frames belong to. The
 //! runtime reads the frames by id and symbolizes them when it prints.
+//! `ksym`/`usym` values are lowered here too: the address (and the pid).
 
 use super::maps::USER_MAX_ENTRIES;
 use super::stmt::{ProbeGen, Val};
 use super::CodegenError;
-use crate::ir::{MapValue, Program, StackType, Type};
+use crate::ir::{Expr, MapValue, Program, StackType, Type};
 use crate::manifest::{MapKind, MapRole, MapSpec, StackKind};
+use inkwell::values::PointerValue;
 
 type R<T> = Result<T, CodegenError>;
 
@@ -98,6 +100,32 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             self.em.store(at, pid, 8)?;
         }
         Ok(Val::Str(buf))
+    }
+}
+
+impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
+    /// `ksym(addr)`/`usym(addr)`: the address (and for `usym` the pid) in
+    /// a scratch buffer of the symbol value's size.
+    pub fn symbol_of(&mut self, addr: &Expr, ty: &Type) -> R<Val<'ctx>> {
+        let a = self.expr(addr)?.int()?;
+        let a = self.em.resize(a, 64, false)?;
+        let buf = self.alloc(ty.size())?;
+        self.em.store(buf, a, 8)?;
+        if *ty == Type::Symbol(StackKind::User) {
+            self.store_pid(buf)?;
+        }
+        Ok(Val::Str(buf))
+    }
+
+    /// Stores the current pid (the tgid) as a u64 at `buf + 8`.
+    fn store_pid(&mut self, buf: PointerValue<'ctx>) -> R<()> {
+        let pid_tgid = self.em.get_current_pid_tgid()?;
+        let pid = self
+            .em
+            .builder
+            .build_right_shift(pid_tgid, self.em.u64c(32), false, "pid")?;
+        let at = self.em.offset(buf, 8)?;
+        self.em.store(at, pid, 8)
     }
 }
 

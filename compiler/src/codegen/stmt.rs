@@ -115,7 +115,7 @@ fn prologue<'a, 'ctx>(
     let mut stack = Vec::new();
     for t in &probe.locals {
         stack.push(match t {
-            Type::Str(_) | Type::Stack(_) => None,
+            Type::Str(_) | Type::Stack(_) | Type::Symbol(_) => None,
             t => {
                 let ty = scalar_type(&em, t);
                 Some((em.builder.build_alloca(ty, "local")?, ty))
@@ -152,7 +152,9 @@ fn prologue<'a, 'ctx>(
                 g.em.zero(buf, round8(*n))?;
                 LocalSlot::Buf(buf, *n)
             }
-            (t @ Type::Stack(_), None) => LocalSlot::Buf(g.alloc(t.size())?, t.size()),
+            (t @ (Type::Stack(_) | Type::Symbol(_)), None) => {
+                LocalSlot::Buf(g.alloc(t.size())?, t.size())
+            }
             (t, None) => {
                 return Err(CodegenError::Internal(format!(
                     "The scratch variable of type {t} has no storage."
@@ -308,7 +310,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.copy_str(buf, *n, p, str_len(ty))?;
                 Ok(buf)
             }
-            (Type::Stack(_), Val::Str(p)) => Ok(p),
+            (Type::Stack(_) | Type::Symbol(_), Val::Str(p)) => Ok(p),
             (_, Val::Int(i)) => {
                 let buf = self.alloc(8)?;
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
@@ -346,7 +348,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let dst = self.em.offset(buf, *off)?;
             match kt {
                 Type::Str(n) => self.copy_str(dst, *n, v.str()?, str_len(&e.ty))?,
-                Type::Stack(_) => self.em.copy(dst, v.str()?, kt.size())?,
+                Type::Stack(_) | Type::Symbol(_) => self.em.copy(dst, v.str()?, kt.size())?,
                 _ => {
                     let wide = self.em.resize(v.int()?, 64, e.ty.is_signed())?;
                     self.em.store(dst, wide, 8)?;
@@ -418,7 +420,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
 pub(crate) fn str_len(t: &Type) -> u32 {
     match t {
         Type::Str(n) => *n,
-        Type::Stack(_) => t.size(),
+        Type::Stack(_) | Type::Symbol(_) => t.size(),
         _ => 0,
     }
 }

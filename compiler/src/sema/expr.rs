@@ -165,6 +165,9 @@ impl Checker<'_> {
             Function::Str => self.str_call(args, span, scope),
             Function::Kstack => self.stack_call(StackKind::Kernel, args, span),
             Function::Ustack => self.stack_call(StackKind::User, args, span),
+            Function::Ksym => self.symbol_call(StackKind::Kernel, args, span, scope),
+            Function::Usym => self.symbol_call(StackKind::User, args, span, scope),
+            Function::Kaddr => self.kaddr_call(args, span),
             Function::Count | Function::Sum | Function::Printf | Function::Exit => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)

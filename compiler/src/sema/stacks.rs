@@ -2,9 +2,11 @@
 //! `bpftrace`, `perf` or `raw`) and frame limit (an integer literal) fix the
 //! stack value's type, so two stacks of different modes or limits are
 //! different types, and the code generator and the runtime read them from
-//! the type alone.
+//! the type alone. `ksym`/`usym` keep an address to symbolize in user
+//! space; `kaddr` asks `KernelInfo` for a symbol's address at compile time.
 
-use super::Checker;
+use super::types::{convert, describe};
+use super::{Checker, ProbeScope};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{Expr, ExprKind, StackType, Type};
 use crate::manifest::{StackKind, StackMode};
@@ -24,6 +26,74 @@ pub fn default_stack(kind: StackKind) -> Type {
 }
 
 impl Checker<'_> {
+    /// `ksym(addr)` / `usym(addr)`.
+    pub(super) fn symbol_call(
+        &mut self,
+        kind: StackKind,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
+        let addr = self.expr(args.first()?, scope)?;
+        if !matches!(addr.ty, Type::Int { .. } | Type::Ptr { .. }) {
+            self.error(
+                Diagnostic::error(
+                    "E0201",
+                    format!("expected an address, found {}", describe(&addr.ty)),
+                    addr.span,
+                )
+                .label("not an integer or pointer"),
+            );
+            return None;
+        }
+        Some(Expr {
+            kind: ExprKind::SymbolOf(Box::new(convert(addr, &Type::U64))),
+            ty: Type::Symbol(kind),
+            span,
+        })
+    }
+
+    /// `kaddr("name")`: the kernel symbol's address, as a constant.
+    pub(super) fn kaddr_call(&mut self, args: &[ast::Expr], span: Span) -> Option<Expr> {
+        let arg = args.first()?;
+        let ast::ExprKind::Str(name) = &arg.kind else {
+            self.error(
+                Diagnostic::error("E0252", "kaddr() needs a string literal", arg.span)
+                    .label("not a string literal")
+                    .help("write the symbol's name in quotes, e.g. `kaddr(\"jiffies\")`"),
+            );
+            return None;
+        };
+        match self.kernel.kernel_symbol_address(name) {
+            Ok(Some(addr)) => Some(Expr {
+                kind: ExprKind::Int(addr),
+                ty: Type::U64,
+                span,
+            }),
+            Ok(None) => {
+                self.error(
+                    Diagnostic::error(
+                        "E0252",
+                        format!("the kernel has no symbol `{name}`"),
+                        arg.span,
+                    )
+                    .label("not in /proc/kallsyms")
+                    .help(
+                        "check the spelling; `grep NAME /proc/kallsyms` lists the kernel's symbols",
+                    ),
+                );
+                None
+            }
+            Err(why) => {
+                self.error(
+                    Diagnostic::error("E0252", format!("cannot look up `{name}`: {why}"), arg.span)
+                        .label("kernel symbol"),
+                );
+                None
+            }
+        }
+    }
+
     /// `kstack([mode][, limit])` / `ustack([mode][, limit])`.
     pub(super) fn stack_call(
         &mut self,

@@ -6,7 +6,7 @@
 
 use ferrotrace_compiler::manifest::{Field, MapValueSpec, StackKind, ValueKind};
 
-use super::stack::Stack;
+use super::stack::{Stack, SymbolValue};
 
 use super::value::Value;
 
@@ -102,6 +102,17 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
             let pid = read_le(bytes, offset.saturating_add(8), 4) as u32;
             let pid = if *kind == StackKind::User { pid } else { 0 };
             Value::Stack(Box::new(Stack::unresolved(*kind, *mode, *limit, id, pid)))
+        }
+        ValueKind::Symbol { kind } => {
+            let addr = read_le(bytes, offset, 8);
+            let pid = read_le(bytes, offset.saturating_add(8), 4) as u32;
+            let pid = if *kind == StackKind::User { pid } else { 0 };
+            Value::Symbol(Box::new(SymbolValue {
+                kind: *kind,
+                addr,
+                pid,
+                name: None,
+            }))
         }
         ValueKind::Str { len } => {
             let len = usize::try_from(*len).unwrap_or(usize::MAX);

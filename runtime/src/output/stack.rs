@@ -43,6 +43,28 @@ pub struct Symbol {
     pub module: Option<String>,
 }
 
+/// A `ksym(addr)`/`usym(addr)` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolValue {
+    pub kind: StackKind,
+    pub addr: u64,
+    /// The process of a user address (0 for kernel addresses).
+    pub pid: u32,
+    /// The function's name, once symbolized.
+    pub name: Option<String>,
+}
+
+/// bpftrace prints the function's name alone, or the address in hex when
+/// it has no symbol.
+impl fmt::Display for SymbolValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) => f.write_str(n),
+            None => write!(f, "0x{:x}", self.addr),
+        }
+    }
+}
+
 impl Frame {
     /// `sym+off`, or `0xADDR` when the address has no symbol.
     pub fn sym_off(&self) -> String {
@@ -215,6 +237,19 @@ mod tests {
             kernel_stack(StackMode::Raw).to_string(),
             "\nffffffff81234565\nffffffff81c0a0a2\nffffffff81e00076\n"
         );
+    }
+
+    #[test]
+    fn symbols_print_name_or_address() {
+        let mut s = SymbolValue {
+            kind: StackKind::Kernel,
+            addr: 0xffffffff81379cc0,
+            pid: 0,
+            name: None,
+        };
+        assert_eq!(s.to_string(), "0xffffffff81379cc0");
+        s.name = Some("__x64_sys_getpid".into());
+        assert_eq!(s.to_string(), "__x64_sys_getpid");
     }
 
     #[test]
