@@ -191,6 +191,47 @@ mod tests {
         std::hint::black_box(7)
     }
 
+    /// Symbolizes thousands of kernel addresses twice; the second pass is
+    /// answered from the cache. Prints the times (`--nocapture`) for
+    /// docs/performance.md; asserts no timing.
+    #[test]
+    fn thousands_of_kernel_frames_are_cached() {
+        let Ok(text) = std::fs::read_to_string("/proc/kallsyms") else {
+            return;
+        };
+        let mut addrs: Vec<u64> = text
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some("T"))
+            .filter_map(|l| u64::from_str_radix(l.split_whitespace().next()?, 16).ok())
+            .filter(|&a| a != 0)
+            .take(5000)
+            .map(|a| a + 1)
+            .collect();
+        // Aliases share addresses.
+        addrs.sort_unstable();
+        addrs.dedup();
+        if addrs.len() < 1000 {
+            // Addresses are hidden from unprivileged users.
+            return;
+        }
+        let mut symbols = Symbols::new();
+        let t0 = std::time::Instant::now();
+        let cold = symbols.kernel(&addrs);
+        let t1 = std::time::Instant::now();
+        let warm = symbols.kernel(&addrs);
+        let t2 = std::time::Instant::now();
+        println!(
+            "{} kernel frames: first {:?}, cached {:?}",
+            addrs.len(),
+            t1 - t0,
+            t2 - t1
+        );
+        assert_eq!(cold, warm);
+        assert_eq!(symbols.cached(), addrs.len());
+        let named = cold.iter().filter(|s| s.is_some()).count();
+        assert!(named * 10 >= addrs.len() * 9, "only {named} named");
+    }
+
     #[test]
     fn symbolizes_own_process_and_caches() {
         let addr = marker_function_for_symbolization as fn() -> u64 as usize as u64;
