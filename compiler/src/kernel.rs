@@ -35,6 +35,10 @@ pub trait KernelInfo {
         name: &str,
     ) -> Result<Option<TracepointFormat>, String>;
 
+    /// The number of possible CPUs (the `ncpus` builtin); 1 when unknown.
+    fn possible_cpus(&self) -> u32 {
+        1
+    }
     /// The address of kernel symbol `name` (for `kaddr`), or `None` when the
     /// kernel has no such symbol. An `Err` says why the symbol table could
     /// not be read.

@@ -27,12 +27,6 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "STAGE")]
     pub emit: Option<Emit>,
 
-    /// Output format: `text` (bpftrace's), `json` (one JSON object per
-    /// line) or `folded` (the maps keyed by kstack/ustack as folded
-    /// stacks, `root;caller;callee COUNT`, for flame graph tools).
-    #[arg(short = 'f', value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
-
     /// Also write the maps keyed by kstack/ustack as an interactive SVG
     /// flame graph to this file when tracing ends.
     #[arg(long, value_name = "FILE.svg")]
@@ -41,6 +35,17 @@ pub struct Cli {
     /// Do not print informational lines such as "Attached N probes".
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// The output format: bpftrace's text, one JSON object per line, or
+    /// `folded` (the maps keyed by kstack/ustack as folded stacks,
+    /// `root;caller;callee COUNT`, for flame graph tools).
+    #[arg(short = 'f', value_enum, value_name = "FORMAT", default_value = "text")]
+    pub format: OutputFormat,
+
+    /// Write the program's output to this file instead of standard output
+    /// (informational lines still go to standard error).
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     /// Explain the program instead of running it: each probe's hook and
     /// attach target, its context fields, the maps and why, and the eBPF
@@ -60,17 +65,6 @@ pub struct Cli {
     pub generate: Option<Generate>,
 }
 
-/// The `-f` output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// bpftrace's text output.
-    Text,
-    /// One JSON object per line.
-    Json,
-    /// Folded stacks of the maps keyed by kstack/ustack.
-    Folded,
-}
-
 /// What `--generate` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Generate {
@@ -82,6 +76,18 @@ pub enum Generate {
     Zsh,
     /// fish completions.
     Fish,
+}
+
+/// What `-f` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// bpftrace's text output.
+    Text,
+    /// One JSON object per line, as bpftrace writes them.
+    Json,
+    /// Folded stacks of the maps keyed by kstack/ustack (printf output
+    /// and other maps are printed as text).
+    Folded,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

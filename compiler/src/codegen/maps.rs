@@ -2,8 +2,9 @@
 //!
 //! Every map is a global of aya-obj's legacy `bpf_map_def` shape (seven
 //! `i32`s) in the `maps` section, named by its `elf_name`: user map `i` is
-//! `m{i}`, then come `events` (the ring buffer) and `scratch` (a one-entry
-//! per-CPU array holding every large temporary). Keys lay their elements out
+//! `m{i}`, then come `events` (the ring buffer), `lost` (per-CPU count of
+//! records the ring buffer refused) and `scratch` (a one-entry per-CPU
+//! array holding every large temporary). Keys lay their elements out
 //! at 8-aligned offsets (ints as 8 bytes, strings as N bytes, bools as one);
 //! a scalar map has a `u64 0` key. The same functions produce the manifest's
 //! `MapSpec`s so the ELF and the manifest cannot disagree.
@@ -11,9 +12,7 @@
 use super::builder::round8;
 use super::CodegenError;
 use crate::ir::{MapDef, MapValue, Program, Type};
-use crate::manifest::{
-    stack_value_size, Field, MapKind, MapRole, MapSpec, MapValueSpec, StackKind, ValueKind,
-};
+use crate::manifest::{stack_value_size, Field, MapKind, MapRole, MapSpec, StackKind, ValueKind};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::values::GlobalValue;
@@ -76,7 +75,7 @@ pub(crate) fn slot_size(t: &Type) -> u32 {
 pub(crate) fn value_size(v: &MapValue) -> u32 {
     match v {
         MapValue::Plain(t) => slot_size(t).max(8),
-        MapValue::Count | MapValue::Sum { .. } => 8,
+        agg => super::aggregate::value_size(agg).unwrap_or(8),
     }
 }
 
@@ -102,7 +101,7 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
 fn user_kind(m: &MapDef) -> MapKind {
     match m.value {
         MapValue::Plain(_) => MapKind::Hash,
-        MapValue::Count | MapValue::Sum { .. } => MapKind::PercpuHash,
+        _ => MapKind::PercpuHash,
     }
 }
 
@@ -117,11 +116,7 @@ fn user_spec(i: usize, m: &MapDef) -> MapSpec {
             kind: value_kind(t),
         })
         .collect();
-    let value = match &m.value {
-        MapValue::Plain(t) => MapValueSpec::Plain(value_kind(t)),
-        MapValue::Count => MapValueSpec::Count,
-        MapValue::Sum { signed } => MapValueSpec::Sum { signed: *signed },
-    };
+    let value = super::aggregate::value_spec(&m.value);
     MapSpec {
         elf_name: format!("m{i}"),
         kind: user_kind(m),
@@ -153,6 +148,15 @@ pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
         max_entries: EVENTS_SIZE,
         role: MapRole::Events,
     });
+    specs.extend(super::globals::start_spec(program));
+    specs.push(MapSpec {
+        elf_name: "lost".into(),
+        kind: MapKind::PercpuArray,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 1,
+        role: MapRole::Lost,
+    });
     specs.push(MapSpec {
         elf_name: "scratch".into(),
         kind: MapKind::PercpuArray,
@@ -171,6 +175,10 @@ pub(crate) struct MapGlobals<'ctx> {
     pub scratch: GlobalValue<'ctx>,
     /// The stack-trace maps, by stack kind and frame limit.
     pub stacks: Vec<(StackKind, u8, GlobalValue<'ctx>)>,
+    /// Per-CPU count of records the ring buffer refused.
+    pub lost: GlobalValue<'ctx>,
+    /// The start time behind `elapsed`, when the program uses it.
+    pub start: Option<GlobalValue<'ctx>>,
 }
 
 impl<'ctx> MapGlobals<'ctx> {
@@ -191,6 +199,8 @@ pub(crate) fn declare<'ctx>(
     let mut events = None;
     let mut scratch = None;
     let mut stacks = Vec::new();
+    let mut lost = None;
+    let mut start = None;
     for spec in specs {
         let g = declare_one(ctx, module, spec);
         match spec.role {
@@ -198,6 +208,8 @@ pub(crate) fn declare<'ctx>(
             MapRole::Events => events = Some(g),
             MapRole::Scratch => scratch = Some(g),
             MapRole::Stacks { kind, limit } => stacks.push((kind, limit, g)),
+            MapRole::Lost => lost = Some(g),
+            MapRole::Start => start = Some(g),
         }
     }
     let missing = || CodegenError::Internal("The map list lacks the events or scratch map.".into());
@@ -206,6 +218,8 @@ pub(crate) fn declare<'ctx>(
         events: events.ok_or_else(missing)?,
         scratch: scratch.ok_or_else(missing)?,
         stacks,
+        lost: lost.ok_or_else(missing)?,
+        start,
     })
 }
 
@@ -267,14 +281,15 @@ mod tests {
                 value: MapValue::Plain(Type::Str(13)),
             }],
             formats: vec![],
+            actions: vec![],
         };
         let specs = map_specs(&program, 3);
         let names: Vec<&str> = specs.iter().map(|s| s.elf_name.as_str()).collect();
-        assert_eq!(names, ["m0", "events", "scratch"]);
+        assert_eq!(names, ["m0", "events", "lost", "scratch"]);
         assert_eq!(
             (specs[0].kind, specs[0].key_size, specs[0].value_size),
             (MapKind::Hash, 8, 16)
         );
-        assert_eq!(specs[2].value_size, MIN_SCRATCH);
+        assert_eq!(specs[3].value_size, MIN_SCRATCH);
     }
 }

@@ -9,7 +9,9 @@
 //! diagnostics are dropped); the second pass checks everything against that
 //! fixed table and builds the IR. Both passes are linear in script size.
 
+mod aggregate;
 mod expr;
+mod mapfns;
 mod probes;
 mod stacks;
 mod stmt;
@@ -43,6 +45,7 @@ pub fn analyze(script: &Script, kernel: &dyn KernelInfo) -> (ir::Program, Vec<Di
         probes,
         maps: check.maps.defs,
         formats: check.formats,
+        actions: check.actions,
     };
     (program, check.diags)
 }
@@ -74,6 +77,7 @@ struct Checker<'k> {
     pass: Pass,
     maps: MapTable,
     formats: Vec<Format>,
+    actions: Vec<ir::Action>,
     diags: Vec<Diagnostic>,
 }
 
@@ -84,6 +88,7 @@ impl<'k> Checker<'k> {
             pass,
             maps,
             formats: Vec::new(),
+            actions: Vec::new(),
             diags: Vec::new(),
         }
     }

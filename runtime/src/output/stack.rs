@@ -1,7 +1,8 @@
 //! Stack values and their printers: a `kstack`/`ustack` decoded from a map
 //! key, map value or event record (its stack id, and the pid for user
 //! stacks), the frames the symbolizer filled in, and bpftrace 0.26's text
-//! layout for each stack mode, plus the JSON form. Pure: frames are looked
+//! layout for each stack mode (JSON: the frame texts as an array, in
+//! `json::value`). Pure: frames are looked
 //! up and symbolized elsewhere (`crate::symbolize`).
 
 use std::cmp::Ordering;
@@ -131,16 +132,6 @@ impl Stack {
             .collect()
     }
 
-    /// The JSON form: the frames' texts, innermost first.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::Value::Array(
-            self.frame_texts()
-                .into_iter()
-                .map(serde_json::Value::String)
-                .collect(),
-        )
-    }
-
     /// Orders stacks deterministically (by id, then pid).
     pub fn cmp_key(&self, other: &Stack) -> Ordering {
         (self.id, self.pid).cmp(&(other.id, other.pid))
@@ -260,8 +251,9 @@ mod tests {
 
     #[test]
     fn json_lists_frames() {
+        let v = crate::output::Value::Stack(Box::new(kernel_stack(StackMode::Bpftrace)));
         assert_eq!(
-            kernel_stack(StackMode::Bpftrace).to_json().to_string(),
+            crate::output::json::to_text(&crate::output::json::value(&v)),
             r#"["__x64_sys_getpid+5","do_syscall_64+130","0xffffffff81e00076"]"#
         );
     }
