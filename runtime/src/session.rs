@@ -146,12 +146,6 @@ fn check_privileges() -> Result<(), String> {
 /// Loads, attaches, runs and tears down a compiled script.
 fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, String> {
     let manifest = &artifact.manifest;
-    if cli.format == OutputFormat::Json {
-        return Err(
-            "ERROR: -f json is not available in this build yet; use -f text or -f folded."
-                .to_string(),
-        );
-    }
     let fail = |e: BpfError| bpf_error(&e, source);
     // Before anything is attached, so a signal arriving right after
     // "Attached" is already seen as a request to stop.

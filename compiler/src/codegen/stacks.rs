@@ -160,6 +160,7 @@ mod tests {
                 },
             ],
             formats: vec![],
+            actions: vec![],
         };
         let specs = stack_map_specs(&program);
         let names: Vec<&str> = specs.iter().map(|s| s.elf_name.as_str()).collect();
