@@ -290,3 +290,27 @@ fn ksym_and_kaddr() {
         "do_syscall_64|0x1\n\n\n@[do_syscall_64]: 1\n"
     );
 }
+
+#[test]
+fn print_of_stacks_and_symbols() {
+    if !kernel_available() {
+        return;
+    }
+    let out = trace(
+        &[],
+        r#"tracepoint:syscalls:sys_enter_getpid /tid == {TID}/ {
+             print(kstack(raw, 1));
+             print(ksym(kaddr("do_syscall_64")));
+           }"#,
+        || call_getpid(1),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    // print(value) ends the stack's own lines with one more newline.
+    assert_eq!(lines.len(), 6, "{out:?}");
+    assert_eq!(lines[0], "");
+    assert!(
+        lines[1].len() == 16 && u64::from_str_radix(lines[1], 16).is_ok(),
+        "{out:?}"
+    );
+    assert_eq!(lines[2..], ["", "do_syscall_64", "", ""], "{out:?}");
+}

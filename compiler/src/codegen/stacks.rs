@@ -9,7 +9,7 @@
 use super::maps::USER_MAX_ENTRIES;
 use super::stmt::{ProbeGen, Val};
 use super::CodegenError;
-use crate::ir::{Expr, MapValue, Program, StackType, Type};
+use crate::ir::{Action, Expr, MapValue, Program, StackType, Type};
 use crate::manifest::{MapKind, MapRole, MapSpec, StackKind};
 use inkwell::values::PointerValue;
 
@@ -27,7 +27,7 @@ fn stack_map_name(kind: StackKind, limit: u8) -> String {
 }
 
 /// Every stack type a value of the program can have: in map keys and
-/// values, printf arguments and scratch variables.
+/// values, printf arguments, `print()`ed values and scratch variables.
 fn stack_types(program: &Program) -> Vec<(StackKind, u8)> {
     let maps = program.maps.iter().flat_map(|m| {
         let value = match &m.value {
@@ -38,9 +38,14 @@ fn stack_types(program: &Program) -> Vec<(StackKind, u8)> {
     });
     let formats = program.formats.iter().flat_map(|f| f.args.iter());
     let locals = program.probes.iter().flat_map(|p| p.locals.iter());
+    let printed = program.actions.iter().filter_map(|a| match a {
+        Action::PrintValue(t) => Some(t),
+        _ => None,
+    });
     let mut found: Vec<(StackKind, u8)> = maps
         .chain(formats)
         .chain(locals)
+        .chain(printed)
         .filter_map(|t| match t {
             Type::Stack(s) => Some((s.kind, s.limit)),
             _ => None,
