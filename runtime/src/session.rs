@@ -195,6 +195,9 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
         }
         _ => sink.out.maps_at_exit(&maps),
     }
+    if let Some(w) = sink.stacks.unrecorded_warning() {
+        eprintln!("{w}");
+    }
     sink.flush();
     if let Some(path) = &cli.flamegraph {
         let title = format!("ferrotrace {}", source.name);

@@ -121,14 +121,38 @@ impl Symbols {
 pub struct StackResolver {
     maps: Vec<StackMapFd>,
     symbols: Symbols,
+    /// Stack values whose id says the kernel could not store the stack
+    /// (hash collision or full map), counted for one warning at exit.
+    unrecorded: u64,
 }
+
+/// `bpf_get_stackid`'s error when another stack holds the hash bucket.
+const EEXIST: i64 = 17;
+/// Its error when the stack map has no free entry.
+const ENOMEM: i64 = 12;
 
 impl StackResolver {
     pub fn new(maps: Vec<StackMapFd>) -> StackResolver {
         StackResolver {
             maps,
             symbols: Symbols::new(),
+            unrecorded: 0,
         }
+    }
+
+    /// The warning to print when some stacks could not be recorded, so
+    /// their entries show no frames (nothing is lost silently).
+    pub fn unrecorded_warning(&self) -> Option<String> {
+        (self.unrecorded > 0).then(|| {
+            format!(
+                "WARNING: {} stack value{} could not be recorded by the kernel (its stack map \
+                 was full or another stack had the same hash) and print{} without frames; \
+                 fewer distinct stacks (e.g. a predicate on comm or pid) make this less likely",
+                self.unrecorded,
+                if self.unrecorded == 1 { "" } else { "s" },
+                if self.unrecorded == 1 { "s" } else { "" },
+            )
+        })
     }
 
     /// Resolves every stack inside `value` (recursing into tuples).
@@ -159,6 +183,9 @@ impl StackResolver {
         // A negative id means the kernel recorded no stack (e.g. -EFAULT
         // for a user stack of a kernel thread): it prints as no frames.
         let Ok(id) = u32::try_from(stack.id) else {
+            if stack.id == -EEXIST || stack.id == -ENOMEM {
+                self.unrecorded += 1;
+            }
             return;
         };
         let map = self
@@ -230,6 +257,37 @@ mod tests {
         assert_eq!(symbols.cached(), addrs.len());
         let named = cold.iter().filter(|s| s.is_some()).count();
         assert!(named * 10 >= addrs.len() * 9, "only {named} named");
+    }
+
+    #[test]
+    fn collisions_are_reported() {
+        let mut r = StackResolver::new(Vec::new());
+        assert_eq!(r.unrecorded_warning(), None);
+        let mut v = Value::Stack(Box::new(Stack::unresolved(
+            StackKind::Kernel,
+            StackMode::Bpftrace,
+            127,
+            -EEXIST,
+            0,
+        )));
+        r.resolve(&mut v);
+        // -EFAULT (no user stack, e.g. in a kernel thread) is not a loss.
+        let mut fault = Value::Stack(Box::new(Stack::unresolved(
+            StackKind::User,
+            StackMode::Bpftrace,
+            127,
+            -14,
+            1,
+        )));
+        r.resolve(&mut fault);
+        assert_eq!(
+            r.unrecorded_warning().as_deref(),
+            Some(
+                "WARNING: 1 stack value could not be recorded by the kernel (its stack map was \
+                 full or another stack had the same hash) and prints without frames; fewer \
+                 distinct stacks (e.g. a predicate on comm or pid) make this less likely"
+            )
+        );
     }
 
     #[test]
