@@ -184,7 +184,7 @@ pub(crate) fn build<'ctx>(
             arms.push((i64t.const_int(case.nr.into(), false), bb));
             em.at(bb);
             em.builder
-                .build_call(callee, &[record.into(), nr.into()], "")?;
+                .build_call(callee, &[raw_ctx.into(), record.into(), nr.into()], "")?;
             em.br(done)?;
         }
     }
@@ -199,8 +199,10 @@ pub(crate) fn build<'ctx>(
 /// kernel's limit of 256 subprograms per program.
 const MAX_CHUNKS: usize = 128;
 
-/// `i32 NAME(ptr record, i64 nr)`: runs the probes of `chunk`'s syscalls
-/// (inlined) on `record` for syscall `nr`; a `.text` function of its own.
+/// `i32 NAME(ptr ctx, ptr record, i64 nr)`: runs the probes of `chunk`'s
+/// syscalls (inlined) on `record` for syscall `nr`, with the raw
+/// tracepoint's `ctx` for helpers that need it (`bpf_get_stackid`); a
+/// `.text` function of its own.
 fn chunk_function<'ctx>(
     ctx: &'ctx Context,
     module: &Module<'ctx>,
@@ -211,7 +213,7 @@ fn chunk_function<'ctx>(
     let ptr = ctx.ptr_type(inkwell::AddressSpace::default());
     let fn_type = ctx
         .i32_type()
-        .fn_type(&[ptr.into(), ctx.i64_type().into()], false);
+        .fn_type(&[ptr.into(), ptr.into(), ctx.i64_type().into()], false);
     let func = module.add_function(name, fn_type, Some(Linkage::Internal));
     let noinline = ctx.create_enum_attribute(
         inkwell::attributes::Attribute::get_named_enum_kind_id("noinline"),
@@ -224,7 +226,11 @@ fn chunk_function<'ctx>(
         let sp = info.subprogram(func, name, source, span);
         info.locate_in(ctx, &em.builder, sp, source, span);
     }
-    let (Some(record), Some(nr)) = (func.get_nth_param(0), func.get_nth_param(1)) else {
+    let (Some(raw_ctx), Some(record), Some(nr)) = (
+        func.get_nth_param(0),
+        func.get_nth_param(1),
+        func.get_nth_param(2),
+    ) else {
         return Err(CodegenError::Internal(
             "A dispatcher chunk has no parameters.".into(),
         ));
@@ -237,7 +243,8 @@ fn chunk_function<'ctx>(
         arms.push((em.i64t().const_int(case.nr.into(), false), bb));
         em.at(bb);
         for probe in &case.probes {
-            em.builder.build_call(*probe, &[record.into()], "")?;
+            em.builder
+                .build_call(*probe, &[raw_ctx.into(), record.into()], "")?;
         }
         em.br(done)?;
     }

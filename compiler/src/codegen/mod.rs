@@ -19,6 +19,7 @@ mod events;
 mod expr;
 mod globals;
 mod maps;
+mod stacks;
 mod stmt;
 
 use crate::ir::{Attach, Program};
@@ -82,12 +83,15 @@ impl Default for Options {
 impl Options {
     /// The dispatch hook and syscall number of a probe compiled into a
     /// syscall dispatcher, or `None` when it keeps a program of its own.
-    fn dispatched(&self, attach: &Attach) -> Option<(dispatch::Hook, u32)> {
-        if self.syscall_dispatch {
-            dispatch::syscall_of(attach)
-        } else {
-            None
+    /// Probes that read `kstack` keep their own tracepoint program: from
+    /// the dispatcher the kernel stack would start in the BPF programs.
+    fn dispatched(&self, probe: &crate::ir::Probe) -> Option<(dispatch::Hook, u32)> {
+        if !self.syscall_dispatch
+            || globals::probe_uses_builtin(probe, ferrotrace_stdlib::Builtin::Kstack)
+        {
+            return None;
         }
+        dispatch::syscall_of(&probe.attach)
     }
 }
 
@@ -175,8 +179,9 @@ fn build_module<'ctx>(
     let mut scratch = 0;
     let mut dispatched: Vec<(dispatch::Hook, u32, FunctionValue<'ctx>)> = Vec::new();
     for (i, probe) in program.probes.iter().enumerate() {
-        let func = declare_probe(ctx, &module, i, &probe.attach);
-        if let Some((hook, nr)) = options.dispatched(&probe.attach) {
+        let dispatched_as = options.dispatched(probe);
+        let func = declare_probe(ctx, &module, i, &probe.attach, dispatched_as.is_some());
+        if let Some((hook, nr)) = dispatched_as {
             // Inlined into a chunk function of the syscall dispatcher
             // (`dispatch.rs`) instead of being a program of its own.
             func.set_section(None);
@@ -205,11 +210,7 @@ fn build_module<'ctx>(
         let first = program
             .probes
             .iter()
-            .find(|p| {
-                options
-                    .dispatched(&p.attach)
-                    .is_some_and(|(h, _)| h == hook)
-            })
+            .find(|p| options.dispatched(p).is_some_and(|(h, _)| h == hook))
             .map(|p| p.span);
         let debug = di
             .as_ref()
@@ -294,14 +295,22 @@ fn section(index: usize, attach: &Attach) -> String {
     format!("{kind}/p{index}")
 }
 
+/// Declares probe `index`'s function: `i32 (ptr ctx)`, or for a probe a
+/// syscall dispatcher runs `i32 (ptr ctx, ptr record)` (see `dispatch.rs`).
 fn declare_probe<'ctx>(
     ctx: &'ctx Context,
     module: &Module<'ctx>,
     index: usize,
     attach: &Attach,
+    dispatched: bool,
 ) -> inkwell::values::FunctionValue<'ctx> {
     let ptr = ctx.ptr_type(inkwell::AddressSpace::default());
-    let fn_type = ctx.i32_type().fn_type(&[ptr.into()], false);
+    let params: &[inkwell::types::BasicMetadataTypeEnum<'ctx>] = if dispatched {
+        &[ptr.into(), ptr.into()]
+    } else {
+        &[ptr.into()]
+    };
+    let fn_type = ctx.i32_type().fn_type(params, false);
     let func = module.add_function(&format!("p{index}"), fn_type, Some(Linkage::External));
     func.set_section(Some(&section(index, attach)));
     func
@@ -357,7 +366,7 @@ fn program_specs(program: &Program, source: &SourceFile, options: &Options) -> V
     let mut dispatchers_done = Vec::new();
     for (i, p) in program.probes.iter().enumerate() {
         let (line, column) = source.line_col(p.span.start);
-        let Some((hook, _)) = options.dispatched(&p.attach) else {
+        let Some((hook, _)) = options.dispatched(p) else {
             specs.push(ProgramSpec {
                 function: format!("p{i}"),
                 section: section(i, &p.attach),
@@ -375,11 +384,7 @@ fn program_specs(program: &Program, source: &SourceFile, options: &Options) -> V
         let probes: Vec<String> = program
             .probes
             .iter()
-            .filter(|q| {
-                options
-                    .dispatched(&q.attach)
-                    .is_some_and(|(h, _)| h == hook)
-            })
+            .filter(|q| options.dispatched(q).is_some_and(|(h, _)| h == hook))
             .map(|q| q.name.clone())
             .collect();
         let function = dispatcher_name(hook);

@@ -58,6 +58,10 @@ pub(crate) struct ProbeGen<'a, 'ctx> {
     pub maps: &'a MapGlobals<'ctx>,
     /// The program's context argument.
     pub ctx_arg: PointerValue<'ctx>,
+    /// Where the probe's fields (`args`, `argN`) are read: the context, or
+    /// for a probe run by a syscall dispatcher the record it rebuilt (the
+    /// function's second parameter).
+    pub record: PointerValue<'ctx>,
     /// Element 0 of the `scratch` map for this CPU.
     pub scratch: PointerValue<'ctx>,
     /// Next free byte of scratch. Temporaries live for one statement: each
@@ -112,10 +116,13 @@ fn prologue<'a, 'ctx>(
         .ok_or_else(|| {
             CodegenError::Internal("The probe function has no context parameter.".into())
         })?;
+    let record = func
+        .get_nth_param(1)
+        .map_or(ctx_arg, |p| p.into_pointer_value());
     let mut stack = Vec::new();
     for t in &probe.locals {
         stack.push(match t {
-            Type::Str(_) => None,
+            Type::Str(_) | Type::Stack(_) | Type::Symbol(_) => None,
             t => {
                 let ty = scalar_type(&em, t);
                 Some((em.builder.build_alloca(ty, "local")?, ty))
@@ -135,6 +142,7 @@ fn prologue<'a, 'ctx>(
         program,
         maps,
         ctx_arg,
+        record,
         scratch,
         bump: 0,
         high: 0,
@@ -151,6 +159,9 @@ fn prologue<'a, 'ctx>(
                 let buf = g.alloc(*n)?;
                 g.em.zero(buf, round8(*n))?;
                 LocalSlot::Buf(buf, *n)
+            }
+            (t @ (Type::Stack(_) | Type::Symbol(_)), None) => {
+                LocalSlot::Buf(g.alloc(t.size())?, t.size())
             }
             (t, None) => {
                 return Err(CodegenError::Internal(format!(
@@ -308,6 +319,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.copy_str(buf, *n, p, str_len(ty))?;
                 Ok(buf)
             }
+            (Type::Stack(_) | Type::Symbol(_), Val::Str(p)) => Ok(p),
             (_, Val::Int(i)) => {
                 let buf = self.alloc(8)?;
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
@@ -345,6 +357,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let dst = self.em.offset(buf, *off)?;
             match kt {
                 Type::Str(n) => self.copy_str(dst, *n, v.str()?, str_len(&e.ty))?,
+                Type::Stack(_) | Type::Symbol(_) => self.em.copy(dst, v.str()?, kt.size())?,
                 _ => {
                     let wide = self.em.resize(v.int()?, 64, e.ty.is_signed())?;
                     self.em.store(dst, wide, 8)?;
@@ -380,10 +393,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     }
 }
 
-/// The capacity of a string type (0 for anything else).
+/// The capacity of a string type, the size of a stack value (both live in
+/// buffers), 0 for anything else.
 pub(crate) fn str_len(t: &Type) -> u32 {
     match t {
         Type::Str(n) => *n,
+        Type::Stack(_) | Type::Symbol(_) => t.size(),
         _ => 0,
     }
 }

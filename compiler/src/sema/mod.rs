@@ -14,6 +14,7 @@ mod context;
 mod expr;
 mod mapfns;
 mod probes;
+mod stacks;
 mod stmt;
 mod types;
 
