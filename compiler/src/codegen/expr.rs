@@ -244,8 +244,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let buf = self.alloc(n)?;
         self.em.zero(buf, round8(n))?;
         let src = self.em.offset_dyn(self.ctx_arg, off)?;
-        self.em
-            .probe_read_str(AddrSpace::Kernel, buf, size, src)?;
+        self.em.probe_read_str(AddrSpace::Kernel, buf, size, src)?;
         Ok(Val::Str(buf))
     }
 
