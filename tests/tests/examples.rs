@@ -61,7 +61,9 @@ const RUN: &[&str] = &[
     "biosnoop",
     "bitesize",
     "execsnoop",
+    "exitsnoop",
     "forksnoop",
+    "hardirqs",
     "killsnoop",
     "mmapsnoop",
     "naptime",
@@ -72,8 +74,10 @@ const RUN: &[&str] = &[
     "runqlat",
     "setuids",
     "signals",
+    "softirqs",
     "statsnoop",
     "syscount",
+    "tcpconnect",
     "tcpdrop",
     "tcplife",
     "tcpretrans",
@@ -150,7 +154,7 @@ fn pending_examples_still_miss_their_feature() {
 fn every_example_has_a_header_a_run_test_and_a_readme_line() {
     let readme = std::fs::read_to_string(examples_dir().join("README.md")).unwrap_or_default();
     let tools = all_examples();
-    assert!(tools.len() >= 29, "examples/ lost tools: {tools:?}");
+    assert!(tools.len() >= 33, "examples/ lost tools: {tools:?}");
     for tool in &tools {
         let text = std::fs::read_to_string(example_path(tool)).unwrap_or_default();
         let opening = format!("#!/usr/bin/env ferrotrace\n/*\n * {tool} — ");
@@ -533,7 +537,7 @@ kernel_test!(run_execsnoop, {
         |pids, lines| any_pid(pids, lines, |p| format!(r"\d+\s+{p}\s+true\s+/bin/true")),
     );
     out.starts_with_header("TIME(ms)   PID    COMM             PATH")
-        .all_lines_match(&[r"\d+\s+\d+\s+.{1,16}\s+/.*"]);
+        .all_lines_match(&[r"\d+\s+\d+\s+.{1,16}\s+\S.*"]);
 });
 
 kernel_test!(run_forksnoop, {
@@ -566,7 +570,7 @@ kernel_test!(run_killsnoop, {
         |_, lines| has_line(lines, &ok) && has_line(lines, &esrch),
     );
     out.starts_with_header("TIME(ms)   PID    COMM             SIG  TPID   RESULT")
-        .all_lines_match(&[r"\d+\s+\d+\s+.{1,16}\s+\d+\s+\d+\s+-?\d+"]);
+        .all_lines_match(&[r"\d+\s+\d+\s+.{1,16}\s+\d+\s+-?\d+\s+-?\d+"]);
 });
 
 kernel_test!(run_mmapsnoop, {
@@ -890,5 +894,62 @@ kernel_test!(run_writeback, {
     );
     let _ = std::fs::remove_file(&file);
     out.starts_with_header("TIME(ms)   DEVICE   PAGES    REASON          LAT(ms)")
-        .all_lines_match(&[r"\d+\s+\S+\s+-?\d+\s+[a-z_]+\s+\d+"]);
+        .all_lines_match(&[r"\d+\s+\S*\s+-?\d+\s+[a-z_]+\s+\d+"]);
+});
+
+kernel_test!(run_exitsnoop, {
+    let (out, _) = run_driven(
+        "exitsnoop",
+        Vec::new(),
+        |pids| pids.push(run_cmd(&["sh", "-c", "exit 3"])),
+        |pids, lines| any_pid(pids, lines, |p| format!(r"\d+\s+{p}\s+sh\s+3")),
+    );
+    out.starts_with_header("TIME(ms)   PID    COMM             CODE")
+        .all_lines_match(&[r"\d+\s+\d+\s+.{1,16}\s+-?\d+"]);
+});
+
+kernel_test!(run_hardirqs, {
+    // O_DIRECT writes complete through the block device's interrupt.
+    let mut t = Traced::start("hardirqs");
+    direct_writes("hardirqs", 8);
+    t.read_for(SETTLE);
+    t.stop()
+        .starts_with_header("Tracing hard interrupts... Hit Ctrl-C to end.")
+        .has(r"@irqs\[\S+\]: [1-9]\d*")
+        .has("@usecs:")
+        .all_lines_match(&[r"@irqs\[.+\]: \d+", "@usecs:", HIST_LINE]);
+});
+
+kernel_test!(run_softirqs, {
+    // Loopback TCP is received in the NET_RX softirq.
+    let mut t = Traced::start("softirqs");
+    for _ in 0..3 {
+        loopback_connection();
+    }
+    t.read_for(SETTLE);
+    t.stop()
+        .starts_with_header("Tracing soft interrupts... Hit Ctrl-C to end.")
+        .followed_by("@usecs[NET_RX]:", HIST_LINE)
+        .all_lines_match(&[
+            r"@usecs\[(HI|TIMER|NET_TX|NET_RX|BLOCK|IRQ_POLL|TASKLET|SCHED|HRTIMER|RCU)\]:",
+            HIST_LINE,
+        ]);
+});
+
+kernel_test!(run_tcpconnect, {
+    // connect(2) from this process: pid is this process, comm the
+    // calling thread's name.
+    let me = std::process::id();
+    let (out, _) = run_driven(
+        "tcpconnect",
+        Vec::new(),
+        |ports| ports.extend(loopback_connection().map(|(_, server)| server)),
+        |ports, lines| {
+            ports
+                .iter()
+                .any(|port| has_line(lines, &format!(r"{me}\s+\S+\s+2\s+{port}")))
+        },
+    );
+    out.starts_with_header("PID    COMM             FAMILY DPORT")
+        .all_lines_match(&[r"\d+\s+.{1,16}\s+\d+\s+\d+"]);
 });
