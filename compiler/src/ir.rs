@@ -23,6 +23,58 @@ pub struct Program {
     pub probes: Vec<Probe>,
     pub maps: Vec<MapDef>,
     pub formats: Vec<Format>,
+    /// The `config = { ... }` block and map declarations, resolved.
+    pub settings: Settings,
+}
+
+/// Program-wide settings from the `config` block (and `BPFTRACE_*`
+/// environment variables, which win) and from map declarations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Entries of a map that is not declared with a size.
+    pub max_map_keys: u32,
+    /// Capacity of strings read with `str()`, NUL included.
+    pub max_strlen: u32,
+    pub print_maps_on_exit: bool,
+    /// `error`, `warn` or `ignore`: what to do when a probe cannot attach.
+    pub missing_probes: String,
+    /// Maps declared with `let @name = kind(N);`, by full name (`@name`).
+    pub declared_maps: Vec<DeclaredMap>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            max_map_keys: 4096,
+            max_strlen: 1024,
+            print_maps_on_exit: true,
+            missing_probes: "error".to_string(),
+            declared_maps: Vec::new(),
+        }
+    }
+}
+
+/// A map declared with `let @name = kind(max_entries);`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredMap {
+    pub name: String,
+    pub kind: DeclaredKind,
+    pub max_entries: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclaredKind {
+    Hash,
+    LruHash,
+    PercpuHash,
+    PercpuLruHash,
+}
+
+impl Settings {
+    /// The declaration of map `name`, if any.
+    pub fn declared(&self, name: &str) -> Option<&DeclaredMap> {
+        self.declared_maps.iter().find(|d| d.name == name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +241,25 @@ pub enum StmtKind {
     Exit {
         code: Option<Expr>,
     },
+    /// Runs `init`, then `body` and `step` while `cond` holds; `continue`
+    /// jumps to `step`. `while` loops and `for` range loops both become this.
+    Loop {
+        init: Vec<Stmt>,
+        cond: Expr,
+        body: Vec<Stmt>,
+        step: Vec<Stmt>,
+    },
+    /// `unroll(count) { body }`: the body emitted `count` times.
+    Unroll {
+        count: u32,
+        body: Vec<Stmt>,
+    },
+    /// A nested `{ }` block.
+    Block(Vec<Stmt>),
+    Break,
+    Continue,
+    /// Leaves the probe.
+    Return,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -217,6 +288,13 @@ pub enum ExprKind {
     Bool(bool),
     /// A string literal; `ty` is `Str(len + 1)`.
     Str(String),
+    /// A string literal whose bytes are not valid UTF-8; `ty` is `Str(len + 1)`.
+    Bytes(Vec<u8>),
+    /// `{ stmts; value }`: runs the statements, then yields the value.
+    Block {
+        stmts: Vec<Stmt>,
+        value: Box<Expr>,
+    },
     Builtin(Builtin),
     Local(VarId),
     /// Reads a map; a missing key reads as the zero value. A `count()` or
@@ -271,6 +349,17 @@ pub enum ExprKind {
 
 impl fmt::Display for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.settings != Settings::default() {
+            let s = &self.settings;
+            writeln!(
+                f,
+                "config max_map_keys={} max_strlen={} print_maps_on_exit={} missing_probes={}",
+                s.max_map_keys, s.max_strlen, s.print_maps_on_exit, s.missing_probes
+            )?;
+            for d in &s.declared_maps {
+                writeln!(f, "declare {} {:?}({})", d.name, d.kind, d.max_entries)?;
+            }
+        }
         for (i, m) in self.maps.iter().enumerate() {
             let key = m
                 .key
@@ -347,6 +436,31 @@ fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt:
             }
             StmtKind::Exit { code: Some(c) } => writeln!(f, "{pad}exit({c})")?,
             StmtKind::Exit { code: None } => writeln!(f, "{pad}exit()")?,
+            StmtKind::Loop {
+                init,
+                cond,
+                body,
+                step,
+            } => {
+                write_stmts(f, init, depth)?;
+                writeln!(f, "{pad}loop while {cond}")?;
+                write_stmts(f, body, depth + 1)?;
+                if !step.is_empty() {
+                    writeln!(f, "{pad}step")?;
+                    write_stmts(f, step, depth + 1)?;
+                }
+            }
+            StmtKind::Unroll { count, body } => {
+                writeln!(f, "{pad}unroll {count}")?;
+                write_stmts(f, body, depth + 1)?;
+            }
+            StmtKind::Block(body) => {
+                writeln!(f, "{pad}block")?;
+                write_stmts(f, body, depth + 1)?;
+            }
+            StmtKind::Break => writeln!(f, "{pad}break")?,
+            StmtKind::Continue => writeln!(f, "{pad}continue")?,
+            StmtKind::Return => writeln!(f, "{pad}return")?,
         }
     }
     Ok(())
@@ -379,6 +493,12 @@ impl fmt::Display for Expr {
             ExprKind::Int(v) => write!(f, "{v}")?,
             ExprKind::Bool(b) => write!(f, "{b}")?,
             ExprKind::Str(s) => write!(f, "{s:?}")?,
+            ExprKind::Bytes(b) => write!(f, "\"{}\"", b.escape_ascii())?,
+            ExprKind::Block { stmts, value } => {
+                writeln!(f, "{{")?;
+                write_stmts(f, stmts, 3)?;
+                write!(f, "      => {value} }}")?
+            }
             ExprKind::Builtin(b) => write!(f, "{}", b.info().name)?,
             ExprKind::Local(v) => write!(f, "${v}")?,
             ExprKind::MapLoad { map, key } => write!(f, "map#{map}[{}]", list(key))?,

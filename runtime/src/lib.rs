@@ -7,6 +7,7 @@ pub mod bpf;
 pub mod cli;
 pub mod kernel_info;
 pub mod output;
+pub mod params;
 pub mod session;
 pub mod signals;
 pub mod tracefs;

@@ -33,13 +33,14 @@ pub fn run(cli: &Cli) -> i32 {
 }
 
 fn run_inner(cli: &Cli) -> Result<i32, String> {
-    let Some((script, _params)) = cli.script() else {
+    let Some((script, params)) = cli.script() else {
         return Err("ERROR: no program given: pass a script file, `-` for standard input, or -e 'PROGRAM'.\n\
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."
             .to_string());
     };
     let source = read_script(script)?;
-    let Some(artifact) = compile(&source, cli.emit)? else {
+    let options = crate::params::options(params, &cli.named)?;
+    let Some(artifact) = compile(&source, cli.emit, &options)? else {
         return Ok(0);
     };
     check_privileges()?;
@@ -70,14 +71,18 @@ fn read_script(script: ScriptSource) -> Result<SourceFile, String> {
 
 /// Compiles the script, printing diagnostics. Returns `None` when an
 /// `--emit` stage was printed instead.
-fn compile(source: &SourceFile, emit: Option<Emit>) -> Result<Option<Artifact>, String> {
+fn compile(
+    source: &SourceFile,
+    emit: Option<Emit>,
+    options: &sema::Options,
+) -> Result<Option<Artifact>, String> {
     let (ast, diags) = syntax::parse(source);
     report(source, &diags)?;
     if emit == Some(Emit::Ast) {
         print!("{}", syntax::print::print(&ast));
         return Ok(None);
     }
-    let (program, diags) = sema::analyze(&ast, &SystemKernel);
+    let (program, diags) = sema::analyze_with(&ast, &SystemKernel, options);
     report(source, &diags)?;
     let internal = |e: codegen::CodegenError| format!("ERROR: {e}");
     match emit {
@@ -246,6 +251,9 @@ impl<'m, W: Write> EventSink<'m, W> {
 
 /// Reads every script map and prints them as bpftrace does at exit.
 fn print_maps(object: &LoadedObject, out: &mut dyn Write) -> Result<(), BpfError> {
+    if !object.manifest().config.print_maps_on_exit {
+        return Ok(());
+    }
     let mut maps = Vec::new();
     for spec in &object.manifest().maps {
         if let MapRole::User { name, key, value } = &spec.role {

@@ -8,6 +8,7 @@ pub enum Function {
     Printf,
     Str,
     Exit,
+    Getopt,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +77,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "Stops tracing: END probes run, maps are printed, the process exits.",
+    },
+    FunctionInfo {
+        function: Function::Getopt,
+        name: "getopt",
+        signature: "getopt(string name[, default])",
+        min_args: 1,
+        max_args: Some(2),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The named parameter `--name=value` given after `--` on the command line, typed like `default` (a flag without a default is a bool).",
     },
 ];
 

@@ -142,6 +142,7 @@ mod tests {
                 text: "%d".into(),
                 args: vec![Type::I32],
             }],
+            settings: Default::default(),
         };
         let specs = event_specs(&program);
         assert_eq!(

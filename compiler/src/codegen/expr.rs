@@ -22,7 +22,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::Bool(b) => Ok(Val::Int(
                 self.em.ctx.bool_type().const_int(u64::from(*b), false),
             )),
-            ExprKind::Str(s) => self.str_literal(s, str_len(&e.ty)),
+            ExprKind::Str(s) => self.str_literal(s.as_bytes(), str_len(&e.ty)),
+            ExprKind::Bytes(b) => self.str_literal(b, str_len(&e.ty)),
+            ExprKind::Block { stmts, value } => {
+                self.stmts(stmts)?;
+                self.expr(value)
+            }
             ExprKind::Builtin(b) => self.builtin(*b, &e.ty),
             ExprKind::Local(id) => self.load_local(*id),
             ExprKind::MapLoad { map, key } => {
@@ -64,9 +69,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     // --- constants and builtins ------------------------------------------------
 
     /// Materializes a literal with 8-byte constant stores into scratch.
-    fn str_literal(&mut self, s: &str, n: u32) -> R<Val<'ctx>> {
+    fn str_literal(&mut self, s: &[u8], n: u32) -> R<Val<'ctx>> {
         let buf = self.alloc(n)?;
-        let mut bytes = s.as_bytes().to_vec();
+        let mut bytes = s.to_vec();
         bytes.truncate(n.saturating_sub(1) as usize);
         bytes.resize(round8(n) as usize, 0);
         for (i, chunk) in bytes.chunks(8).enumerate() {

@@ -10,14 +10,12 @@
 
 use super::builder::round8;
 use super::CodegenError;
-use crate::ir::{MapDef, MapValue, Program, Type};
+use crate::ir::{DeclaredKind, MapDef, MapValue, Program, Settings, Type};
 use crate::manifest::{Field, MapKind, MapRole, MapSpec, MapValueSpec, ValueKind};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::values::GlobalValue;
 
-/// Entries of every user map.
-pub(crate) const USER_MAX_ENTRIES: u32 = 4096;
 /// Bytes of the event ring buffer.
 pub(crate) const EVENTS_SIZE: u32 = 1 << 20;
 /// Largest value of a per-CPU map (the kernel's `PCPU_MIN_UNIT_SIZE`).
@@ -89,14 +87,21 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
     }
 }
 
-fn user_kind(m: &MapDef) -> MapKind {
-    match m.value {
-        MapValue::Plain(_) => MapKind::Hash,
-        MapValue::Count | MapValue::Sum { .. } => MapKind::PercpuHash,
+/// The kernel map type of a user map: per-CPU for aggregations, plain
+/// otherwise, LRU when declared `lruhash`/`percpulruhash`.
+fn user_kind(m: &MapDef, settings: &Settings) -> MapKind {
+    let lru = settings
+        .declared(&m.name)
+        .is_some_and(|d| matches!(d.kind, DeclaredKind::LruHash | DeclaredKind::PercpuLruHash));
+    match (&m.value, lru) {
+        (MapValue::Plain(_), false) => MapKind::Hash,
+        (MapValue::Plain(_), true) => MapKind::LruHash,
+        (MapValue::Count | MapValue::Sum { .. }, false) => MapKind::PercpuHash,
+        (MapValue::Count | MapValue::Sum { .. }, true) => MapKind::LruPercpuHash,
     }
 }
 
-fn user_spec(i: usize, m: &MapDef) -> MapSpec {
+fn user_spec(i: usize, m: &MapDef, settings: &Settings) -> MapSpec {
     let layout = key_layout(&m.key);
     let key = layout
         .offsets
@@ -114,10 +119,12 @@ fn user_spec(i: usize, m: &MapDef) -> MapSpec {
     };
     MapSpec {
         elf_name: format!("m{i}"),
-        kind: user_kind(m),
+        kind: user_kind(m, settings),
         key_size: layout.size,
         value_size: value_size(&m.value),
-        max_entries: USER_MAX_ENTRIES,
+        max_entries: settings
+            .declared(&m.name)
+            .map_or(settings.max_map_keys, |d| d.max_entries),
         role: MapRole::User {
             name: m.name.clone(),
             key,
@@ -132,7 +139,7 @@ pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
         .maps
         .iter()
         .enumerate()
-        .map(|(i, m)| user_spec(i, m))
+        .map(|(i, m)| user_spec(i, m, &program.settings))
         .collect();
     specs.push(MapSpec {
         elf_name: "events".into(),
@@ -251,6 +258,7 @@ mod tests {
                 value: MapValue::Plain(Type::Str(13)),
             }],
             formats: vec![],
+            settings: Settings::default(),
         };
         let specs = map_specs(&program, 3);
         let names: Vec<&str> = specs.iter().map(|s| s.elf_name.as_str()).collect();

@@ -14,6 +14,7 @@ mod builder;
 mod debug;
 mod events;
 mod expr;
+mod loops;
 mod maps;
 mod stmt;
 
@@ -53,6 +54,16 @@ impl From<inkwell::builder::BuilderError> for CodegenError {
     }
 }
 
+/// The settings the runtime needs, from the program's.
+fn run_config(s: &crate::ir::Settings) -> crate::manifest::RunConfig {
+    crate::manifest::RunConfig {
+        print_maps_on_exit: s.print_maps_on_exit,
+        missing_probes: s.missing_probes.clone(),
+        max_map_keys: s.max_map_keys,
+        max_strlen: s.max_strlen,
+    }
+}
+
 /// `perf_event_attr.type` for software events.
 const PERF_TYPE_SOFTWARE: u32 = 1;
 /// `perf_event_attr.config` for the CPU clock.
@@ -72,6 +83,7 @@ pub fn generate(program: &Program, source: &SourceFile) -> Result<Artifact, Code
         programs: program_specs(program, source),
         maps: maps::map_specs(program, scratch),
         events: events::event_specs(program),
+        config: run_config(&program.settings),
     };
     Ok(Artifact {
         elf: buf.as_slice().to_vec(),

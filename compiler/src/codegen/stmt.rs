@@ -67,6 +67,8 @@ pub(crate) struct ProbeGen<'a, 'ctx> {
     /// The most scratch any point of the probe needed.
     pub high: u32,
     pub locals: Vec<LocalSlot<'ctx>>,
+    /// The enclosing loops' `continue` and `break` targets, innermost last.
+    pub loops: Vec<super::loops::LoopTargets<'ctx>>,
     /// Where statements come from, when generating line info.
     pub debug: Option<ProbeDebug<'a, 'ctx>>,
 }
@@ -139,6 +141,7 @@ fn prologue<'a, 'ctx>(
         bump: 0,
         high: 0,
         locals: Vec::new(),
+        loops: Vec::new(),
         debug: None,
     };
     for (t, slot) in probe.locals.iter().zip(stack) {
@@ -228,6 +231,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             } => self.if_stmt(cond, then, otherwise),
             StmtKind::Printf { format, args } => self.printf(*format, args),
             StmtKind::Exit { code } => self.exit(code.as_ref()),
+            _ => self.loop_stmt(&s.kind),
         }
     }
 

@@ -86,6 +86,7 @@ fn hello() -> Program {
         probes: vec![probe("BEGIN", Attach::Begin, None, body, vec![])],
         maps: vec![],
         formats: vec![fmt],
+        settings: Default::default(),
     }
 }
 
@@ -254,6 +255,7 @@ fn busy() -> Program {
         ],
         maps,
         formats: vec![fmt],
+        settings: Default::default(),
     }
 }
 
@@ -403,6 +405,7 @@ fn statements_reuse_scratch_and_oversize_is_an_error() -> TestResult {
         )],
         maps: vec![],
         formats: vec![fmt.clone()],
+        settings: Default::default(),
     };
     let art = generate(&program(40), &src())?;
     let scratch = art
@@ -426,6 +429,7 @@ fn statements_reuse_scratch_and_oversize_is_an_error() -> TestResult {
             text: "%s".repeat(40),
             args: vec![Type::Str(1024); 40],
         }],
+        settings: Default::default(),
     };
     assert!(matches!(
         generate(&big, &src()),

@@ -2,7 +2,7 @@
 //! catalogue), scratch variables, maps or tracepoint fields; operators get
 //! their operand conversions; function calls get their argument checks.
 
-use super::types::{self, convert, describe, is_truthy, promote, to_bool, MAX_STRLEN};
+use super::types::{self, convert, describe, is_truthy, promote, to_bool};
 use super::{Checker, Pass, ProbeScope};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{AddrSpace, BinaryOp, Expr, ExprKind, LValue, MapValue, Type, UnaryOp};
@@ -33,34 +33,40 @@ impl Checker<'_> {
         let span = e.span;
         let typed = |kind, ty| Some(Expr { kind, ty, span });
         match &e.kind {
-            ast::ExprKind::Int(v) => typed(
-                ExprKind::Int(*v),
-                if *v > i64::MAX as u64 {
-                    Type::U64
-                } else {
-                    Type::I64
-                },
-            ),
+            ast::ExprKind::Int(v) => typed(ExprKind::Int(*v), types::literal_type(*v)),
             ast::ExprKind::Str(s) => {
                 let len = u32::try_from(s.len() + 1).unwrap_or(u32::MAX);
                 typed(ExprKind::Str(s.clone()), Type::Str(len))
             }
             ast::ExprKind::Ident(name) => self.ident(name, span, scope),
-            ast::ExprKind::Var(name) => match scope.local_names.get(name) {
-                Some(&id) => typed(ExprKind::Local(id), scope.locals[id].clone()),
-                None => {
-                    self.error(
-                        Diagnostic::error(
-                            "E0207",
-                            format!("variable `${name}` is used before it is assigned"),
-                            span,
-                        )
-                        .label("never assigned before this point")
-                        .help(format!("assign it first, e.g. `${name} = 0;`")),
-                    );
-                    None
-                }
-            },
+            ast::ExprKind::Var(name) => self.read_var(name, span, scope),
+            ast::ExprKind::Bytes(b) => {
+                let len = u32::try_from(b.len() + 1).unwrap_or(u32::MAX);
+                typed(ExprKind::Bytes(b.clone()), Type::Str(len))
+            }
+            ast::ExprKind::Bool(b) => typed(ExprKind::Bool(*b), Type::Bool),
+            ast::ExprKind::Positional(n) => self.positional(*n, span),
+            ast::ExprKind::ParamCount => Some(self.param_count(span)),
+            ast::ExprKind::Cast { ty, operand } => self.cast(ty, operand, span, scope),
+            ast::ExprKind::SizeofType(t) => {
+                let ty = self.type_name(t)?;
+                typed(ExprKind::Int(u64::from(ty.size())), Type::U64)
+            }
+            ast::ExprKind::SizeofExpr(e) => {
+                let ty = self.expr(e, scope)?.ty;
+                typed(ExprKind::Int(u64::from(ty.size())), Type::U64)
+            }
+            ast::ExprKind::Block { stmts, value } => {
+                self.block_value(stmts, value.as_deref(), span, scope)
+            }
+            ast::ExprKind::Tuple(_) | ast::ExprKind::TupleIndex { .. } => {
+                self.error(
+                    Diagnostic::error("E0221", "tuples are not supported yet", span)
+                        .label("tuple")
+                        .help("use separate values, or several map keys `@m[a, b]`"),
+                );
+                None
+            }
             ast::ExprKind::Map { name, keys } => self.map_read(name, keys, span, scope),
             ast::ExprKind::Call {
                 name,
@@ -162,6 +168,7 @@ impl Checker<'_> {
         }
         match f {
             Function::Str => self.str_call(args, span, scope),
+            Function::Getopt => self.getopt(args, span, scope),
             Function::Count | Function::Sum | Function::Printf | Function::Exit => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)
@@ -212,6 +219,11 @@ impl Checker<'_> {
     }
 
     fn str_call(&mut self, args: &[ast::Expr], span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+        if let (Some(ast::ExprKind::Positional(n)), None) =
+            (args.first().map(|a| &a.kind), args.get(1))
+        {
+            return self.positional_str(*n, span);
+        }
         let ptr = self.expr(args.first()?, scope);
         let len = match args.get(1) {
             Some(l) => Some(self.int_expr(l, scope)?),
@@ -246,7 +258,7 @@ impl Checker<'_> {
                 space,
                 len,
             },
-            ty: Type::Str(MAX_STRLEN),
+            ty: Type::Str(self.settings.max_strlen),
             span,
         })
     }
@@ -358,9 +370,11 @@ impl Checker<'_> {
             }
         };
         if let (UnaryOp::Neg, ExprKind::Int(v)) = (op, &operand.kind) {
+            // A negated literal is typed like one: `-1` is an int8.
+            let n = v.wrapping_neg() as i64;
             return Some(Expr {
-                kind: ExprKind::Int(v.wrapping_neg()),
-                ty,
+                kind: ExprKind::Int(n as u64),
+                ty: types::signed_literal_type(n),
                 span,
             });
         }

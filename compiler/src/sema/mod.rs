@@ -9,13 +9,18 @@
 //! diagnostics are dropped); the second pass checks everything against that
 //! fixed table and builds the IR. Both passes are linear in script size.
 
+mod cast;
+mod config;
 mod expr;
+mod loops;
+mod params;
 mod probes;
+mod scope;
 mod stmt;
 mod types;
 
 use crate::diagnostics::{has_errors, Diagnostic};
-use crate::ir::{self, Format, MapDef, MapId, Type, VarId};
+use crate::ir::{self, Format, MapDef, MapId, Type};
 use crate::kernel::{KernelInfo, TracepointFormat};
 use crate::source::Span;
 use crate::syntax::ast::{Item, Script};
@@ -23,13 +28,36 @@ use std::collections::HashMap;
 
 pub use types::MAX_STRLEN;
 
+/// What the command line gives the checker besides the script.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Positional parameters `$1`..`$N`, in order.
+    pub positional: Vec<String>,
+    /// Named parameters (`--name=value` after `--`), read by `getopt()`.
+    pub named: Vec<(String, String)>,
+    /// `BPFTRACE_*` environment variables (full names), which override the
+    /// script's `config` block.
+    pub env: Vec<(String, String)>,
+}
+
 /// Checks a script and produces its typed IR, with every diagnostic found.
 /// When any diagnostic is an error the program must not be passed on to
 /// code generation.
 pub fn analyze(script: &Script, kernel: &dyn KernelInfo) -> (ir::Program, Vec<Diagnostic>) {
-    let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default());
+    analyze_with(script, kernel, &Options::default())
+}
+
+/// `analyze` with positional parameters, named parameters and environment.
+pub fn analyze_with(
+    script: &Script,
+    kernel: &dyn KernelInfo,
+    options: &Options,
+) -> (ir::Program, Vec<Diagnostic>) {
+    let (settings, mut config_diags) = config::settings(script, options);
+    let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default(), options, &settings);
     infer.script(script);
-    let mut check = Checker::new(kernel, Pass::Check, infer.maps);
+    let mut check = Checker::new(kernel, Pass::Check, infer.maps, options, &settings);
+    check.diags.append(&mut config_diags);
     let probes = check.script(script);
     if probes.is_empty() && !has_errors(&check.diags) {
         check.diags.push(
@@ -41,6 +69,7 @@ pub fn analyze(script: &Script, kernel: &dyn KernelInfo) -> (ir::Program, Vec<Di
         probes,
         maps: check.maps.defs,
         formats: check.formats,
+        settings: settings.clone(),
     };
     (program, check.diags)
 }
@@ -63,8 +92,9 @@ struct MapTable {
 /// What a probe's body can see while it is checked.
 struct ProbeScope {
     tracepoint: Option<(String, TracepointFormat)>,
+    /// Types of the probe's scratch variables, indexed by `VarId`.
     locals: Vec<Type>,
-    local_names: HashMap<String, VarId>,
+    vars: scope::Scopes,
 }
 
 struct Checker<'k> {
@@ -73,16 +103,26 @@ struct Checker<'k> {
     maps: MapTable,
     formats: Vec<Format>,
     diags: Vec<Diagnostic>,
+    options: &'k Options,
+    settings: &'k ir::Settings,
 }
 
 impl<'k> Checker<'k> {
-    fn new(kernel: &'k dyn KernelInfo, pass: Pass, maps: MapTable) -> Checker<'k> {
+    fn new(
+        kernel: &'k dyn KernelInfo,
+        pass: Pass,
+        maps: MapTable,
+        options: &'k Options,
+        settings: &'k ir::Settings,
+    ) -> Checker<'k> {
         Checker {
             kernel,
             pass,
             maps,
             formats: Vec::new(),
             diags: Vec::new(),
+            options,
+            settings,
         }
     }
 
@@ -95,8 +135,11 @@ impl<'k> Checker<'k> {
     fn script(&mut self, script: &Script) -> Vec<ir::Probe> {
         let mut out = Vec::new();
         for item in &script.items {
-            let Item::Probe(probe) = item;
+            let Item::Probe(probe) = item else {
+                continue;
+            };
             for ap in &probe.attach_points {
+                let ap = &self.substitute_params(ap);
                 let resolved = match probes::resolve(ap, self.kernel) {
                     Ok(r) => r,
                     Err(d) => {
@@ -107,7 +150,7 @@ impl<'k> Checker<'k> {
                 let mut scope = ProbeScope {
                     tracepoint: resolved.tracepoint,
                     locals: Vec::new(),
-                    local_names: HashMap::new(),
+                    vars: scope::Scopes::new(),
                 };
                 let predicate = probe
                     .predicate

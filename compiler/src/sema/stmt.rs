@@ -31,10 +31,10 @@ impl Checker<'_> {
                 otherwise,
             } => {
                 let cond = self.condition(cond, scope);
-                let then = self.block(&then.stmts, scope);
+                let then = self.scoped_block(&then.stmts, scope);
                 let otherwise = otherwise
                     .as_ref()
-                    .map(|b| self.block(&b.stmts, scope))
+                    .map(|b| self.scoped_block(&b.stmts, scope))
                     .unwrap_or_default();
                 StmtKind::If {
                     cond: cond?,
@@ -42,6 +42,13 @@ impl Checker<'_> {
                     otherwise,
                 }
             }
+            ast::StmtKind::Let {
+                name,
+                name_span,
+                ty,
+                value,
+            } => self.let_stmt(name, *name_span, ty.as_ref(), value.as_ref(), scope)?,
+            _ => self.loop_stmt(s, scope)??,
         };
         Some(Stmt { kind, span })
     }
@@ -265,19 +272,12 @@ impl Checker<'_> {
                 )?;
                 Some(LValue::Map { map, key })
             }
-            ast::ExprKind::Var(name) => {
-                let id = match scope.local_names.get(name) {
-                    Some(&id) => id,
-                    None => {
-                        scope.locals.push(storage_type(&value.ty));
-                        scope
-                            .local_names
-                            .insert(name.clone(), scope.locals.len() - 1);
-                        scope.locals.len() - 1
-                    }
-                };
-                Some(LValue::Local(id))
-            }
+            ast::ExprKind::Var(name) => Some(LValue::Local(self.assign_var(
+                name,
+                target.span,
+                &value.ty,
+                scope,
+            ))),
             _ => {
                 self.error(
                     Diagnostic::error("E0209", "cannot assign to this expression", target.span)
@@ -293,7 +293,7 @@ impl Checker<'_> {
 
     pub(super) fn lvalue_type(&self, lv: &LValue, scope: &ProbeScope) -> Type {
         match lv {
-            LValue::Local(id) => scope.locals[*id].clone(),
+            LValue::Local(id) => scope.locals.get(*id).cloned().unwrap_or(Type::I64),
             LValue::Map { map, .. } => match &self.maps.defs[*map].value {
                 MapValue::Plain(t) => t.clone(),
                 MapValue::Count | MapValue::Sum { .. } => Type::U64,
@@ -431,7 +431,7 @@ impl Checker<'_> {
 }
 
 /// Whether a value of type `from` can be stored where `to` is expected.
-fn compatible(from: &Type, to: &Type) -> bool {
+pub(super) fn compatible(from: &Type, to: &Type) -> bool {
     matches!(
         (from, to),
         (Type::Int { .. } | Type::Bool, Type::Int { .. })

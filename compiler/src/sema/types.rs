@@ -72,6 +72,30 @@ pub fn tracepoint_field_type(category: &str, field: &TracepointField) -> Result<
     }
 }
 
+/// The type of a non-negative integer literal in the current dialect
+/// (bpftrace 0.26): the smallest signed type that holds it, or `uint64`
+/// above `int64`'s range. Operations and storage widen it to 64 bits.
+pub fn literal_type(v: u64) -> Type {
+    match i64::try_from(v) {
+        Ok(n) => signed_literal_type(n),
+        Err(_) => Type::U64,
+    }
+}
+
+/// The smallest signed integer type that holds `v`.
+pub fn signed_literal_type(v: i64) -> Type {
+    let bits = if i8::try_from(v).is_ok() {
+        8
+    } else if i16::try_from(v).is_ok() {
+        16
+    } else if i32::try_from(v).is_ok() {
+        32
+    } else {
+        64
+    };
+    Type::Int { bits, signed: true }
+}
+
 /// The common type two integer operands are converted to: 64-bit, signed
 /// when either side is signed or when `force_signed` (subtraction, as in the
 /// current bpftrace dialect).

@@ -46,8 +46,8 @@ pub fn parse(source: &SourceFile) -> (Script, Vec<Diagnostic>) {
             break;
         }
         match parse_probe(rest, pos, &mut diags) {
-            Ok(Some((probe, end))) => {
-                items.push(super::ast::Item::Probe(probe));
+            Ok(Some((item, end))) => {
+                items.push(item);
                 pos = end;
             }
             Ok(None) => {
@@ -76,9 +76,10 @@ pub fn parse(source: &SourceFile) -> (Script, Vec<Diagnostic>) {
     )
 }
 
-type ProbeResult = Result<Option<(super::ast::Probe, usize)>, Box<Error<Rule>>>;
+type ProbeResult = Result<Option<(super::ast::Item, usize)>, Box<Error<Rule>>>;
 
-/// Parses one probe at the start of `rest` (which begins at byte `offset`);
+/// Parses one top-level item (a probe, a `config` block or a map
+/// declaration) at the start of `rest` (which begins at byte `offset`);
 /// returns it and the offset just past it.
 fn parse_probe(rest: &str, offset: usize, diags: &mut Vec<Diagnostic>) -> ProbeResult {
     let mut pairs = Grammar::parse(Rule::probe_entry, rest).map_err(Box::new)?;
@@ -86,8 +87,12 @@ fn parse_probe(rest: &str, offset: usize, diags: &mut Vec<Diagnostic>) -> ProbeR
         return Ok(None);
     };
     let end = offset + probe.as_span().end();
-    let mut lower = Lower { offset, diags };
-    Ok(lower.probe(probe).map(|p| (p, end)))
+    let mut lower = Lower {
+        offset,
+        diags,
+        source: rest,
+    };
+    Ok(lower.item(probe).map(|p| (p, end)))
 }
 
 /// The one conversion of a pest error into a diagnostic (`E0001`, or `E0004`
@@ -337,7 +342,14 @@ mod tests {
     fn probes(text: &str) -> (Vec<Probe>, Vec<Diagnostic>) {
         let (script, diags) = parse(&SourceFile::new("t", text));
         (
-            script.items.into_iter().map(|Item::Probe(p)| p).collect(),
+            script
+                .items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Item::Probe(p) => Some(p),
+                    _ => None,
+                })
+                .collect(),
             diags,
         )
     }
