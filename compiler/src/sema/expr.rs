@@ -417,7 +417,12 @@ impl Checker<'_> {
                     let ty = types::storage_type(&l.ty);
                     return node(convert(l, &ty), convert(r, &Type::U64), ty);
                 }
-                let common = promote(&l.ty, &r.ty, op == Sub);
+                // A non-negative literal takes the other side's signedness.
+                let (lt, rt) = (
+                    types::literal_adapts(&l, &r.ty),
+                    types::literal_adapts(&r, &l.ty),
+                );
+                let common = promote(&lt, &rt, op == Sub);
                 let ty = if comparison {
                     Type::Bool
                 } else {
