@@ -145,6 +145,21 @@ pub enum Type {
         pointee: Box<Type>,
         space: AddrSpace,
     },
+    /// `(a, b, ...)`: elements at the offsets of `tuple_layout`.
+    Tuple(Vec<Type>),
+}
+
+/// The byte offsets of a tuple's elements and its total size: each element
+/// takes an 8-aligned slot (integers, bools and pointers 8 bytes, strings
+/// their capacity rounded up to 8, tuples their own size).
+pub fn tuple_layout(elems: &[Type]) -> (Vec<u32>, u32) {
+    let mut offsets = Vec::with_capacity(elems.len());
+    let mut off = 0u32;
+    for t in elems {
+        offsets.push(off);
+        off = off.saturating_add(t.slot_size());
+    }
+    (offsets, off)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,6 +201,17 @@ impl Type {
             Type::Int { bits, .. } => u32::from(*bits) / 8,
             Type::Str(n) => *n,
             Type::Ptr { .. } => 8,
+            Type::Tuple(elems) => tuple_layout(elems).1,
+        }
+    }
+
+    /// Bytes of the 8-aligned slot a value of this type takes in a tuple,
+    /// map key, map value or event record.
+    pub fn slot_size(&self) -> u32 {
+        match self {
+            Type::Int { .. } | Type::Ptr { .. } | Type::Bool => 8,
+            Type::Str(n) => n.saturating_add(7) / 8 * 8,
+            Type::Tuple(elems) => tuple_layout(elems).1,
         }
     }
 }
@@ -202,6 +228,10 @@ impl fmt::Display for Type {
                     AddrSpace::User => " user",
                 };
                 write!(f, "{pointee} *{s}")
+            }
+            Type::Tuple(elems) => {
+                let parts: Vec<String> = elems.iter().map(Type::to_string).collect();
+                write!(f, "({})", parts.join(", "))
             }
         }
     }
@@ -290,6 +320,13 @@ pub enum ExprKind {
     Str(String),
     /// A string literal whose bytes are not valid UTF-8; `ty` is `Str(len + 1)`.
     Bytes(Vec<u8>),
+    /// `(a, b)`: elements already converted to the tuple type's elements.
+    Tuple(Vec<Expr>),
+    /// Element `index` of a tuple.
+    TupleGet {
+        base: Box<Expr>,
+        index: usize,
+    },
     /// `{ stmts; value }`: runs the statements, then yields the value.
     Block {
         stmts: Vec<Stmt>,
@@ -494,6 +531,8 @@ impl fmt::Display for Expr {
             ExprKind::Bool(b) => write!(f, "{b}")?,
             ExprKind::Str(s) => write!(f, "{s:?}")?,
             ExprKind::Bytes(b) => write!(f, "\"{}\"", b.escape_ascii())?,
+            ExprKind::Tuple(elems) => write!(f, "({})", list(elems))?,
+            ExprKind::TupleGet { base, index } => write!(f, "{base}.{index}")?,
             ExprKind::Block { stmts, value } => {
                 writeln!(f, "{{")?;
                 write_stmts(f, stmts, 3)?;

@@ -167,6 +167,10 @@ pub enum ValueKind {
         len: u32,
     },
     Pointer,
+    /// A tuple: its elements at offsets relative to the tuple's start.
+    Tuple {
+        fields: Vec<Field>,
+    },
 }
 
 impl ValueKind {
@@ -176,6 +180,11 @@ impl ValueKind {
             ValueKind::Bool => 1,
             ValueKind::Str { len } => *len,
             ValueKind::Pointer => 8,
+            ValueKind::Tuple { fields } => fields
+                .iter()
+                .map(|f| f.offset + f.kind.size().div_ceil(8) * 8)
+                .max()
+                .unwrap_or(0),
         }
     }
 }

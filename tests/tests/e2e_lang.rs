@@ -319,3 +319,18 @@ fn declared_lru_map_holds_its_entries() {
     );
     assert_eq!(out.lines().next(), Some("10 20"));
 }
+
+#[test]
+fn tuples_as_values_keys_and_map_values() {
+    if !kernel_available() {
+        return;
+    }
+    let (out, _) = begin(
+        r#"BEGIN { $t = (1, "ab", -3); printf("%d %s %d %s\n", $t.0, $t.1, $t.2, $t); @m[(1, "x")] = (5, "five"); @m[2, "y"] = (6, "six"); $k = (2, "y"); printf("%d %s %d\n", @m[1, "x"].0, @m[$k].1, sizeof($t)); @n = ((1, 2), "n"); exit(); }"#,
+        &[],
+    );
+    assert_eq!(
+        out,
+        "1 ab -3 (1, ab, -3)\n5 six 24\n\n\n@m[1, x]: (5, five)\n@m[2, y]: (6, six)\n@n: ((1, 2), n)\n"
+    );
+}

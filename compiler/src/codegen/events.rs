@@ -90,6 +90,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     ) -> R<()> {
         match (t, v) {
             (Type::Str(n), Val::Str(p)) => self.copy_str(dst, *n, p, str_len(ty)),
+            (Type::Tuple(_), Val::Str(p)) => self.copy_buffer(dst, t.size(), p, ty),
             (_, Val::Int(i)) => {
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
                 self.em.store(dst, wide, 8)

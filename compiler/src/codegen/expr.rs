@@ -24,6 +24,8 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             )),
             ExprKind::Str(s) => self.str_literal(s.as_bytes(), str_len(&e.ty)),
             ExprKind::Bytes(b) => self.str_literal(b, str_len(&e.ty)),
+            ExprKind::Tuple(elems) => self.tuple_literal(elems, &e.ty),
+            ExprKind::TupleGet { base, index } => self.tuple_get(base, *index, &e.ty),
             ExprKind::Block { stmts, value } => {
                 self.stmts(stmts)?;
                 self.expr(value)
@@ -138,7 +140,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             MapValue::Count | MapValue::Sum { .. } => return self.percpu_sum(map, key),
         };
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
-        if let Type::Str(n) = value_ty {
+        let buffer_size = match &value_ty {
+            Type::Str(n) => Some(*n),
+            Type::Tuple(_) => Some(value_ty.size()),
+            _ => None,
+        };
+        if let Some(n) = buffer_size {
             let buf = self.alloc(n)?;
             let (hit, miss, done) = (
                 self.em.block("ml_hit"),
@@ -153,6 +160,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             self.em.zero(buf, round8(n))?;
             self.em.br(done)?;
             self.em.at(done);
+            if matches!(value_ty, Type::Tuple(_)) {
+                return Ok(Val::Str(buf));
+            }
             return self.retype_str(buf, n, ty);
         }
         let (hit, done) = (self.em.block("ml_hit"), self.em.block("ml_done"));

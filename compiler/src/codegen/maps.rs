@@ -10,7 +10,7 @@
 
 use super::builder::round8;
 use super::CodegenError;
-use crate::ir::{DeclaredKind, MapDef, MapValue, Program, Settings, Type};
+use crate::ir::{tuple_layout, DeclaredKind, MapDef, MapValue, Program, Settings, Type};
 use crate::manifest::{Field, MapKind, MapRole, MapSpec, MapValueSpec, ValueKind};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
@@ -60,10 +60,7 @@ pub(crate) fn key_layout(key: &[Type]) -> KeyLayout {
 
 /// Bytes reserved for one value of `t` in a key, value, record or scratch.
 pub(crate) fn slot_size(t: &Type) -> u32 {
-    match t {
-        Type::Int { .. } | Type::Ptr { .. } | Type::Bool => 8,
-        Type::Str(n) => round8(*n),
-    }
+    t.slot_size()
 }
 
 /// Size of a map's value.
@@ -84,6 +81,17 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
         Type::Bool => ValueKind::Bool,
         Type::Str(n) => ValueKind::Str { len: *n },
         Type::Ptr { .. } => ValueKind::Pointer,
+        Type::Tuple(elems) => ValueKind::Tuple {
+            fields: tuple_layout(elems)
+                .0
+                .into_iter()
+                .zip(elems)
+                .map(|(offset, t)| Field {
+                    offset,
+                    kind: value_kind(t),
+                })
+                .collect(),
+        },
     }
 }
 

@@ -17,6 +17,7 @@ mod expr;
 mod loops;
 mod maps;
 mod stmt;
+mod tuples;
 
 use crate::ir::{Attach, Program};
 use crate::manifest::{Artifact, AttachSpec, Manifest, ProgramSpec, MANIFEST_VERSION};

@@ -117,7 +117,7 @@ fn prologue<'a, 'ctx>(
     let mut stack = Vec::new();
     for t in &probe.locals {
         stack.push(match t {
-            Type::Str(_) => None,
+            Type::Str(_) | Type::Tuple(_) => None,
             t => {
                 let ty = scalar_type(&em, t);
                 Some((em.builder.build_alloca(ty, "local")?, ty))
@@ -150,10 +150,11 @@ fn prologue<'a, 'ctx>(
                 g.em.store(ptr, ty.const_zero(), 8)?;
                 LocalSlot::Stack(ptr, ty)
             }
-            (Type::Str(n), None) => {
-                let buf = g.alloc(*n)?;
-                g.em.zero(buf, round8(*n))?;
-                LocalSlot::Buf(buf, *n)
+            (Type::Str(_) | Type::Tuple(_), None) => {
+                let n = t.size();
+                let buf = g.alloc(n)?;
+                g.em.zero(buf, round8(n))?;
+                LocalSlot::Buf(buf, n)
             }
             (t, None) => {
                 return Err(CodegenError::Internal(format!(
@@ -281,7 +282,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                     .resize(v.int()?, lt.get_bit_width(), ty.is_signed())?;
                 self.em.store(ptr, v, 8)
             }
-            LocalSlot::Buf(buf, n) => self.copy_str(buf, n, v.str()?, str_len(ty)),
+            LocalSlot::Buf(buf, n) => self.copy_buffer(buf, n, v.str()?, ty),
         }
     }
 
@@ -305,6 +306,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// A scratch buffer holding `v` (of type `ty`) as a map value of `value_ty`.
     fn value_buffer(&mut self, value_ty: &Type, ty: &Type, v: Val<'ctx>) -> R<PointerValue<'ctx>> {
         match (value_ty, v) {
+            (Type::Tuple(_), Val::Str(p)) => Ok(p),
             (Type::Str(n), Val::Str(p)) if str_len(ty) == *n => Ok(p),
             (Type::Str(n), Val::Str(p)) => {
                 let buf = self.alloc(*n)?;
@@ -348,6 +350,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let dst = self.em.offset(buf, *off)?;
             match kt {
                 Type::Str(n) => self.copy_str(dst, *n, v.str()?, str_len(&e.ty))?,
+                Type::Tuple(_) => self.write_slot(dst, kt, v)?,
                 _ => {
                     let wide = self.em.resize(v.int()?, 64, e.ty.is_signed())?;
                     self.em.store(dst, wide, 8)?;

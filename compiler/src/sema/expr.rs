@@ -59,13 +59,9 @@ impl Checker<'_> {
             ast::ExprKind::Block { stmts, value } => {
                 self.block_value(stmts, value.as_deref(), span, scope)
             }
-            ast::ExprKind::Tuple(_) | ast::ExprKind::TupleIndex { .. } => {
-                self.error(
-                    Diagnostic::error("E0221", "tuples are not supported yet", span)
-                        .label("tuple")
-                        .help("use separate values, or several map keys `@m[a, b]`"),
-                );
-                None
+            ast::ExprKind::Tuple(elems) => self.tuple(elems, span, scope),
+            ast::ExprKind::TupleIndex { base, index } => {
+                self.tuple_index(base, *index, span, scope)
             }
             ast::ExprKind::Map { name, keys } => self.map_read(name, keys, span, scope),
             ast::ExprKind::Call {
@@ -501,7 +497,7 @@ impl Checker<'_> {
         scope: &mut ProbeScope,
     ) -> Option<Expr> {
         let full = map_name(name);
-        let keys = self.exprs(keys, scope)?;
+        let keys = self.key_exprs(keys, scope)?;
         if self.pass == Pass::Infer && !self.maps.by_name.contains_key(&full) {
             // Not assigned yet in source order; the inferred type is refined later.
             return Some(Expr {

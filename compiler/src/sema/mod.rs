@@ -17,6 +17,7 @@ mod params;
 mod probes;
 mod scope;
 mod stmt;
+mod tuples;
 mod types;
 
 use crate::diagnostics::{has_errors, Diagnostic};

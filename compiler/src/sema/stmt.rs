@@ -160,7 +160,7 @@ impl Checker<'_> {
                 args.push(convert(n, &Type::I64));
             }
             let v = values.next()?;
-            if c.kind.takes_integer() && matches!(v.ty, Type::Str(_)) {
+            if c.kind.takes_integer() && matches!(v.ty, Type::Str(_) | Type::Tuple(_)) {
                 self.error(
                     Diagnostic::error(
                         "E0211",
@@ -239,7 +239,7 @@ impl Checker<'_> {
         span: Span,
         scope: &mut ProbeScope,
     ) -> Option<StmtKind> {
-        let keys = self.exprs(keys, scope)?;
+        let keys = self.key_exprs(keys, scope)?;
         let (op, value) = match func {
             Function::Sum => {
                 let v = self.int_expr(args.first()?, scope)?;
@@ -263,7 +263,7 @@ impl Checker<'_> {
     ) -> Option<LValue> {
         match &target.kind {
             ast::ExprKind::Map { name, keys } => {
-                let keys = self.exprs(keys, scope)?;
+                let keys = self.key_exprs(keys, scope)?;
                 let (map, key) = self.map_for_write(
                     &map_name(name),
                     keys,
@@ -438,13 +438,20 @@ pub(super) fn compatible(from: &Type, to: &Type) -> bool {
             | (Type::Bool, Type::Bool)
             | (Type::Str(_), Type::Str(_))
             | (Type::Ptr { .. }, Type::Ptr { .. })
-    )
+    ) || matches!((from, to), (Type::Tuple(a), Type::Tuple(b))
+        if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| compatible(x, y)))
 }
 
 /// Grows a string type to hold a longer string; other types keep their first definition.
 fn widen(have: &mut Type, new: &Type) {
-    if let (Type::Str(a), Type::Str(b)) = (&*have, new) {
-        *have = Type::Str((*a).max(*b));
+    match (&mut *have, new) {
+        (Type::Str(a), Type::Str(b)) => *a = (*a).max(*b),
+        (Type::Tuple(a), Type::Tuple(b)) if a.len() == b.len() => {
+            for (x, y) in a.iter_mut().zip(b) {
+                widen(x, y);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -136,6 +136,9 @@ pub fn convert(e: Expr, to: &Type) -> Expr {
     if &e.ty == to {
         return e;
     }
+    if let (Type::Tuple(to_elems), Type::Tuple(_)) = (to, &e.ty) {
+        return convert_tuple(e, to_elems);
+    }
     // Integer constants are folded instead of cast.
     if let (ExprKind::Int(v), Type::Int { bits, signed }) = (&e.kind, to) {
         let v = truncate(*v, *bits, *signed);
@@ -149,6 +152,44 @@ pub fn convert(e: Expr, to: &Type) -> Expr {
     Expr {
         kind: ExprKind::Cast(Box::new(e)),
         ty: to.clone(),
+        span,
+    }
+}
+
+/// Converts a tuple element by element (a tuple literal in place, any other
+/// tuple through element reads), so strings inside it get the target's
+/// capacities.
+fn convert_tuple(e: Expr, to: &[Type]) -> Expr {
+    let span = e.span;
+    let elems: Vec<Expr> = match e.kind {
+        ExprKind::Tuple(elems) => elems,
+        _ => {
+            let types = match &e.ty {
+                Type::Tuple(t) => t.clone(),
+                _ => Vec::new(),
+            };
+            types
+                .into_iter()
+                .enumerate()
+                .map(|(index, ty)| Expr {
+                    kind: ExprKind::TupleGet {
+                        base: Box::new(e.clone()),
+                        index,
+                    },
+                    ty,
+                    span,
+                })
+                .collect()
+        }
+    };
+    let elems: Vec<Expr> = elems
+        .into_iter()
+        .zip(to)
+        .map(|(x, t)| convert(x, t))
+        .collect();
+    Expr {
+        kind: ExprKind::Tuple(elems),
+        ty: Type::Tuple(to.to_vec()),
         span,
     }
 }
