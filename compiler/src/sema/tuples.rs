@@ -4,7 +4,7 @@
 //! their storage types (integers 64-bit), so two tuples of the same shape
 //! have the same layout.
 
-use super::types::{convert, describe, storage_type};
+use super::types::{convert, describe, storage_type, tuple_elements};
 use super::{Checker, ProbeScope};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{Expr, ExprKind, Type};
@@ -93,23 +93,10 @@ impl Checker<'_> {
             return Some(keys);
         }
         let key = keys.pop()?;
-        Some(match key.kind {
-            ExprKind::Tuple(elems) => elems,
-            _ => match &key.ty {
-                Type::Tuple(types) => types
-                    .iter()
-                    .enumerate()
-                    .map(|(index, ty)| Expr {
-                        kind: ExprKind::TupleGet {
-                            base: Box::new(key.clone()),
-                            index,
-                        },
-                        ty: ty.clone(),
-                        span: key.span,
-                    })
-                    .collect(),
-                _ => vec![key],
-            },
+        Some(if matches!(key.ty, Type::Tuple(_)) {
+            tuple_elements(key)
+        } else {
+            vec![key]
         })
     }
 }

@@ -161,7 +161,23 @@ pub fn convert(e: Expr, to: &Type) -> Expr {
 /// capacities.
 fn convert_tuple(e: Expr, to: &[Type]) -> Expr {
     let span = e.span;
-    let elems: Vec<Expr> = match e.kind {
+    let elems = tuple_elements(e);
+    let elems: Vec<Expr> = elems
+        .into_iter()
+        .zip(to)
+        .map(|(x, t)| convert(x, t))
+        .collect();
+    Expr {
+        kind: ExprKind::Tuple(elems),
+        ty: Type::Tuple(to.to_vec()),
+        span,
+    }
+}
+
+/// The elements of a tuple expression: a literal's own, or reads of each
+/// element of any other tuple-typed expression.
+pub fn tuple_elements(e: Expr) -> Vec<Expr> {
+    match e.kind {
         ExprKind::Tuple(elems) => elems,
         _ => {
             let types = match &e.ty {
@@ -177,20 +193,10 @@ fn convert_tuple(e: Expr, to: &[Type]) -> Expr {
                         index,
                     },
                     ty,
-                    span,
+                    span: e.span,
                 })
                 .collect()
         }
-    };
-    let elems: Vec<Expr> = elems
-        .into_iter()
-        .zip(to)
-        .map(|(x, t)| convert(x, t))
-        .collect();
-    Expr {
-        kind: ExprKind::Tuple(elems),
-        ty: Type::Tuple(to.to_vec()),
-        span,
     }
 }
 
