@@ -271,17 +271,31 @@ pub enum StmtKind {
     Exit {
         code: Option<Expr>,
     },
-    /// Runs `init`, then `body` and `step` while `cond` holds; `continue`
-    /// jumps to `step`. `while` loops and `for` range loops both become this.
+    /// `while (cond) { body }`.
     Loop {
-        init: Vec<Stmt>,
         cond: Expr,
         body: Vec<Stmt>,
-        step: Vec<Stmt>,
     },
     /// `unroll(count) { body }`: the body emitted `count` times.
     Unroll {
         count: u32,
+        body: Vec<Stmt>,
+    },
+    /// `for ($i : start..end) { body }`: the bounds are evaluated once and
+    /// `body` runs with local `var` = start, start + 1, ..., end - 1.
+    /// Lowered to `bpf_loop` with a callback, so any bounds verify.
+    ForRange {
+        var: VarId,
+        start: Expr,
+        end: Expr,
+        body: Vec<Stmt>,
+    },
+    /// `for ($kv : @map) { body }`: runs `body` once per entry with local
+    /// `var` holding the tuple `(key, value)` (a multi-key map's key is
+    /// itself a tuple). Lowered to `bpf_for_each_map_elem` with a callback.
+    ForEach {
+        map: MapId,
+        var: VarId,
         body: Vec<Stmt>,
     },
     /// A nested `{ }` block.
@@ -473,22 +487,25 @@ fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt:
             }
             StmtKind::Exit { code: Some(c) } => writeln!(f, "{pad}exit({c})")?,
             StmtKind::Exit { code: None } => writeln!(f, "{pad}exit()")?,
-            StmtKind::Loop {
-                init,
-                cond,
-                body,
-                step,
-            } => {
-                write_stmts(f, init, depth)?;
+            StmtKind::Loop { cond, body } => {
                 writeln!(f, "{pad}loop while {cond}")?;
                 write_stmts(f, body, depth + 1)?;
-                if !step.is_empty() {
-                    writeln!(f, "{pad}step")?;
-                    write_stmts(f, step, depth + 1)?;
-                }
             }
             StmtKind::Unroll { count, body } => {
                 writeln!(f, "{pad}unroll {count}")?;
+                write_stmts(f, body, depth + 1)?;
+            }
+            StmtKind::ForRange {
+                var,
+                start,
+                end,
+                body,
+            } => {
+                writeln!(f, "{pad}for ${var} in {start}..{end}")?;
+                write_stmts(f, body, depth + 1)?;
+            }
+            StmtKind::ForEach { map, var, body } => {
+                writeln!(f, "{pad}for ${var} in map#{map}")?;
                 write_stmts(f, body, depth + 1)?;
             }
             StmtKind::Block(body) => {

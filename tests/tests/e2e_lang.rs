@@ -334,3 +334,37 @@ fn tuples_as_values_keys_and_map_values() {
         "1 ab -3 (1, ab, -3)\n5 six 24\n\n\n@m[1, x]: (5, five)\n@m[2, y]: (6, six)\n@n: ((1, 2), n)\n"
     );
 }
+
+#[test]
+fn for_loops_over_maps() {
+    if !kernel_available() {
+        return;
+    }
+    let (out, _) = begin(
+        r#"BEGIN { @m[1] = 10; @m[2] = 20; @m[3] = 30; $sum = 0; for ($kv : @m) { $sum += $kv.1; } @t[7, "s"] = "v"; for ($kv : @t) { printf("%d %s %s\n", $kv.0.0, $kv.0.1, $kv.1); } $n = 0; for ($kv : @m) { $n++; if ($n == 2) { break; } } printf("%d %d\n", $sum, $n); exit(); }"#,
+        &[],
+    );
+    assert_eq!(out.lines().take(2).collect::<Vec<_>>(), ["7 s v", "60 2"]);
+    // `return` inside the loop leaves the probe.
+    let (out, _) = begin(
+        r#"BEGIN { @m[1] = 1; for ($kv : @m) { if ($kv.1 == 1) { return; } } printf("not reached\n"); } BEGIN { printf("next\n"); exit(); }"#,
+        &[],
+    );
+    assert_eq!(out.lines().next(), Some("next"));
+}
+
+#[test]
+fn range_loops_with_runtime_bounds() {
+    if !kernel_available() {
+        return;
+    }
+    // Bounds read from a map at run time: the loop runs through bpf_loop,
+    // so the verifier does not need to know them.
+    assert_eq!(
+        line(
+            r#"BEGIN { @n = 1000; $c = 0; for ($i : 0..@n) { $c += 2; } @m[1] = 4; $s = 0; for ($kv : @m) { for ($j : 0..$kv.1) { $s += $j; } } for ($k : -3..-1) { $s += $k; } printf("%d %d\n", $c, $s); exit(); }"#
+        ),
+        // 2 * 1000; 0+1+2+3 = 6, then -3 + -2 = -5.
+        "2000 1"
+    );
+}

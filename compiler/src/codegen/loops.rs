@@ -1,8 +1,8 @@
-//! Lowering of loops and jumps: the IR's one `Loop` shape (init, condition,
-//! body, step — `while` and `for` range loops), `unroll` (the body emitted
-//! N times), nested blocks, `break`, `continue` and `return`. The loops are
-//! plain bounded loops that the verifier walks (kernel 5.3+). After a jump
-//! the builder continues in a fresh unreachable block, which LLVM removes.
+//! Lowering of loops and jumps: `while` (a plain loop), `unroll` (the body
+//! emitted N times), `for` loops over ranges and maps (callbacks, in
+//! `foreach`), nested blocks, `break`, `continue` and `return`. A `while`
+//! loop must be one the verifier can walk to its end (kernel 5.3+). After a
+//! jump the builder continues in a fresh unreachable block, which LLVM removes.
 
 use super::stmt::ProbeGen;
 use super::CodegenError;
@@ -18,16 +18,27 @@ pub(crate) struct LoopTargets<'ctx> {
     break_to: BasicBlock<'ctx>,
 }
 
+impl<'ctx> LoopTargets<'ctx> {
+    pub fn new(continue_to: BasicBlock<'ctx>, break_to: BasicBlock<'ctx>) -> LoopTargets<'ctx> {
+        LoopTargets {
+            continue_to,
+            break_to,
+        }
+    }
+}
+
 impl<'ctx> ProbeGen<'_, 'ctx> {
     /// Lowers a loop, jump or nested block statement.
-    pub(super) fn loop_stmt(&mut self, s: &StmtKind) -> R<()> {
+    pub(super) fn loop_stmt(&mut self, s: &StmtKind, span: crate::source::Span) -> R<()> {
         match s {
-            StmtKind::Loop {
-                init,
-                cond,
+            StmtKind::ForEach { map, var, body } => self.for_each(*map, *var, body, span),
+            StmtKind::Loop { cond, body } => self.lower_loop(cond, body),
+            StmtKind::ForRange {
+                var,
+                start,
+                end,
                 body,
-                step,
-            } => self.lower_loop(init, cond, body, step),
+            } => self.for_range(*var, start, end, body, span),
             StmtKind::Unroll { count, body } => {
                 for _ in 0..*count {
                     self.stmts(body)?;
@@ -49,6 +60,9 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
                 Ok(())
             }
             StmtKind::Return => {
+                if let Some(cb) = self.callback {
+                    return self.return_from_callback(cb);
+                }
                 self.em.ret0()?;
                 self.em.at(self.em.block("after_return"));
                 Ok(())
@@ -59,12 +73,11 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
         }
     }
 
-    fn lower_loop(&mut self, init: &[Stmt], cond: &Expr, body: &[Stmt], step: &[Stmt]) -> R<()> {
-        self.stmts(init)?;
-        let (head, body_bb, step_bb, done) = (
+    /// `while`: a plain loop the verifier must see terminate.
+    fn lower_loop(&mut self, cond: &Expr, body: &[Stmt]) -> R<()> {
+        let (head, body_bb, done) = (
             self.em.block("loop_cond"),
             self.em.block("loop_body"),
-            self.em.block("loop_step"),
             self.em.block("loop_done"),
         );
         self.em.br(head)?;
@@ -76,15 +89,12 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
         self.em.cond_br(c, body_bb, done)?;
         self.em.at(body_bb);
         self.loops.push(LoopTargets {
-            continue_to: step_bb,
+            continue_to: head,
             break_to: done,
         });
         let result = self.stmts(body);
         self.loops.pop();
         result?;
-        self.em.br(step_bb)?;
-        self.em.at(step_bb);
-        self.stmts(step)?;
         self.em.br(head)?;
         self.em.at(done);
         Ok(())

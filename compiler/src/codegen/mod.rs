@@ -14,6 +14,7 @@ mod builder;
 mod debug;
 mod events;
 mod expr;
+mod foreach;
 mod loops;
 mod maps;
 mod stmt;
@@ -148,10 +149,11 @@ fn build_module<'ctx>(
         let name = format!("p{i}");
         let dbg = di.as_ref().map(|(info, src)| debug::ProbeDebug {
             info,
-            scope: info.subprogram(func, &name, src, probe.span),
+            scope: info.subprogram(func, &name, src, probe.span, false),
             source: src,
         });
-        let used = stmt::lower_probe(Emitter::new(ctx, func), program, &globals, probe, dbg)?;
+        let em = Emitter::new(ctx, func);
+        let used = stmt::lower_probe(em, &module, program, &globals, probe, dbg)?;
         scratch = scratch.max(used);
     }
     if let Some((info, _)) = &di {

@@ -1,13 +1,12 @@
 //! Loops and jumps: `while` (deprecated, with a warning), `unroll(N)`,
 //! `for ($i : a..b)` (bounds evaluated once, `b` exclusive), nested
-//! blocks, `break`/`continue` (only inside a loop) and `return`. Range
-//! loops become the IR's general `Loop` with an init and a step, so code
-//! generation has one loop shape.
+//! blocks, `for ($kv : @map)`, `break`/`continue` (only inside a loop) and
+//! `return`.
 
 use super::types::{convert, describe, promote, storage_type};
-use super::{Checker, ProbeScope};
+use super::{Checker, Pass, ProbeScope};
 use crate::diagnostics::Diagnostic;
-use crate::ir::{BinaryOp, Expr, ExprKind, LValue, Stmt, StmtKind, Type};
+use crate::ir::{ExprKind, MapValue, Stmt, StmtKind, Type};
 use crate::source::Span;
 use crate::syntax::ast;
 
@@ -32,12 +31,7 @@ impl Checker<'_> {
                 );
                 let cond = self.condition(cond, scope);
                 let body = self.loop_body(&body.stmts, scope);
-                Some(StmtKind::Loop {
-                    init: Vec::new(),
-                    cond: cond?,
-                    body,
-                    step: Vec::new(),
-                })
+                Some(StmtKind::Loop { cond: cond?, body })
             }
             ast::StmtKind::Unroll { count, body } => {
                 let n = self.unroll_count(count, scope);
@@ -51,18 +45,12 @@ impl Checker<'_> {
                 end,
                 body,
             } => self.for_range(var, *var_span, start, end, &body.stmts, scope),
-            ast::StmtKind::ForMap { map, .. } => {
-                self.error(
-                    Diagnostic::error(
-                        "E0221",
-                        "`for` loops over maps are not supported yet",
-                        map.span,
-                    )
-                    .label("map iteration")
-                    .help("use a range loop `for ($i : 0..N)`, or print the map with its key"),
-                );
-                None
-            }
+            ast::StmtKind::ForMap {
+                var,
+                var_span,
+                map,
+                body,
+            } => self.for_map(var, *var_span, map, &body.stmts, scope),
             ast::StmtKind::Break | ast::StmtKind::Continue => {
                 let word = if s.kind == ast::StmtKind::Break {
                     "break"
@@ -117,8 +105,8 @@ impl Checker<'_> {
         }
     }
 
-    /// `for ($i : start..end) { body }` becomes
-    /// `$i = start; $end = end; loop while $i < $end { body } step { $i++ }`.
+    /// `for ($i : start..end) { body }`: both bounds converted to the loop
+    /// variable's type (the wider of the two, 64-bit).
     fn for_range(
         &mut self,
         var: &str,
@@ -131,64 +119,98 @@ impl Checker<'_> {
         let start = self.int_expr(start, scope);
         let end = self.int_expr(end, scope);
         let (start, end) = (start?, end?);
-        if let Some(prev) = scope.vars.lookup(var) {
-            let ty = scope.locals.get(prev).map(describe).unwrap_or_default();
-            self.error(
-                Diagnostic::error(
-                    "E0215",
-                    format!("variable `${var}` is already declared"),
-                    var_span,
-                )
-                .label(format!("the loop variable would shadow {ty} `${var}`"))
-                .help("scratch variables cannot be shadowed: pick another name"),
-            );
-            return None;
-        }
+        self.loop_var_is_free(var, var_span, scope)?;
         let ty = storage_type(&promote(&start.ty, &end.ty, false));
         scope.vars.push();
         let i = self.declare_hidden(scope, ty.clone());
         scope.vars.bind_name(var, i, var_span);
-        let limit = self.declare_hidden(scope, ty.clone());
         let body = self.loop_body(body, scope);
-        scope.vars.pop();
-        let local = |id| Expr {
-            kind: ExprKind::Local(id),
-            ty: ty.clone(),
-            span: var_span,
-        };
-        let store = |id, value: Expr| Stmt {
-            kind: StmtKind::Store {
-                target: LValue::Local(id),
-                value,
-            },
-            span: var_span,
-        };
-        let bin = |op, l, r, ty: Type| Expr {
-            kind: ExprKind::Binary {
-                op,
-                lhs: Box::new(l),
-                rhs: Box::new(r),
-            },
-            ty,
-            span: var_span,
-        };
-        let one = convert(
-            Expr {
-                kind: ExprKind::Int(1),
-                ty: Type::I64,
-                span: var_span,
-            },
-            &ty,
-        );
-        Some(StmtKind::Loop {
-            init: vec![
-                store(i, convert(start, &ty)),
-                store(limit, convert(end, &ty)),
-            ],
-            cond: bin(BinaryOp::Lt, local(i), local(limit), Type::Bool),
+        scope.vars.pop_loop(var);
+        Some(StmtKind::ForRange {
+            var: i,
+            start: convert(start, &ty),
+            end: convert(end, &ty),
             body,
-            step: vec![store(i, bin(BinaryOp::Add, local(i), one, ty.clone()))],
         })
+    }
+
+    /// `for ($kv : @map) { body }`.
+    fn for_map(
+        &mut self,
+        var: &str,
+        var_span: Span,
+        map: &ast::Expr,
+        body: &[ast::Stmt],
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
+        let ast::ExprKind::Map { name, keys } = &map.kind else {
+            return None;
+        };
+        if !keys.is_empty() {
+            self.error(
+                Diagnostic::error("E0221", "a `for` loop iterates over a whole map", map.span)
+                    .label("keyed map access")
+                    .help(format!("write `for (${var} : @{name})`")),
+            );
+            return None;
+        }
+        let full = format!("@{name}");
+        if self.pass == Pass::Infer && !self.maps.by_name.contains_key(&full) {
+            return None;
+        }
+        let id = self.map_id(&full, map.span)?;
+        let def = &self.maps.defs[id];
+        let value = match &def.value {
+            MapValue::Plain(t) => t.clone(),
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        "E0221",
+                        format!("`for` loops over `count()`/`sum()` maps such as `{full}` are not supported yet"),
+                        map.span,
+                    )
+                    .label("per-CPU aggregation map")
+                    .help("read the total with the map's key, e.g. `@m[k]`, or keep a plain copy with `@copy[k] = @m[k]`"),
+                );
+                return None;
+            }
+        };
+        let key = match def.key.as_slice() {
+            [] => Type::I64,
+            [one] => one.clone(),
+            many => Type::Tuple(many.to_vec()),
+        };
+        self.loop_var_is_free(var, var_span, scope)?;
+        scope.vars.push();
+        let kv = self.declare_hidden(scope, Type::Tuple(vec![key, value]));
+        scope.vars.bind_name(var, kv, var_span);
+        scope.vars.in_map_loop += 1;
+        let body = self.loop_body(body, scope);
+        scope.vars.in_map_loop -= 1;
+        scope.vars.pop_loop(var);
+        Some(StmtKind::ForEach {
+            map: id,
+            var: kv,
+            body,
+        })
+    }
+
+    /// Reports (E0215) a loop variable that would shadow a visible one.
+    fn loop_var_is_free(&mut self, var: &str, var_span: Span, scope: &ProbeScope) -> Option<()> {
+        let Some(prev) = scope.vars.lookup(var) else {
+            return Some(());
+        };
+        let ty = scope.locals.get(prev).map(describe).unwrap_or_default();
+        self.error(
+            Diagnostic::error(
+                "E0215",
+                format!("variable `${var}` is already declared"),
+                var_span,
+            )
+            .label(format!("the loop variable would shadow {ty} `${var}`"))
+            .help("scratch variables cannot be shadowed: pick another name"),
+        );
+        None
     }
 
     /// A scratch variable with no name (a loop bound).

@@ -31,6 +31,9 @@ pub(super) struct Scopes {
     untyped: Vec<VarId>,
     /// How many loops enclose the current statement.
     pub loop_depth: u32,
+    /// How many `for (... : @map)` loops enclose it (their bodies run in a
+    /// callback, where `exit()` is not allowed).
+    pub in_map_loop: u32,
 }
 
 impl Scopes {
@@ -57,6 +60,13 @@ impl Scopes {
         if let Some(frame) = self.frames.pop() {
             self.closed.extend(frame);
         }
+    }
+
+    /// Pops a loop's scope: its loop variable is not readable after the
+    /// loop, not even in the old probe-wide reading.
+    pub fn pop_loop(&mut self, var: &str) {
+        self.pop();
+        self.closed.remove(var);
     }
 
     /// Makes `name` refer to variable `id` in the innermost scope.

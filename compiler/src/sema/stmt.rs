@@ -72,6 +72,14 @@ impl Checker<'_> {
             }
             Some(Function::Exit) => {
                 self.function(name, name_span, args.len())?;
+                if scope.vars.in_map_loop > 0 {
+                    self.error(
+                        Diagnostic::error("E0220", "`exit()` is not allowed inside a `for` loop over a map", e.span)
+                            .label("inside the loop body")
+                            .help("set a flag in the loop and call `exit()` after it, as bpftrace 0.25 requires"),
+                    );
+                    return None;
+                }
                 let code = match args.first() {
                     Some(c) => Some(convert(self.int_expr(c, scope)?, &Type::I64)),
                     None => None,
