@@ -368,3 +368,15 @@ fn range_loops_with_runtime_bounds() {
         "2000 1"
     );
 }
+
+#[test]
+fn macros_expand_hygienically() {
+    if !kernel_available() {
+        return;
+    }
+    let (out, _) = begin(
+        r#"macro add_one(x) { x + 1 } macro bump($v, @m) { $v += 1; @m = @m + $v; } macro answer { 42 } macro twice(e) { $t = e; $t * 2 } BEGIN { $a = 5; bump($a, @hits); $t = 100; printf("%d %d %d %d %d\n", add_one(41), $a, answer, twice(add_one(1)), $t); exit(); }"#,
+        &[],
+    );
+    assert_eq!(out, "42 6 42 4 100\n\n\n@hits: 6\n");
+}

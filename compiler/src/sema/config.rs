@@ -97,7 +97,7 @@ pub(super) fn settings(script: &Script, options: &Options) -> (Settings, Vec<Dia
                 }
             }
             Item::MapDecl(d) => declare(&mut s, d, &mut diags),
-            Item::Probe(_) => {}
+            _ => {}
         }
     }
     for (name, raw) in &options.env {

@@ -112,6 +112,9 @@ impl Checker<'_> {
     }
 
     fn ident(&mut self, name: &str, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+        if self.is_macro(name) {
+            return self.macro_expr(name, &[], span, scope);
+        }
         if let Some(b) = Builtin::lookup(name) {
             let ty = types::from_catalogue(b.info().ty);
             return Some(Expr {
@@ -148,6 +151,9 @@ impl Checker<'_> {
         span: Span,
         scope: &mut ProbeScope,
     ) -> Option<Expr> {
+        if self.is_macro(name) {
+            return self.macro_expr(name, args, span, scope);
+        }
         let f = self.function(name, name_span, args.len())?;
         let info = f.info();
         if info.aggregation {

@@ -13,6 +13,7 @@ mod cast;
 mod config;
 mod expr;
 mod loops;
+mod macros;
 mod params;
 mod probes;
 mod scope;
@@ -55,9 +56,16 @@ pub fn analyze_with(
     options: &Options,
 ) -> (ir::Program, Vec<Diagnostic>) {
     let (settings, mut config_diags) = config::settings(script, options);
-    let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default(), options, &settings);
+    let (macro_defs, mut macro_diags) = macros::collect(script);
+    config_diags.append(&mut macro_diags);
+    let ctx = Context {
+        options,
+        settings: &settings,
+        macros: &macro_defs,
+    };
+    let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default(), &ctx);
     infer.script(script);
-    let mut check = Checker::new(kernel, Pass::Check, infer.maps, options, &settings);
+    let mut check = Checker::new(kernel, Pass::Check, infer.maps, &ctx);
     check.diags.append(&mut config_diags);
     let probes = check.script(script);
     if probes.is_empty() && !has_errors(&check.diags) {
@@ -98,6 +106,13 @@ struct ProbeScope {
     vars: scope::Scopes,
 }
 
+/// What every pass reads besides the script: parameters, settings, macros.
+struct Context<'k> {
+    options: &'k Options,
+    settings: &'k ir::Settings,
+    macros: &'k HashMap<String, crate::syntax::ast::MacroDef>,
+}
+
 struct Checker<'k> {
     kernel: &'k dyn KernelInfo,
     pass: Pass,
@@ -106,6 +121,11 @@ struct Checker<'k> {
     diags: Vec<Diagnostic>,
     options: &'k Options,
     settings: &'k ir::Settings,
+    macros: &'k HashMap<String, crate::syntax::ast::MacroDef>,
+    /// Macro expansions so far (names each expansion's private variables).
+    macro_calls: u32,
+    /// Macro expansions enclosing the current one.
+    macro_depth: u32,
 }
 
 impl<'k> Checker<'k> {
@@ -113,8 +133,7 @@ impl<'k> Checker<'k> {
         kernel: &'k dyn KernelInfo,
         pass: Pass,
         maps: MapTable,
-        options: &'k Options,
-        settings: &'k ir::Settings,
+        ctx: &Context<'k>,
     ) -> Checker<'k> {
         Checker {
             kernel,
@@ -122,8 +141,11 @@ impl<'k> Checker<'k> {
             maps,
             formats: Vec::new(),
             diags: Vec::new(),
-            options,
-            settings,
+            options: ctx.options,
+            settings: ctx.settings,
+            macros: ctx.macros,
+            macro_calls: 0,
+            macro_depth: 0,
         }
     }
 

@@ -54,6 +54,15 @@ impl Checker<'_> {
     }
 
     fn expr_stmt(&mut self, e: &ast::Expr, scope: &mut ProbeScope) -> Option<StmtKind> {
+        match &e.kind {
+            ast::ExprKind::Call { name, args, .. } if self.is_macro(name) => {
+                return self.macro_stmt(name, args, e.span, scope)
+            }
+            ast::ExprKind::Ident(name) if self.is_macro(name) => {
+                return self.macro_stmt(name, &[], e.span, scope)
+            }
+            _ => {}
+        }
         let (name, name_span, args): (&str, Span, &[ast::Expr]) = match &e.kind {
             ast::ExprKind::Call {
                 name,

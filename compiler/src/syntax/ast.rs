@@ -18,6 +18,35 @@ pub enum Item {
     Config(ConfigBlock),
     /// `let @name = hash(N);`
     MapDecl(MapDecl),
+    /// `macro name(params) { body }`
+    Macro(MacroDef),
+    /// `import "path";`
+    Import {
+        path: String,
+        span: Span,
+    },
+}
+
+/// A user macro. Its body is expanded at each call, hygienically: the
+/// body's own scratch variables are private to each expansion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MacroDef {
+    pub name: String,
+    pub params: Vec<MacroParam>,
+    /// The body's statements, without its final value.
+    pub body: Block,
+    /// The body's final expression when it is not ended by `;`.
+    pub value: Option<Expr>,
+    pub span: Span,
+}
+
+/// A macro parameter: `$x` takes a scratch variable, `@m` a map, `e` any
+/// expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MacroParam {
+    Var(String),
+    Map(String),
+    Expr(String),
 }
 
 /// A `config = { ... }` block; keys are checked by `sema`.

@@ -34,6 +34,16 @@ impl Lower<'_> {
             Rule::probe => self.probe(p).map(Item::Probe),
             Rule::config_block => self.config_block(p).map(Item::Config),
             Rule::map_decl => self.map_decl(p).map(Item::MapDecl),
+            Rule::macro_def => self.macro_def(p).map(Item::Macro),
+            Rule::import_stmt => {
+                let span = self.span(&p);
+                let lit = p.into_inner().nth(1)?;
+                let bytes = literal::parse_str(lit.as_str(), self.span(&lit).start, self.diags);
+                Some(Item::Import {
+                    path: String::from_utf8_lossy(&bytes).into_owned(),
+                    span,
+                })
+            }
             _ => None,
         }
     }
@@ -84,6 +94,45 @@ impl Lower<'_> {
             })
             .collect();
         AttachPoint { parts, raw, span }
+    }
+
+    fn macro_def(&mut self, p: Pair<'_, Rule>) -> Option<MacroDef> {
+        let span = self.span(&p);
+        let mut it = p.into_inner().skip(1);
+        let name = it.next()?.as_str().to_string();
+        let mut params = Vec::new();
+        let mut body = None;
+        let mut value = None;
+        for c in it {
+            match c.as_rule() {
+                Rule::macro_param => {
+                    let inner = c.into_inner().next()?;
+                    let text = inner.as_str();
+                    params.push(match inner.as_rule() {
+                        Rule::var => MacroParam::Var(text.get(1..)?.to_string()),
+                        Rule::map_name => MacroParam::Map(text.get(1..)?.to_string()),
+                        _ => MacroParam::Expr(text.to_string()),
+                    });
+                }
+                _ => {
+                    let block_span = self.span(&c);
+                    if let ExprKind::Block { stmts, value: v } = self.block_expr(c)? {
+                        body = Some(Block {
+                            stmts,
+                            span: block_span,
+                        });
+                        value = v.map(|b| *b);
+                    }
+                }
+            }
+        }
+        Some(MacroDef {
+            name,
+            params,
+            body: body?,
+            value,
+            span,
+        })
     }
 
     fn config_block(&mut self, p: Pair<'_, Rule>) -> Option<ConfigBlock> {

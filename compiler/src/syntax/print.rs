@@ -29,6 +29,35 @@ pub fn print(script: &Script) -> String {
                 }
                 out.push(')');
             }
+            Item::Macro(m) => {
+                indent(&mut out, 1);
+                let params: Vec<String> = m
+                    .params
+                    .iter()
+                    .map(|p| match p {
+                        MacroParam::Var(n) => format!("${n}"),
+                        MacroParam::Map(n) => format!("@{n}"),
+                        MacroParam::Expr(n) => n.clone(),
+                    })
+                    .collect();
+                let _ = write!(
+                    out,
+                    "(macro {}({}) {}",
+                    m.name,
+                    params.join(", "),
+                    at(m.span)
+                );
+                block(&mut out, &m.body, 2);
+                if let Some(v) = &m.value {
+                    out.push_str(" => ");
+                    expr(&mut out, v);
+                }
+                out.push(')');
+            }
+            Item::Import { path, span } => {
+                indent(&mut out, 1);
+                let _ = write!(out, "(import {path:?} {})", at(*span));
+            }
             Item::MapDecl(d) => {
                 indent(&mut out, 1);
                 let _ = write!(
