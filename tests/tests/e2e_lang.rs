@@ -380,3 +380,36 @@ fn macros_expand_hygienically() {
     );
     assert_eq!(out, "42 6 42 4 100\n\n\n@hits: 6\n");
 }
+
+#[test]
+fn environment_overrides_the_config_block() {
+    if !kernel_available() {
+        return;
+    }
+    // sizeof(str(..)) is the string capacity, max_strlen.
+    let script =
+        r#"config = { max_strlen = 16 } BEGIN { printf("%d\n", sizeof(str(0))); exit(); }"#;
+    assert_eq!(line(script), "16");
+    let o = std::process::Command::new(ferrotrace_tests::harness::binary())
+        .args(["-q", "-e", script])
+        .env("BPFTRACE_MAX_STRLEN", "32")
+        .output();
+    let o = match o {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run ferrotrace: {e}"),
+    };
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "32\n\n\n");
+}
+
+#[test]
+fn tuple_equality_compares_every_element() {
+    if !kernel_available() {
+        return;
+    }
+    assert_eq!(
+        line(
+            r#"BEGIN { $a = (1, "x"); printf("%d %d %d\n", $a == (1, "x"), $a != (1, "y"), (1, (2, 3)) == (1, (2, 4))); exit(); }"#
+        ),
+        "1 1 0"
+    );
+}

@@ -409,6 +409,11 @@ impl Checker<'_> {
             }
             return self.mismatch(op, &l, &r, span);
         }
+        if let (Type::Tuple(a), Type::Tuple(b), Eq | Ne) = (&l.ty, &r.ty, op) {
+            if a.len() == b.len() {
+                return self.tuple_equality(op == Eq, l, r, span);
+            }
+        }
         let comparison = matches!(op, Eq | Ne | Lt | Le | Gt | Ge);
         match (&l.ty, &r.ty) {
             (Type::Str(_), Type::Str(_)) if matches!(op, Eq | Ne) => node(l, r, Type::Bool),
@@ -463,6 +468,7 @@ impl Checker<'_> {
             }
             (Type::Bool, Type::Bool) => Type::Bool,
             (Type::Str(a), Type::Str(b)) => Type::Str((*a).max(*b)),
+            (Type::Tuple(a), Type::Tuple(b)) if a == b => t.ty.clone(),
             _ => {
                 self.error(
                     Diagnostic::error(

@@ -14,9 +14,21 @@ use crate::syntax::literal::parse_int;
 
 impl Checker<'_> {
     /// The attach point with `$N` and `$#` replaced by their values.
-    pub(super) fn substitute_params(&self, ap: &ast::AttachPoint) -> ast::AttachPoint {
+    pub(super) fn substitute_params(&mut self, ap: &ast::AttachPoint) -> ast::AttachPoint {
         if !ap.raw.contains('$') {
             return ap.clone();
+        }
+        for part in &ap.parts {
+            let mut rest = part.text.as_str();
+            while let Some(i) = rest.find('$') {
+                let after = &rest[i + 1..];
+                let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+                if let Ok(n) = after[..digits].parse::<u32>() {
+                    // Reports $0 and unset parameters.
+                    let _ = self.param(n, part.span);
+                }
+                rest = &after[digits..];
+            }
         }
         let mut out = ap.clone();
         out.raw = self.substitute(&ap.raw);
@@ -136,6 +148,19 @@ impl Checker<'_> {
             .rev()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone());
+        if let Some(d) = &default {
+            if !matches!(d.ty, Type::Bool | Type::Int { .. } | Type::Str(_)) {
+                self.error(
+                    Diagnostic::error(
+                        "E0219",
+                        "the default of getopt() must be an integer, a string or a boolean",
+                        d.span,
+                    )
+                    .label(format!("{} default", super::types::describe(&d.ty))),
+                );
+                return None;
+            }
+        }
         let Some(default) = default else {
             let on = given.is_some_and(|v| !matches!(v.as_str(), "false" | "0"));
             return Some(Expr {
@@ -157,8 +182,8 @@ impl Checker<'_> {
                 .label(format!("the default makes it {what}")),
             );
         };
-        match (&default.kind, &default.ty) {
-            (_, Type::Bool) => match text.as_str() {
+        match &default.ty {
+            Type::Bool => match text.as_str() {
                 "" | "true" | "1" => Some(bool_const(true, span)),
                 "false" | "0" => Some(bool_const(false, span)),
                 _ => {
@@ -166,21 +191,14 @@ impl Checker<'_> {
                     None
                 }
             },
-            (_, Type::Int { .. }) => match parse_number(&text) {
+            Type::Int { .. } => match parse_number(&text) {
                 Some(v) => Some(int_const(v, span)),
                 None => {
                     bad(self, "an integer");
                     None
                 }
             },
-            (_, Type::Str(_)) => Some(str_const(text, span)),
-            _ => {
-                self.error(
-                    Diagnostic::error("E0219", "the default of getopt() must be an integer, a string or a boolean constant", default.span)
-                        .label("unsupported default"),
-                );
-                None
-            }
+            _ => Some(str_const(text, span)),
         }
     }
 }

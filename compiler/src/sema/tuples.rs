@@ -7,7 +7,7 @@
 use super::types::{convert, describe, storage_type, tuple_elements};
 use super::{Checker, ProbeScope};
 use crate::diagnostics::Diagnostic;
-use crate::ir::{Expr, ExprKind, Type};
+use crate::ir::{BinaryOp, Expr, ExprKind, Type};
 use crate::source::Span;
 use crate::syntax::ast;
 
@@ -78,6 +78,45 @@ impl Checker<'_> {
                 index: index as usize,
             },
             ty,
+            span,
+        })
+    }
+
+    /// `a == b` (or `!=`) on tuples of the same length: element by element,
+    /// all equal.
+    pub(super) fn tuple_equality(
+        &mut self,
+        eq: bool,
+        l: Expr,
+        r: Expr,
+        span: Span,
+    ) -> Option<Expr> {
+        let pairs: Vec<(Expr, Expr)> = tuple_elements(l)
+            .into_iter()
+            .zip(tuple_elements(r))
+            .collect();
+        let mut all: Option<Expr> = None;
+        for (a, b) in pairs {
+            let same = self.binary(BinaryOp::Eq, a, b, span)?;
+            all = Some(match all {
+                None => same,
+                Some(prev) => self.binary(BinaryOp::And, prev, same, span)?,
+            });
+        }
+        let all = all.unwrap_or(Expr {
+            kind: ExprKind::Bool(true),
+            ty: Type::Bool,
+            span,
+        });
+        if eq {
+            return Some(all);
+        }
+        Some(Expr {
+            kind: ExprKind::Unary {
+                op: crate::ir::UnaryOp::Not,
+                operand: Box::new(all),
+            },
+            ty: Type::Bool,
             span,
         })
     }
