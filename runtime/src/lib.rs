@@ -5,6 +5,8 @@
 
 pub mod bpf;
 pub mod cli;
+pub mod explain;
+pub mod generate;
 pub mod kernel_info;
 pub mod output;
 pub mod params;

@@ -33,6 +33,15 @@ pub fn run(cli: &Cli) -> i32 {
 }
 
 fn run_inner(cli: &Cli) -> Result<i32, String> {
+    if let Some(what) = cli.generate {
+        crate::generate::generate(what, &mut std::io::stdout().lock())
+            .map_err(|e| format!("ERROR: cannot write to standard output: {e}."))?;
+        return Ok(0);
+    }
+    if let Some(kind) = &cli.explain_hook {
+        print!("{}", crate::explain::explain_hook(kind)?);
+        return Ok(0);
+    }
     let Some((script, params)) = cli.script() else {
         return Err("ERROR: no program given: pass a script file, `-` for standard input, or -e 'PROGRAM'.\n\
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."
@@ -43,6 +52,13 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
     let Some(artifact) = compile(&source, cli.emit, &options)? else {
         return Ok(0);
     };
+    if cli.explain {
+        print!(
+            "{}",
+            crate::explain::explain(&artifact, &source, &SystemKernel)?
+        );
+        return Ok(0);
+    }
     check_privileges()?;
     execute(&artifact, &source, cli)
 }

@@ -28,6 +28,7 @@ use crate::source::Span;
 use crate::syntax::ast::{Item, Script};
 use std::collections::HashMap;
 
+pub use types::tracepoint_field_type;
 pub use types::MAX_STRLEN;
 
 /// What the command line gives the checker besides the script.
