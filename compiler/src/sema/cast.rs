@@ -19,7 +19,7 @@ impl Checker<'_> {
         span: Span,
         scope: &mut ProbeScope,
     ) -> Option<Expr> {
-        let to = self.type_name(ty);
+        let to = self.type_name(ty, scope);
         let e = self.expr(operand, scope)?;
         let to = to?;
         let ok = matches!(

@@ -49,7 +49,7 @@ impl Checker<'_> {
             ast::ExprKind::ParamCount => Some(self.param_count(span)),
             ast::ExprKind::Cast { ty, operand } => self.cast(ty, operand, span, scope),
             ast::ExprKind::SizeofType(t) => {
-                let ty = self.type_name(t)?;
+                let ty = self.type_name(t, scope)?;
                 typed(ExprKind::Int(u64::from(ty.size())), Type::U64)
             }
             ast::ExprKind::SizeofExpr(e) => {

@@ -124,7 +124,9 @@ impl Checker<'_> {
         scope.vars.push();
         let i = self.declare_hidden(scope, ty.clone());
         scope.vars.bind_name(var, i, var_span);
+        scope.vars.in_for_loop += 1;
         let body = self.loop_body(body, scope);
+        scope.vars.in_for_loop -= 1;
         scope.vars.pop_loop(var);
         Some(StmtKind::ForRange {
             var: i,
@@ -184,9 +186,9 @@ impl Checker<'_> {
         scope.vars.push();
         let kv = self.declare_hidden(scope, Type::Tuple(vec![key, value]));
         scope.vars.bind_name(var, kv, var_span);
-        scope.vars.in_map_loop += 1;
+        scope.vars.in_for_loop += 1;
         let body = self.loop_body(body, scope);
-        scope.vars.in_map_loop -= 1;
+        scope.vars.in_for_loop -= 1;
         scope.vars.pop_loop(var);
         Some(StmtKind::ForEach {
             map: id,

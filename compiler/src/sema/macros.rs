@@ -237,7 +237,7 @@ impl Expansion<'_> {
             } => K::Let {
                 name: self.var(name),
                 name_span: *name_span,
-                ty: ty.clone(),
+                ty: ty.as_ref().map(|t| self.type_name(t)),
                 value: value.as_ref().map(|v| self.expr(v)),
             },
             K::Block(b) => K::Block(self.block(b)),
@@ -278,6 +278,13 @@ impl Expansion<'_> {
             K::Return => K::Return,
         };
         Stmt { kind, span: s.span }
+    }
+
+    fn type_name(&self, t: &ast::TypeName) -> ast::TypeName {
+        ast::TypeName {
+            of: t.of.as_ref().map(|e| self.boxed(e)),
+            ..t.clone()
+        }
     }
 
     fn boxed(&self, e: &ast::Expr) -> Box<ast::Expr> {
@@ -352,7 +359,7 @@ impl Expansion<'_> {
                 index: *index,
             },
             ExprKind::Cast { ty, operand } => ExprKind::Cast {
-                ty: ty.clone(),
+                ty: self.type_name(ty),
                 operand: self.boxed(operand),
             },
             ExprKind::SizeofExpr(inner) => ExprKind::SizeofExpr(self.boxed(inner)),

@@ -31,9 +31,9 @@ pub(super) struct Scopes {
     untyped: Vec<VarId>,
     /// How many loops enclose the current statement.
     pub loop_depth: u32,
-    /// How many `for (... : @map)` loops enclose it (their bodies run in a
-    /// callback, where `exit()` is not allowed).
-    pub in_map_loop: u32,
+    /// How many `for` loops enclose it (their bodies run in a callback,
+    /// where `exit()` is not allowed, as in bpftrace 0.25).
+    pub in_for_loop: u32,
 }
 
 impl Scopes {
@@ -191,7 +191,7 @@ impl Checker<'_> {
         scope: &mut ProbeScope,
     ) -> Option<StmtKind> {
         let declared = match ty {
-            Some(t) => Some(self.type_name(t)?),
+            Some(t) => Some(self.type_name(t, scope)?),
             None => None,
         };
         let value = match value {
@@ -258,7 +258,11 @@ impl Checker<'_> {
     }
 
     /// Resolves a written type name (`uint16`, `bool`, `string`).
-    pub(super) fn type_name(&mut self, t: &ast::TypeName) -> Option<Type> {
+    pub(super) fn type_name(&mut self, t: &ast::TypeName, scope: &mut ProbeScope) -> Option<Type> {
+        if let Some(e) = &t.of {
+            // Only the type is used; the expression is not evaluated.
+            return Some(self.expr(e, scope)?.ty);
+        }
         let base = match t.name.as_str() {
             "bool" => Type::Bool,
             "string" => Type::Str(self.settings.max_strlen),

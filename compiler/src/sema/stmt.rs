@@ -81,9 +81,9 @@ impl Checker<'_> {
             }
             Some(Function::Exit) => {
                 self.function(name, name_span, args.len())?;
-                if scope.vars.in_map_loop > 0 {
+                if scope.vars.in_for_loop > 0 {
                     self.error(
-                        Diagnostic::error("E0220", "`exit()` is not allowed inside a `for` loop over a map", e.span)
+                        Diagnostic::error("E0220", "`exit()` is not allowed inside a `for` loop", e.span)
                             .label("inside the loop body")
                             .help("set a flag in the loop and call `exit()` after it, as bpftrace 0.25 requires"),
                     );

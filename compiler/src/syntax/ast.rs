@@ -91,6 +91,9 @@ pub struct TypeName {
     pub name: String,
     pub pointer_depth: u8,
     pub span: Span,
+    /// `typeof(expr)`: the type is that of this expression (`name` is
+    /// then `typeof`).
+    pub of: Option<Box<Expr>>,
 }
 
 /// An action block: `attach[, attach...] /predicate/ { body }`.

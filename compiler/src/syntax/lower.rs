@@ -200,7 +200,27 @@ impl Lower<'_> {
             name,
             pointer_depth: u8::try_from(pointer_depth).unwrap_or(u8::MAX),
             span: self.span(p),
+            of: None,
         }
+    }
+
+    /// `type_spec`: a type name, or `typeof(type)` / `typeof(expr)`.
+    fn type_spec(&mut self, p: Pair<'_, Rule>) -> Option<TypeName> {
+        let span = self.span(&p);
+        let inner = p.into_inner().next()?;
+        if inner.as_rule() == Rule::type_name {
+            return Some(self.type_name(&inner));
+        }
+        let arg = inner.into_inner().nth(1)?;
+        if arg.as_rule() == Rule::type_name {
+            return Some(self.type_name(&arg));
+        }
+        Some(TypeName {
+            name: "typeof".to_string(),
+            pointer_depth: 0,
+            span,
+            of: Some(Box::new(self.expr(arg)?)),
+        })
     }
 
     /// A block used as a value: its statements and, when the last statement
@@ -321,7 +341,7 @@ impl Lower<'_> {
         let mut value = None;
         for c in it {
             match c.as_rule() {
-                Rule::type_name => ty = Some(self.type_name(&c)),
+                Rule::type_spec => ty = Some(self.type_spec(c)?),
                 _ => value = Some(self.expr(c)?),
             }
         }
@@ -423,7 +443,7 @@ impl Lower<'_> {
                 Rule::postfix => operand = Some(self.postfix(child)?),
                 Rule::cast_op => {
                     let span = self.span(&child);
-                    let ty = self.type_name(&child.into_inner().next()?);
+                    let ty = self.type_spec(child.into_inner().next()?)?;
                     prefixes.push((Rule::cast_op, span, Some(ty)));
                 }
                 rule => prefixes.push((rule, self.span(&child), None)),
@@ -552,8 +572,8 @@ impl Lower<'_> {
             }
             Rule::sizeof_expr => {
                 let arg = p.into_inner().nth(1)?;
-                if arg.as_rule() == Rule::type_name {
-                    ExprKind::SizeofType(self.type_name(&arg))
+                if arg.as_rule() == Rule::type_spec {
+                    ExprKind::SizeofType(self.type_spec(arg)?)
                 } else {
                     ExprKind::SizeofExpr(Box::new(self.expr(arg)?))
                 }

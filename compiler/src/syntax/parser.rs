@@ -136,7 +136,7 @@ fn syntax_error(
         (false, false) => format!("expected {}", one_of(&expected)),
     };
     let mut d = Diagnostic::error("E0001", message, span).label(label);
-    if let Some(h) = help_for(&expected, at >= text.len(), &found) {
+    if let Some(h) = help_for(&expected, at >= text.len(), &found, wants_expr) {
         d = d.help(h);
     }
     d
@@ -275,13 +275,33 @@ fn one_of(items: &[String]) -> String {
     }
 }
 
-fn help_for(expected: &[String], at_end: bool, found: &str) -> Option<String> {
+fn help_for(expected: &[String], at_end: bool, found: &str, wants_expr: bool) -> Option<String> {
     let has = |t: &str| expected.iter().any(|x| x == t);
+    // Keywords that start statements are where a broken statement of that
+    // kind is reported, not names used by mistake.
+    const STATEMENT_WORDS: &[&str] = &[
+        "if", "else", "while", "for", "unroll", "let", "return", "break", "continue",
+    ];
     let keyword = found
         .strip_prefix('`')
         .and_then(|f| f.strip_suffix('`'))
         .filter(|w| is_keyword(w));
-    if let Some(word) = keyword.filter(|w| *w != "else" && *w != "if") {
+    let form = match keyword {
+        Some("for") => {
+            Some("a `for` loop is `for ($i : 0..10) { ... }` or `for ($kv : @map) { ... }`")
+        }
+        Some("while") => Some("a `while` loop is `while (cond) { ... }`"),
+        Some("unroll") => Some("`unroll(N) { ... }` repeats the block N times (1 to 100)"),
+        Some("let") => Some("declare with `let $x;`, `let $x = e;` or `let $x: uint32 = e;`"),
+        Some("import") => Some("an import is `import \"file.bt\";`"),
+        Some("macro") => Some("a macro is `macro name($var, @map, expr) { ... }`"),
+        Some("config") => Some("the config block is `config = { key = value; ... }`"),
+        _ => None,
+    };
+    if let Some(form) = form {
+        return Some(form.to_string());
+    }
+    if let Some(word) = keyword.filter(|w| !STATEMENT_WORDS.contains(w)) {
         return Some(format!(
             "`{word}` is a reserved keyword and cannot be used as a name"
         ));
@@ -296,7 +316,7 @@ fn help_for(expected: &[String], at_end: bool, found: &str) -> Option<String> {
         "is a closing `)` missing?"
     } else if has("`]`") {
         "is a closing `]` missing?"
-    } else if has("`{`") {
+    } else if has("`{`") && !wants_expr {
         "an action block `{ ... }` must follow the attach points and predicate"
     } else if has("`/`") {
         "is the closing `/` of the predicate missing?"

@@ -224,6 +224,9 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
 }
 
 fn type_name(t: &TypeName) -> String {
+    if let Some(e) = &t.of {
+        return format!("typeof({})", print_expr(e));
+    }
     format!("{}{}", t.name, "*".repeat(usize::from(t.pointer_depth)))
 }
 
