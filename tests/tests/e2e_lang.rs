@@ -427,3 +427,29 @@ fn typeof_gives_an_expressions_type() {
         "44 232 1 def 2 4"
     );
 }
+
+#[test]
+fn for_loops_over_aggregations_see_totals() {
+    if !kernel_available() {
+        return;
+    }
+    let (out, _) = begin(
+        r#"BEGIN { @c[1] = count(); @c[1] = count(); @s["a"] = sum(-5); @s["a"] = sum(2); for ($kv : @c) { printf("%d:%d\n", $kv.0, $kv.1); } for ($kv : @s) { printf("%s:%d\n", $kv.0, $kv.1); } exit(); }"#,
+        &[],
+    );
+    assert_eq!(out.lines().take(2).collect::<Vec<_>>(), ["1:2", "a:-3"]);
+}
+
+#[test]
+fn string_variables_hold_their_longest_value() {
+    if !kernel_available() {
+        return;
+    }
+    assert_eq!(
+        line(
+            r#"BEGIN { $s = "ab"; $s = "abcdef"; let $t = "x"; if (1) { $t = "longer"; } let $u: typeof("abc") = "truncated"; printf("%s %s %s\n", $s, $t, $u); exit(); }"#
+        ),
+        // An explicitly typed variable keeps its size: string[4] holds "tru".
+        "abcdef longer tru"
+    );
+}

@@ -442,7 +442,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// CPU ids that ends at the first id the map has no value for (the
     /// helper returns NULL past the last possible CPU), bounded by
     /// `MAX_CPUS` so the verifier can prove it terminates.
-    fn percpu_sum(&mut self, map: usize, key: PointerValue<'ctx>) -> R<Val<'ctx>> {
+    pub(super) fn percpu_sum(&mut self, map: usize, key: PointerValue<'ctx>) -> R<Val<'ctx>> {
         const MAX_CPUS: u64 = 1024;
         let map = self.maps.user(map)?;
         let start = self.em.current()?;

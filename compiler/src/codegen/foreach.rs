@@ -33,9 +33,12 @@ pub(crate) struct Callback<'ctx> {
 
 /// How a callback sets its loop variable from its parameters.
 enum Feed {
-    /// `$kv = (key, value)`: the map's key size, the key's slot in the tuple
-    /// and the value's size.
+    /// `$kv = (key, value)`: the map, whether its values are per-CPU (then
+    /// the value is their sum), the map's key size, the key's slot in the
+    /// tuple and the value's size.
     MapEntry {
+        map: usize,
+        per_cpu: bool,
         key_size: u32,
         key_slot: u32,
         value_size: u32,
@@ -61,15 +64,13 @@ pub(crate) fn has_for_each(stmts: &[Stmt]) -> bool {
 impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     pub(super) fn for_each(&mut self, map: usize, var: usize, body: &[Stmt], span: Span) -> R<()> {
         let def = self.map_def(map)?;
-        let value_size = match &def.value {
-            MapValue::Plain(t) => t.slot_size().max(8),
-            _ => {
-                return Err(CodegenError::Internal(
-                    "A `for` loop over an aggregation map reached code generation.".into(),
-                ))
-            }
+        let (value_size, per_cpu) = match &def.value {
+            MapValue::Plain(t) => (t.slot_size().max(8), false),
+            MapValue::Count | MapValue::Sum { .. } => (8, true),
         };
         let feed = Feed::MapEntry {
+            map,
+            per_cpu,
             key_size: key_layout(&def.key).size,
             key_slot: match def.key.as_slice() {
                 [] => 8,
@@ -259,6 +260,8 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         });
         match feed {
             Feed::MapEntry {
+                map,
+                per_cpu,
                 key_size,
                 key_slot,
                 value_size,
@@ -274,7 +277,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 );
                 self.em.copy(kv, key, round8(key_size.min(key_slot)))?;
                 let at = self.em.offset(kv, key_slot)?;
-                self.em.copy(at, value, round8(value_size))?;
+                if per_cpu {
+                    let total = self.percpu_sum(map, key)?.int()?;
+                    self.em.store(at, total, 8)?;
+                } else {
+                    self.em.copy(at, value, round8(value_size))?;
+                }
             }
             Feed::Range { start_off } => {
                 let LocalSlot::Stack(slot, ty) = self.local(var)? else {

@@ -162,20 +162,11 @@ impl Checker<'_> {
         }
         let id = self.map_id(&full, map.span)?;
         let def = &self.maps.defs[id];
+        // An aggregation's value is its total over all CPUs.
         let value = match &def.value {
             MapValue::Plain(t) => t.clone(),
-            _ => {
-                self.error(
-                    Diagnostic::error(
-                        "E0221",
-                        format!("`for` loops over `count()`/`sum()` maps such as `{full}` are not supported yet"),
-                        map.span,
-                    )
-                    .label("per-CPU aggregation map")
-                    .help("read the total with the map's key, e.g. `@m[k]`, or keep a plain copy with `@copy[k] = @m[k]`"),
-                );
-                return None;
-            }
+            MapValue::Count | MapValue::Sum { signed: false } => Type::U64,
+            MapValue::Sum { signed: true } => Type::I64,
         };
         let key = match def.key.as_slice() {
             [] => Type::I64,
@@ -217,7 +208,6 @@ impl Checker<'_> {
 
     /// A scratch variable with no name (a loop bound).
     fn declare_hidden(&mut self, scope: &mut ProbeScope, ty: Type) -> usize {
-        scope.locals.push(ty);
-        scope.locals.len() - 1
+        scope.new_local(ty)
     }
 }

@@ -67,6 +67,7 @@ pub fn analyze_with(
     let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default(), &ctx);
     infer.script(script);
     let mut check = Checker::new(kernel, Pass::Check, infer.maps, &ctx);
+    check.inferred_locals = infer.inferred_locals;
     check.diags.append(&mut config_diags);
     let probes = check.script(script);
     if probes.is_empty() && !has_errors(&check.diags) {
@@ -105,6 +106,9 @@ struct ProbeScope {
     /// Types of the probe's scratch variables, indexed by `VarId`.
     locals: Vec<Type>,
     vars: scope::Scopes,
+    /// In the check pass, the inference pass's types of the same locals:
+    /// strings there have grown to the longest value assigned.
+    inferred: Vec<Type>,
 }
 
 /// What every pass reads besides the script: parameters, settings, macros.
@@ -127,6 +131,9 @@ struct Checker<'k> {
     macro_calls: u32,
     /// Macro expansions enclosing the current one.
     macro_depth: u32,
+    /// Per probe (in output order), the local types the inference pass
+    /// ended with.
+    inferred_locals: Vec<Vec<Type>>,
 }
 
 impl<'k> Checker<'k> {
@@ -147,6 +154,7 @@ impl<'k> Checker<'k> {
             macros: ctx.macros,
             macro_calls: 0,
             macro_depth: 0,
+            inferred_locals: Vec::new(),
         }
     }
 
@@ -175,12 +183,20 @@ impl<'k> Checker<'k> {
                     tracepoint: resolved.tracepoint,
                     locals: Vec::new(),
                     vars: scope::Scopes::new(),
+                    inferred: self
+                        .inferred_locals
+                        .get(out.len())
+                        .cloned()
+                        .unwrap_or_default(),
                 };
                 let predicate = probe
                     .predicate
                     .as_ref()
                     .and_then(|p| self.condition(p, &mut scope));
                 let body = self.block(&probe.body.stmts, &mut scope);
+                if self.pass == Pass::Infer {
+                    self.inferred_locals.push(scope.locals.clone());
+                }
                 out.push(ir::Probe {
                     name: resolved.name,
                     attach: resolved.attach,

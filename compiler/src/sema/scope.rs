@@ -5,9 +5,9 @@
 //! a variable assigned inside an `if` block and read after it — still
 //! works, with a warning (W0002) that shows the modern spelling.
 
-use super::stmt::compatible;
+use super::stmt::{compatible, widen};
 use super::types::{convert, describe, storage_type};
-use super::{Checker, ProbeScope};
+use super::{Checker, Pass, ProbeScope};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{Expr, ExprKind, LValue, Stmt, StmtKind, Type, VarId};
 use crate::source::Span;
@@ -29,6 +29,8 @@ pub(super) struct Scopes {
     closed: HashMap<String, Binding>,
     /// Variables declared with `let $x;` whose type the first assignment fixes.
     untyped: Vec<VarId>,
+    /// Variables declared with an explicit type, which never grows.
+    typed: Vec<VarId>,
     /// How many loops enclose the current statement.
     pub loop_depth: u32,
     /// How many `for` loops enclose it (their bodies run in a callback,
@@ -78,6 +80,19 @@ impl Scopes {
         if let Some(f) = self.frames.last_mut() {
             f.insert(name.to_string(), Binding { id, span });
         }
+    }
+}
+
+impl ProbeScope {
+    /// Adds a local of type `ty` (grown to what the inference pass saw
+    /// assigned to it, so `$s = "ab"; $s = "abcdef";` keeps all of it).
+    pub(super) fn new_local(&mut self, mut ty: Type) -> VarId {
+        let id = self.locals.len();
+        if let Some(seen) = self.inferred.get(id) {
+            widen(&mut ty, seen);
+        }
+        self.locals.push(ty);
+        id
     }
 }
 
@@ -164,6 +179,13 @@ impl Checker<'_> {
                 scope.vars.untyped.remove(pos);
                 if let Some(slot) = scope.locals.get_mut(id) {
                     *slot = storage_type(value_ty);
+                    if let Some(seen) = scope.inferred.get(id) {
+                        widen(slot, seen);
+                    }
+                }
+            } else if self.pass == Pass::Infer && !scope.vars.typed.contains(&id) {
+                if let Some(slot) = scope.locals.get_mut(id) {
+                    widen(slot, value_ty);
                 }
             }
             return id;
@@ -175,8 +197,7 @@ impl Checker<'_> {
                 return b.id;
             }
         }
-        scope.locals.push(ty);
-        let id = scope.locals.len() - 1;
+        let id = scope.new_local(ty);
         scope.vars.bind(name, id, span);
         id
     }
@@ -218,8 +239,14 @@ impl Checker<'_> {
             (None, Some(v)) => storage_type(&v.ty),
             (None, None) => Type::I64,
         };
-        scope.locals.push(ty.clone());
-        let id = scope.locals.len() - 1;
+        let id = if declared.is_some() {
+            scope.locals.push(ty.clone());
+            scope.vars.typed.push(scope.locals.len() - 1);
+            scope.locals.len() - 1
+        } else {
+            scope.new_local(ty.clone())
+        };
+        let ty = scope.locals.get(id).cloned().unwrap_or(ty);
         scope.vars.bind(name, id, name_span);
         if declared.is_none() && value.is_none() {
             scope.vars.untyped.push(id);

@@ -460,7 +460,7 @@ pub(super) fn compatible(from: &Type, to: &Type) -> bool {
 }
 
 /// Grows a string type to hold a longer string; other types keep their first definition.
-fn widen(have: &mut Type, new: &Type) {
+pub(super) fn widen(have: &mut Type, new: &Type) {
     match (&mut *have, new) {
         (Type::Str(a), Type::Str(b)) => *a = (*a).max(*b),
         (Type::Tuple(a), Type::Tuple(b)) if a.len() == b.len() => {
