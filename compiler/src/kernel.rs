@@ -34,6 +34,11 @@ pub trait KernelInfo {
         category: &str,
         name: &str,
     ) -> Result<Option<TracepointFormat>, String>;
+
+    /// The number of possible CPUs (the `ncpus` builtin); 1 when unknown.
+    fn possible_cpus(&self) -> u32 {
+        1
+    }
 }
 
 impl TracepointFormat {

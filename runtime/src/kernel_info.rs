@@ -4,6 +4,8 @@
 //! by reading tracefs: a tracepoint's record layout comes from
 //! `<tracefs>/events/CAT/NAME/format`, parsed by the compiler's own
 //! `TracepointFormat::parse` so that fixtures and the real kernel agree.
+//! The number of possible CPUs comes from libbpf
+//! (`/sys/devices/system/cpu/possible`).
 
 use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
 
@@ -32,6 +34,13 @@ impl KernelInfo for SystemKernel {
                 path.display()
             )),
         }
+    }
+
+    fn possible_cpus(&self) -> u32 {
+        crate::bpf::maps::possible_cpus()
+            .ok()
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1)
     }
 }
 

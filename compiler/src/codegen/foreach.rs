@@ -67,6 +67,11 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let (value_size, per_cpu) = match &def.value {
             MapValue::Plain(t) => (t.slot_size().max(8), false),
             MapValue::Count | MapValue::Sum { .. } => (8, true),
+            _ => {
+                return Err(CodegenError::Internal(
+                    "A `for` loop over this kind of aggregation reached code generation.".into(),
+                ))
+            }
         };
         let feed = Feed::MapEntry {
             map,

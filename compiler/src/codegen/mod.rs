@@ -10,11 +10,13 @@
 //! CPU `v3`. The manifest is derived from the same layout functions as the
 //! code, so the two always agree.
 
+mod aggregate;
 mod builder;
 mod debug;
 mod events;
 mod expr;
 mod foreach;
+mod globals;
 mod loops;
 mod maps;
 mod stmt;

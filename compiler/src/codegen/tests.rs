@@ -87,6 +87,7 @@ fn hello() -> Program {
         maps: vec![],
         formats: vec![fmt],
         settings: Default::default(),
+        actions: vec![],
     }
 }
 
@@ -256,6 +257,7 @@ fn busy() -> Program {
         maps,
         formats: vec![fmt],
         settings: Default::default(),
+        actions: vec![],
     }
 }
 
@@ -406,6 +408,7 @@ fn statements_reuse_scratch_and_oversize_is_an_error() -> TestResult {
         maps: vec![],
         formats: vec![fmt.clone()],
         settings: Default::default(),
+        actions: vec![],
     };
     let art = generate(&program(40), &src())?;
     let scratch = art
@@ -414,7 +417,8 @@ fn statements_reuse_scratch_and_oversize_is_an_error() -> TestResult {
         .iter()
         .find(|m| m.role == MapRole::Scratch)
         .ok_or("no scratch")?;
-    assert_eq!(scratch.value_size, 1024 + 8 + 1024);
+    // The string, the record (index and string) and the lost counter's key.
+    assert_eq!(scratch.value_size, 1024 + 8 + 1024 + 8);
     let args: Vec<Expr> = (0..40).map(|_| read()).collect();
     let big = Program {
         probes: vec![probe(
@@ -430,6 +434,7 @@ fn statements_reuse_scratch_and_oversize_is_an_error() -> TestResult {
             args: vec![Type::Str(1024); 40],
         }],
         settings: Default::default(),
+        actions: vec![],
     };
     assert!(matches!(
         generate(&big, &src()),

@@ -167,6 +167,18 @@ impl Checker<'_> {
             MapValue::Plain(t) => t.clone(),
             MapValue::Count | MapValue::Sum { signed: false } => Type::U64,
             MapValue::Sum { signed: true } => Type::I64,
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        "E0221",
+                        format!("`for` loops over maps such as `{full}` that hold this kind of aggregation are not supported yet"),
+                        map.span,
+                    )
+                    .label("aggregation map")
+                    .help("loops work over plain, `count()` and `sum()` maps; read this one with its key, e.g. `@m[k]`"),
+                );
+                return None;
+            }
         };
         let key = match def.key.as_slice() {
             [] => Type::I64,

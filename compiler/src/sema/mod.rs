@@ -9,11 +9,13 @@
 //! diagnostics are dropped); the second pass checks everything against that
 //! fixed table and builds the IR. Both passes are linear in script size.
 
+mod aggregate;
 mod cast;
 mod config;
 mod expr;
 mod loops;
 mod macros;
+mod mapfns;
 mod params;
 mod probes;
 mod scope;
@@ -81,6 +83,7 @@ pub fn analyze_with(
         maps: check.maps.defs,
         formats: check.formats,
         settings: settings.clone(),
+        actions: check.actions,
     };
     (program, check.diags)
 }
@@ -123,6 +126,7 @@ struct Checker<'k> {
     pass: Pass,
     maps: MapTable,
     formats: Vec<Format>,
+    actions: Vec<ir::Action>,
     diags: Vec<Diagnostic>,
     options: &'k Options,
     settings: &'k ir::Settings,
@@ -148,6 +152,7 @@ impl<'k> Checker<'k> {
             pass,
             maps,
             formats: Vec::new(),
+            actions: Vec::new(),
             diags: Vec::new(),
             options: ctx.options,
             settings: ctx.settings,
