@@ -8,6 +8,7 @@
 //! `Display` prints the IR in the compact form used by snapshots and
 //! `--emit ir`.
 
+use crate::manifest::{stack_value_size, StackKind, StackMode};
 use crate::source::Span;
 use ferrotrace_stdlib::Builtin;
 use std::fmt::{self, Write};
@@ -199,6 +200,11 @@ pub enum Type {
     },
     /// `(a, b, ...)`: elements at the offsets of `tuple_layout`.
     Tuple(Vec<Type>),
+    /// A stack recorded by `kstack`/`ustack` (see `ValueKind::Stack`).
+    Stack(StackType),
+    /// An address printed as a symbol: `ksym(addr)` (kernel) or
+    /// `usym(addr)` (user, with the pid; see `ValueKind::Symbol`).
+    Symbol(StackKind),
 }
 
 /// The byte offsets of a tuple's elements and its total size: each element
@@ -212,6 +218,20 @@ pub fn tuple_layout(elems: &[Type]) -> (Vec<u32>, u32) {
         off = off.saturating_add(t.slot_size());
     }
     (offsets, off)
+}
+
+/// A stack value's kind, print mode and frame limit; values of different
+/// `StackType`s are different types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StackType {
+    pub kind: StackKind,
+    pub mode: StackMode,
+    pub limit: u8,
+}
+
+impl StackType {
+    /// bpftrace's default frame limit (the kernel's `perf_event_max_stack`).
+    pub const DEFAULT_LIMIT: u8 = 127;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +273,8 @@ impl Type {
             Type::Int { bits, .. } => u32::from(*bits) / 8,
             Type::Str(n) => *n,
             Type::Ptr { .. } => 8,
+            Type::Stack(s) => stack_value_size(s.kind),
+            Type::Symbol(kind) => stack_value_size(*kind),
             Type::Tuple(elems) => tuple_layout(elems).1,
         }
     }
@@ -264,6 +286,8 @@ impl Type {
             Type::Int { .. } | Type::Ptr { .. } | Type::Bool => 8,
             Type::Str(n) => n.saturating_add(7) / 8 * 8,
             Type::Tuple(elems) => tuple_layout(elems).1,
+            Type::Stack(s) => stack_value_size(s.kind),
+            Type::Symbol(kind) => stack_value_size(*kind),
         }
     }
 }
@@ -285,6 +309,15 @@ impl fmt::Display for Type {
                 let parts: Vec<String> = elems.iter().map(Type::to_string).collect();
                 write!(f, "({})", parts.join(", "))
             }
+            Type::Stack(s) => {
+                let k = match s.kind {
+                    StackKind::Kernel => "kstack",
+                    StackKind::User => "ustack",
+                };
+                write!(f, "{k}({}, {})", s.mode.name(), s.limit)
+            }
+            Type::Symbol(StackKind::Kernel) => f.write_str("ksym"),
+            Type::Symbol(StackKind::User) => f.write_str("usym"),
         }
     }
 }
@@ -485,6 +518,10 @@ pub enum ExprKind {
         delta: i64,
         prefix: bool,
     },
+    /// `ksym(addr)`/`usym(addr)`: keeps the (u64) address, plus the
+    /// current pid for `usym`, to symbolize in user space; `ty` is
+    /// `Type::Symbol`.
+    SymbolOf(Box<Expr>),
 }
 
 // ---------------------------------------------------------------------------
@@ -721,6 +758,7 @@ impl fmt::Display for Expr {
                 delta,
                 prefix: false,
             } => write!(f, "(post {target} += {delta})")?,
+            ExprKind::SymbolOf(addr) => write!(f, "symbol({addr})")?,
         }
         write!(f, ":{}", self.ty)
     }

@@ -32,11 +32,18 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "STAGE")]
     pub emit: Option<Emit>,
 
+    /// Also write the maps keyed by kstack/ustack as an interactive SVG
+    /// flame graph to this file when tracing ends.
+    #[arg(long, value_name = "FILE.svg")]
+    pub flamegraph: Option<PathBuf>,
+
     /// Do not print informational lines such as "Attached N probes".
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
-    /// The output format: bpftrace's text, or one JSON object per line.
+    /// The output format: bpftrace's text, one JSON object per line, or
+    /// `folded` (the maps keyed by kstack/ustack as folded stacks,
+    /// `root;caller;callee COUNT`, for flame graph tools).
     #[arg(short = 'f', value_enum, value_name = "FORMAT", default_value = "text")]
     pub format: OutputFormat,
 
@@ -83,6 +90,9 @@ pub enum OutputFormat {
     Text,
     /// One JSON object per line, as bpftrace writes them.
     Json,
+    /// Folded stacks of the maps keyed by kstack/ustack (printf output
+    /// and other maps are printed as text).
+    Folded,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -12,11 +12,14 @@
 use super::builder::round8;
 use super::CodegenError;
 use crate::ir::{tuple_layout, DeclaredKind, MapDef, MapValue, Program, Settings, Type};
-use crate::manifest::{Field, MapKind, MapRole, MapSpec, ValueKind};
+use crate::manifest::{Field, MapKind, MapRole, MapSpec, StackKind, ValueKind};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::values::GlobalValue;
 
+/// Entries of each stack-trace map (bpftrace's default `max_map_keys`;
+/// script maps take theirs from `Settings`).
+pub(crate) const USER_MAX_ENTRIES: u32 = 4096;
 /// Bytes of the event ring buffer.
 pub(crate) const EVENTS_SIZE: u32 = 1 << 20;
 /// Largest value of a per-CPU map (the kernel's `PCPU_MIN_UNIT_SIZE`).
@@ -93,6 +96,12 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
                 })
                 .collect(),
         },
+        Type::Stack(s) => ValueKind::Stack {
+            kind: s.kind,
+            mode: s.mode,
+            limit: s.limit,
+        },
+        Type::Symbol(kind) => ValueKind::Symbol { kind: *kind },
     }
 }
 
@@ -146,6 +155,7 @@ pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
         .enumerate()
         .map(|(i, m)| user_spec(i, m, &program.settings))
         .collect();
+    specs.extend(super::stacks::stack_map_specs(program));
     specs.push(MapSpec {
         elf_name: "events".into(),
         kind: MapKind::Ringbuf,
@@ -179,6 +189,8 @@ pub(crate) struct MapGlobals<'ctx> {
     pub user: Vec<GlobalValue<'ctx>>,
     pub events: GlobalValue<'ctx>,
     pub scratch: GlobalValue<'ctx>,
+    /// The stack-trace maps, by stack kind and frame limit.
+    pub stacks: Vec<(StackKind, u8, GlobalValue<'ctx>)>,
     /// Per-CPU count of records the ring buffer refused.
     pub lost: GlobalValue<'ctx>,
     /// The start time behind `elapsed`, when the program uses it.
@@ -202,6 +214,7 @@ pub(crate) fn declare<'ctx>(
     let mut user = Vec::new();
     let mut events = None;
     let mut scratch = None;
+    let mut stacks = Vec::new();
     let mut lost = None;
     let mut start = None;
     for spec in specs {
@@ -210,6 +223,7 @@ pub(crate) fn declare<'ctx>(
             MapRole::User { .. } => user.push(g),
             MapRole::Events => events = Some(g),
             MapRole::Scratch => scratch = Some(g),
+            MapRole::Stacks { kind, limit } => stacks.push((kind, limit, g)),
             MapRole::Lost => lost = Some(g),
             MapRole::Start => start = Some(g),
         }
@@ -219,6 +233,7 @@ pub(crate) fn declare<'ctx>(
         user,
         events: events.ok_or_else(missing)?,
         scratch: scratch.ok_or_else(missing)?,
+        stacks,
         lost: lost.ok_or_else(missing)?,
         start,
     })

@@ -19,6 +19,7 @@ mod foreach;
 mod globals;
 mod loops;
 mod maps;
+mod stacks;
 mod stmt;
 mod tuples;
 

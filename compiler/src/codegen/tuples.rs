@@ -65,8 +65,8 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
         }
     }
 
-    /// Copies a string or tuple value of type `ty` into a buffer of `dst_n`
-    /// bytes capacity.
+    /// Copies a string, tuple or stack value of type `ty` into a buffer of
+    /// `dst_n` bytes capacity.
     pub(super) fn copy_buffer(
         &mut self,
         dst: PointerValue<'ctx>,
@@ -75,7 +75,9 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
         ty: &Type,
     ) -> R<()> {
         match ty {
-            Type::Tuple(_) => self.em.copy(dst, src, round8(dst_n)),
+            Type::Tuple(_) | Type::Stack(_) | Type::Symbol(_) => {
+                self.em.copy(dst, src, round8(dst_n))
+            }
             _ => self.copy_str(dst, dst_n, src, str_len(ty)),
         }
     }

@@ -19,6 +19,7 @@ mod mapfns;
 mod params;
 mod probes;
 mod scope;
+mod stacks;
 mod stmt;
 mod tuples;
 mod types;

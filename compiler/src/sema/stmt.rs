@@ -455,6 +455,8 @@ pub(super) fn compatible(from: &Type, to: &Type) -> bool {
             | (Type::Ptr { .. }, Type::Ptr { .. })
     ) || matches!((from, to), (Type::Tuple(a), Type::Tuple(b))
         if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| compatible(x, y)))
+        || matches!((from, to), (Type::Stack(a), Type::Stack(b)) if a == b)
+        || matches!((from, to), (Type::Symbol(a), Type::Symbol(b)) if a == b)
 }
 
 /// Grows a string type to hold a longer string; other types keep their first definition.

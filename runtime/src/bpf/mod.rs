@@ -16,6 +16,7 @@ pub mod error;
 pub mod load;
 pub mod maps;
 pub mod ringbuf;
+pub mod stackmap;
 #[cfg(test)]
 mod tests;
 
