@@ -474,6 +474,12 @@ pub enum ExprKind {
     TracepointField {
         offset: u32,
     },
+    /// Reads a `__data_loc char[]` tracepoint field as a string: the 32-bit
+    /// value at `offset` holds the data's offset from the record start (low
+    /// 16 bits) and its length (high 16 bits). `ty` is `Str(N)`.
+    TracepointDataLoc {
+        offset: u32,
+    },
     Unary {
         op: UnaryOp,
         operand: Box<Expr>,
@@ -723,6 +729,7 @@ impl fmt::Display for Expr {
             ExprKind::Local(v) => write!(f, "${v}")?,
             ExprKind::MapLoad { map, key } => write!(f, "map#{map}[{}]", list(key))?,
             ExprKind::TracepointField { offset } => write!(f, "args@{offset}")?,
+            ExprKind::TracepointDataLoc { offset } => write!(f, "data_loc(args@{offset})")?,
             ExprKind::MapDelete { map, key } => write!(f, "delete(map#{map}[{}])", list(key))?,
             ExprKind::MapHasKey { map, key } => write!(f, "has_key(map#{map}[{}])", list(key))?,
             ExprKind::Unary { op, operand } => write!(f, "({}{operand})", op.symbol())?,

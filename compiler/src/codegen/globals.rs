@@ -73,7 +73,8 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::Bool(_)
         | ExprKind::Str(_)
         | ExprKind::Local(_)
-        | ExprKind::TracepointField { .. } => false,
+        | ExprKind::TracepointField { .. }
+        | ExprKind::TracepointDataLoc { .. } => false,
         ExprKind::MapLoad { key, .. }
         | ExprKind::MapDelete { key, .. }
         | ExprKind::MapHasKey { key, .. } => key.iter().any(|k| expr_uses(k, b)),
