@@ -52,13 +52,14 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
         print!("{}", crate::explain::explain_hook(kind)?);
         return Ok(0);
     }
-    let Some((script, _params)) = cli.script() else {
+    let Some((script, params)) = cli.script() else {
         return Err("ERROR: no program given: pass a script file, `-` for standard input, or -e 'PROGRAM'.\n\
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."
             .to_string());
     };
     let source = read_script(script)?;
-    let Some(artifact) = compile(&source, cli.emit)? else {
+    let options = crate::params::options(params, &cli.named)?;
+    let Some(artifact) = compile(&source, cli.emit, &options)? else {
         return Ok(0);
     };
     if cli.explain {
@@ -96,14 +97,18 @@ fn read_script(script: ScriptSource) -> Result<SourceFile, String> {
 
 /// Compiles the script, printing diagnostics. Returns `None` when an
 /// `--emit` stage was printed instead.
-fn compile(source: &SourceFile, emit: Option<Emit>) -> Result<Option<Artifact>, String> {
+fn compile(
+    source: &SourceFile,
+    emit: Option<Emit>,
+    options: &sema::Options,
+) -> Result<Option<Artifact>, String> {
     let (ast, diags) = syntax::parse(source);
     report(source, &diags)?;
     if emit == Some(Emit::Ast) {
         print!("{}", syntax::print::print(&ast));
         return Ok(None);
     }
-    let (program, diags) = sema::analyze(&ast, &SystemKernel);
+    let (program, diags) = sema::analyze_with(&ast, &SystemKernel, options);
     report(source, &diags)?;
     let internal = |e: codegen::CodegenError| format!("ERROR: {e}");
     match emit {
@@ -208,13 +213,15 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     sink.report_lost(&object);
     let code = sink.exit.unwrap_or(0);
     let maps = read_maps(&object, &mut sink.stacks).map_err(fail)?;
-    match cli.format {
-        OutputFormat::Folded => {
-            for line in folded_lines(&maps) {
-                sink.out.printf(&format!("{line}\n"));
+    if object.manifest().config.print_maps_on_exit {
+        match cli.format {
+            OutputFormat::Folded => {
+                for line in folded_lines(&maps) {
+                    sink.out.printf(&format!("{line}\n"));
+                }
             }
+            _ => sink.out.maps_at_exit(&maps),
         }
-        _ => sink.out.maps_at_exit(&maps),
     }
     if let Some(w) = sink.stacks.unrecorded_warning() {
         eprintln!("{w}");

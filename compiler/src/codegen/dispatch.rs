@@ -112,7 +112,7 @@ pub(crate) fn build<'ctx>(
     let entry = em.block("entry");
     em.at(entry);
     if let Some((info, source, span)) = debug {
-        let sp = info.subprogram(func, name, source, span);
+        let sp = info.subprogram(func, name, source, span, false);
         info.locate_in(ctx, &em.builder, sp, source, span);
     }
     let raw_ctx = func
@@ -223,7 +223,7 @@ fn chunk_function<'ctx>(
     let em = Emitter::new(ctx, func);
     em.at(em.block("entry"));
     if let Some((info, source, span)) = debug {
-        let sp = info.subprogram(func, name, source, span);
+        let sp = info.subprogram(func, name, source, span, true);
         info.locate_in(ctx, &em.builder, sp, source, span);
     }
     let (Some(raw_ctx), Some(record), Some(nr)) = (

@@ -17,10 +17,13 @@ mod debug;
 mod dispatch;
 mod events;
 mod expr;
+mod foreach;
 mod globals;
+mod loops;
 mod maps;
 mod stacks;
 mod stmt;
+mod tuples;
 
 use crate::ir::{Attach, Program};
 use crate::manifest::{Artifact, AttachSpec, Manifest, ProgramSpec, MANIFEST_VERSION};
@@ -56,6 +59,16 @@ pub enum CodegenError {
 impl From<inkwell::builder::BuilderError> for CodegenError {
     fn from(e: inkwell::builder::BuilderError) -> CodegenError {
         CodegenError::Llvm(format!("The instruction builder failed: {e}."))
+    }
+}
+
+/// The settings the runtime needs, from the program's.
+fn run_config(s: &crate::ir::Settings) -> crate::manifest::RunConfig {
+    crate::manifest::RunConfig {
+        print_maps_on_exit: s.print_maps_on_exit,
+        missing_probes: s.missing_probes.clone(),
+        max_map_keys: s.max_map_keys,
+        max_strlen: s.max_strlen,
     }
 }
 
@@ -118,6 +131,7 @@ pub fn generate_with(
         programs: program_specs(program, source, options),
         maps: maps::map_specs(program, scratch),
         events: events::event_specs(program),
+        config: run_config(&program.settings),
     };
     Ok(Artifact {
         elf: buf.as_slice().to_vec(),
@@ -196,10 +210,11 @@ fn build_module<'ctx>(
         let name = format!("p{i}");
         let dbg = di.as_ref().map(|(info, src)| debug::ProbeDebug {
             info,
-            scope: info.subprogram(func, &name, src, probe.span),
+            scope: info.subprogram(func, &name, src, probe.span, dispatched_as.is_some()),
             source: src,
         });
-        let used = stmt::lower_probe(Emitter::new(ctx, func), program, &globals, probe, dbg)?;
+        let em = Emitter::new(ctx, func);
+        let used = stmt::lower_probe(em, &module, program, &globals, probe, dbg)?;
         scratch = scratch.max(used);
     }
     for hook in [dispatch::Hook::Enter, dispatch::Hook::Exit] {

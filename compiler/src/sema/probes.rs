@@ -48,6 +48,18 @@ pub enum MissingProbes {
     Ignore,
 }
 
+impl MissingProbes {
+    /// The policy the `config` block's `missing_probes` setting names
+    /// (`error`, `warn` or `ignore`; anything else is the default).
+    pub fn from_setting(setting: &str) -> MissingProbes {
+        match setting {
+            "warn" => MissingProbes::Warn,
+            "ignore" => MissingProbes::Ignore,
+            _ => MissingProbes::Error,
+        }
+    }
+}
+
 /// x86-64 `struct pt_regs` offsets of the argument registers in calling
 /// convention order (di, si, dx, cx, r8, r9), and of ax (the return value).
 const PT_REGS_ARGS: [u32; 6] = [112, 104, 96, 88, 72, 64];
@@ -99,6 +111,15 @@ pub fn resolve_all(
             (Vec::new(), diags)
         }
         Ok(probes) => (probes, diags),
+        // A named probe the kernel lacks (E0103) follows the policy too.
+        Err(mut d) if d.code == "E0103" && missing != MissingProbes::Error => {
+            if missing == MissingProbes::Warn {
+                d.severity = crate::diagnostics::Severity::Warning;
+                d.code = "W0003";
+                diags.push(d);
+            }
+            (Vec::new(), diags)
+        }
         Err(d) => {
             diags.push(d);
             (Vec::new(), diags)
@@ -890,6 +911,16 @@ mod tests {
 
     #[test]
     fn missing_probes_policy() {
+        let absent = "tracepoint:sched:sched_nothing";
+        assert_eq!(
+            names(absent, MissingProbes::Error),
+            (vec![], vec![Severity::Error])
+        );
+        assert_eq!(
+            names(absent, MissingProbes::Warn),
+            (vec![], vec![Severity::Warning])
+        );
+        assert_eq!(names(absent, MissingProbes::Ignore), (vec![], vec![]));
         let none = "tracepoint:sched:nothing_*";
         assert_eq!(
             names(none, MissingProbes::Error),
