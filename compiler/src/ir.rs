@@ -9,6 +9,7 @@
 //! `--emit ir`.
 
 use crate::source::Span;
+use crate::user_space::UsdtArg;
 use ferrotrace_stdlib::Builtin;
 use std::fmt::{self, Write};
 
@@ -50,6 +51,14 @@ pub enum Attach {
     /// A timer on one CPU firing every `period_ns` nanoseconds.
     Interval {
         period_ns: u64,
+    },
+    /// A uprobe (or uretprobe) at file offset `offset` of `binary`; a USDT
+    /// probe with a semaphore also has its file offset in `ref_ctr_offset`.
+    Uprobe {
+        binary: String,
+        offset: u64,
+        retprobe: bool,
+        ref_ctr_offset: Option<u64>,
     },
 }
 
@@ -230,6 +239,13 @@ pub enum ExprKind {
     TracepointField {
         offset: u32,
     },
+    /// Reads the 64-bit register at byte `offset` of the probe's
+    /// `struct pt_regs` context (uprobe `argN`, `retval`).
+    Register {
+        offset: u32,
+    },
+    /// A USDT argument decoded by its note's specification, extended to `ty`.
+    UsdtArg(UsdtArg),
     Unary {
         op: UnaryOp,
         operand: Box<Expr>,
@@ -383,6 +399,8 @@ impl fmt::Display for Expr {
             ExprKind::Local(v) => write!(f, "${v}")?,
             ExprKind::MapLoad { map, key } => write!(f, "map#{map}[{}]", list(key))?,
             ExprKind::TracepointField { offset } => write!(f, "args@{offset}")?,
+            ExprKind::Register { offset } => write!(f, "regs@{offset}")?,
+            ExprKind::UsdtArg(a) => write!(f, "usdt_arg({a:?})")?,
             ExprKind::Unary { op, operand } => write!(f, "({}{operand})", op.symbol())?,
             ExprKind::Binary { op, lhs, rhs } => write!(f, "({lhs} {} {rhs})", op.symbol())?,
             ExprKind::Ternary {

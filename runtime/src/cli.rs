@@ -30,6 +30,16 @@ pub struct Cli {
     /// Do not print informational lines such as "Attached N probes".
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// Trace only this process: uprobes and USDT probes attach to it alone,
+    /// libraries resolve through its mappings, and tracing stops when it exits.
+    #[arg(short = 'p', long = "pid", value_name = "PID")]
+    pub pid: Option<u32>,
+
+    /// Run this command, held until every probe is attached; its probes are
+    /// scoped to it, `cpid` is its pid, and tracing stops when it exits.
+    #[arg(short = 'c', long = "cmd", value_name = "CMD")]
+    pub cmd: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

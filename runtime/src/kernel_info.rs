@@ -4,8 +4,11 @@
 //! by reading tracefs: a tracepoint's record layout comes from
 //! `<tracefs>/events/CAT/NAME/format`, parsed by the compiler's own
 //! `TracepointFormat::parse` so that fixtures and the real kernel agree.
+//! User-space binaries, symbols and USDT notes come from `elf_symbols` and
+//! `usdt`.
 
 use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
+use ferrotrace_compiler::user_space::{UsdtProbe, UserObject};
 
 use crate::tracefs;
 
@@ -32,6 +35,22 @@ impl KernelInfo for SystemKernel {
                 path.display()
             )),
         }
+    }
+
+    fn user_binary(&self, name: &str, pid: Option<u32>) -> Result<Option<String>, String> {
+        crate::elf_symbols::resolve_binary(name, pid)
+    }
+
+    fn user_object(&self, path: &str) -> Result<UserObject, String> {
+        crate::elf_symbols::read_object(path)
+    }
+
+    fn usdt_probes(&self, path: &str) -> Result<Vec<UsdtProbe>, String> {
+        crate::usdt::read_probes(path)
+    }
+
+    fn process_objects(&self, pid: u32) -> Result<Vec<String>, String> {
+        crate::elf_symbols::process_objects(pid)
     }
 }
 

@@ -4,9 +4,12 @@
 //! `Manifest`.
 
 pub mod bpf;
+pub mod child;
 pub mod cli;
+pub mod elf_symbols;
 pub mod kernel_info;
 pub mod output;
 pub mod session;
 pub mod signals;
 pub mod tracefs;
+pub mod usdt;

@@ -8,6 +8,7 @@
 //! `LoadedObject`, so they are released however the session ends.
 
 use crate::bpf::{BpfError, LoadedObject};
+use crate::child;
 use crate::cli::{Cli, Emit, ScriptSource};
 use crate::kernel_info::SystemKernel;
 use crate::output::{decode_fields, decode_map, format_pieces, print_maps_at_exit};
@@ -39,7 +40,8 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
             .to_string());
     };
     let source = read_script(script)?;
-    let Some(artifact) = compile(&source, cli.emit)? else {
+    let target = target(cli)?;
+    let Some(artifact) = compile(&source, cli.emit, &target)? else {
         return Ok(0);
     };
     check_privileges()?;
@@ -70,14 +72,18 @@ fn read_script(script: ScriptSource) -> Result<SourceFile, String> {
 
 /// Compiles the script, printing diagnostics. Returns `None` when an
 /// `--emit` stage was printed instead.
-fn compile(source: &SourceFile, emit: Option<Emit>) -> Result<Option<Artifact>, String> {
+fn compile(
+    source: &SourceFile,
+    emit: Option<Emit>,
+    target: &sema::Target,
+) -> Result<Option<Artifact>, String> {
     let (ast, diags) = syntax::parse(source);
     report(source, &diags)?;
     if emit == Some(Emit::Ast) {
         print!("{}", syntax::print::print(&ast));
         return Ok(None);
     }
-    let (program, diags) = sema::analyze(&ast, &SystemKernel);
+    let (program, diags) = sema::analyze_for(&ast, &SystemKernel, target);
     report(source, &diags)?;
     let internal = |e: codegen::CodegenError| format!("ERROR: {e}");
     match emit {
@@ -130,6 +136,19 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     // "Attached" is already seen as a request to stop.
     signals::install();
     let mut object = LoadedObject::load(artifact).map_err(fail)?;
+    let mut child = match &cli.cmd {
+        Some(cmd) => Some(
+            child::Child::spawn_held(
+                &child::command_words(cmd).map_err(|e| format!("ERROR: {e}"))?,
+            )
+            .map_err(|e| format!("ERROR: {e}"))?,
+        ),
+        None => None,
+    };
+    object.set_target_pid(child.as_ref().map(|c| c.pid).or(cli.pid));
+    if let Some(c) = &child {
+        object.set_cpid(c.pid).map_err(fail)?;
+    }
     for index in 0..manifest.programs.len() {
         object.attach(index).map_err(fail)?;
     }
@@ -144,7 +163,10 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     let mut events = object.event_reader().map_err(fail)?;
 
     run_special(&object, &AttachSpec::Begin).map_err(fail)?;
-    while sink.exit.is_none() && !signals::stop_requested() {
+    if let Some(c) = &mut child {
+        c.release().map_err(|e| format!("ERROR: {e}"))?;
+    }
+    while sink.exit.is_none() && !signals::stop_requested() && !target_gone(&mut child, cli.pid) {
         events
             .poll(POLL_INTERVAL, &mut |r| sink.record(r))
             .map_err(fail)?;
@@ -163,6 +185,36 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     print_maps(&object, &mut sink.out).map_err(fail)?;
     sink.flush();
     Ok(code)
+}
+
+/// The process the command line targets, checked before compiling.
+fn target(cli: &Cli) -> Result<sema::Target, String> {
+    if cli.pid.is_some() && cli.cmd.is_some() {
+        return Err(
+            "ERROR: -p and -c cannot be used together: trace a running process or start one."
+                .into(),
+        );
+    }
+    if let Some(pid) = cli.pid {
+        if !child::process_alive(pid) {
+            return Err(format!(
+                "ERROR: process {pid} does not exist; check the pid given with -p."
+            ));
+        }
+    }
+    Ok(sema::Target {
+        pid: cli.pid,
+        has_child: cli.cmd.is_some(),
+    })
+}
+
+/// Whether the `-c` command or the `-p` process has exited, which ends tracing.
+fn target_gone(child: &mut Option<child::Child>, pid: Option<u32>) -> bool {
+    match (child, pid) {
+        (Some(c), _) => c.has_exited(),
+        (None, Some(pid)) => !child::process_alive(pid),
+        (None, None) => false,
+    }
 }
 
 /// How long one wait for events may block; signals interrupt it sooner.

@@ -21,6 +21,12 @@ pub enum Builtin {
     Comm,
     Nsecs,
     Cpu,
+    /// The pid of the `-c` command.
+    Cpid,
+    /// The return value, in uretprobes.
+    Retval,
+    /// The traced function's name, in uprobes and uretprobes.
+    Func,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -74,7 +80,38 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         ty: ValueType::U32,
         doc: "Id of the CPU the probe runs on.",
     },
+    BuiltinInfo {
+        builtin: Builtin::Cpid,
+        name: "cpid",
+        ty: ValueType::U32,
+        doc: "Process id of the command started with -c.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Retval,
+        name: "retval",
+        ty: ValueType::U64,
+        doc: "Return value of the traced function (uretprobe).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Func,
+        name: "func",
+        ty: ValueType::Str(64),
+        doc: "Name of the traced function (uprobe, uretprobe).",
+    },
 ];
+
+/// The highest N of the `argN` builtins (bpftrace accepts up to arg255).
+pub const MAX_ARG_INDEX: u8 = 255;
+
+/// `argN`: the Nth argument of the traced function or USDT probe, a
+/// uint64. Returns N for a name of that form.
+pub fn arg_index(name: &str) -> Option<u8> {
+    let digits = name.strip_prefix("arg")?;
+    if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
+        return None;
+    }
+    digits.parse::<u8>().ok().filter(|n| *n <= MAX_ARG_INDEX)
+}
 
 impl Builtin {
     pub fn lookup(name: &str) -> Option<Builtin> {
@@ -103,5 +140,14 @@ mod tests {
             assert_eq!(Builtin::lookup(b.name), Some(b.builtin));
             assert_eq!(b.builtin.info().name, b.name);
         }
+    }
+
+    #[test]
+    fn arg_names() {
+        assert_eq!(arg_index("arg0"), Some(0));
+        assert_eq!(arg_index("arg12"), Some(12));
+        assert_eq!(arg_index("arg01"), None);
+        assert_eq!(arg_index("args"), None);
+        assert_eq!(arg_index("arg256"), None);
     }
 }

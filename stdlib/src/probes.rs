@@ -121,7 +121,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "uprobe:BINARY:FUNCTION",
         context: "arg0..argN, func, ustack",
-        implemented: false,
+        implemented: true,
         explain: "A dynamic hook on a function of a user-space binary or library: the \
                   kernel places a breakpoint in the file's mapped text.",
     },
@@ -132,7 +132,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "uretprobe:BINARY:FUNCTION",
         context: "retval, func",
-        implemented: false,
+        implemented: true,
         explain: "A dynamic hook on return from a user-space function.",
     },
     ProbeKindInfo {
@@ -142,7 +142,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "usdt:BINARY:[PROVIDER:]NAME",
         context: "arg0..argN as declared by the probe's note",
-        implemented: false,
+        implemented: true,
         explain: "A static hook a program declared for tracers (a .note.stapsdt entry); \
                   attached as a uprobe at the note's address.",
     },

@@ -30,6 +30,8 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.map_load(*map, k, &e.ty)
             }
             ExprKind::TracepointField { offset } => self.tracepoint_field(*offset, &e.ty),
+            ExprKind::Register { offset } => self.register(*offset, &e.ty),
+            ExprKind::UsdtArg(arg) => self.usdt_arg(arg, &e.ty),
             ExprKind::Unary { op, operand } => self.unary(*op, operand, &e.ty),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, &e.ty),
             ExprKind::Ternary {
@@ -87,6 +89,13 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             Builtin::Gid => self.upper32(self.em.get_current_uid_gid()?)?,
             Builtin::Nsecs => self.em.ktime_get_boot_ns()?,
             Builtin::Cpu => self.em.get_smp_processor_id()?,
+            Builtin::Cpid => return self.cpid(ty),
+            Builtin::Retval | Builtin::Func => {
+                return Err(CodegenError::Internal(format!(
+                    "`{}` reached code generation; the checker lowers it per probe.",
+                    b.info().name
+                )))
+            }
             Builtin::Comm => {
                 let n = match ty {
                     Type::Str(n) => *n,

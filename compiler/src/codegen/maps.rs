@@ -158,6 +158,8 @@ pub(crate) struct MapGlobals<'ctx> {
     pub user: Vec<GlobalValue<'ctx>>,
     pub events: GlobalValue<'ctx>,
     pub scratch: GlobalValue<'ctx>,
+    /// The `cpid` map, declared by `build_module` (see `user.rs`).
+    pub cpid: Option<GlobalValue<'ctx>>,
 }
 
 impl<'ctx> MapGlobals<'ctx> {
@@ -183,6 +185,7 @@ pub(crate) fn declare<'ctx>(
             MapRole::User { .. } => user.push(g),
             MapRole::Events => events = Some(g),
             MapRole::Scratch => scratch = Some(g),
+            MapRole::Cpid => {}
         }
     }
     let missing = || CodegenError::Internal("The map list lacks the events or scratch map.".into());
@@ -190,6 +193,7 @@ pub(crate) fn declare<'ctx>(
         user,
         events: events.ok_or_else(missing)?,
         scratch: scratch.ok_or_else(missing)?,
+        cpid: None,
     })
 }
 

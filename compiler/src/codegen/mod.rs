@@ -16,6 +16,7 @@ mod events;
 mod expr;
 mod maps;
 mod stmt;
+mod user;
 
 use crate::ir::{Attach, Program};
 use crate::manifest::{Artifact, AttachSpec, Manifest, ProgramSpec, MANIFEST_VERSION};
@@ -67,10 +68,14 @@ pub fn generate(program: &Program, source: &SourceFile) -> Result<Artifact, Code
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Object)
         .map_err(|e| CodegenError::Llvm(format!("Emitting the BPF object failed: {e}.")))?;
+    let mut map_list = maps::map_specs(program, scratch);
+    if module.get_global(user::CPID_MAP).is_some() {
+        map_list.push(user::cpid_spec());
+    }
     let manifest = Manifest {
         version: MANIFEST_VERSION,
         programs: program_specs(program, source),
-        maps: maps::map_specs(program, scratch),
+        maps: map_list,
         events: events::event_specs(program),
     };
     Ok(Artifact {
@@ -126,7 +131,8 @@ fn build_module<'ctx>(
     module.set_triple(&tm.get_triple());
     module.set_data_layout(&tm.get_target_data().get_data_layout());
     let mut specs = maps::map_specs(program, 0);
-    let globals = maps::declare(ctx, &module, &specs)?;
+    let mut globals = maps::declare(ctx, &module, &specs)?;
+    globals.cpid = Some(user::declare_cpid(ctx, &module));
     add_license(ctx, &module);
     let di = source.and_then(|src| debug::DebugInfo::new(ctx, &module, src).map(|d| (d, src)));
     let mut scratch = 0;
@@ -140,6 +146,9 @@ fn build_module<'ctx>(
         });
         let used = stmt::lower_probe(Emitter::new(ctx, func), program, &globals, probe, dbg)?;
         scratch = scratch.max(used);
+    }
+    if let Some(cpid) = globals.cpid {
+        user::keep_cpid_if_used(cpid);
     }
     if let Some((info, _)) = &di {
         info.finalize();
@@ -177,6 +186,10 @@ fn section(index: usize, attach: &Attach) -> String {
         Attach::Begin | Attach::End => "raw_tracepoint",
         Attach::Tracepoint { .. } => "tracepoint",
         Attach::Interval { .. } => "perf_event",
+        Attach::Uprobe {
+            retprobe: false, ..
+        } => "uprobe",
+        Attach::Uprobe { retprobe: true, .. } => "uretprobe",
     };
     format!("{kind}/p{index}")
 }
@@ -207,6 +220,17 @@ fn attach_spec(attach: &Attach) -> AttachSpec {
             config: PERF_COUNT_SW_CPU_CLOCK,
             period: *period_ns,
             every_cpu: false,
+        },
+        Attach::Uprobe {
+            binary,
+            offset,
+            retprobe,
+            ref_ctr_offset,
+        } => AttachSpec::Uprobe {
+            binary: binary.clone(),
+            offset: *offset,
+            retprobe: *retprobe,
+            ref_ctr_offset: *ref_ctr_offset,
         },
     }
 }

@@ -110,6 +110,9 @@ impl Checker<'_> {
     }
 
     fn ident(&mut self, name: &str, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+        if let Some(user) = self.user_ident(name, span, scope) {
+            return user;
+        }
         if let Some(b) = Builtin::lookup(name) {
             let ty = types::from_catalogue(b.info().ty);
             return Some(Expr {

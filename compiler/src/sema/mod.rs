@@ -13,6 +13,7 @@ mod expr;
 mod probes;
 mod stmt;
 mod types;
+mod user_probes;
 
 use crate::diagnostics::{has_errors, Diagnostic};
 use crate::ir::{self, Format, MapDef, MapId, Type, VarId};
@@ -27,9 +28,31 @@ pub use types::MAX_STRLEN;
 /// When any diagnostic is an error the program must not be passed on to
 /// code generation.
 pub fn analyze(script: &Script, kernel: &dyn KernelInfo) -> (ir::Program, Vec<Diagnostic>) {
+    analyze_for(script, kernel, &Target::default())
+}
+
+/// What the session traces, when the command line names a process: it
+/// changes how user-space binaries resolve and whether `cpid` exists.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// `-p PID`: libraries resolve through this process's mappings, and
+    /// `usdt:*` means its mapped objects.
+    pub pid: Option<u32>,
+    /// `-c CMD` was given, so `cpid` has a value.
+    pub has_child: bool,
+}
+
+/// `analyze` for a session that targets a process (`-p`) or a command (`-c`).
+pub fn analyze_for(
+    script: &Script,
+    kernel: &dyn KernelInfo,
+    target: &Target,
+) -> (ir::Program, Vec<Diagnostic>) {
     let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default());
+    infer.target = target.clone();
     infer.script(script);
     let mut check = Checker::new(kernel, Pass::Check, infer.maps);
+    check.target = target.clone();
     let probes = check.script(script);
     if probes.is_empty() && !has_errors(&check.diags) {
         check.diags.push(
@@ -63,6 +86,8 @@ struct MapTable {
 /// What a probe's body can see while it is checked.
 struct ProbeScope {
     tracepoint: Option<(String, TracepointFormat)>,
+    /// Set in uprobe, uretprobe and usdt probes.
+    user: Option<user_probes::UserContext>,
     locals: Vec<Type>,
     local_names: HashMap<String, VarId>,
 }
@@ -73,6 +98,7 @@ struct Checker<'k> {
     maps: MapTable,
     formats: Vec<Format>,
     diags: Vec<Diagnostic>,
+    target: Target,
 }
 
 impl<'k> Checker<'k> {
@@ -83,6 +109,7 @@ impl<'k> Checker<'k> {
             maps,
             formats: Vec::new(),
             diags: Vec::new(),
+            target: Target::default(),
         }
     }
 
@@ -97,31 +124,40 @@ impl<'k> Checker<'k> {
         for item in &script.items {
             let Item::Probe(probe) = item;
             for ap in &probe.attach_points {
-                let resolved = match probes::resolve(ap, self.kernel) {
+                let all = if user_probes::is_user(ap) {
+                    user_probes::resolve(ap, self.kernel, &self.target)
+                        .map(|v| v.into_iter().map(|(r, u)| (r, Some(u))).collect())
+                } else {
+                    probes::resolve(ap, self.kernel).map(|r| vec![(r, None)])
+                };
+                let all: Vec<_> = match all {
                     Ok(r) => r,
                     Err(d) => {
                         self.error(d);
                         continue;
                     }
                 };
-                let mut scope = ProbeScope {
-                    tracepoint: resolved.tracepoint,
-                    locals: Vec::new(),
-                    local_names: HashMap::new(),
-                };
-                let predicate = probe
-                    .predicate
-                    .as_ref()
-                    .and_then(|p| self.condition(p, &mut scope));
-                let body = self.block(&probe.body.stmts, &mut scope);
-                out.push(ir::Probe {
-                    name: resolved.name,
-                    attach: resolved.attach,
-                    predicate,
-                    body,
-                    locals: scope.locals,
-                    span: ap.span,
-                });
+                for (resolved, user) in all {
+                    let mut scope = ProbeScope {
+                        tracepoint: resolved.tracepoint,
+                        user,
+                        locals: Vec::new(),
+                        local_names: HashMap::new(),
+                    };
+                    let predicate = probe
+                        .predicate
+                        .as_ref()
+                        .and_then(|p| self.condition(p, &mut scope));
+                    let body = self.block(&probe.body.stmts, &mut scope);
+                    out.push(ir::Probe {
+                        name: resolved.name,
+                        attach: resolved.attach,
+                        predicate,
+                        body,
+                        locals: scope.locals,
+                        span: ap.span,
+                    });
+                }
             }
         }
         out

@@ -17,6 +17,7 @@ pub mod maps;
 pub mod ringbuf;
 #[cfg(test)]
 mod tests;
+pub mod uprobe;
 
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -46,6 +47,8 @@ pub struct LoadedObject {
     /// Maps by ELF name, with their manifest entry (None for data maps).
     maps: HashMap<String, (OwnedFd, Option<MapSpec>)>,
     manifest: Manifest,
+    /// The process uprobes are scoped to (`-p`, `-c`), or every process.
+    target_pid: Option<u32>,
 }
 
 impl LoadedObject {
@@ -146,6 +149,7 @@ impl LoadedObject {
                 AttachSpec::Begin | AttachSpec::End => load::BPF_PROG_TYPE_RAW_TRACEPOINT,
                 AttachSpec::Tracepoint { .. } => load::BPF_PROG_TYPE_TRACEPOINT,
                 AttachSpec::PerfEvent { .. } => load::BPF_PROG_TYPE_PERF_EVENT,
+                AttachSpec::Uprobe { .. } => load::BPF_PROG_TYPE_KPROBE,
             };
             // BTF.ext line info (instruction offsets are in instructions):
             // line in the upper 22 bits of `line_col`, column in the lower 10.
@@ -181,6 +185,7 @@ impl LoadedObject {
             programs,
             maps,
             manifest: manifest.clone(),
+            target_pid: None,
         })
     }
 
@@ -215,6 +220,22 @@ impl LoadedObject {
                 *period,
                 *every_cpu,
             )?,
+            AttachSpec::Uprobe {
+                binary,
+                offset,
+                retprobe,
+                ref_ctr_offset,
+            } => vec![uprobe::attach_uprobe(
+                prog.as_fd(),
+                uprobe::UprobeTarget {
+                    probe: &spec.probe,
+                    binary,
+                    offset: *offset,
+                    retprobe: *retprobe,
+                    ref_ctr_offset: *ref_ctr_offset,
+                    pid: self.target_pid,
+                },
+            )?],
         };
         self.attachments[index] = new;
         Ok(())
