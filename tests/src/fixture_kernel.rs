@@ -1,9 +1,15 @@
 //! A `KernelInfo` over fixture files, so compiler tests need neither root
 //! nor a particular kernel. Tracepoint formats are real tracefs `format`
 //! files stored under `tests/fixtures/kernel/tracepoints/CAT/NAME/format`
-//! and parsed by the same function the runtime uses.
+//! and parsed by the same function the runtime uses. User-space binaries
+//! named `/fixtures/user/demo` and `/fixtures/user/libdemolib.so` (short
+//! name `libdemolib`) are the test programs of `user_programs`, built with
+//! gcc and read by the runtime's own ELF and USDT readers; scripts and
+//! snapshots see only those stable names.
 
+use crate::user_programs::user_programs;
 use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
+use ferrotrace_compiler::user_space::{UsdtProbe, UserObject};
 use std::path::PathBuf;
 
 pub struct FixtureKernel {
@@ -40,5 +46,33 @@ impl KernelInfo for FixtureKernel {
             Ok(text) => Ok(Some(TracepointFormat::parse(&text))),
             Err(_) => Ok(None),
         }
+    }
+
+    fn user_binary(&self, name: &str, _pid: Option<u32>) -> Result<Option<String>, String> {
+        Ok(match name {
+            "/fixtures/user/demo" => Some(name.to_string()),
+            "/fixtures/user/libdemolib.so" | "libdemolib" => {
+                Some("/fixtures/user/libdemolib.so".to_string())
+            }
+            _ => None,
+        })
+    }
+
+    fn user_object(&self, path: &str) -> Result<UserObject, String> {
+        ferrotrace_runtime::elf_symbols::read_object(&real_path(path)?)
+    }
+
+    fn usdt_probes(&self, path: &str) -> Result<Vec<UsdtProbe>, String> {
+        ferrotrace_runtime::usdt::read_probes(&real_path(path)?)
+    }
+}
+
+/// The built file behind a fixture binary name.
+fn real_path(path: &str) -> Result<String, String> {
+    let programs = user_programs();
+    match path {
+        "/fixtures/user/demo" => Ok(programs.demo_str().to_string()),
+        "/fixtures/user/libdemolib.so" => Ok(programs.lib_str().to_string()),
+        _ => Err(format!("{path} is not a fixture binary")),
     }
 }

@@ -1,0 +1,204 @@
+//! End-to-end tests of user-space probes against the real kernel: uprobes,
+//! uretprobes and USDT probes on the test programs of `user_programs`
+//! (built with gcc at test time), `-c` with `cpid`, `-p`, and listing.
+//! Every session is scoped to its own child process (`-c` or `-p`), so
+//! tests running in parallel never see each other's calls.
+
+use ferrotrace_tests::harness::{kernel_available, run};
+use ferrotrace_tests::user_programs::user_programs;
+use std::process::{Command, Stdio};
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs `script` with `-c 'demo ROUNDS'` and returns the output.
+fn with_demo(script: &str, rounds: u32) -> std::process::Output {
+    let cmd = format!("{} {rounds}", user_programs().demo_str());
+    let o = run(&["-c", &cmd, "-e", script]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    o
+}
+
+#[test]
+fn uprobe_reads_arguments_and_func() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    let o = with_demo(
+        &format!(r#"uprobe:{demo}:add_ints {{ printf("%s(%d, %d)\n", func, arg0, arg1); }}"#),
+        3,
+    );
+    assert_eq!(
+        stdout(&o),
+        "add_ints(0, 10)\nadd_ints(1, 10)\nadd_ints(2, 10)\n\n\n"
+    );
+    assert_eq!(stderr(&o), "Attached 1 probe\n");
+}
+
+#[test]
+fn uretprobe_reads_return_values() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    // scale(i, 3, 7) returns 3i + 7.
+    let o = with_demo(
+        &format!(r#"uretprobe:{demo}:scale {{ printf("%s -> %d\n", func, retval); }}"#),
+        3,
+    );
+    assert_eq!(stdout(&o), "scale -> 7\nscale -> 10\nscale -> 13\n\n\n");
+}
+
+#[test]
+fn wildcard_attaches_one_probe_per_function_and_offsets_work() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    let o = with_demo(
+        &format!("uprobe:{demo}:*e {{ @[func] = count(); }} uprobe:{demo}:add_ints+4 {{ @off = count(); }}"),
+        3,
+    );
+    assert_eq!(stdout(&o), "\n\n@[negate]: 3\n@[scale]: 3\n@off: 3\n");
+    assert_eq!(stderr(&o), "Attached 3 probes\n");
+}
+
+#[test]
+fn library_by_short_name_and_by_path() {
+    if !kernel_available() {
+        return;
+    }
+    let p = user_programs();
+    // demo calls atoi(argv[1]) once; lib_add(i, 100) in its library each round.
+    let o = with_demo(
+        &format!(
+            r#"uprobe:libc:atoi {{ printf("atoi in the command: %d\n", pid == cpid); }}
+               uretprobe:{}:lib_add {{ printf("lib_add -> %d\n", retval); }}"#,
+            p.lib_str()
+        ),
+        2,
+    );
+    assert_eq!(
+        stdout(&o),
+        "atoi in the command: 1\nlib_add -> 100\nlib_add -> 101\n\n\n"
+    );
+}
+
+#[test]
+fn usdt_arguments_from_memory_registers_and_constants() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    // demo:tick's note says `-4@-4(%rbp) -8@%rax -4@$-5` with gcc -O0.
+    let o = with_demo(
+        &format!(r#"usdt:{demo}:demo:tick {{ printf("tick %d %d %d\n", arg0, arg1, arg2); }}"#),
+        2,
+    );
+    assert_eq!(stdout(&o), "tick 0 1000 -5\ntick 1 1001 -5\n\n\n");
+}
+
+#[test]
+fn usdt_semaphore_is_set_while_attached() {
+    if !kernel_available() {
+        return;
+    }
+    let p = user_programs();
+    // demo fires demo:guarded only when its semaphore is non-zero; the
+    // library's demolib:add has no semaphore.
+    let o = with_demo(
+        &format!(
+            r#"U:{}:guarded {{ printf("guarded %d\n", arg0); }}
+               usdt:{}:demolib:add {{ printf("add %d %d\n", arg0, arg1); }}"#,
+            p.demo_str(),
+            p.lib_str()
+        ),
+        2,
+    );
+    assert_eq!(
+        stdout(&o),
+        "add 0 100\nguarded 42\nadd 1 100\nguarded 43\n\n\n"
+    );
+}
+
+#[test]
+fn c_runs_the_command_and_cpid_names_it() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    let o = with_demo(
+        &format!(
+            r#"BEGIN {{ printf("begin\n"); }}
+               uprobe:{demo}:main {{ printf("main is cpid: %d\n", pid == cpid); }}
+               END {{ printf("end\n"); @rounds = 1; }}"#
+        ),
+        1,
+    );
+    assert_eq!(stdout(&o), "begin\nmain is cpid: 1\nend\n\n\n@rounds: 1\n");
+}
+
+#[test]
+fn p_scopes_probes_to_the_process_and_ends_with_it() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    // The target waits 3 s before its rounds, time for ferrotrace to attach.
+    let mut target = match Command::new(demo)
+        .args(["2", "3000"])
+        .stdout(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot start {demo}: {e}"),
+    };
+    let pid = target.id().to_string();
+    let o = run(&[
+        "-p",
+        &pid,
+        "-e",
+        &format!(
+            r#"uprobe:{demo}:negate {{ printf("negate(%d) in target: %d\n", arg0, pid == {pid}); }}
+               usdt:*:demo:tick {{ printf("tick %d\n", arg0); }}"#
+        ),
+    ]);
+    let _ = target.wait();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "negate(1) in target: 1\ntick 0\nnegate(2) in target: 1\ntick 1\n\n\n"
+    );
+}
+
+#[test]
+fn p_with_a_missing_process_is_an_error() {
+    let o = run(&["-p", "999999999", "-e", "BEGIN { exit(); }"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "ERROR: process 999999999 does not exist; check the pid given with -p.\n"
+    );
+}
+
+#[test]
+fn nothing_is_left_in_tracefs() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    with_demo(&format!("uprobe:{demo}:negate {{ @ = count(); }}"), 1);
+    for events in [
+        "/sys/kernel/tracing/uprobe_events",
+        "/sys/kernel/debug/tracing/uprobe_events",
+    ] {
+        let text = std::fs::read_to_string(events).unwrap_or_default();
+        assert!(!text.contains(demo), "{events} still names {demo}: {text}");
+    }
+}
