@@ -40,6 +40,14 @@ pub struct Cli {
     /// scoped to it, `cpid` is its pid, and tracing stops when it exits.
     #[arg(short = 'c', long = "cmd", value_name = "CMD")]
     pub cmd: Option<String>,
+
+    // Minimal `-l` of the uprobes branch: only `uprobe:`, `uretprobe:` and
+    // `usdt:` patterns (see `user_listing`); the kernel kinds' listing is
+    // meant to take this flag over.
+    /// List the probes matching PATTERN (the first argument) instead of
+    /// running a script; with -p and no pattern, the process's probes.
+    #[arg(short = 'l', long = "list")]
+    pub list: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,3 +13,4 @@ pub mod session;
 pub mod signals;
 pub mod tracefs;
 pub mod usdt;
+pub mod user_listing;

@@ -34,6 +34,9 @@ pub fn run(cli: &Cli) -> i32 {
 }
 
 fn run_inner(cli: &Cli) -> Result<i32, String> {
+    if cli.list {
+        return list_user_probes(cli);
+    }
     let Some((script, _params)) = cli.script() else {
         return Err("ERROR: no program given: pass a script file, `-` for standard input, or -e 'PROGRAM'.\n\
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."
@@ -185,6 +188,26 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     print_maps(&object, &mut sink.out).map_err(fail)?;
     sink.flush();
     Ok(code)
+}
+
+/// `-l` for user-space patterns (the uprobes branch's minimal listing).
+fn list_user_probes(cli: &Cli) -> Result<i32, String> {
+    let pattern = cli.args.first().map(String::as_str);
+    if let Some(p) = pattern {
+        if !crate::user_listing::is_user_pattern(p) {
+            return Err(format!(
+                "ERROR: this build lists only uprobe:, uretprobe: and usdt: probes, not `{p}`."
+            ));
+        }
+    }
+    let lines = crate::user_listing::list(pattern, cli.pid).map_err(|e| format!("ERROR: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    Ok(0)
 }
 
 /// The process the command line targets, checked before compiling.

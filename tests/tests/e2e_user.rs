@@ -151,14 +151,7 @@ fn p_scopes_probes_to_the_process_and_ends_with_it() {
     }
     let demo = user_programs().demo_str();
     // The target waits 3 s before its rounds, time for ferrotrace to attach.
-    let mut target = match Command::new(demo)
-        .args(["2", "3000"])
-        .stdout(Stdio::null())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => panic!("cannot start {demo}: {e}"),
-    };
+    let mut target = spawn_demo(2, 3000);
     let pid = target.id().to_string();
     let o = run(&[
         "-p",
@@ -201,4 +194,79 @@ fn nothing_is_left_in_tracefs() {
         let text = std::fs::read_to_string(events).unwrap_or_default();
         assert!(!text.contains(demo), "{events} still names {demo}: {text}");
     }
+}
+
+/// Starts `demo ROUNDS DELAY_MS` in the background.
+fn spawn_demo(rounds: u32, delay_ms: u32) -> std::process::Child {
+    let demo = user_programs().demo_str();
+    match Command::new(demo)
+        .args([rounds.to_string(), delay_ms.to_string()])
+        .stdout(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot start {demo}: {e}"),
+    }
+}
+
+#[test]
+fn p_filters_tracepoints_by_pid() {
+    if !kernel_available() {
+        return;
+    }
+    // demo's usleep returns after 3 s, while traced; other processes'
+    // sleeps at the same time are filtered out.
+    let mut target = spawn_demo(1, 3000);
+    let pid = target.id().to_string();
+    let o = run(&[
+        "-p",
+        &pid,
+        "-e",
+        r#"tracepoint:syscalls:sys_exit_clock_nanosleep { @[comm] = count(); }"#,
+    ]);
+    let _ = target.wait();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), "\n\n@[demo]: 1\n");
+}
+
+#[test]
+fn lists_functions_and_usdt_probes_of_a_binary() {
+    let p = user_programs();
+    let demo = p.demo_str();
+    let o = run(&["-l", &format!("usdt:{demo}:*")]);
+    assert_eq!(
+        stdout(&o),
+        format!("usdt:{demo}:demo:guarded\nusdt:{demo}:demo:tick\n")
+    );
+    let o = run(&["-l", &format!("uretprobe:{demo}:*e")]);
+    assert_eq!(
+        stdout(&o),
+        format!("uretprobe:{demo}:negate\nuretprobe:{demo}:scale\n")
+    );
+    let o = run(&["-l", "usdt:libdemolib:*"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "ERROR: binary `libdemolib` does not exist; give a path or a library's short name such as `libc`.\n"
+    );
+}
+
+#[test]
+fn lists_usdt_probes_of_a_process() {
+    let p = user_programs();
+    let mut target = spawn_demo(1, 3000);
+    let pid = target.id().to_string();
+    // Give the dynamic linker time to map the library.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let o = run(&["-p", &pid, "-l", "usdt:*:*"]);
+    let _ = target.kill();
+    let _ = target.wait();
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "usdt:{d}:demo:guarded\nusdt:{d}:demo:tick\nusdt:{l}:demolib:add\n",
+            d = p.demo_str(),
+            l = p.lib_str()
+        )
+    );
 }

@@ -148,6 +148,8 @@ impl<'k> Checker<'k> {
                         .predicate
                         .as_ref()
                         .and_then(|p| self.condition(p, &mut scope));
+                    let predicate =
+                        user_probes::pid_filter(&self.target, &resolved.attach, predicate, ap.span);
                     let body = self.block(&probe.body.stmts, &mut scope);
                     out.push(ir::Probe {
                         name: resolved.name,

@@ -12,7 +12,7 @@
 use super::probes::Resolved;
 use super::{Checker, ProbeScope, Target};
 use crate::diagnostics::Diagnostic;
-use crate::ir::{Attach, Expr, ExprKind, Type};
+use crate::ir::{Attach, BinaryOp, Expr, ExprKind, Type};
 use crate::kernel::KernelInfo;
 use crate::source::Span;
 use crate::syntax::ast::{AttachPart, AttachPoint};
@@ -433,6 +433,48 @@ fn usdt(
         return Err(d);
     }
     Ok(out)
+}
+
+/// With `-p PID`, probes that cannot be scoped to a process when attached
+/// (tracepoints and the like) only run for that process, as in bpftrace:
+/// `pid == PID` is and-ed in front of the predicate. BEGIN/END run once
+/// anyway, uprobes are scoped by the kernel, and interval timers are not
+/// tied to a process.
+pub(super) fn pid_filter(
+    target: &Target,
+    attach: &Attach,
+    predicate: Option<Expr>,
+    span: Span,
+) -> Option<Expr> {
+    let Some(pid) = target.pid else {
+        return predicate;
+    };
+    if matches!(
+        attach,
+        Attach::Begin | Attach::End | Attach::Uprobe { .. } | Attach::Interval { .. }
+    ) {
+        return predicate;
+    }
+    let expr = |kind, ty| Expr { kind, ty, span };
+    let same_pid = expr(
+        ExprKind::Binary {
+            op: BinaryOp::Eq,
+            lhs: Box::new(expr(ExprKind::Builtin(Builtin::Pid), Type::U32)),
+            rhs: Box::new(expr(ExprKind::Int(u64::from(pid)), Type::U32)),
+        },
+        Type::Bool,
+    );
+    Some(match predicate {
+        None => same_pid,
+        Some(p) => expr(
+            ExprKind::Binary {
+                op: BinaryOp::And,
+                lhs: Box::new(same_pid),
+                rhs: Box::new(p),
+            },
+            Type::Bool,
+        ),
+    })
 }
 
 impl Checker<'_> {
