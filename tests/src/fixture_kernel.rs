@@ -2,8 +2,8 @@
 //! nor a particular kernel. Tracepoint formats are real tracefs `format`
 //! files stored under `tests/fixtures/kernel/tracepoints/CAT/NAME/format`
 //! and parsed by the same function the runtime uses. User-space binaries
-//! named `/fixtures/user/demo` and `/fixtures/user/libdemolib.so` (short
-//! name `libdemolib`) are the test programs of `user_programs`, built with
+//! named `/fixtures/user/demo`, `/fixtures/user/cppdemo` and
+//! `/fixtures/user/libdemolib.so` (short name `libdemolib`) are the test programs of `user_programs`, built with
 //! gcc and read by the runtime's own ELF and USDT readers; scripts and
 //! snapshots see only those stable names.
 
@@ -50,7 +50,7 @@ impl KernelInfo for FixtureKernel {
 
     fn user_binary(&self, name: &str, _pid: Option<u32>) -> Result<Option<String>, String> {
         Ok(match name {
-            "/fixtures/user/demo" => Some(name.to_string()),
+            "/fixtures/user/demo" | "/fixtures/user/cppdemo" => Some(name.to_string()),
             "/fixtures/user/libdemolib.so" | "libdemolib" => {
                 Some("/fixtures/user/libdemolib.so".to_string())
             }
@@ -73,6 +73,7 @@ fn real_path(path: &str) -> Result<String, String> {
     match path {
         "/fixtures/user/demo" => Ok(programs.demo_str().to_string()),
         "/fixtures/user/libdemolib.so" => Ok(programs.lib_str().to_string()),
+        "/fixtures/user/cppdemo" => Ok(programs.cpp_str().to_string()),
         _ => Err(format!("{path} is not a fixture binary")),
     }
 }

@@ -1,7 +1,8 @@
 //! The C programs of the uprobe and USDT tests (`tests/fixtures/user/`),
 //! built once per test process with `gcc` (and `<sys/sdt.h>` from
 //! systemtap-sdt-dev) into a private temporary directory: `demo`, which
-//! links `libdemolib.so` found through its `$ORIGIN` run path.
+//! links `libdemolib.so` found through its `$ORIGIN` run path, and the C++
+//! program `cppdemo` (built with `g++`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,6 +16,8 @@ pub struct UserPrograms {
     pub demo: PathBuf,
     /// Its shared library.
     pub lib: PathBuf,
+    /// The C++ program.
+    pub cpp: PathBuf,
 }
 
 impl UserPrograms {
@@ -24,6 +27,10 @@ impl UserPrograms {
 
     pub fn lib_str(&self) -> &str {
         self.lib.to_str().unwrap_or_default()
+    }
+
+    pub fn cpp_str(&self) -> &str {
+        self.cpp.to_str().unwrap_or_default()
     }
 }
 
@@ -56,7 +63,17 @@ pub fn user_programs() -> &'static UserPrograms {
             "-ldemolib",
             "-Wl,-rpath,$ORIGIN",
         ]);
-        UserPrograms { dir, demo, lib }
+        let cpp = dir.join("cppdemo");
+        compile(
+            "g++",
+            &["-O0", "-o", path(&cpp), path(&src.join("cppdemo.cpp"))],
+        );
+        UserPrograms {
+            dir,
+            demo,
+            lib,
+            cpp,
+        }
     })
 }
 
@@ -65,14 +82,18 @@ fn path(p: &Path) -> &str {
 }
 
 fn gcc(args: &[&str]) {
-    let out = Command::new("gcc").args(args).output();
+    compile("gcc", args);
+}
+
+fn compile(compiler: &str, args: &[&str]) {
+    let out = Command::new(compiler).args(args).output();
     match out {
         Ok(o) if o.status.success() => {}
         Ok(o) => panic!(
-            "gcc {} failed:\n{}",
+            "{compiler} {} failed:\n{}",
             args.join(" "),
             String::from_utf8_lossy(&o.stderr)
         ),
-        Err(e) => panic!("cannot run gcc (scripts/setup installs it): {e}"),
+        Err(e) => panic!("cannot run {compiler} (scripts/setup installs it): {e}"),
     }
 }

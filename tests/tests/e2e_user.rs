@@ -270,3 +270,25 @@ fn lists_usdt_probes_of_a_process() {
         )
     );
 }
+
+#[test]
+fn cpp_functions_by_demangled_name() {
+    if !kernel_available() {
+        return;
+    }
+    let cpp = user_programs().cpp_str();
+    let o = run(&[
+        "-c",
+        cpp,
+        "-e",
+        &format!(
+            r#"uprobe:{cpp}:cpp:"shapes::*" {{ printf("%s\n", func); }}
+               uretprobe:{cpp}:"shapes::scaled" {{ printf("%s -> %d\n", func, retval); }}"#
+        ),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "shapes::Circle::area\nshapes::scaled\nshapes::scaled -> 24\n\n\n"
+    );
+}

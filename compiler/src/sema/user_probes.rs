@@ -254,7 +254,7 @@ fn uprobe(
                 let offset = object
                     .file_offset(s.address)
                     .ok_or_else(|| not_mapped(&format!("function `{}`", s.name)))?;
-                let shown = display_name(s, cpp);
+                let shown = display_name(s);
                 Ok(make(shown.clone(), shown, offset))
             })
             .collect();
@@ -299,13 +299,15 @@ fn uprobe(
     } else {
         pattern.to_string()
     };
-    Ok(vec![make(name, display_name(sym, cpp), offset + extra)])
+    Ok(vec![make(name, display_name(sym), offset + extra)])
 }
 
-fn display_name(sym: &UserSymbol, cpp: bool) -> String {
-    match (&sym.demangled, cpp) {
-        (Some(d), true) => without_params(d).to_string(),
-        _ => sym.name.clone(),
+/// The name `func` and probe names show: C++ functions by their
+/// demangled name without parameters, others as stored.
+fn display_name(sym: &UserSymbol) -> String {
+    match &sym.demangled {
+        Some(d) => without_params(d).to_string(),
+        None => sym.name.clone(),
     }
 }
 
