@@ -55,6 +55,12 @@ pub trait KernelInfo {
         Err("this ferrotrace build cannot read USDT notes".to_string())
     }
 
+    /// The shared libraries the ELF file at `path` links, as absolute paths
+    /// (its `DT_NEEDED` entries found as the dynamic linker finds them).
+    fn linked_libraries(&self, _path: &str) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
+    }
+
     /// The ELF files mapped executable by process `pid` (for `usdt:*` with `-p`).
     fn process_objects(&self, _pid: u32) -> Result<Vec<String>, String> {
         Err("this ferrotrace build cannot read process memory maps".to_string())

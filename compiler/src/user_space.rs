@@ -79,6 +79,16 @@ pub struct UsdtArg {
     pub location: UsdtLocation,
 }
 
+/// Whether the library file named `file` answers to the short name
+/// `name`: `libc` matches `libc.so.6`, and `libc.so.6` matches itself.
+pub fn library_matches(file: &str, name: &str) -> bool {
+    file == name
+        || file.contains(".so")
+            && file
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(".so") || rest.starts_with('-'))
+}
+
 /// Byte offsets in x86-64 `struct pt_regs` of the System V argument
 /// registers, in argument order.
 pub const ARG_REGISTERS: [u32; 6] = [112, 104, 96, 88, 72, 64];

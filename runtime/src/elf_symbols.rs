@@ -5,7 +5,7 @@
 //! the dynamic linker does (the process's own mappings with `-p`, then
 //! `/etc/ld.so.cache`, then the standard directories), or a program on `PATH`.
 
-use ferrotrace_compiler::user_space::{Segment, UserObject, UserSymbol};
+use ferrotrace_compiler::user_space::{library_matches, Segment, UserObject, UserSymbol};
 use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
 use std::path::{Path, PathBuf};
 
@@ -92,6 +92,63 @@ pub fn resolve_binary(name: &str, pid: Option<u32>) -> Result<Option<String>, St
     Ok(None)
 }
 
+/// The shared libraries `path` needs (`DT_NEEDED`), found as the dynamic
+/// linker finds them: its `DT_RUNPATH`/`DT_RPATH` (with `$ORIGIN`), then
+/// `/etc/ld.so.cache` and the standard directories. Unfound ones are left out.
+pub fn linked_libraries(path: &str) -> Result<Vec<String>, String> {
+    use object::read::elf::{Dyn, ElfFile64};
+    let data = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let elf = ElfFile64::<object::Endianness>::parse(&*data)
+        .map_err(|e| format!("{path} is not a 64-bit ELF file ({e})"))?;
+    let endian = elf.endian();
+    let sections = elf.elf_section_table();
+    let Some((dyns, link)) = sections
+        .dynamic(endian, elf.data())
+        .map_err(|e| format!("cannot read the dynamic section of {path}: {e}"))?
+    else {
+        return Ok(Vec::new());
+    };
+    let strings = sections
+        .strings(endian, elf.data(), link)
+        .map_err(|e| format!("cannot read the dynamic strings of {path}: {e}"))?;
+    let (mut needed, mut search) = (Vec::new(), Vec::new());
+    for d in dyns {
+        let text = || {
+            d.string(endian, strings)
+                .ok()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        };
+        match d.tag32(endian) {
+            Some(object::elf::DT_NEEDED) => needed.extend(text()),
+            Some(object::elf::DT_RUNPATH | object::elf::DT_RPATH) => search.extend(text()),
+            _ => {}
+        }
+    }
+    let origin = Path::new(path).parent().unwrap_or(Path::new("/"));
+    let dirs: Vec<PathBuf> = search
+        .iter()
+        .flat_map(|s| s.split(':'))
+        .filter(|d| !d.is_empty())
+        .map(|d| PathBuf::from(d.replace("$ORIGIN", &origin.display().to_string())))
+        .collect();
+    Ok(needed
+        .iter()
+        .filter_map(|lib| {
+            dirs.iter()
+                .map(|d| d.join(lib))
+                .find(|p| p.is_file())
+                .and_then(|p| std::fs::canonicalize(p).ok())
+                .map(|p| p.display().to_string())
+                .or_else(|| ld_cache_lookup(lib))
+                .or_else(|| {
+                    STANDARD_DIRS
+                        .iter()
+                        .find_map(|d| find_in_dir(Path::new(d), lib))
+                })
+        })
+        .collect())
+}
+
 /// The dynamic linker's trusted directories on x86-64 Debian and others.
 const STANDARD_DIRS: [&str; 6] = [
     "/lib/x86_64-linux-gnu",
@@ -104,16 +161,6 @@ const STANDARD_DIRS: [&str; 6] = [
 
 fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
-}
-
-/// Whether library file `file` answers to the short name `name`: `libc`
-/// matches `libc.so.6`, and `libc.so.6` matches itself.
-fn library_matches(file: &str, name: &str) -> bool {
-    file == name
-        || file
-            .strip_prefix(name)
-            .is_some_and(|rest| rest.starts_with(".so") || rest.starts_with("-"))
-            && file.contains(".so")
 }
 
 fn find_in_dir(dir: &Path, name: &str) -> Option<String> {
@@ -219,6 +266,16 @@ mod tests {
         let obj = read_object(&libc).unwrap();
         let malloc = obj.symbols.iter().find(|s| s.name == "malloc").unwrap();
         assert!(obj.file_offset(malloc.address).is_some());
+    }
+
+    #[test]
+    fn finds_linked_libraries() {
+        let sh = resolve_binary("sh", None).unwrap().unwrap();
+        let libs = linked_libraries(&sh).unwrap();
+        assert!(
+            libs.iter().any(|l| file_name(l).starts_with("libc.so")),
+            "{libs:?}"
+        );
     }
 
     #[test]

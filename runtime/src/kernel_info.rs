@@ -49,6 +49,10 @@ impl KernelInfo for SystemKernel {
         crate::usdt::read_probes(path)
     }
 
+    fn linked_libraries(&self, path: &str) -> Result<Vec<String>, String> {
+        crate::elf_symbols::linked_libraries(path)
+    }
+
     fn process_objects(&self, pid: u32) -> Result<Vec<String>, String> {
         crate::elf_symbols::process_objects(pid)
     }

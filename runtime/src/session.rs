@@ -225,9 +225,17 @@ fn target(cli: &Cli) -> Result<sema::Target, String> {
             ));
         }
     }
+    let command = match &cli.cmd {
+        Some(cmd) => {
+            let words = child::command_words(cmd).map_err(|e| format!("ERROR: {e}"))?;
+            child::program_path(&words[0])
+        }
+        None => None,
+    };
     Ok(sema::Target {
         pid: cli.pid,
         has_child: cli.cmd.is_some(),
+        command,
     })
 }
 

@@ -62,6 +62,13 @@ impl KernelInfo for FixtureKernel {
         ferrotrace_runtime::elf_symbols::read_object(&real_path(path)?)
     }
 
+    fn linked_libraries(&self, path: &str) -> Result<Vec<String>, String> {
+        Ok(match path {
+            "/fixtures/user/demo" => vec!["/fixtures/user/libdemolib.so".to_string()],
+            _ => Vec::new(),
+        })
+    }
+
     fn usdt_probes(&self, path: &str) -> Result<Vec<UsdtProbe>, String> {
         ferrotrace_runtime::usdt::read_probes(&real_path(path)?)
     }

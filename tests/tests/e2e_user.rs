@@ -292,3 +292,24 @@ fn cpp_functions_by_demangled_name() {
         "shapes::Circle::area\nshapes::scaled\nshapes::scaled -> 24\n\n\n"
     );
 }
+
+#[test]
+fn libraries_linked_by_the_command() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    // `libdemolib` is in no system directory: it resolves through demo's
+    // run path, and demo's own USDT search falls through to it.
+    let o = with_demo(
+        &format!(
+            r#"uprobe:libdemolib:lib_add {{ printf("lib_add(%d, %d)\n", arg0, arg1); }}
+               usdt:{demo}:demolib:add {{ printf("demolib:add %d %d\n", arg0, arg1); }}"#
+        ),
+        2,
+    );
+    assert_eq!(
+        stdout(&o),
+        "lib_add(0, 100)\ndemolib:add 0 100\nlib_add(1, 100)\ndemolib:add 1 100\n\n\n"
+    );
+}

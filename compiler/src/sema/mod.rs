@@ -40,6 +40,9 @@ pub struct Target {
     pub pid: Option<u32>,
     /// `-c CMD` was given, so `cpid` has a value.
     pub has_child: bool,
+    /// The `-c` command's program (absolute path): library short names
+    /// also resolve through the libraries it links.
+    pub command: Option<String>,
 }
 
 /// `analyze` for a session that targets a process (`-p`) or a command (`-c`).

@@ -17,7 +17,8 @@ use crate::kernel::KernelInfo;
 use crate::source::Span;
 use crate::syntax::ast::{AttachPart, AttachPoint};
 use crate::user_space::{
-    parse_usdt_args, UsdtArg, UserObject, UserSymbol, ARG_REGISTERS, RETURN_REGISTER,
+    library_matches, parse_usdt_args, UsdtArg, UserObject, UserSymbol, ARG_REGISTERS,
+    RETURN_REGISTER,
 };
 use ferrotrace_stdlib::builtins::arg_index;
 use ferrotrace_stdlib::{nearest, Builtin, ProbeKind};
@@ -79,15 +80,26 @@ fn binary(
     kernel: &dyn KernelInfo,
     target: &Target,
 ) -> Result<String, Diagnostic> {
+    let linked_by_command = || {
+        let command = target.command.as_deref()?;
+        if part.text.contains('/') {
+            return None;
+        }
+        let libs = kernel.linked_libraries(command).ok()?;
+        libs.into_iter()
+            .find(|lib| library_matches(lib.rsplit('/').next().unwrap_or(lib), &part.text))
+    };
     match kernel.user_binary(&part.text, target.pid) {
         Ok(Some(path)) => Ok(path),
-        Ok(None) => Err(Diagnostic::error(
-            "E0106",
-            format!("binary `{}` does not exist", part.text),
-            part.span,
-        )
-        .label("no such file or library")
-        .help("give a path to an ELF file, or a library's short name such as `libc`")),
+        Ok(None) => linked_by_command().ok_or_else(|| {
+            Diagnostic::error(
+                "E0106",
+                format!("binary `{}` does not exist", part.text),
+                part.span,
+            )
+            .label("no such file or library")
+            .help("give a path to an ELF file, or a library's short name such as `libc`")
+        }),
         Err(reason) => Err(Diagnostic::error(
             "E0105",
             format!("cannot resolve binary `{}`", part.text),
@@ -335,7 +347,8 @@ fn usdt(
         return Err(malformed(ap, SHAPE));
     }
     let bin = &ap.parts[1];
-    let paths = if bin.text == "*" {
+    let any_binary = bin.text == "*";
+    let paths = if any_binary {
         let Some(pid) = target.pid else {
             return Err(Diagnostic::error(
                 "E0102",
@@ -356,62 +369,18 @@ fn usdt(
     } else {
         vec![binary(bin, kernel, target)?]
     };
-    let name_match = glob(&name.text, name.span)?;
-    let provider_match = provider.map(|p| glob(&p.text, p.span)).transpose()?;
-    let mut out = Vec::new();
+    let search = UsdtSearch {
+        names: glob(&name.text, name.span)?,
+        providers: provider.map(|p| glob(&p.text, p.span)).transpose()?,
+        name_span: name.span,
+        bin,
+    };
     let mut known = Vec::new();
-    for path in &paths {
-        let probes = match kernel.usdt_probes(path) {
-            Ok(p) => p,
-            // Other mapped objects of a process may be unreadable; a named
-            // binary must be readable.
-            Err(_) if bin.text == "*" => continue,
-            Err(reason) => {
-                return Err(Diagnostic::error(
-                    "E0105",
-                    format!("cannot read the USDT notes of `{path}`"),
-                    bin.span,
-                )
-                .note(reason))
-            }
-        };
-        for p in probes {
-            known.push(format!("{}:{}", p.provider, p.name));
-            let provider_ok = provider_match
-                .as_ref()
-                .is_none_or(|m| m.is_match(&p.provider));
-            if !provider_ok || !name_match.is_match(&p.name) {
-                continue;
-            }
-            let args = parse_usdt_args(&p.args_text).map_err(|why| {
-                Diagnostic::error(
-                    "E0107",
-                    format!(
-                        "cannot decode the arguments of USDT probe `{}:{}`",
-                        p.provider, p.name
-                    ),
-                    name.span,
-                )
-                .note(why)
-            })?;
-            out.push((
-                Resolved {
-                    name: format!("usdt:{path}:{}:{}", p.provider, p.name),
-                    attach: Attach::Uprobe {
-                        binary: path.clone(),
-                        offset: p.offset,
-                        retprobe: false,
-                        ref_ctr_offset: p.semaphore,
-                    },
-                    tracepoint: None,
-                },
-                UserContext {
-                    kind: ProbeKind::Usdt,
-                    func: p.name.clone(),
-                    usdt_args: args,
-                },
-            ));
-        }
+    let mut out = search.collect(&paths, any_binary, kernel, &mut known)?;
+    if out.is_empty() && !any_binary {
+        // A named binary's probes may live in the libraries it links.
+        let linked = kernel.linked_libraries(&paths[0]).unwrap_or_default();
+        out = search.collect(&linked, true, kernel, &mut known)?;
     }
     if out.is_empty() {
         let wanted = match provider {
@@ -424,6 +393,12 @@ fn usdt(
             name.span,
         )
         .label("no such probe");
+        if provider.is_none() {
+            known = known
+                .iter()
+                .filter_map(|k| k.split_once(':').map(|(_, n)| n.to_string()))
+                .collect();
+        }
         if let Some(n) = nearest(&wanted, known.iter().map(String::as_str)) {
             d = d.help(format!("did you mean `{n}`?"));
         } else if !has_wildcard(&wanted) {
@@ -435,6 +410,81 @@ fn usdt(
         return Err(d);
     }
     Ok(out)
+}
+
+/// What a `usdt` attach point looks for.
+struct UsdtSearch<'a> {
+    names: globset::GlobMatcher,
+    providers: Option<globset::GlobMatcher>,
+    name_span: Span,
+    bin: &'a AttachPart,
+}
+
+impl UsdtSearch<'_> {
+    /// The matching probes of `paths`; `lenient` skips unreadable files.
+    /// Every probe seen is added to `known` as `provider:name`.
+    fn collect(
+        &self,
+        paths: &[String],
+        lenient: bool,
+        kernel: &dyn KernelInfo,
+        known: &mut Vec<String>,
+    ) -> Result<Vec<(Resolved, UserContext)>, Diagnostic> {
+        let mut out = Vec::new();
+        for path in paths {
+            let probes = match kernel.usdt_probes(path) {
+                Ok(p) => p,
+                Err(_) if lenient => continue,
+                Err(reason) => {
+                    return Err(Diagnostic::error(
+                        "E0105",
+                        format!("cannot read the USDT notes of `{path}`"),
+                        self.bin.span,
+                    )
+                    .note(reason))
+                }
+            };
+            for p in probes {
+                known.push(format!("{}:{}", p.provider, p.name));
+                let provider_ok = self
+                    .providers
+                    .as_ref()
+                    .is_none_or(|m| m.is_match(&p.provider));
+                if !provider_ok || !self.names.is_match(&p.name) {
+                    continue;
+                }
+                let args = parse_usdt_args(&p.args_text).map_err(|why| {
+                    Diagnostic::error(
+                        "E0107",
+                        format!(
+                            "cannot decode the arguments of USDT probe `{}:{}`",
+                            p.provider, p.name
+                        ),
+                        self.name_span,
+                    )
+                    .note(why)
+                })?;
+                out.push((
+                    Resolved {
+                        name: format!("usdt:{path}:{}:{}", p.provider, p.name),
+                        attach: Attach::Uprobe {
+                            binary: path.clone(),
+                            offset: p.offset,
+                            retprobe: false,
+                            ref_ctr_offset: p.semaphore,
+                        },
+                        tracepoint: None,
+                    },
+                    UserContext {
+                        kind: ProbeKind::Usdt,
+                        func: p.name.clone(),
+                        usdt_args: args,
+                    },
+                ));
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// With `-p PID`, probes that cannot be scoped to a process when attached
