@@ -34,15 +34,21 @@ pub fn read_object(path: &str) -> Result<UserObject, String> {
         });
     }
     symbols.sort_by(|a, b| a.name.cmp(&b.name).then(a.address.cmp(&b.address)));
-    let segments = file
-        .segments()
+    Ok(UserObject {
+        symbols,
+        segments: load_segments(&file),
+    })
+}
+
+/// The `PT_LOAD` segments of a parsed ELF file.
+pub fn load_segments(file: &object::File<'_>) -> Vec<Segment> {
+    file.segments()
         .map(|s| Segment {
             vaddr: s.address(),
             memsz: s.size(),
             offset: s.file_range().0,
         })
-        .collect();
-    Ok(UserObject { symbols, segments })
+        .collect()
 }
 
 /// The demangled form of a C++ (Itanium ABI) symbol name.
@@ -246,6 +252,7 @@ pub fn process_objects(pid: u32) -> Result<Vec<String>, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -6,8 +6,8 @@
 //! (prelink) and turned into file offsets through the `PT_LOAD` segments,
 //! which is what the uprobe PMU wants for both the probe and its semaphore.
 
-use ferrotrace_compiler::user_space::{Segment, UsdtProbe};
-use object::{Object, ObjectSection, ObjectSegment};
+use ferrotrace_compiler::user_space::{UsdtProbe, UserObject};
+use object::{Object, ObjectSection};
 
 const NT_STAPSDT: u32 = 3;
 
@@ -23,17 +23,9 @@ pub fn read_probes(path: &str) -> Result<Vec<UsdtProbe>, String> {
         .data()
         .map_err(|e| format!("cannot read the USDT notes of {path}: {e}"))?;
     let base = file.section_by_name(".stapsdt.base").map(|s| s.address());
-    let segments: Vec<Segment> = file
-        .segments()
-        .map(|s| Segment {
-            vaddr: s.address(),
-            memsz: s.size(),
-            offset: s.file_range().0,
-        })
-        .collect();
-    let object = ferrotrace_compiler::user_space::UserObject {
+    let object = UserObject {
         symbols: Vec::new(),
-        segments,
+        segments: crate::elf_symbols::load_segments(&file),
     };
     let mut out = Vec::new();
     for note in parse_notes(notes) {

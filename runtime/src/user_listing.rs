@@ -107,6 +107,7 @@ fn matcher(glob: &str) -> Result<globset::GlobMatcher, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -100,17 +100,14 @@ pub const BUILTINS: &[BuiltinInfo] = &[
     },
 ];
 
-/// The highest N of the `argN` builtins (bpftrace accepts up to arg255).
-pub const MAX_ARG_INDEX: u8 = 255;
-
 /// `argN`: the Nth argument of the traced function or USDT probe, a
-/// uint64. Returns N for a name of that form.
+/// uint64. Returns N for a name of that form (N up to 255, as bpftrace).
 pub fn arg_index(name: &str) -> Option<u8> {
     let digits = name.strip_prefix("arg")?;
     if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
         return None;
     }
-    digits.parse::<u8>().ok().filter(|n| *n <= MAX_ARG_INDEX)
+    digits.parse::<u8>().ok()
 }
 
 impl Builtin {
