@@ -244,7 +244,8 @@ pub enum ExprKind {
     Register {
         offset: u32,
     },
-    /// A USDT argument decoded by its note's specification, extended to `ty`.
+    /// An argument read from where its location says (a USDT note's
+    /// specification, or a uprobe argument passed on the stack), extended to `ty`.
     UsdtArg(UsdtArg),
     Unary {
         op: UnaryOp,

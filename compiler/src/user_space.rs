@@ -94,6 +94,8 @@ pub fn library_matches(file: &str, name: &str) -> bool {
 pub const ARG_REGISTERS: [u32; 6] = [112, 104, 96, 88, 72, 64];
 /// Byte offset of `ax` in `struct pt_regs`: the return value.
 pub const RETURN_REGISTER: u32 = 80;
+/// Byte offset of `sp` in `struct pt_regs`.
+pub const STACK_POINTER: u32 = 152;
 
 /// The `pt_regs` offset of an x86-64 register named in AT&T syntax without
 /// `%` (`rdi`, `edi`, `di`, `dil`, `r8d`, ...).

@@ -313,3 +313,40 @@ fn libraries_linked_by_the_command() {
         "lib_add(0, 100)\ndemolib:add 0 100\nlib_add(1, 100)\ndemolib:add 1 100\n\n\n"
     );
 }
+
+#[test]
+fn arguments_past_the_sixth_come_from_the_stack() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    // sum8(i, 1, 2, 3, 4, 5, 60 + i, 70 + i)
+    let o = with_demo(
+        &format!(r#"uprobe:{demo}:sum8 {{ printf("%d %d %d %d\n", arg0, arg5, arg6, arg7); }}"#),
+        2,
+    );
+    assert_eq!(stdout(&o), "0 5 60 70\n1 5 61 71\n\n\n");
+}
+
+#[test]
+fn raw_address_attaches_inside_its_function() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    let object = match ferrotrace_runtime::elf_symbols::read_object(demo) {
+        Ok(o) => o,
+        Err(e) => panic!("{e}"),
+    };
+    let Some(negate) = object.symbols.iter().find(|s| s.name == "negate") else {
+        panic!("demo has no negate symbol");
+    };
+    let o = with_demo(
+        &format!(
+            r#"uprobe:{demo}:{:#x} {{ printf("%s %d\n", func, arg0); }}"#,
+            negate.address
+        ),
+        2,
+    );
+    assert_eq!(stdout(&o), "negate 1\nnegate 2\n\n\n");
+}

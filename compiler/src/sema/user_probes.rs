@@ -17,8 +17,8 @@ use crate::kernel::KernelInfo;
 use crate::source::Span;
 use crate::syntax::ast::{AttachPart, AttachPoint};
 use crate::user_space::{
-    library_matches, parse_usdt_args, UsdtArg, UserObject, UserSymbol, ARG_REGISTERS,
-    RETURN_REGISTER,
+    library_matches, parse_usdt_args, UsdtArg, UsdtLocation, UserObject, UserSymbol, ARG_REGISTERS,
+    RETURN_REGISTER, STACK_POINTER,
 };
 use ferrotrace_stdlib::builtins::arg_index;
 use ferrotrace_stdlib::{nearest, Builtin, ProbeKind};
@@ -611,18 +611,19 @@ impl Checker<'_> {
                 }
                 _ => match ARG_REGISTERS.get(n) {
                     Some(&offset) => typed(ExprKind::Register { offset }, Type::U64),
-                    None => {
-                        self.error(
-                            Diagnostic::error(
-                                "E0104",
-                                format!("`{name}` is passed on the stack, which ferrotrace does not read yet"),
-                                span,
-                            )
-                            .label("only arg0 to arg5 are supported")
-                            .note("x86-64 passes the first six integer arguments in registers"),
-                        );
-                        Some(None)
-                    }
+                    // Past the six argument registers, x86-64 passes
+                    // arguments on the stack, above the return address.
+                    None => typed(
+                        ExprKind::UsdtArg(UsdtArg {
+                            size: 8,
+                            signed: false,
+                            location: UsdtLocation::Memory {
+                                pt_regs: STACK_POINTER,
+                                displacement: 8 * (n as i64 - 5),
+                            },
+                        }),
+                        Type::U64,
+                    ),
                 },
             };
         }
