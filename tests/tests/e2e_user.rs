@@ -350,3 +350,21 @@ fn raw_address_attaches_inside_its_function() {
     );
     assert_eq!(stdout(&o), "negate 1\nnegate 2\n\n\n");
 }
+
+#[test]
+fn p_with_any_binary_searches_the_process_objects() {
+    if !kernel_available() {
+        return;
+    }
+    let mut target = spawn_demo(1, 3000);
+    let pid = target.id().to_string();
+    let o = run(&[
+        "-p",
+        &pid,
+        "-e",
+        r#"uprobe:*:lib_add { printf("%s(%d, %d)\n", func, arg0, arg1); }"#,
+    ]);
+    let _ = target.wait();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), "lib_add(0, 100)\n\n\n");
+}

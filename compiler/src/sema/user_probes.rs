@@ -190,128 +190,204 @@ fn uprobe(
     if func_text.is_empty() || ap.parts[1].text.is_empty() {
         return Err(malformed(ap, &shape));
     }
-    let path = binary(&ap.parts[1], kernel, target)?;
-    let object = kernel.user_object(&path).map_err(|reason| {
+    let f = FuncSpec {
+        ap,
+        kind,
+        text: func_text,
+        span: func_span,
+        cpp,
+        shape,
+        retprobe,
+    };
+    let bin = &ap.parts[1];
+    if bin.text != "*" {
+        return f.resolve_in(binary(bin, kernel, target)?, kernel);
+    }
+    // `uprobe:*:FUNCTION` with -p: every object the process maps.
+    let Some(pid) = target.pid else {
+        return Err(Diagnostic::error(
+            "E0102",
+            format!("`{}:*` needs a process to look in", kind.name()),
+            bin.span,
+        )
+        .label("every binary")
+        .help("give a process with `-p PID`, or name the binary"));
+    };
+    let objects = kernel.process_objects(pid).map_err(|reason| {
         Diagnostic::error(
             "E0105",
-            format!("cannot read the symbols of `{path}`"),
-            ap.parts[1].span,
+            format!("cannot read the memory map of process {pid}"),
+            bin.span,
         )
-        .label("needed to resolve this probe")
         .note(reason)
     })?;
-    let make = |name: String, func: String, offset: u64| {
-        (
-            Resolved {
-                name: format!("{}:{path}:{name}", kind.name()),
-                attach: Attach::Uprobe {
-                    binary: path.clone(),
-                    offset,
-                    retprobe,
-                    ref_ctr_offset: None,
-                },
-                tracepoint: None,
-            },
-            UserContext {
-                kind,
-                func,
-                usdt_args: Vec::new(),
-            },
-        )
-    };
-    let not_mapped = |what: &str| {
-        Diagnostic::error(
-            "E0103",
-            format!("{what} is not in a loadable segment of `{path}`"),
-            func_span,
-        )
-        .label("cannot be turned into a file offset")
-    };
-    if let Some(addr) = parse_address(&func_text) {
-        let offset = object
-            .file_offset(addr)
-            .ok_or_else(|| not_mapped(&format!("address {addr:#x}")))?;
-        let func = containing(&object, addr).unwrap_or_else(|| format!("{addr:#x}"));
-        return Ok(vec![make(format!("{addr:#x}"), func, offset)]);
+    let mut out = Vec::new();
+    for path in objects {
+        // Objects without the function are skipped; only no match at all is an error.
+        if let Ok(found) = f.resolve_in(path, kernel) {
+            out.extend(found);
+        }
     }
-    let (pattern, extra) = split_offset(&func_text).unwrap_or((&func_text, 0));
-    if has_wildcard(pattern) {
-        if extra != 0 {
-            return Err(malformed(ap, &shape).note("an offset cannot follow a wildcard"));
-        }
-        let matcher = glob(pattern, func_span)?;
-        let mut matches: Vec<&UserSymbol> = object
-            .symbols
-            .iter()
-            .filter(|s| names_of(s, cpp).any(|n| matcher.is_match(n)))
-            .collect();
-        matches.sort_by(|a, b| a.name.cmp(&b.name));
-        // Aliases (several names at one address) are attached once.
-        let mut seen = std::collections::HashSet::new();
-        matches.retain(|s| seen.insert(s.address));
-        if matches.is_empty() {
-            return Err(Diagnostic::error(
-                "E0103",
-                format!("no function of `{path}` matches `{pattern}`"),
-                func_span,
-            )
-            .label("matches nothing")
-            .help(format!(
-                "list the functions with `ferrotrace -l 'uprobe:{path}:*'`"
-            )));
-        }
-        return matches
-            .into_iter()
-            .map(|s| {
-                let offset = object
-                    .file_offset(s.address)
-                    .ok_or_else(|| not_mapped(&format!("function `{}`", s.name)))?;
-                let shown = display_name(s);
-                Ok(make(shown.clone(), shown, offset))
-            })
-            .collect();
-    }
-    let Some(sym) = object
-        .symbols
-        .iter()
-        .find(|s| names_of(s, cpp).any(|n| n == pattern))
-    else {
-        let mut d = Diagnostic::error(
-            "E0103",
-            format!("function `{pattern}` does not exist in `{path}`"),
-            func_span,
-        )
-        .label("no such function");
-        let candidates = object.symbols.iter().flat_map(|s| names_of(s, cpp));
-        if let Some(n) = nearest(pattern, candidates) {
-            d = d.help(format!("did you mean `{n}`?"));
-        } else {
-            d = d.help(format!(
-                "list the functions with `ferrotrace -l 'uprobe:{path}:*'`"
-            ));
-        }
-        return Err(d);
-    };
-    if extra > 0 && sym.size > 0 && extra >= sym.size {
+    if out.is_empty() {
         return Err(Diagnostic::error(
             "E0103",
-            format!(
-                "offset {extra} is past the end of `{pattern}` ({} bytes)",
-                sym.size
-            ),
-            func_span,
+            format!("no object of process {pid} has a function `{}`", f.text),
+            f.span,
         )
-        .label("outside the function"));
+        .label("matches nothing"));
     }
-    let offset = object
-        .file_offset(sym.address)
-        .ok_or_else(|| not_mapped(&format!("function `{pattern}`")))?;
-    let name = if extra > 0 {
-        format!("{pattern}+{extra}")
-    } else {
-        pattern.to_string()
-    };
-    Ok(vec![make(name, display_name(sym), offset + extra)])
+    Ok(out)
+}
+
+/// The function part of a uprobe attach point.
+struct FuncSpec<'a> {
+    ap: &'a AttachPoint,
+    kind: ProbeKind,
+    text: String,
+    span: Span,
+    cpp: bool,
+    shape: String,
+    retprobe: bool,
+}
+
+impl FuncSpec<'_> {
+    /// The probes this function part names in the ELF file at `path`.
+    fn resolve_in(
+        &self,
+        path: String,
+        kernel: &dyn KernelInfo,
+    ) -> Result<Vec<(Resolved, UserContext)>, Diagnostic> {
+        let FuncSpec {
+            ap,
+            kind,
+            span: func_span,
+            cpp,
+            retprobe,
+            ..
+        } = *self;
+        let (func_text, shape) = (&self.text, &self.shape);
+        let object = kernel.user_object(&path).map_err(|reason| {
+            Diagnostic::error(
+                "E0105",
+                format!("cannot read the symbols of `{path}`"),
+                ap.parts[1].span,
+            )
+            .label("needed to resolve this probe")
+            .note(reason)
+        })?;
+        let make = |name: String, func: String, offset: u64| {
+            (
+                Resolved {
+                    name: format!("{}:{path}:{name}", kind.name()),
+                    attach: Attach::Uprobe {
+                        binary: path.clone(),
+                        offset,
+                        retprobe,
+                        ref_ctr_offset: None,
+                    },
+                    tracepoint: None,
+                },
+                UserContext {
+                    kind,
+                    func,
+                    usdt_args: Vec::new(),
+                },
+            )
+        };
+        let not_mapped = |what: &str| {
+            Diagnostic::error(
+                "E0103",
+                format!("{what} is not in a loadable segment of `{path}`"),
+                func_span,
+            )
+            .label("cannot be turned into a file offset")
+        };
+        if let Some(addr) = parse_address(func_text) {
+            let offset = object
+                .file_offset(addr)
+                .ok_or_else(|| not_mapped(&format!("address {addr:#x}")))?;
+            let func = containing(&object, addr).unwrap_or_else(|| format!("{addr:#x}"));
+            return Ok(vec![make(format!("{addr:#x}"), func, offset)]);
+        }
+        let (pattern, extra) = split_offset(func_text).unwrap_or((func_text, 0));
+        if has_wildcard(pattern) {
+            if extra != 0 {
+                return Err(malformed(ap, shape).note("an offset cannot follow a wildcard"));
+            }
+            let matcher = glob(pattern, func_span)?;
+            let mut matches: Vec<&UserSymbol> = object
+                .symbols
+                .iter()
+                .filter(|s| names_of(s, cpp).any(|n| matcher.is_match(n)))
+                .collect();
+            matches.sort_by(|a, b| a.name.cmp(&b.name));
+            // Aliases (several names at one address) are attached once.
+            let mut seen = std::collections::HashSet::new();
+            matches.retain(|s| seen.insert(s.address));
+            if matches.is_empty() {
+                return Err(Diagnostic::error(
+                    "E0103",
+                    format!("no function of `{path}` matches `{pattern}`"),
+                    func_span,
+                )
+                .label("matches nothing")
+                .help(format!(
+                    "list the functions with `ferrotrace -l 'uprobe:{path}:*'`"
+                )));
+            }
+            return matches
+                .into_iter()
+                .map(|s| {
+                    let offset = object
+                        .file_offset(s.address)
+                        .ok_or_else(|| not_mapped(&format!("function `{}`", s.name)))?;
+                    let shown = display_name(s);
+                    Ok(make(shown.clone(), shown, offset))
+                })
+                .collect();
+        }
+        let Some(sym) = object
+            .symbols
+            .iter()
+            .find(|s| names_of(s, cpp).any(|n| n == pattern))
+        else {
+            let mut d = Diagnostic::error(
+                "E0103",
+                format!("function `{pattern}` does not exist in `{path}`"),
+                func_span,
+            )
+            .label("no such function");
+            let candidates = object.symbols.iter().flat_map(|s| names_of(s, cpp));
+            if let Some(n) = nearest(pattern, candidates) {
+                d = d.help(format!("did you mean `{n}`?"));
+            } else {
+                d = d.help(format!(
+                    "list the functions with `ferrotrace -l 'uprobe:{path}:*'`"
+                ));
+            }
+            return Err(d);
+        };
+        if extra > 0 && sym.size > 0 && extra >= sym.size {
+            return Err(Diagnostic::error(
+                "E0103",
+                format!(
+                    "offset {extra} is past the end of `{pattern}` ({} bytes)",
+                    sym.size
+                ),
+                func_span,
+            )
+            .label("outside the function"));
+        }
+        let offset = object
+            .file_offset(sym.address)
+            .ok_or_else(|| not_mapped(&format!("function `{pattern}`")))?;
+        let name = if extra > 0 {
+            format!("{pattern}+{extra}")
+        } else {
+            pattern.to_string()
+        };
+        Ok(vec![make(name, display_name(sym), offset + extra)])
+    }
 }
 
 /// The name `func` and probe names show: C++ functions by their
