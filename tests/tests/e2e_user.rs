@@ -150,20 +150,13 @@ fn p_scopes_probes_to_the_process_and_ends_with_it() {
         return;
     }
     let demo = user_programs().demo_str();
-    // The target waits 3 s before its rounds, time for ferrotrace to attach.
-    let mut target = spawn_demo(2, 3000);
-    let pid = target.id().to_string();
-    let o = run(&[
-        "-p",
-        &pid,
-        "-e",
+    let o = with_demo_pid(
         &format!(
-            r#"uprobe:{demo}:negate {{ printf("negate(%d) in target: %d\n", arg0, pid == {pid}); }}
+            r#"uprobe:{demo}:negate {{ printf("negate(%d) in target: %d\n", arg0, pid == $TARGET); }}
                usdt:*:demo:tick {{ printf("tick %d\n", arg0); }}"#
         ),
-    ]);
-    let _ = target.wait();
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+        2,
+    );
     assert_eq!(
         stdout(&o),
         "negate(1) in target: 1\ntick 0\nnegate(2) in target: 1\ntick 1\n\n\n"
@@ -196,6 +189,17 @@ fn nothing_is_left_in_tracefs() {
     }
 }
 
+/// Runs `script` with `-p` on `demo ROUNDS 3000` (3 s to attach before
+/// its rounds) and returns the output once the target has exited.
+fn with_demo_pid(script: &str, rounds: u32) -> std::process::Output {
+    let mut target = spawn_demo(rounds, 3000);
+    let pid = target.id().to_string();
+    let o = run(&["-p", &pid, "-e", &script.replace("$TARGET", &pid)]);
+    let _ = target.wait();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    o
+}
+
 /// Starts `demo ROUNDS DELAY_MS` in the background.
 fn spawn_demo(rounds: u32, delay_ms: u32) -> std::process::Child {
     let demo = user_programs().demo_str();
@@ -216,16 +220,10 @@ fn p_filters_tracepoints_by_pid() {
     }
     // demo's usleep returns after 3 s, while traced; other processes'
     // sleeps at the same time are filtered out.
-    let mut target = spawn_demo(1, 3000);
-    let pid = target.id().to_string();
-    let o = run(&[
-        "-p",
-        &pid,
-        "-e",
-        r#"tracepoint:syscalls:sys_exit_clock_nanosleep { @[comm] = count(); }"#,
-    ]);
-    let _ = target.wait();
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let o = with_demo_pid(
+        "tracepoint:syscalls:sys_exit_clock_nanosleep { @[comm] = count(); }",
+        1,
+    );
     assert_eq!(stdout(&o), "\n\n@[demo]: 1\n");
 }
 
@@ -356,15 +354,9 @@ fn p_with_any_binary_searches_the_process_objects() {
     if !kernel_available() {
         return;
     }
-    let mut target = spawn_demo(1, 3000);
-    let pid = target.id().to_string();
-    let o = run(&[
-        "-p",
-        &pid,
-        "-e",
+    let o = with_demo_pid(
         r#"uprobe:*:lib_add { printf("%s(%d, %d)\n", func, arg0, arg1); }"#,
-    ]);
-    let _ = target.wait();
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+        1,
+    );
     assert_eq!(stdout(&o), "lib_add(0, 100)\n\n\n");
 }

@@ -110,6 +110,33 @@ fn binary(
     }
 }
 
+/// The binary `*`: every ELF object the `-p` process maps, with its pid.
+fn process_binaries(
+    bin: &AttachPart,
+    kind: ProbeKind,
+    kernel: &dyn KernelInfo,
+    target: &Target,
+) -> Result<(u32, Vec<String>), Diagnostic> {
+    let Some(pid) = target.pid else {
+        return Err(Diagnostic::error(
+            "E0102",
+            format!("`{}:*` needs a process to look in", kind.name()),
+            bin.span,
+        )
+        .label("every binary")
+        .help("give a process with `-p PID`, or name the binary"));
+    };
+    let objects = kernel.process_objects(pid).map_err(|reason| {
+        Diagnostic::error(
+            "E0105",
+            format!("cannot read the memory map of process {pid}"),
+            bin.span,
+        )
+        .note(reason)
+    })?;
+    Ok((pid, objects))
+}
+
 fn has_wildcard(text: &str) -> bool {
     text.contains(['*', '?', '['])
 }
@@ -204,23 +231,7 @@ fn uprobe(
         return f.resolve_in(binary(bin, kernel, target)?, kernel);
     }
     // `uprobe:*:FUNCTION` with -p: every object the process maps.
-    let Some(pid) = target.pid else {
-        return Err(Diagnostic::error(
-            "E0102",
-            format!("`{}:*` needs a process to look in", kind.name()),
-            bin.span,
-        )
-        .label("every binary")
-        .help("give a process with `-p PID`, or name the binary"));
-    };
-    let objects = kernel.process_objects(pid).map_err(|reason| {
-        Diagnostic::error(
-            "E0105",
-            format!("cannot read the memory map of process {pid}"),
-            bin.span,
-        )
-        .note(reason)
-    })?;
+    let (pid, objects) = process_binaries(bin, kind, kernel, target)?;
     let mut out = Vec::new();
     for path in objects {
         // Objects without the function are skipped; only no match at all is an error.
@@ -425,23 +436,7 @@ fn usdt(
     let bin = &ap.parts[1];
     let any_binary = bin.text == "*";
     let paths = if any_binary {
-        let Some(pid) = target.pid else {
-            return Err(Diagnostic::error(
-                "E0102",
-                "`usdt:*` needs a process to look in",
-                bin.span,
-            )
-            .label("every binary")
-            .help("give a process with `-p PID`, or name the binary"));
-        };
-        kernel.process_objects(pid).map_err(|reason| {
-            Diagnostic::error(
-                "E0105",
-                format!("cannot read the memory map of process {pid}"),
-                bin.span,
-            )
-            .note(reason)
-        })?
+        process_binaries(bin, ProbeKind::Usdt, kernel, target)?.1
     } else {
         vec![binary(bin, kernel, target)?]
     };
