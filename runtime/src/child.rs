@@ -2,7 +2,7 @@
 //! before `exec` (it blocks reading a pipe) until every probe is attached,
 //! so even its first instructions are traced; then released, and watched
 //! so the session ends when it exits. The `-p PID` target is watched the
-//! same way. A child still held when the session fails is killed.
+//! same way. A command still running when the session ends is terminated.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -163,14 +163,29 @@ impl Child {
 }
 
 impl Drop for Child {
+    /// A child never released was never meant to run: it is killed. A
+    /// running command outlives no session either (Ctrl-C, `exit()`): it
+    /// gets SIGTERM, and SIGKILL if it has not exited a second later.
     fn drop(&mut self) {
-        // A child never released was never meant to run: end it.
-        if self.gate.take().is_some() {
-            // SAFETY: signals and reaps our own child process.
-            unsafe {
-                libc::kill(self.pid as libc::pid_t, libc::SIGKILL);
-                libc::waitpid(self.pid as libc::pid_t, std::ptr::null_mut(), 0);
+        let pid = self.pid as libc::pid_t;
+        let mut signal = if self.gate.take().is_some() {
+            libc::SIGKILL
+        } else {
+            libc::SIGTERM
+        };
+        for _ in 0..2 {
+            if self.has_exited() {
+                return;
             }
+            // SAFETY: signals our own child, which is not reaped yet.
+            unsafe { libc::kill(pid, signal) };
+            for _ in 0..100 {
+                if self.has_exited() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            signal = libc::SIGKILL;
         }
     }
 }
