@@ -48,6 +48,36 @@ pub struct Cli {
     /// running a script; with -p and no pattern, the process's probes.
     #[arg(short = 'l', long = "list")]
     pub list: bool,
+
+    /// Explain the program instead of running it: each probe's hook and
+    /// attach target, its context fields, the maps and why, and the eBPF
+    /// instructions under the script lines they came from (needs no root
+    /// unless the kernel must be asked about tracepoints).
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Print the teaching guide's entry for one hook kind (`tracepoint`,
+    /// `uprobe`, `profile`, ...) and exit.
+    #[arg(long, value_name = "KIND")]
+    pub explain_hook: Option<String>,
+
+    /// Print the man page (roff) or a shell completion script on stdout
+    /// and exit; `scripts/setup` installs them.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub generate: Option<Generate>,
+}
+
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    /// The ferrotrace.8 man page (roff).
+    Man,
+    /// bash completions.
+    Bash,
+    /// zsh completions.
+    Zsh,
+    /// fish completions.
+    Fish,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,6 +7,8 @@ pub mod bpf;
 pub mod child;
 pub mod cli;
 pub mod elf_symbols;
+pub mod explain;
+pub mod generate;
 pub mod kernel_info;
 pub mod output;
 pub mod session;

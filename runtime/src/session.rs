@@ -34,6 +34,15 @@ pub fn run(cli: &Cli) -> i32 {
 }
 
 fn run_inner(cli: &Cli) -> Result<i32, String> {
+    if let Some(what) = cli.generate {
+        crate::generate::generate(what, &mut std::io::stdout().lock())
+            .map_err(|e| format!("ERROR: cannot write to standard output: {e}."))?;
+        return Ok(0);
+    }
+    if let Some(kind) = &cli.explain_hook {
+        print!("{}", crate::explain::explain_hook(kind)?);
+        return Ok(0);
+    }
     if cli.list {
         return list_user_probes(cli);
     }
@@ -47,6 +56,13 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
     let Some(artifact) = compile(&source, cli.emit, &target)? else {
         return Ok(0);
     };
+    if cli.explain {
+        print!(
+            "{}",
+            crate::explain::explain(&artifact, &source, &SystemKernel)?
+        );
+        return Ok(0);
+    }
     check_privileges()?;
     execute(&artifact, &source, cli)
 }

@@ -120,7 +120,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         aliases: &["u"],
         deprecated: &[],
         shape: "uprobe:BINARY:FUNCTION",
-        context: "arg0..argN, func, ustack",
+        context: "arg0..argN, func",
         implemented: true,
         explain: "A dynamic hook on a function of a user-space binary or library: the \
                   kernel places a breakpoint in the file's mapped text.",

@@ -5,7 +5,8 @@
 //! named `/fixtures/user/demo`, `/fixtures/user/cppdemo` and
 //! `/fixtures/user/libdemolib.so` (short name `libdemolib`) are the test programs of `user_programs`, built with
 //! gcc and read by the runtime's own ELF and USDT readers; scripts and
-//! snapshots see only those stable names.
+//! snapshots see only those stable names. Other binaries are read from the
+//! machine itself, for the documentation's one-liners.
 
 use crate::user_programs::user_programs;
 use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
@@ -54,7 +55,10 @@ impl KernelInfo for FixtureKernel {
             "/fixtures/user/libdemolib.so" | "libdemolib" => {
                 Some("/fixtures/user/libdemolib.so".to_string())
             }
-            _ => None,
+            _ if name.starts_with("/fixtures/") => None,
+            // Other binaries are the machine's own (the hook guide's
+            // one-liners name /bin/bash and python3.11).
+            _ => return ferrotrace_runtime::elf_symbols::resolve_binary(name, None),
         })
     }
 
@@ -81,6 +85,7 @@ fn real_path(path: &str) -> Result<String, String> {
         "/fixtures/user/demo" => Ok(programs.demo_str().to_string()),
         "/fixtures/user/libdemolib.so" => Ok(programs.lib_str().to_string()),
         "/fixtures/user/cppdemo" => Ok(programs.cpp_str().to_string()),
-        _ => Err(format!("{path} is not a fixture binary")),
+        _ if path.starts_with("/fixtures/") => Err(format!("{path} is not a fixture binary")),
+        _ => Ok(path.to_string()),
     }
 }

@@ -360,3 +360,19 @@ fn p_with_any_binary_searches_the_process_objects() {
     );
     assert_eq!(stdout(&o), "lib_add(0, 100)\n\n\n");
 }
+
+#[test]
+fn str_reads_the_traced_process_memory() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    let o = with_demo(
+        &format!(
+            r#"uprobe:{demo}:greet {{ printf("hello, %s\n", str(arg0)); }}
+               uretprobe:{demo}:greet {{ printf("%d letters\n", retval); }}"#
+        ),
+        1,
+    );
+    assert_eq!(stdout(&o), "hello, ferrotrace\n10 letters\n\n\n");
+}

@@ -223,6 +223,9 @@ impl Checker<'_> {
         let ptr = ptr?;
         let space = match &ptr.ty {
             Type::Ptr { space, .. } => *space,
+            // A plain integer address is the traced process's memory in
+            // user-space probes, as in bpftrace.
+            Type::Int { .. } if scope.user.is_some() => AddrSpace::User,
             Type::Int { .. } => AddrSpace::Kernel,
             Type::Str(_) if len.is_none() => return Some(ptr),
             other => {

@@ -22,6 +22,7 @@ use crate::source::Span;
 use crate::syntax::ast::{Item, Script};
 use std::collections::HashMap;
 
+pub use types::tracepoint_field_type;
 pub use types::MAX_STRLEN;
 
 /// Checks a script and produces its typed IR, with every diagnostic found.
