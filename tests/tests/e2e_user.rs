@@ -376,3 +376,82 @@ fn str_reads_the_traced_process_memory() {
     );
     assert_eq!(stdout(&o), "hello, ferrotrace\n10 letters\n\n\n");
 }
+
+/// The BPF links of the whole system that attach a uprobe to `path`,
+/// read back from the kernel (`bpf_link_info.perf_event.uprobe`).
+fn uprobe_links_on(path: &str) -> usize {
+    const BPF_LINK_TYPE_PERF_EVENT: u32 = 7;
+    const BPF_PERF_EVENT_UPROBE: u32 = 1;
+    const BPF_PERF_EVENT_URETPROBE: u32 = 2;
+    let mut count = 0;
+    let mut id = 0u32;
+    loop {
+        let mut next = 0u32;
+        // SAFETY: `next` is a valid out pointer.
+        if unsafe { libbpf_sys::bpf_link_get_next_id(id, &mut next) } != 0 {
+            return count;
+        }
+        id = next;
+        // SAFETY: a plain call; a negative result means the link is gone.
+        let fd = unsafe { libbpf_sys::bpf_link_get_fd_by_id(id) };
+        if fd < 0 {
+            continue;
+        }
+        // SAFETY: bpf_link_info is plain old data; all-zero asks for no strings.
+        let mut info: libbpf_sys::bpf_link_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libbpf_sys::bpf_link_info>() as u32;
+        // SAFETY: `info` and `len` are valid and sized for each other.
+        let ok = unsafe { libbpf_sys::bpf_link_get_info_by_fd(fd, &mut info, &mut len) } == 0;
+        // SAFETY: reading a union member the kernel filled for this type.
+        let perf = unsafe { info.__bindgen_anon_1.perf_event };
+        let is_uprobe = ok
+            && info.type_ == BPF_LINK_TYPE_PERF_EVENT
+            && matches!(perf.type_, BPF_PERF_EVENT_UPROBE | BPF_PERF_EVENT_URETPROBE);
+        if is_uprobe {
+            let mut name = vec![0u8; 4096];
+            // SAFETY: as above; this time with a name buffer and its length.
+            let mut info: libbpf_sys::bpf_link_info = unsafe { std::mem::zeroed() };
+            info.__bindgen_anon_1.perf_event.__bindgen_anon_1.uprobe =
+                libbpf_sys::bpf_link_info__bindgen_ty_1__bindgen_ty_11__bindgen_ty_1__bindgen_ty_1 {
+                    file_name: name.as_mut_ptr() as u64,
+                    name_len: name.len() as u32,
+                    ..Default::default()
+                };
+            // SAFETY: `info` points at `name`, which outlives the call.
+            if unsafe { libbpf_sys::bpf_link_get_info_by_fd(fd, &mut info, &mut len) } == 0 {
+                let end = name.iter().position(|b| *b == 0).unwrap_or(0);
+                if name[..end] == *path.as_bytes() {
+                    count += 1;
+                }
+            }
+        }
+        // SAFETY: closes the fd this loop opened.
+        unsafe { libc::close(fd) };
+    }
+}
+
+#[test]
+fn sigkill_leaves_no_uprobe_behind() {
+    if !kernel_available() {
+        return;
+    }
+    let p = user_programs();
+    // A copy of its own, so other tests' probes on demo do not count.
+    let copy = p.dir.join("demo-sigkill");
+    if let Err(e) = std::fs::copy(&p.demo, &copy) {
+        panic!("cannot copy demo: {e}");
+    }
+    let copy = copy.to_string_lossy().into_owned();
+    let cmd = format!("{copy} 1 2000");
+    let session = ferrotrace_tests::harness::Session::start(&[
+        "-c",
+        &cmd,
+        "-e",
+        &format!("uprobe:{copy}:negate, uretprobe:{copy}:negate {{ @ = count(); }}"),
+    ]);
+    assert_eq!(uprobe_links_on(&copy), 2);
+    session.signal(libc::SIGKILL);
+    let (code, _, _) = session.finish();
+    assert_eq!(code, -1, "killed by a signal, so no exit code");
+    assert_eq!(uprobe_links_on(&copy), 0);
+}
