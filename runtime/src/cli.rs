@@ -49,6 +49,11 @@ pub struct Cli {
     #[arg(short = 'l', long = "list")]
     pub list: bool,
 
+    /// Do not use these kernel features even where they exist (here:
+    /// `uprobe_multi`, so each uprobe gets a perf event of its own).
+    #[arg(long = "no-feature", value_name = "FEATURE", value_delimiter = ',')]
+    pub no_feature: Vec<NoFeature>,
+
     /// Explain the program instead of running it: each probe's hook and
     /// attach target, its context fields, the maps and why, and the eBPF
     /// instructions under the script lines they came from (needs no root
@@ -65,6 +70,14 @@ pub struct Cli {
     /// and exit; `scripts/setup` installs them.
     #[arg(long, value_enum, value_name = "WHAT")]
     pub generate: Option<Generate>,
+}
+
+/// A kernel feature `--no-feature` can turn off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NoFeature {
+    /// uprobe_multi links (Linux 6.6+) for uprobes and USDT probes.
+    #[value(name = "uprobe_multi")]
+    UprobeMulti,
 }
 
 /// What `--generate` prints.

@@ -46,6 +46,9 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
     if cli.list {
         return list_user_probes(cli);
     }
+    if cli.no_feature.contains(&crate::cli::NoFeature::UprobeMulti) {
+        crate::bpf::uprobe::disable_uprobe_multi();
+    }
     let Some((script, _params)) = cli.script() else {
         return Err("ERROR: no program given: pass a script file, `-` for standard input, or -e 'PROGRAM'.\n\
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."

@@ -377,12 +377,10 @@ fn str_reads_the_traced_process_memory() {
     assert_eq!(stdout(&o), "hello, ferrotrace\n10 letters\n\n\n");
 }
 
-/// The BPF links of the whole system that attach a uprobe to `path`,
-/// read back from the kernel (`bpf_link_info.perf_event.uprobe`).
+/// The BPF links of the whole system that attach a uprobe to `path`:
+/// uprobe_multi links and perf-event links over a uprobe, read back from
+/// the kernel (`bpf_link_info`).
 fn uprobe_links_on(path: &str) -> usize {
-    const BPF_LINK_TYPE_PERF_EVENT: u32 = 7;
-    const BPF_PERF_EVENT_UPROBE: u32 = 1;
-    const BPF_PERF_EVENT_URETPROBE: u32 = 2;
     let mut count = 0;
     let mut id = 0u32;
     loop {
@@ -397,37 +395,63 @@ fn uprobe_links_on(path: &str) -> usize {
         if fd < 0 {
             continue;
         }
-        // SAFETY: bpf_link_info is plain old data; all-zero asks for no strings.
-        let mut info: libbpf_sys::bpf_link_info = unsafe { std::mem::zeroed() };
+        if link_uprobe_path(fd).is_some_and(|p| p == path) {
+            count += 1;
+        }
+        // SAFETY: closes the fd this loop opened.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// The binary a uprobe link attaches to, or `None` for other links.
+fn link_uprobe_path(fd: i32) -> Option<String> {
+    const BPF_LINK_TYPE_PERF_EVENT: u32 = 7;
+    const BPF_LINK_TYPE_UPROBE_MULTI: u32 = 12;
+    const BPF_PERF_EVENT_UPROBE: u32 = 1;
+    const BPF_PERF_EVENT_URETPROBE: u32 = 2;
+    let info_of = |info: &mut libbpf_sys::bpf_link_info| {
         let mut len = std::mem::size_of::<libbpf_sys::bpf_link_info>() as u32;
-        // SAFETY: `info` and `len` are valid and sized for each other.
-        let ok = unsafe { libbpf_sys::bpf_link_get_info_by_fd(fd, &mut info, &mut len) } == 0;
-        // SAFETY: reading a union member the kernel filled for this type.
-        let perf = unsafe { info.__bindgen_anon_1.perf_event };
-        let is_uprobe = ok
-            && info.type_ == BPF_LINK_TYPE_PERF_EVENT
-            && matches!(perf.type_, BPF_PERF_EVENT_UPROBE | BPF_PERF_EVENT_URETPROBE);
-        if is_uprobe {
-            let mut name = vec![0u8; 4096];
-            // SAFETY: as above; this time with a name buffer and its length.
-            let mut info: libbpf_sys::bpf_link_info = unsafe { std::mem::zeroed() };
-            info.__bindgen_anon_1.perf_event.__bindgen_anon_1.uprobe =
+        // SAFETY: `info` and `len` are valid and sized for each other; any
+        // buffer `info` points at outlives the call.
+        unsafe { libbpf_sys::bpf_link_get_info_by_fd(fd, info, &mut len) == 0 }
+    };
+    // SAFETY: bpf_link_info is plain old data; all-zero asks for no strings.
+    let mut info: libbpf_sys::bpf_link_info = unsafe { std::mem::zeroed() };
+    if !info_of(&mut info) {
+        return None;
+    }
+    let mut name = vec![0u8; 4096];
+    // SAFETY: as above.
+    let mut again: libbpf_sys::bpf_link_info = unsafe { std::mem::zeroed() };
+    match info.type_ {
+        BPF_LINK_TYPE_UPROBE_MULTI => {
+            again.__bindgen_anon_1.uprobe_multi =
+                libbpf_sys::bpf_link_info__bindgen_ty_1__bindgen_ty_10 {
+                    path: name.as_mut_ptr() as u64,
+                    path_size: name.len() as u32,
+                    ..Default::default()
+                };
+        }
+        BPF_LINK_TYPE_PERF_EVENT => {
+            // SAFETY: the kernel filled the perf_event member for this type.
+            let perf = unsafe { info.__bindgen_anon_1.perf_event };
+            if !matches!(perf.type_, BPF_PERF_EVENT_UPROBE | BPF_PERF_EVENT_URETPROBE) {
+                return None;
+            }
+            again.__bindgen_anon_1.perf_event.__bindgen_anon_1.uprobe =
                 libbpf_sys::bpf_link_info__bindgen_ty_1__bindgen_ty_11__bindgen_ty_1__bindgen_ty_1 {
                     file_name: name.as_mut_ptr() as u64,
                     name_len: name.len() as u32,
                     ..Default::default()
                 };
-            // SAFETY: `info` points at `name`, which outlives the call.
-            if unsafe { libbpf_sys::bpf_link_get_info_by_fd(fd, &mut info, &mut len) } == 0 {
-                let end = name.iter().position(|b| *b == 0).unwrap_or(0);
-                if name[..end] == *path.as_bytes() {
-                    count += 1;
-                }
-            }
         }
-        // SAFETY: closes the fd this loop opened.
-        unsafe { libc::close(fd) };
+        _ => return None,
     }
+    if !info_of(&mut again) {
+        return None;
+    }
+    let end = name.iter().position(|b| *b == 0).unwrap_or(0);
+    Some(String::from_utf8_lossy(&name[..end]).into_owned())
 }
 
 #[test]
@@ -436,22 +460,49 @@ fn sigkill_leaves_no_uprobe_behind() {
         return;
     }
     let p = user_programs();
-    // A copy of its own, so other tests' probes on demo do not count.
-    let copy = p.dir.join("demo-sigkill");
-    if let Err(e) = std::fs::copy(&p.demo, &copy) {
-        panic!("cannot copy demo: {e}");
+    // Both attach paths: uprobe_multi links, and per-probe perf events.
+    for (tag, extra) in [("multi", None), ("perf", Some("--no-feature=uprobe_multi"))] {
+        // A copy of its own, so other tests' probes on demo do not count.
+        let copy = p.dir.join(format!("demo-sigkill-{tag}"));
+        if let Err(e) = std::fs::copy(&p.demo, &copy) {
+            panic!("cannot copy demo: {e}");
+        }
+        let copy = copy.to_string_lossy().into_owned();
+        let cmd = format!("{copy} 1 2000");
+        let script = format!("uprobe:{copy}:negate, uretprobe:{copy}:negate {{ @ = count(); }}");
+        let mut args = vec!["-c", &cmd, "-e", &script];
+        args.extend(extra);
+        let session = ferrotrace_tests::harness::Session::start(&args);
+        assert_eq!(uprobe_links_on(&copy), 2, "{tag}");
+        session.signal(libc::SIGKILL);
+        let (code, _, _) = session.finish();
+        assert_eq!(code, -1, "killed by a signal, so no exit code");
+        assert_eq!(uprobe_links_on(&copy), 0, "{tag}");
     }
-    let copy = copy.to_string_lossy().into_owned();
-    let cmd = format!("{copy} 1 2000");
-    let session = ferrotrace_tests::harness::Session::start(&[
+}
+
+#[test]
+fn perf_event_path_when_uprobe_multi_is_turned_off() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    let cmd = format!("{demo} 2");
+    // Per-probe uprobe PMU events: return bit and semaphore in `config`.
+    let o = run(&[
+        "--no-feature",
+        "uprobe_multi",
         "-c",
         &cmd,
         "-e",
-        &format!("uprobe:{copy}:negate, uretprobe:{copy}:negate {{ @ = count(); }}"),
+        &format!(
+            r#"uretprobe:{demo}:scale {{ printf("scale -> %d\n", retval); }}
+               usdt:{demo}:demo:guarded {{ printf("guarded %d\n", arg0); }}"#
+        ),
     ]);
-    assert_eq!(uprobe_links_on(&copy), 2);
-    session.signal(libc::SIGKILL);
-    let (code, _, _) = session.finish();
-    assert_eq!(code, -1, "killed by a signal, so no exit code");
-    assert_eq!(uprobe_links_on(&copy), 0);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "scale -> 7\nguarded 42\nscale -> 10\nguarded 43\n\n\n"
+    );
 }

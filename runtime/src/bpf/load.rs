@@ -149,6 +149,18 @@ pub fn load_program(
     insns: &[u64],
     site: &ProbeSite<'_>,
 ) -> Result<OwnedFd, BpfError> {
+    load_program_for(prog_type, 0, name, insns, site)
+}
+
+/// `load_program` for programs the kernel must know the attach type of
+/// at load time (`expected_attach_type`, e.g. uprobe_multi).
+pub fn load_program_for(
+    prog_type: u32,
+    expected_attach_type: u32,
+    name: &str,
+    insns: &[u64],
+    site: &ProbeSite<'_>,
+) -> Result<OwnedFd, BpfError> {
     quiet_libbpf();
     if insns.is_empty() {
         return Err(BpfError::Object(format!(
@@ -156,14 +168,15 @@ pub fn load_program(
             site.probe
         )));
     }
-    match try_load(prog_type, name, insns, 0, SMALL_LOG) {
+    let kind = (prog_type, expected_attach_type);
+    match try_load(kind, name, insns, 0, SMALL_LOG) {
         Ok(fd) => Ok(fd),
         Err((errno, first_log)) => {
             if errno == libc::EPERM && first_log.trim().is_empty() {
                 return Err(BpfError::NotPermitted);
             }
             // Retry once to capture the complete verifier log.
-            let (errno, log) = match try_load(prog_type, name, insns, 1, LARGE_LOG) {
+            let (errno, log) = match try_load(kind, name, insns, 1, LARGE_LOG) {
                 Ok(fd) => return Ok(fd),
                 Err(failure) => failure,
             };
@@ -198,7 +211,7 @@ pub fn load_program(
 
 /// One bpf_prog_load attempt; on failure the errno and the log text.
 fn try_load(
-    prog_type: u32,
+    (prog_type, expected_attach_type): (u32, u32),
     name: &str,
     insns: &[u64],
     log_level: u32,
@@ -212,6 +225,7 @@ fn try_load(
         log_level,
         log_size: u32::try_from(log_size).unwrap_or(u32::MAX),
         log_buf: log.as_mut_ptr().cast(),
+        expected_attach_type,
         ..Default::default()
     };
     // SAFETY: `insns` is a live slice of 8-byte instructions with the layout

@@ -49,6 +49,8 @@ pub struct LoadedObject {
     manifest: Manifest,
     /// The process uprobes are scoped to (`-p`, `-c`), or every process.
     target_pid: Option<u32>,
+    /// Per program: loaded for a uprobe_multi link (see `uprobe.rs`).
+    uprobe_multi: Vec<bool>,
 }
 
 impl LoadedObject {
@@ -131,6 +133,7 @@ impl LoadedObject {
         })?;
 
         let mut programs = Vec::with_capacity(manifest.programs.len());
+        let mut uprobe_multi = Vec::with_capacity(manifest.programs.len());
         for spec in &manifest.programs {
             let program = obj.programs.get(&spec.function).ok_or_else(|| {
                 BpfError::Object(format!(
@@ -172,12 +175,15 @@ impl LoadedObject {
                 column: spec.column,
                 lines: &lines,
             };
-            programs.push(load::load_program(
-                prog_type,
-                &spec.function,
-                &insns,
-                &site,
-            )?);
+            let (fd, multi) = match spec.attach {
+                AttachSpec::Uprobe { .. } => uprobe::load_program(&spec.function, &insns, &site)?,
+                _ => (
+                    load::load_program(prog_type, &spec.function, &insns, &site)?,
+                    false,
+                ),
+            };
+            programs.push(fd);
+            uprobe_multi.push(multi);
         }
 
         Ok(LoadedObject {
@@ -186,6 +192,7 @@ impl LoadedObject {
             maps,
             manifest: manifest.clone(),
             target_pid: None,
+            uprobe_multi,
         })
     }
 
@@ -234,6 +241,7 @@ impl LoadedObject {
                     retprobe: *retprobe,
                     ref_ctr_offset: *ref_ctr_offset,
                     pid: self.target_pid,
+                    multi: self.uprobe_multi.get(index).copied().unwrap_or(false),
                 },
             )?],
         };
@@ -301,9 +309,12 @@ impl LoadedObject {
     /// Closes every link and perf event. Programs and maps stay, so END can
     /// still run and maps can still be read.
     pub fn detach_all(&mut self) {
-        for hooks in &mut self.attachments {
-            hooks.clear();
-        }
+        let all: Vec<Attachment> = self
+            .attachments
+            .iter_mut()
+            .flat_map(std::mem::take)
+            .collect();
+        attach::close_in_parallel(all);
     }
 
     /// The manifest the object was loaded from.

@@ -1,12 +1,15 @@
-//! Attaching programs to uprobes, uretprobes and USDT probes through the
-//! kernel's uprobe PMU, never through tracefs `uprobe_events`: one
-//! `perf_event_open` per probe with the PMU's type (from
-//! `/sys/bus/event_source/devices/uprobe/type`), the binary's path in
-//! `config1`, the file offset in `config2`, the return-probe bit and the
-//! USDT semaphore's file offset (the kernel's reference counter) placed in
-//! `config` where the PMU's `format/` files say, then a BPF link. The
-//! event belongs to the fds, so nothing outlives the process. Also writes
-//! the `cpid` map before attaching.
+//! Attaching programs to uprobes, uretprobes and USDT probes, never through
+//! tracefs `uprobe_events`. Where the kernel has them (Linux 6.6+), each
+//! program is loaded for and attached by a uprobe_multi BPF link (path,
+//! file offset, semaphore offset, return flag and pid in one
+//! `bpf_link_create`), whose release does not serialize on the kernel's
+//! trace-event mutex, so many probes detach in parallel quickly. Otherwise
+//! one `perf_event_open` per probe on the uprobe PMU (type from
+//! `/sys/bus/event_source/devices/uprobe/type`, the path in `config1`, the
+//! file offset in `config2`, the return-probe bit and the USDT semaphore's
+//! file offset placed in `config` where the PMU's `format/` files say),
+//! then a BPF link. Either way the hook belongs to fds, so nothing outlives
+//! the process. Also writes the `cpid` map before attaching.
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -29,10 +32,98 @@ pub struct UprobeTarget<'a> {
     pub ref_ctr_offset: Option<u64>,
     /// Only this process, or every process.
     pub pid: Option<u32>,
+    /// The program was loaded for a uprobe_multi link.
+    pub multi: bool,
+}
+
+/// `BPF_PROG_TYPE_KPROBE` with `expected_attach_type` BPF_TRACE_UPROBE_MULTI.
+const UPROBE_MULTI: u32 = 48;
+/// `BPF_F_UPROBE_MULTI_RETURN`.
+const UPROBE_MULTI_RETURN: u32 = 1;
+
+/// Set by `--no-feature uprobe_multi`: always use the perf-event path.
+static NO_UPROBE_MULTI: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes every later load use per-probe perf events instead of uprobe_multi links.
+pub fn disable_uprobe_multi() {
+    NO_UPROBE_MULTI.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Loads a uprobe program, for a uprobe_multi link when the kernel accepts
+/// that and as a plain kprobe-type program otherwise. Returns the fd and
+/// whether it is for uprobe_multi.
+pub fn load_program(
+    name: &str,
+    insns: &[u64],
+    site: &super::ProbeSite<'_>,
+) -> Result<(OwnedFd, bool), BpfError> {
+    use super::load::{load_program_for, BPF_PROG_TYPE_KPROBE};
+    if NO_UPROBE_MULTI.load(std::sync::atomic::Ordering::Relaxed) {
+        return load_program_for(BPF_PROG_TYPE_KPROBE, 0, name, insns, site).map(|fd| (fd, false));
+    }
+    match load_program_for(BPF_PROG_TYPE_KPROBE, UPROBE_MULTI, name, insns, site) {
+        Ok(fd) => Ok((fd, true)),
+        // Kernels without uprobe_multi refuse the attach type, not the code.
+        Err(BpfError::Load { .. }) => {
+            load_program_for(BPF_PROG_TYPE_KPROBE, 0, name, insns, site).map(|fd| (fd, false))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Attaches a uprobe_multi program with one `bpf_link_create`.
+fn attach_multi(prog: BorrowedFd<'_>, t: UprobeTarget<'_>) -> Result<Attachment, BpfError> {
+    let attach_err = |reason: String| BpfError::Attach {
+        probe: t.probe.to_string(),
+        reason,
+    };
+    let path = CString::new(t.binary)
+        .map_err(|_| attach_err(format!("the path {:?} contains a NUL byte.", t.binary)))?;
+    let offset: libc::c_ulong = t.offset;
+    let ref_ctr: libc::c_ulong = t.ref_ctr_offset.unwrap_or(0);
+    // SAFETY: the options struct is plain old data; all-zero is its default.
+    let mut opts: libbpf_sys::bpf_link_create_opts = unsafe { std::mem::zeroed() };
+    opts.sz = std::mem::size_of::<libbpf_sys::bpf_link_create_opts>() as libbpf_sys::size_t;
+    opts.__bindgen_anon_1.uprobe_multi =
+        libbpf_sys::bpf_link_create_opts__bindgen_ty_1__bindgen_ty_3 {
+            flags: if t.retprobe { UPROBE_MULTI_RETURN } else { 0 },
+            cnt: 1,
+            path: path.as_ptr(),
+            offsets: &offset,
+            ref_ctr_offsets: if t.ref_ctr_offset.is_some() {
+                &ref_ctr
+            } else {
+                std::ptr::null()
+            },
+            pid: t.pid.unwrap_or(0),
+            ..Default::default()
+        };
+    // SAFETY: `opts` points at `path`, `offset` and `ref_ctr`, which all
+    // outlive the call; the program fd is live.
+    let link = unsafe {
+        libbpf_sys::bpf_link_create(
+            prog.as_raw_fd(),
+            0,
+            libbpf_sys::BPF_TRACE_UPROBE_MULTI,
+            &opts,
+        )
+    };
+    if link < 0 {
+        return Err(attach_err(open_reason(libbpf_errno(link), &t)));
+    }
+    // SAFETY: libbpf returned a fresh fd that nothing else owns.
+    let link = unsafe { OwnedFd::from_raw_fd(link) };
+    Ok(Attachment {
+        link: Some(link),
+        perf: None,
+    })
 }
 
 /// Attaches `prog` (a kprobe-type program) to the uprobe described by `t`.
 pub fn attach_uprobe(prog: BorrowedFd<'_>, t: UprobeTarget<'_>) -> Result<Attachment, BpfError> {
+    if t.multi {
+        return attach_multi(prog, t);
+    }
     let attach_err = |reason: String| BpfError::Attach {
         probe: t.probe.to_string(),
         reason,
