@@ -247,7 +247,13 @@ fn target(cli: &Cli) -> Result<sema::Target, String> {
     let command = match &cli.cmd {
         Some(cmd) => {
             let words = child::command_words(cmd).map_err(|e| format!("ERROR: {e}"))?;
-            child::program_path(&words[0])
+            // Checked before compiling, so a typo costs no BPF load.
+            Some(child::program_path(&words[0]).ok_or_else(|| {
+                format!(
+                    "ERROR: the command `{}` given with -c was not found; give its path or put it on PATH.",
+                    words[0]
+                )
+            })?)
         }
         None => None,
     };

@@ -506,3 +506,18 @@ fn perf_event_path_when_uprobe_multi_is_turned_off() {
         "scale -> 7\nguarded 42\nscale -> 10\nguarded 43\n\n\n"
     );
 }
+
+#[test]
+fn c_with_a_missing_command_is_an_error() {
+    let o = run(&[
+        "-c",
+        "/nonexistent/ferrotrace-cmd 1",
+        "-e",
+        "BEGIN { exit(); }",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "ERROR: the command `/nonexistent/ferrotrace-cmd` given with -c was not found; give its path or put it on PATH.\n"
+    );
+}
