@@ -137,7 +137,8 @@ pub fn parse_usdt_args(text: &str) -> Result<Vec<UsdtArg>, String> {
     text.split_whitespace().map(parse_usdt_arg).collect()
 }
 
-fn parse_usdt_arg(spec: &str) -> Result<UsdtArg, String> {
+/// Parses one argument specification (`-4@%edi`).
+pub fn parse_usdt_arg(spec: &str) -> Result<UsdtArg, String> {
     let bad = |why: &str| format!("USDT argument `{spec}` is not understood: {why}");
     let (size_text, operand) = spec
         .split_once('@')

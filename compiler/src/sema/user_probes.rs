@@ -17,7 +17,7 @@ use crate::kernel::KernelInfo;
 use crate::source::Span;
 use crate::syntax::ast::{AttachPart, AttachPoint};
 use crate::user_space::{
-    library_matches, parse_usdt_args, UsdtArg, UsdtLocation, UserObject, UserSymbol, ARG_REGISTERS,
+    library_matches, parse_usdt_arg, UsdtArg, UsdtLocation, UserObject, UserSymbol, ARG_REGISTERS,
     RETURN_REGISTER, STACK_POINTER,
 };
 use ferrotrace_stdlib::builtins::arg_index;
@@ -29,8 +29,9 @@ pub(super) struct UserContext {
     kind: ProbeKind,
     /// The function (or USDT probe) name, for `func`.
     func: String,
-    /// The USDT probe's decoded arguments.
-    usdt_args: Vec<UsdtArg>,
+    /// The USDT probe's arguments, decoded or why they cannot be (an error
+    /// only when the script reads that argument).
+    usdt_args: Vec<Result<UsdtArg, String>>,
 }
 
 /// Whether `ap` is a user-space attach point this module resolves.
@@ -443,7 +444,6 @@ fn usdt(
     let search = UsdtSearch {
         names: glob(&name.text, name.span)?,
         providers: provider.map(|p| glob(&p.text, p.span)).transpose()?,
-        name_span: name.span,
         bin,
     };
     let mut known = Vec::new();
@@ -487,7 +487,6 @@ fn usdt(
 struct UsdtSearch<'a> {
     names: globset::GlobMatcher,
     providers: Option<globset::GlobMatcher>,
-    name_span: Span,
     bin: &'a AttachPart,
 }
 
@@ -524,17 +523,7 @@ impl UsdtSearch<'_> {
                 if !provider_ok || !self.names.is_match(&p.name) {
                     continue;
                 }
-                let args = parse_usdt_args(&p.args_text).map_err(|why| {
-                    Diagnostic::error(
-                        "E0107",
-                        format!(
-                            "cannot decode the arguments of USDT probe `{}:{}`",
-                            p.provider, p.name
-                        ),
-                        self.name_span,
-                    )
-                    .note(why)
-                })?;
+                let args = p.args_text.split_whitespace().map(parse_usdt_arg).collect();
                 out.push((
                     Resolved {
                         name: format!("usdt:{path}:{}:{}", p.provider, p.name),
@@ -651,10 +640,22 @@ impl Checker<'_> {
             let n = usize::from(n);
             return match user.kind {
                 ProbeKind::Usdt => match user.usdt_args.get(n) {
-                    Some(a) => typed(
+                    Some(Ok(a)) => typed(
                         ExprKind::UsdtArg(*a),
                         if a.signed { Type::I64 } else { Type::U64 },
                     ),
+                    Some(Err(why)) => {
+                        self.error(
+                            Diagnostic::error(
+                                "E0107",
+                                format!("cannot decode `{name}` of USDT probe `{}`", user.func),
+                                span,
+                            )
+                            .label("its location is not understood")
+                            .note(why.clone()),
+                        );
+                        Some(None)
+                    }
                     None => {
                         self.error(
                             Diagnostic::error(
