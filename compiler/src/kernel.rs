@@ -65,6 +65,11 @@ pub trait KernelInfo {
     fn process_objects(&self, _pid: u32) -> Result<Vec<String>, String> {
         Err("this ferrotrace build cannot read process memory maps".to_string())
     }
+
+    /// The number of possible CPUs (the `ncpus` builtin); 1 when unknown.
+    fn possible_cpus(&self) -> u32 {
+        1
+    }
 }
 
 impl TracepointFormat {

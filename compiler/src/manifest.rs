@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST_VERSION: u32 = 2;
 
 /// The compiler's output: an ELF object for the BPF target and its manifest.
 #[derive(Debug, Clone)]
@@ -117,6 +117,13 @@ pub enum MapRole {
     /// One u64 at key 0: the pid of the `-c` command, written by the
     /// runtime before attaching (`cpid`).
     Cpid,
+    /// A one-entry per-CPU array of u64: event records the ring buffer
+    /// refused (it was full), summed over CPUs for `Lost N events`.
+    Lost,
+    /// A one-entry hash (key `u64 0`, value u64) the runtime sets to the
+    /// CLOCK_BOOTTIME nanoseconds at which tracing started, before BEGIN
+    /// runs; `elapsed` subtracts it. Present only when `elapsed` is used.
+    Start,
 }
 
 /// How to combine and print a map's values.
@@ -128,6 +135,38 @@ pub enum MapValueSpec {
     /// Per-CPU 64-bit sums: sum over CPUs.
     Sum {
         signed: bool,
+    },
+    /// `avg()`: per CPU a u64 count at 0 and a 64-bit total at 8; the
+    /// average is total / count over all CPUs (integer division).
+    Avg {
+        signed: bool,
+    },
+    /// `min()`: per CPU a 64-bit value at 0 and a u64 "set" flag at 8; CPUs
+    /// whose flag is 0 never saw a value and are not counted.
+    Min {
+        signed: bool,
+    },
+    /// `max()`: laid out like `Min`.
+    Max {
+        signed: bool,
+    },
+    /// `stats()`: laid out like `Avg`; prints count, average and total.
+    Stats {
+        signed: bool,
+    },
+    /// `hist(n, bits)`: per CPU one u64 counter per log2 bucket: bucket 0
+    /// counts negative values, then each power of two has 2^bits buckets
+    /// (see the runtime's `output::hist`). Counters are summed over CPUs.
+    Hist {
+        bits: u8,
+    },
+    /// `lhist(n, min, max, step)`: per CPU one u64 counter per bucket:
+    /// bucket 0 counts values below `min`, bucket i ≥ 1 counts
+    /// `[min + (i-1)·step, min + i·step)`, the last counts values ≥ `max`.
+    Lhist {
+        min: i64,
+        max: i64,
+        step: i64,
     },
 }
 
@@ -173,4 +212,36 @@ pub enum EventSpec {
     },
     /// `exit(code)`: the code is an i64 at offset 8.
     Exit,
+    /// `print(@map, top, div)`: print the map (by its ELF name) now, only
+    /// its `top` largest entries when `top` is not 0, values divided by
+    /// `div`. The record holds only the event index.
+    PrintMap {
+        map: String,
+        top: u64,
+        div: u64,
+    },
+    /// `clear(@map)`: remove every key of the map now.
+    ClearMap {
+        map: String,
+    },
+    /// `zero(@map)`: set every value of the map to zero now.
+    ZeroMap {
+        map: String,
+    },
+    /// `print(value)`: print the one value described by `value`.
+    PrintValue {
+        value: Field,
+    },
+    /// `time(fmt)`: print the local time, formatted by strftime(3).
+    Time {
+        format: String,
+    },
+    /// `join(arr, sep)`: a u64 count at offset 8, then `count` (at most
+    /// `max_args`) NUL-terminated strings in slots of `arg_size` bytes
+    /// from offset 16; print them joined by `sep`.
+    Join {
+        sep: String,
+        max_args: u32,
+        arg_size: u32,
+    },
 }

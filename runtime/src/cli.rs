@@ -54,6 +54,15 @@ pub struct Cli {
     #[arg(long = "no-feature", value_name = "FEATURE", value_delimiter = ',')]
     pub no_feature: Vec<NoFeature>,
 
+    /// The output format: bpftrace's text, or one JSON object per line.
+    #[arg(short = 'f', value_enum, value_name = "FORMAT", default_value = "text")]
+    pub format: OutputFormat,
+
+    /// Write the program's output to this file instead of standard output
+    /// (informational lines still go to standard error).
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
     /// Explain the program instead of running it: each probe's hook and
     /// attach target, its context fields, the maps and why, and the eBPF
     /// instructions under the script lines they came from (needs no root
@@ -91,6 +100,15 @@ pub enum Generate {
     Zsh,
     /// fish completions.
     Fish,
+}
+
+/// What `-f` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// bpftrace's text output.
+    Text,
+    /// One JSON object per line, as bpftrace writes them.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -228,7 +228,7 @@ fn explain_maps(out: &mut String, maps: &[MapSpec]) {
                     map.max_entries
                 );
                 let why = match value {
-                    MapValueSpec::Count | MapValueSpec::Sum { .. } => {
+                    v if !matches!(v, MapValueSpec::Plain(_)) => {
                         "why: an aggregation; each CPU updates its own copy of the \
                          value without locks, and ferrotrace adds the copies up when it \
                          reads the map"
@@ -251,6 +251,24 @@ fn explain_maps(out: &mut String, maps: &[MapSpec]) {
                     out,
                     "why: carries printf() and exit() records to ferrotrace in the \
                      order they happened, shared by all CPUs",
+                    "    ",
+                );
+            }
+            MapRole::Start => {
+                let _ = writeln!(out, "  {} (start time): {kind}", map.elf_name);
+                docgen::wrap(
+                    out,
+                    "why: holds the moment tracing started, written by ferrotrace \
+                     before BEGIN, so `elapsed` can count from it",
+                    "    ",
+                );
+            }
+            MapRole::Lost => {
+                let _ = writeln!(out, "  {} (lost events): {kind}", map.elf_name);
+                docgen::wrap(
+                    out,
+                    "why: counts, per CPU, the records the events buffer had no room \
+                     for, so ferrotrace can report `Lost N events`",
                     "    ",
                 );
             }
@@ -308,8 +326,16 @@ fn value_text(value: &MapValueSpec) -> String {
         MapValueSpec::Sum { signed } => {
             format!("sum ({} per CPU)", if *signed { "int64" } else { "uint64" })
         }
-        #[allow(unreachable_patterns)]
-        other => format!("{other:?}"),
+        MapValueSpec::Avg { .. } => "avg (count and total per CPU)".to_string(),
+        MapValueSpec::Stats { .. } => "stats (count and total per CPU)".to_string(),
+        MapValueSpec::Min { .. } => "min (value and a was-set flag per CPU)".to_string(),
+        MapValueSpec::Max { .. } => "max (value and a was-set flag per CPU)".to_string(),
+        MapValueSpec::Hist { bits } => {
+            format!("hist (log2 bucket counters per CPU, 2^{bits} per power of two)")
+        }
+        MapValueSpec::Lhist { min, max, step } => {
+            format!("lhist (bucket counters per CPU, {min} to {max} by {step})")
+        }
     }
 }
 

@@ -6,6 +6,8 @@
 //! `TracepointFormat::parse` so that fixtures and the real kernel agree.
 //! User-space binaries, symbols and USDT notes come from `elf_symbols` and
 //! `usdt`.
+//! The number of possible CPUs comes from libbpf
+//! (`/sys/devices/system/cpu/possible`).
 
 use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
 use ferrotrace_compiler::user_space::{UsdtProbe, UserObject};
@@ -55,6 +57,13 @@ impl KernelInfo for SystemKernel {
 
     fn process_objects(&self, pid: u32) -> Result<Vec<String>, String> {
         crate::elf_symbols::process_objects(pid)
+    }
+
+    fn possible_cpus(&self) -> u32 {
+        crate::bpf::maps::possible_cpus()
+            .ok()
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1)
     }
 }
 

@@ -27,6 +27,12 @@ pub enum Builtin {
     Retval,
     /// The traced function's name, in uprobes and uretprobes.
     Func,
+    Rand,
+    Jiffies,
+    Numaid,
+    Cgroup,
+    Ncpus,
+    Elapsed,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -97,6 +103,42 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         name: "func",
         ty: ValueType::Str(64),
         doc: "Name of the traced function (uprobe, uretprobe).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Rand,
+        name: "rand",
+        ty: ValueType::U32,
+        doc: "A pseudo-random 32-bit number.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Jiffies,
+        name: "jiffies",
+        ty: ValueType::U64,
+        doc: "The kernel's 64-bit jiffies counter (timer ticks since boot, offset as the kernel starts it).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Numaid,
+        name: "numaid",
+        ty: ValueType::U32,
+        doc: "Id of the NUMA node the probe runs on.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Cgroup,
+        name: "cgroup",
+        ty: ValueType::U64,
+        doc: "Id of the current task's cgroup (v2): the inode number of its directory in cgroupfs.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Ncpus,
+        name: "ncpus",
+        ty: ValueType::U64,
+        doc: "Number of possible CPUs, fixed when the script is compiled.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Elapsed,
+        name: "elapsed",
+        ty: ValueType::U64,
+        doc: "Nanoseconds since tracing started (just before BEGIN runs).",
     },
 ];
 

@@ -73,7 +73,7 @@ fn binary_explains_a_hook_and_suggests_a_spelling() {
 fn binary_explains_a_program_without_running_it() {
     let stdout = explain_with_binary("BEGIN { @n = 1; printf(\"hi\\n\"); exit(); }");
     assert!(
-        stdout.starts_with("This script compiles to 1 eBPF program and 3 maps"),
+        stdout.starts_with("This script compiles to 1 eBPF program and 4 maps"),
         "{stdout}"
     );
     assert!(

@@ -2,8 +2,9 @@
 //!
 //! Every map is a global of aya-obj's legacy `bpf_map_def` shape (seven
 //! `i32`s) in the `maps` section, named by its `elf_name`: user map `i` is
-//! `m{i}`, then come `events` (the ring buffer) and `scratch` (a one-entry
-//! per-CPU array holding every large temporary). Keys lay their elements out
+//! `m{i}`, then come `events` (the ring buffer), `lost` (per-CPU count of
+//! records the ring buffer refused) and `scratch` (a one-entry per-CPU
+//! array holding every large temporary). Keys lay their elements out
 //! at 8-aligned offsets (ints as 8 bytes, strings as N bytes, bools as one);
 //! a scalar map has a `u64 0` key. The same functions produce the manifest's
 //! `MapSpec`s so the ELF and the manifest cannot disagree.
@@ -11,7 +12,7 @@
 use super::builder::round8;
 use super::CodegenError;
 use crate::ir::{MapDef, MapValue, Program, Type};
-use crate::manifest::{Field, MapKind, MapRole, MapSpec, MapValueSpec, ValueKind};
+use crate::manifest::{Field, MapKind, MapRole, MapSpec, ValueKind};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::values::GlobalValue;
@@ -72,7 +73,7 @@ pub(crate) fn slot_size(t: &Type) -> u32 {
 pub(crate) fn value_size(v: &MapValue) -> u32 {
     match v {
         MapValue::Plain(t) => slot_size(t).max(8),
-        MapValue::Count | MapValue::Sum { .. } => 8,
+        agg => super::aggregate::value_size(agg).unwrap_or(8),
     }
 }
 
@@ -92,7 +93,7 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
 fn user_kind(m: &MapDef) -> MapKind {
     match m.value {
         MapValue::Plain(_) => MapKind::Hash,
-        MapValue::Count | MapValue::Sum { .. } => MapKind::PercpuHash,
+        _ => MapKind::PercpuHash,
     }
 }
 
@@ -107,11 +108,7 @@ fn user_spec(i: usize, m: &MapDef) -> MapSpec {
             kind: value_kind(t),
         })
         .collect();
-    let value = match &m.value {
-        MapValue::Plain(t) => MapValueSpec::Plain(value_kind(t)),
-        MapValue::Count => MapValueSpec::Count,
-        MapValue::Sum { signed } => MapValueSpec::Sum { signed: *signed },
-    };
+    let value = super::aggregate::value_spec(&m.value);
     MapSpec {
         elf_name: format!("m{i}"),
         kind: user_kind(m),
@@ -142,6 +139,16 @@ pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
         max_entries: EVENTS_SIZE,
         role: MapRole::Events,
     });
+    specs.extend(super::globals::start_spec(program));
+    specs.extend(super::user::cpid_spec(program));
+    specs.push(MapSpec {
+        elf_name: "lost".into(),
+        kind: MapKind::PercpuArray,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 1,
+        role: MapRole::Lost,
+    });
     specs.push(MapSpec {
         elf_name: "scratch".into(),
         kind: MapKind::PercpuArray,
@@ -158,8 +165,12 @@ pub(crate) struct MapGlobals<'ctx> {
     pub user: Vec<GlobalValue<'ctx>>,
     pub events: GlobalValue<'ctx>,
     pub scratch: GlobalValue<'ctx>,
-    /// The `cpid` map, declared by `build_module` (see `user.rs`).
+    /// The `cpid` map, when the program reads `cpid` (see `user.rs`).
     pub cpid: Option<GlobalValue<'ctx>>,
+    /// Per-CPU count of records the ring buffer refused.
+    pub lost: GlobalValue<'ctx>,
+    /// The start time behind `elapsed`, when the program uses it.
+    pub start: Option<GlobalValue<'ctx>>,
 }
 
 impl<'ctx> MapGlobals<'ctx> {
@@ -179,13 +190,18 @@ pub(crate) fn declare<'ctx>(
     let mut user = Vec::new();
     let mut events = None;
     let mut scratch = None;
+    let mut lost = None;
+    let mut start = None;
+    let mut cpid = None;
     for spec in specs {
         let g = declare_one(ctx, module, spec);
         match spec.role {
             MapRole::User { .. } => user.push(g),
             MapRole::Events => events = Some(g),
             MapRole::Scratch => scratch = Some(g),
-            MapRole::Cpid => {}
+            MapRole::Cpid => cpid = Some(g),
+            MapRole::Lost => lost = Some(g),
+            MapRole::Start => start = Some(g),
         }
     }
     let missing = || CodegenError::Internal("The map list lacks the events or scratch map.".into());
@@ -193,7 +209,9 @@ pub(crate) fn declare<'ctx>(
         user,
         events: events.ok_or_else(missing)?,
         scratch: scratch.ok_or_else(missing)?,
-        cpid: None,
+        cpid,
+        lost: lost.ok_or_else(missing)?,
+        start,
     })
 }
 
@@ -255,14 +273,15 @@ mod tests {
                 value: MapValue::Plain(Type::Str(13)),
             }],
             formats: vec![],
+            actions: vec![],
         };
         let specs = map_specs(&program, 3);
         let names: Vec<&str> = specs.iter().map(|s| s.elf_name.as_str()).collect();
-        assert_eq!(names, ["m0", "events", "scratch"]);
+        assert_eq!(names, ["m0", "events", "lost", "scratch"]);
         assert_eq!(
             (specs[0].kind, specs[0].key_size, specs[0].value_size),
             (MapKind::Hash, 8, 16)
         );
-        assert_eq!(specs[2].value_size, MIN_SCRATCH);
+        assert_eq!(specs[3].value_size, MIN_SCRATCH);
     }
 }

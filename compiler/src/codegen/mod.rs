@@ -10,10 +10,12 @@
 //! CPU `v3`. The manifest is derived from the same layout functions as the
 //! code, so the two always agree.
 
+mod aggregate;
 mod builder;
 mod debug;
 mod events;
 mod expr;
+mod globals;
 mod maps;
 mod stmt;
 mod user;
@@ -68,14 +70,10 @@ pub fn generate(program: &Program, source: &SourceFile) -> Result<Artifact, Code
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Object)
         .map_err(|e| CodegenError::Llvm(format!("Emitting the BPF object failed: {e}.")))?;
-    let mut map_list = maps::map_specs(program, scratch);
-    if module.get_global(user::CPID_MAP).is_some() {
-        map_list.push(user::cpid_spec());
-    }
     let manifest = Manifest {
         version: MANIFEST_VERSION,
         programs: program_specs(program, source),
-        maps: map_list,
+        maps: maps::map_specs(program, scratch),
         events: events::event_specs(program),
     };
     Ok(Artifact {
@@ -131,8 +129,7 @@ fn build_module<'ctx>(
     module.set_triple(&tm.get_triple());
     module.set_data_layout(&tm.get_target_data().get_data_layout());
     let mut specs = maps::map_specs(program, 0);
-    let mut globals = maps::declare(ctx, &module, &specs)?;
-    globals.cpid = Some(user::declare_cpid(ctx, &module));
+    let globals = maps::declare(ctx, &module, &specs)?;
     add_license(ctx, &module);
     let di = source.and_then(|src| debug::DebugInfo::new(ctx, &module, src).map(|d| (d, src)));
     let mut scratch = 0;
@@ -146,9 +143,6 @@ fn build_module<'ctx>(
         });
         let used = stmt::lower_probe(Emitter::new(ctx, func), program, &globals, probe, dbg)?;
         scratch = scratch.max(used);
-    }
-    if let Some(cpid) = globals.cpid {
-        user::keep_cpid_if_used(cpid);
     }
     if let Some((info, _)) = &di {
         info.finalize();

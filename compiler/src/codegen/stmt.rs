@@ -8,7 +8,7 @@ use super::builder::{round8, Emitter, BPF_ANY};
 use super::debug::ProbeDebug;
 use super::maps::{key_layout, MapGlobals};
 use super::CodegenError;
-use crate::ir::{AggregateOp, Expr, LValue, MapValue, Probe, Program, Stmt, StmtKind, Type};
+use crate::ir::{Expr, LValue, MapValue, Probe, Program, Stmt, StmtKind, Type};
 use inkwell::values::{FunctionValue, IntValue, PointerValue};
 
 type R<T> = Result<T, CodegenError>;
@@ -228,6 +228,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             } => self.if_stmt(cond, then, otherwise),
             StmtKind::Printf { format, args } => self.printf(*format, args),
             StmtKind::Exit { code } => self.exit(code.as_ref()),
+            StmtKind::Action { action, args } => self.action(*action, args),
         }
     }
 
@@ -375,37 +376,6 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let p = self.em.offset(dst, i)?;
             self.em.store(p, i8t.const_zero(), 1)?;
         }
-        Ok(())
-    }
-
-    fn aggregate(&mut self, map: usize, key: &[Expr], op: &AggregateOp) -> R<()> {
-        let delta = match op {
-            AggregateOp::Count => self.em.u64c(1),
-            AggregateOp::Sum(e) => {
-                let v = self.expr(e)?.int()?;
-                self.em.resize(v, 64, e.ty.is_signed())?
-            }
-        };
-        let k = self.map_key(map, key)?;
-        let m = self.maps.user(map)?;
-        let found = self.em.map_lookup_elem(m, k)?;
-        let (add, insert, done) = (
-            self.em.block("agg_add"),
-            self.em.block("agg_new"),
-            self.em.block("agg_done"),
-        );
-        self.em.cond_br(self.em.is_null(found)?, insert, add)?;
-        self.em.at(add);
-        let old = self.em.load(found, self.em.i64t(), 8)?;
-        let new = self.em.builder.build_int_add(old, delta, "agg")?;
-        self.em.store(found, new, 8)?;
-        self.em.br(done)?;
-        self.em.at(insert);
-        let buf = self.alloc(8)?;
-        self.em.store(buf, delta, 8)?;
-        self.em.map_update_elem(m, k, buf, BPF_ANY)?;
-        self.em.br(done)?;
-        self.em.at(done);
         Ok(())
     }
 }

@@ -2,57 +2,30 @@
 //! `struct pt_regs` (uprobe `argN`, `retval`), USDT arguments decoded by
 //! their note's specification (register, memory or constant, sign- or
 //! zero-extended from their size), and `cpid`, read from the single-entry
-//! `cpid` array map the runtime fills before attaching. The `cpid` map is
-//! declared in every module and deleted again when no probe reads it.
+//! `cpid` array map the runtime fills before attaching, which exists only
+//! in programs that read `cpid`.
 
 use super::builder::Emitter;
 use super::stmt::{ProbeGen, Val};
 use super::CodegenError;
-use crate::ir::{AddrSpace, Type};
+use crate::ir::{AddrSpace, Program, Type};
 use crate::manifest::{MapKind, MapRole, MapSpec};
 use crate::user_space::{UsdtArg, UsdtLocation};
-use inkwell::context::Context;
-use inkwell::module::{Linkage, Module};
-use inkwell::values::{BasicValue, GlobalValue, IntValue};
+use ferrotrace_stdlib::Builtin;
+use inkwell::values::IntValue;
 
 type R<T> = Result<T, CodegenError>;
 
-/// The ELF name of the map holding the `-c` command's pid.
-pub(crate) const CPID_MAP: &str = "cpid";
-
-/// The manifest entry of the `cpid` map: one u64 at key 0.
-pub(crate) fn cpid_spec() -> MapSpec {
-    MapSpec {
-        elf_name: CPID_MAP.into(),
+/// The `cpid` map's spec (one u64 at key 0), when the program reads `cpid`.
+pub(crate) fn cpid_spec(program: &Program) -> Option<MapSpec> {
+    super::globals::uses_builtin(program, Builtin::Cpid).then(|| MapSpec {
+        elf_name: "cpid".into(),
         kind: MapKind::Array,
         key_size: 4,
         value_size: 8,
         max_entries: 1,
         role: MapRole::Cpid,
-    }
-}
-
-/// Declares the `cpid` map global.
-pub(crate) fn declare_cpid<'ctx>(ctx: &'ctx Context, module: &Module<'ctx>) -> GlobalValue<'ctx> {
-    let spec = cpid_spec();
-    let i32t = ctx.i32_type();
-    let ty = ctx.struct_type(&[i32t.into(); 7], false);
-    let g = module.add_global(ty, None, &spec.elf_name);
-    super::maps::set_def(ctx, g, &spec);
-    g.set_section(Some("maps"));
-    g.set_linkage(Linkage::External);
-    g.set_alignment(4);
-    g
-}
-
-/// Deletes the `cpid` map when no probe reads it; returns whether it stays.
-pub(crate) fn keep_cpid_if_used(g: GlobalValue<'_>) -> bool {
-    if g.as_pointer_value().get_first_use().is_some() {
-        return true;
-    }
-    // SAFETY: the global has no uses, so nothing refers to it any more.
-    unsafe { g.delete() };
-    false
+    })
 }
 
 impl<'ctx> ProbeGen<'_, 'ctx> {

@@ -9,7 +9,9 @@
 //! diagnostics are dropped); the second pass checks everything against that
 //! fixed table and builds the IR. Both passes are linear in script size.
 
+mod aggregate;
 mod expr;
+mod mapfns;
 mod probes;
 mod stmt;
 mod types;
@@ -68,6 +70,7 @@ pub fn analyze_for(
         probes,
         maps: check.maps.defs,
         formats: check.formats,
+        actions: check.actions,
     };
     (program, check.diags)
 }
@@ -101,6 +104,7 @@ struct Checker<'k> {
     pass: Pass,
     maps: MapTable,
     formats: Vec<Format>,
+    actions: Vec<ir::Action>,
     diags: Vec<Diagnostic>,
     target: Target,
 }
@@ -112,6 +116,7 @@ impl<'k> Checker<'k> {
             pass,
             maps,
             formats: Vec::new(),
+            actions: Vec::new(),
             diags: Vec::new(),
             target: Target::default(),
         }
