@@ -43,14 +43,7 @@ fn user_scripts_pass_the_verifier_and_attach() {
         return;
     }
     let p = user_programs();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/user/ok");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    paths.sort();
+    let paths = ferrotrace_tests::stages::fixture_files("user/ok");
     assert!(
         paths.len() >= 8,
         "the user corpus is too small: {}",
