@@ -8,6 +8,7 @@
 //! `Display` prints the IR in the compact form used by snapshots and
 //! `--emit ir`.
 
+use crate::manifest::{stack_value_size, StackKind, StackMode};
 use crate::source::Span;
 use crate::user_space::UsdtArg;
 use ferrotrace_stdlib::Builtin;
@@ -154,6 +155,25 @@ pub enum Type {
         pointee: Box<Type>,
         space: AddrSpace,
     },
+    /// A stack recorded by `kstack`/`ustack` (see `ValueKind::Stack`).
+    Stack(StackType),
+    /// An address printed as a symbol: `ksym(addr)` (kernel) or
+    /// `usym(addr)` (user, with the pid; see `ValueKind::Symbol`).
+    Symbol(StackKind),
+}
+
+/// A stack value's kind, print mode and frame limit; values of different
+/// `StackType`s are different types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StackType {
+    pub kind: StackKind,
+    pub mode: StackMode,
+    pub limit: u8,
+}
+
+impl StackType {
+    /// bpftrace's default frame limit (the kernel's `perf_event_max_stack`).
+    pub const DEFAULT_LIMIT: u8 = 127;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +215,8 @@ impl Type {
             Type::Int { bits, .. } => u32::from(*bits) / 8,
             Type::Str(n) => *n,
             Type::Ptr { .. } => 8,
+            Type::Stack(s) => stack_value_size(s.kind),
+            Type::Symbol(kind) => stack_value_size(*kind),
         }
     }
 }
@@ -212,6 +234,15 @@ impl fmt::Display for Type {
                 };
                 write!(f, "{pointee} *{s}")
             }
+            Type::Stack(s) => {
+                let k = match s.kind {
+                    StackKind::Kernel => "kstack",
+                    StackKind::User => "ustack",
+                };
+                write!(f, "{k}({}, {})", s.mode.name(), s.limit)
+            }
+            Type::Symbol(StackKind::Kernel) => f.write_str("ksym"),
+            Type::Symbol(StackKind::User) => f.write_str("usym"),
         }
     }
 }
@@ -373,6 +404,10 @@ pub enum ExprKind {
         delta: i64,
         prefix: bool,
     },
+    /// `ksym(addr)`/`usym(addr)`: keeps the (u64) address, plus the
+    /// current pid for `usym`, to symbolize in user space; `ty` is
+    /// `Type::Symbol`.
+    SymbolOf(Box<Expr>),
 }
 
 // ---------------------------------------------------------------------------
@@ -564,6 +599,7 @@ impl fmt::Display for Expr {
                 delta,
                 prefix: false,
             } => write!(f, "(post {target} += {delta})")?,
+            ExprKind::SymbolOf(addr) => write!(f, "symbol({addr})")?,
         }
         write!(f, ":{}", self.ty)
     }

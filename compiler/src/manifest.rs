@@ -76,6 +76,8 @@ pub enum MapKind {
     PercpuHash,
     PercpuArray,
     Ringbuf,
+    /// `BPF_MAP_TYPE_STACK_TRACE`: stack id → frame addresses.
+    StackTrace,
 }
 
 impl MapKind {
@@ -87,6 +89,7 @@ impl MapKind {
             MapKind::PercpuHash => 5,
             MapKind::PercpuArray => 6,
             MapKind::Ringbuf => 27,
+            MapKind::StackTrace => 7,
         }
     }
 }
@@ -124,6 +127,47 @@ pub enum MapRole {
     /// CLOCK_BOOTTIME nanoseconds at which tracing started, before BEGIN
     /// runs; `elapsed` subtracts it. Present only when `elapsed` is used.
     Start,
+    /// The stack-trace map of every `kstack`/`ustack` of this kind and
+    /// frame limit: `bpf_get_stackid` stores frames here, and values of
+    /// `ValueKind::Stack` hold the ids to look up.
+    Stacks { kind: StackKind, limit: u8 },
+}
+
+/// Whose stack a `kstack`/`ustack` value records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StackKind {
+    Kernel,
+    User,
+}
+
+/// How a stack is printed (bpftrace's `stack_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StackMode {
+    /// `    sym+off` per frame.
+    Bpftrace,
+    /// `\tADDR sym+off (module)` per frame, as `perf script` prints.
+    Perf,
+    /// Bare hexadecimal addresses.
+    Raw,
+}
+
+impl StackMode {
+    pub fn lookup(name: &str) -> Option<StackMode> {
+        match name {
+            "bpftrace" => Some(StackMode::Bpftrace),
+            "perf" => Some(StackMode::Perf),
+            "raw" => Some(StackMode::Raw),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StackMode::Bpftrace => "bpftrace",
+            StackMode::Perf => "perf",
+            StackMode::Raw => "raw",
+        }
+    }
 }
 
 /// How to combine and print a map's values.
@@ -189,6 +233,20 @@ pub enum ValueKind {
         len: u32,
     },
     Pointer,
+    /// A stack recorded by `kstack`/`ustack`: an `i64` stack id into the
+    /// `MapRole::Stacks` map of this kind and limit, followed for user
+    /// stacks by the `u64` pid whose address space the frames belong to.
+    Stack {
+        kind: StackKind,
+        mode: StackMode,
+        limit: u8,
+    },
+    /// `ksym(addr)`/`usym(addr)`: a `u64` address printed as the name of
+    /// the function containing it; user symbols are followed by the `u64`
+    /// pid of the process whose address space it is in.
+    Symbol {
+        kind: StackKind,
+    },
 }
 
 impl ValueKind {
@@ -198,7 +256,16 @@ impl ValueKind {
             ValueKind::Bool => 1,
             ValueKind::Str { len } => *len,
             ValueKind::Pointer => 8,
+            ValueKind::Stack { kind, .. } | ValueKind::Symbol { kind } => stack_value_size(*kind),
         }
+    }
+}
+
+/// Bytes of a stack value: the stack id, and for user stacks the pid.
+pub fn stack_value_size(kind: StackKind) -> u32 {
+    match kind {
+        StackKind::Kernel => 8,
+        StackKind::User => 16,
     }
 }
 

@@ -27,6 +27,11 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "STAGE")]
     pub emit: Option<Emit>,
 
+    /// Also write the maps keyed by kstack/ustack as an interactive SVG
+    /// flame graph to this file when tracing ends.
+    #[arg(long, value_name = "FILE.svg")]
+    pub flamegraph: Option<PathBuf>,
+
     /// Do not print informational lines such as "Attached N probes".
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -54,7 +59,9 @@ pub struct Cli {
     #[arg(long = "no-feature", value_name = "FEATURE", value_delimiter = ',')]
     pub no_feature: Vec<NoFeature>,
 
-    /// The output format: bpftrace's text, or one JSON object per line.
+    /// The output format: bpftrace's text, one JSON object per line, or
+    /// `folded` (the maps keyed by kstack/ustack as folded stacks,
+    /// `root;caller;callee COUNT`, for flame graph tools).
     #[arg(short = 'f', value_enum, value_name = "FORMAT", default_value = "text")]
     pub format: OutputFormat,
 
@@ -109,6 +116,9 @@ pub enum OutputFormat {
     Text,
     /// One JSON object per line, as bpftrace writes them.
     Json,
+    /// Folded stacks of the maps keyed by kstack/ustack (printf output
+    /// and other maps are printed as text).
+    Folded,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -286,6 +286,20 @@ fn explain_maps(out: &mut String, maps: &[MapSpec]) {
                     "    ",
                 );
             }
+            MapRole::Stacks { limit, .. } => {
+                let _ = writeln!(
+                    out,
+                    "  {} (stacks): {kind}, up to {limit} frames, at most {} stacks",
+                    map.elf_name, map.max_entries
+                );
+                docgen::wrap(
+                    out,
+                    "why: bpf_get_stackid stores each distinct stack once and \
+                     returns its id, so map keys and events carry a small id; \
+                     ferrotrace reads the frames by id and symbolizes them when it prints",
+                    "    ",
+                );
+            }
             MapRole::Cpid => {
                 let _ = writeln!(out, "  {} (cpid): {kind}, one value", map.elf_name);
                 docgen::wrap(
@@ -306,6 +320,7 @@ fn map_kind_name(kind: MapKind) -> &'static str {
         MapKind::PercpuArray => "per-CPU array",
         MapKind::Ringbuf => "ring buffer",
         MapKind::Array => "array",
+        MapKind::StackTrace => "stack trace",
         #[allow(unreachable_patterns)]
         _ => "map",
     }

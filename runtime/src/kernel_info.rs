@@ -65,6 +65,18 @@ impl KernelInfo for SystemKernel {
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(1)
     }
+
+    fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String> {
+        let text = std::fs::read_to_string("/proc/kallsyms")
+            .map_err(|e| format!("could not read /proc/kallsyms ({e}); run ferrotrace as root"))?;
+        match ferrotrace_compiler::kernel::kallsyms_lookup(&text, name) {
+            Some(0) => Err(
+                "/proc/kallsyms hides addresses from this user (kptr_restrict); run ferrotrace as root"
+                    .to_string(),
+            ),
+            found => Ok(found),
+        }
+    }
 }
 
 #[cfg(test)]

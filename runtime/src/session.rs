@@ -11,11 +11,13 @@ use crate::bpf::{BpfError, LoadedObject};
 use crate::child;
 use crate::cli::{Cli, Emit, OutputFormat, ScriptSource};
 use crate::kernel_info::SystemKernel;
+use crate::output::folded::folded_lines;
 use crate::output::timefmt::local_strftime;
 use crate::output::{
-    decode_field, decode_fields, decode_map, format_pieces, Format, MapSnapshot, Printer,
+    decode_field, decode_fields, decode_map, format_pieces, Format, MapDatum, MapSnapshot, Printer,
 };
 use crate::signals;
+use crate::symbolize::StackResolver;
 use ferrotrace_compiler::diagnostics::{has_errors, render, Diagnostic};
 use ferrotrace_compiler::manifest::{Artifact, AttachSpec, EventSpec, Field, MapRole, ValueKind};
 use ferrotrace_compiler::{codegen, sema, syntax, Manifest, SourceFile};
@@ -185,7 +187,8 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     if cli.dry_run {
         return Ok(0);
     }
-    let mut sink = EventSink::new(manifest, printer);
+    let stacks = StackResolver::new(object.stack_maps().map_err(fail)?);
+    let mut sink = EventSink::new(manifest, printer, stacks);
     let mut events = object.event_reader().map_err(fail)?;
 
     object.set_start_time().map_err(fail)?;
@@ -211,9 +214,29 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
         .map_err(fail)?;
     sink.report_lost(&object);
     let code = sink.exit.unwrap_or(0);
-    let maps = read_maps(&object).map_err(fail)?;
-    sink.out.maps_at_exit(&maps);
+    let maps = read_maps(&object, &mut sink.stacks).map_err(fail)?;
+    match cli.format {
+        OutputFormat::Folded => {
+            for line in folded_lines(&maps) {
+                sink.out.printf(&format!("{line}\n"));
+            }
+        }
+        _ => sink.out.maps_at_exit(&maps),
+    }
+    if let Some(w) = sink.stacks.unrecorded_warning() {
+        eprintln!("{w}");
+    }
     sink.flush();
+    if let Some(path) = &cli.flamegraph {
+        let title = format!("ferrotrace {}", source.name);
+        let drawn = crate::flamegraph::write_flamegraph(path, &title, &maps)?;
+        if !cli.quiet {
+            eprintln!(
+                "Wrote a flame graph of {drawn} stacks to {}",
+                path.display()
+            );
+        }
+    }
     Ok(code)
 }
 
@@ -285,7 +308,8 @@ fn target_gone(child: &mut Option<child::Child>, pid: Option<u32>) -> bool {
 /// informational lines to stderr.
 fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
     let format = match cli.format {
-        OutputFormat::Text => Format::Text,
+        // Folded stacks replace the maps at exit; the rest is text.
+        OutputFormat::Text | OutputFormat::Folded => Format::Text,
         OutputFormat::Json => Format::Json,
     };
     let out: Box<dyn Write> = match &cli.output {
@@ -331,10 +355,12 @@ struct EventSink<'m, 'w> {
     exit: Option<i32>,
     /// Lost events already reported.
     lost: u64,
+    /// Reads and symbolizes the stacks in records and maps.
+    stacks: StackResolver,
 }
 
 impl<'m, 'w> EventSink<'m, 'w> {
-    fn new(manifest: &'m Manifest, out: Printer<'w>) -> Self {
+    fn new(manifest: &'m Manifest, out: Printer<'w>, stacks: StackResolver) -> Self {
         let formats = manifest
             .events
             .iter()
@@ -349,6 +375,7 @@ impl<'m, 'w> EventSink<'m, 'w> {
             out,
             exit: None,
             lost: 0,
+            stacks,
         }
     }
 
@@ -373,7 +400,9 @@ impl<'m, 'w> EventSink<'m, 'w> {
         match self.manifest.events.get(index) {
             Some(EventSpec::Printf { args, .. }) => {
                 let pieces = self.formats.get(index).map_or(&[][..], Vec::as_slice);
-                let text = format_pieces(pieces, &decode_fields(record, args));
+                let mut values = decode_fields(record, args);
+                self.stacks.resolve_all(&mut values);
+                let text = format_pieces(pieces, &values);
                 self.out.printf(&text);
             }
             Some(EventSpec::Time { format }) => {
@@ -402,13 +431,17 @@ impl<'m, 'w> EventSink<'m, 'w> {
                 self.out.join(&args, sep);
             }
             Some(EventSpec::PrintValue { value }) => {
-                self.out.value(&decode_field(record, value));
+                let mut v = decode_field(record, value);
+                self.stacks.resolve(&mut v);
+                self.out.value(&v);
             }
-            Some(EventSpec::PrintMap { map, top, div }) => match read_map(object, map) {
-                Ok(Some(snapshot)) => self.out.map(&snapshot, *top, *div),
-                Ok(None) => {}
-                Err(e) => eprintln!("WARNING: print() could not read a map: {e}"),
-            },
+            Some(EventSpec::PrintMap { map, top, div }) => {
+                match read_map(object, map, &mut self.stacks) {
+                    Ok(Some(snapshot)) => self.out.map(&snapshot, *top, *div),
+                    Ok(None) => {}
+                    Err(e) => eprintln!("WARNING: print() could not read a map: {e}"),
+                }
+            }
             Some(EventSpec::ClearMap { map }) => {
                 if let Err(e) = object.clear_map(map) {
                     eprintln!("WARNING: clear() failed: {e}");
@@ -449,7 +482,11 @@ fn u64_at(offset: u32) -> Field {
 
 /// Reads and decodes the script map named `elf_name` (`None` for a map
 /// that is not a script map).
-fn read_map(object: &LoadedObject, elf_name: &str) -> Result<Option<MapSnapshot>, BpfError> {
+fn read_map(
+    object: &LoadedObject,
+    elf_name: &str,
+    stacks: &mut StackResolver,
+) -> Result<Option<MapSnapshot>, BpfError> {
     let Some(spec) = object
         .manifest()
         .maps
@@ -466,14 +503,25 @@ fn read_map(object: &LoadedObject, elf_name: &str) -> Result<Option<MapSnapshot>
         .into_iter()
         .map(|e| (e.key, e.values))
         .collect();
-    Ok(Some(decode_map(name, key, value, &raw)))
+    let mut map = decode_map(name, key, value, &raw);
+    // Stacks and symbols in keys and plain values are read and symbolized.
+    for (key, datum) in &mut map.entries {
+        stacks.resolve_all(key);
+        if let MapDatum::Value(v) = datum {
+            stacks.resolve(v);
+        }
+    }
+    Ok(Some(map))
 }
 
 /// Reads every script map, for printing at exit.
-fn read_maps(object: &LoadedObject) -> Result<Vec<MapSnapshot>, BpfError> {
+fn read_maps(
+    object: &LoadedObject,
+    stacks: &mut StackResolver,
+) -> Result<Vec<MapSnapshot>, BpfError> {
     let mut maps = Vec::new();
     for spec in &object.manifest().maps {
-        if let Some(m) = read_map(object, &spec.elf_name)? {
+        if let Some(m) = read_map(object, &spec.elf_name, stacks)? {
             maps.push(m);
         }
     }

@@ -10,6 +10,10 @@ pub enum ValueType {
     I64,
     /// A NUL-terminated string of at most this many bytes, NUL included.
     Str(u32),
+    /// A kernel stack (`kstack`), printed symbolized.
+    KStack,
+    /// A user stack of the current process (`ustack`), printed symbolized.
+    UStack,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,6 +31,8 @@ pub enum Builtin {
     Retval,
     /// The traced function's name, in uprobes and uretprobes.
     Func,
+    Kstack,
+    Ustack,
     Rand,
     Jiffies,
     Numaid,
@@ -103,6 +109,18 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         name: "func",
         ty: ValueType::Str(64),
         doc: "Name of the traced function (uprobe, uretprobe).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Kstack,
+        name: "kstack",
+        ty: ValueType::KStack,
+        doc: "The kernel stack, as a map key or printf `%s` value; `kstack(mode, limit)` chooses the print mode (`bpftrace`, `perf`, `raw`) and frame limit.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Ustack,
+        name: "ustack",
+        ty: ValueType::UStack,
+        doc: "The user stack of the current thread, symbolized against its process; `ustack(mode, limit)` as for `kstack`.",
     },
     BuiltinInfo {
         builtin: Builtin::Rand,

@@ -209,6 +209,8 @@ fn value_type(ty: ValueType) -> String {
         ValueType::U64 => "uint64".to_string(),
         ValueType::I64 => "int64".to_string(),
         ValueType::Str(n) => format!("string[{n}]"),
+        ValueType::KStack => "kstack".to_string(),
+        ValueType::UStack => "ustack".to_string(),
     }
 }
 

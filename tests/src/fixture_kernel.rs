@@ -1,12 +1,14 @@
 //! A `KernelInfo` over fixture files, so compiler tests need neither root
 //! nor a particular kernel. Tracepoint formats are real tracefs `format`
 //! files stored under `tests/fixtures/kernel/tracepoints/CAT/NAME/format`
-//! and parsed by the same function the runtime uses. User-space binaries
-//! named `/fixtures/user/demo`, `/fixtures/user/cppdemo` and
-//! `/fixtures/user/libdemolib.so` (short name `libdemolib`) are the test programs of `user_programs`, built with
-//! gcc and read by the runtime's own ELF and USDT readers; scripts and
-//! snapshots see only those stable names. Other binaries are read from the
-//! machine itself, for the documentation's one-liners.
+//! and parsed by the same function the runtime uses; kernel symbols come
+//! from `tests/fixtures/kernel/kallsyms`, a few lines of a real one.
+//! User-space binaries named `/fixtures/user/demo`, `/fixtures/user/cppdemo`
+//! and `/fixtures/user/libdemolib.so` (short name `libdemolib`) are the test
+//! programs of `user_programs`, built with gcc and read by the runtime's own
+//! ELF and USDT readers; scripts and snapshots see only those stable names.
+//! Other binaries are read from the machine itself, for the documentation's
+//! one-liners.
 
 use crate::user_programs::user_programs;
 use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
@@ -47,6 +49,12 @@ impl KernelInfo for FixtureKernel {
             Ok(text) => Ok(Some(TracepointFormat::parse(&text))),
             Err(_) => Ok(None),
         }
+    }
+
+    fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String> {
+        let text = std::fs::read_to_string(self.root.join("kallsyms"))
+            .map_err(|e| format!("the fixture kallsyms is missing: {e}"))?;
+        Ok(ferrotrace_compiler::kernel::kallsyms_lookup(&text, name))
     }
 
     fn user_binary(&self, name: &str, _pid: Option<u32>) -> Result<Option<String>, String> {

@@ -30,6 +30,7 @@ mod helper {
     pub const GET_CURRENT_PID_TGID: u64 = 14;
     pub const GET_CURRENT_UID_GID: u64 = 15;
     pub const GET_CURRENT_COMM: u64 = 16;
+    pub const GET_STACKID: u64 = 27;
     pub const PROBE_READ_USER: u64 = 112;
     pub const PROBE_READ_KERNEL: u64 = 113;
     pub const PROBE_READ_USER_STR: u64 = 114;
@@ -200,6 +201,24 @@ impl<'ctx> Emitter<'ctx> {
             &[buf.into(), self.u64c(size.into()).into()],
         )?;
         Ok(())
+    }
+
+    /// `bpf_get_stackid(ctx, map, flags)`: the id of the current stack in
+    /// a stack-trace map (negative on failure).
+    pub fn get_stackid(
+        &self,
+        ctx: PointerValue<'ctx>,
+        map: GlobalValue<'ctx>,
+        flags: u64,
+    ) -> R<IntValue<'ctx>> {
+        self.call_helper(
+            helper::GET_STACKID,
+            &[
+                ctx.into(),
+                map.as_pointer_value().into(),
+                self.u64c(flags).into(),
+            ],
+        )
     }
 
     pub fn ktime_get_boot_ns(&self) -> R<IntValue<'ctx>> {

@@ -50,6 +50,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 delta,
                 prefix,
             } => self.inc_dec(target, *delta, *prefix, &e.ty),
+            ExprKind::SymbolOf(addr) => self.symbol_of(addr, &e.ty),
         }
     }
 
@@ -85,6 +86,14 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
 
     fn builtin(&mut self, b: Builtin, ty: &Type) -> R<Val<'ctx>> {
         let raw = match b {
+            Builtin::Kstack | Builtin::Ustack => {
+                return match ty {
+                    Type::Stack(st) => self.stack(st),
+                    _ => Err(CodegenError::Internal(
+                        "A stack builtin does not have a stack type.".into(),
+                    )),
+                }
+            }
             Builtin::Pid => self.upper32(self.em.get_current_pid_tgid()?)?,
             Builtin::Tid => self.em.get_current_pid_tgid()?,
             Builtin::Uid => self.em.get_current_uid_gid()?,

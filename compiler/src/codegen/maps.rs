@@ -12,7 +12,7 @@
 use super::builder::round8;
 use super::CodegenError;
 use crate::ir::{MapDef, MapValue, Program, Type};
-use crate::manifest::{Field, MapKind, MapRole, MapSpec, ValueKind};
+use crate::manifest::{stack_value_size, Field, MapKind, MapRole, MapSpec, StackKind, ValueKind};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::values::GlobalValue;
@@ -66,6 +66,8 @@ pub(crate) fn slot_size(t: &Type) -> u32 {
     match t {
         Type::Int { .. } | Type::Ptr { .. } | Type::Bool => 8,
         Type::Str(n) => round8(*n),
+        Type::Stack(s) => stack_value_size(s.kind),
+        Type::Symbol(kind) => stack_value_size(*kind),
     }
 }
 
@@ -87,6 +89,12 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
         Type::Bool => ValueKind::Bool,
         Type::Str(n) => ValueKind::Str { len: *n },
         Type::Ptr { .. } => ValueKind::Pointer,
+        Type::Stack(s) => ValueKind::Stack {
+            kind: s.kind,
+            mode: s.mode,
+            limit: s.limit,
+        },
+        Type::Symbol(kind) => ValueKind::Symbol { kind: *kind },
     }
 }
 
@@ -131,6 +139,7 @@ pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
         .enumerate()
         .map(|(i, m)| user_spec(i, m))
         .collect();
+    specs.extend(super::stacks::stack_map_specs(program));
     specs.push(MapSpec {
         elf_name: "events".into(),
         kind: MapKind::Ringbuf,
@@ -167,6 +176,8 @@ pub(crate) struct MapGlobals<'ctx> {
     pub scratch: GlobalValue<'ctx>,
     /// The `cpid` map, when the program reads `cpid` (see `user.rs`).
     pub cpid: Option<GlobalValue<'ctx>>,
+    /// The stack-trace maps, by stack kind and frame limit.
+    pub stacks: Vec<(StackKind, u8, GlobalValue<'ctx>)>,
     /// Per-CPU count of records the ring buffer refused.
     pub lost: GlobalValue<'ctx>,
     /// The start time behind `elapsed`, when the program uses it.
@@ -190,6 +201,7 @@ pub(crate) fn declare<'ctx>(
     let mut user = Vec::new();
     let mut events = None;
     let mut scratch = None;
+    let mut stacks = Vec::new();
     let mut lost = None;
     let mut start = None;
     let mut cpid = None;
@@ -200,6 +212,7 @@ pub(crate) fn declare<'ctx>(
             MapRole::Events => events = Some(g),
             MapRole::Scratch => scratch = Some(g),
             MapRole::Cpid => cpid = Some(g),
+            MapRole::Stacks { kind, limit } => stacks.push((kind, limit, g)),
             MapRole::Lost => lost = Some(g),
             MapRole::Start => start = Some(g),
         }
@@ -210,6 +223,7 @@ pub(crate) fn declare<'ctx>(
         events: events.ok_or_else(missing)?,
         scratch: scratch.ok_or_else(missing)?,
         cpid,
+        stacks,
         lost: lost.ok_or_else(missing)?,
         start,
     })

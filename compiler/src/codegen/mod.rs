@@ -17,6 +17,7 @@ mod events;
 mod expr;
 mod globals;
 mod maps;
+mod stacks;
 mod stmt;
 mod user;
 

@@ -115,7 +115,7 @@ fn prologue<'a, 'ctx>(
     let mut stack = Vec::new();
     for t in &probe.locals {
         stack.push(match t {
-            Type::Str(_) => None,
+            Type::Str(_) | Type::Stack(_) | Type::Symbol(_) => None,
             t => {
                 let ty = scalar_type(&em, t);
                 Some((em.builder.build_alloca(ty, "local")?, ty))
@@ -151,6 +151,9 @@ fn prologue<'a, 'ctx>(
                 let buf = g.alloc(*n)?;
                 g.em.zero(buf, round8(*n))?;
                 LocalSlot::Buf(buf, *n)
+            }
+            (t @ (Type::Stack(_) | Type::Symbol(_)), None) => {
+                LocalSlot::Buf(g.alloc(t.size())?, t.size())
             }
             (t, None) => {
                 return Err(CodegenError::Internal(format!(
@@ -308,6 +311,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.copy_str(buf, *n, p, str_len(ty))?;
                 Ok(buf)
             }
+            (Type::Stack(_) | Type::Symbol(_), Val::Str(p)) => Ok(p),
             (_, Val::Int(i)) => {
                 let buf = self.alloc(8)?;
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
@@ -345,6 +349,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let dst = self.em.offset(buf, *off)?;
             match kt {
                 Type::Str(n) => self.copy_str(dst, *n, v.str()?, str_len(&e.ty))?,
+                Type::Stack(_) | Type::Symbol(_) => self.em.copy(dst, v.str()?, kt.size())?,
                 _ => {
                     let wide = self.em.resize(v.int()?, 64, e.ty.is_signed())?;
                     self.em.store(dst, wide, 8)?;
@@ -380,10 +385,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     }
 }
 
-/// The capacity of a string type (0 for anything else).
+/// The capacity of a string type, the size of a stack value (both live in
+/// buffers), 0 for anything else.
 pub(crate) fn str_len(t: &Type) -> u32 {
     match t {
         Type::Str(n) => *n,
+        Type::Stack(_) | Type::Symbol(_) => t.size(),
         _ => 0,
     }
 }

@@ -6,6 +6,7 @@ use super::types::{self, convert, describe, is_truthy, promote, to_bool, MAX_STR
 use super::{Checker, Pass, ProbeScope};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{AddrSpace, BinaryOp, Expr, ExprKind, LValue, Type, UnaryOp};
+use crate::manifest::StackKind;
 use crate::source::Span;
 use crate::syntax::ast;
 use ferrotrace_stdlib::{nearest, Builtin, Function};
@@ -174,6 +175,11 @@ impl Checker<'_> {
         }
         match f {
             Function::Str => self.str_call(args, span, scope),
+            Function::Kstack => self.stack_call(StackKind::Kernel, args, span),
+            Function::Ustack => self.stack_call(StackKind::User, args, span),
+            Function::Ksym => self.symbol_call(StackKind::Kernel, args, span, scope),
+            Function::Usym => self.symbol_call(StackKind::User, args, span, scope),
+            Function::Kaddr => self.kaddr_call(args, span),
             Function::Delete | Function::HasKey => self.map_query(f, args, span, scope),
             _ => {
                 self.error(

@@ -13,6 +13,7 @@ mod aggregate;
 mod expr;
 mod mapfns;
 mod probes;
+mod stacks;
 mod stmt;
 mod types;
 mod user_probes;

@@ -436,7 +436,8 @@ fn compatible(from: &Type, to: &Type) -> bool {
             | (Type::Bool, Type::Bool)
             | (Type::Str(_), Type::Str(_))
             | (Type::Ptr { .. }, Type::Ptr { .. })
-    )
+    ) || matches!((from, to), (Type::Stack(a), Type::Stack(b)) if a == b)
+        || matches!((from, to), (Type::Symbol(a), Type::Symbol(b)) if a == b)
 }
 
 /// Grows a string type to hold a longer string; other types keep their first definition.

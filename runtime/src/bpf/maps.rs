@@ -64,7 +64,7 @@ pub fn read_all(fd: BorrowedFd<'_>, spec: &MapSpec) -> Result<Vec<MapEntry>, Bpf
             )))
         }
         MapKind::PercpuHash | MapKind::PercpuArray => true,
-        MapKind::Hash | MapKind::Array => false,
+        MapKind::Hash | MapKind::Array | MapKind::StackTrace => false,
     };
     let value_size = spec.value_size as usize;
     let layout = Layout {

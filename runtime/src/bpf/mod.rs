@@ -15,6 +15,7 @@ pub mod error;
 pub mod load;
 pub mod maps;
 pub mod ringbuf;
+pub mod stackmap;
 #[cfg(test)]
 mod tests;
 pub mod uprobe;

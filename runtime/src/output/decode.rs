@@ -4,7 +4,9 @@
 //! decodes to zeros and empty strings instead of panicking. Map decoding
 //! also combines per-CPU values for `count()` and `sum()` maps.
 
-use ferrotrace_compiler::manifest::{Field, MapValueSpec, ValueKind};
+use ferrotrace_compiler::manifest::{Field, MapValueSpec, StackKind, ValueKind};
+
+use super::stack::{Stack, SymbolValue};
 
 use super::hist::{Histogram, Scale};
 use super::value::Value;
@@ -162,6 +164,23 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
         }
         ValueKind::Bool => Value::Bool(read_le(bytes, offset, 1) != 0),
         ValueKind::Pointer => Value::Pointer(read_le(bytes, offset, 8)),
+        ValueKind::Stack { kind, mode, limit } => {
+            let id = read_le(bytes, offset, 8) as i64;
+            let pid = read_le(bytes, offset.saturating_add(8), 4) as u32;
+            let pid = if *kind == StackKind::User { pid } else { 0 };
+            Value::Stack(Box::new(Stack::unresolved(*kind, *mode, *limit, id, pid)))
+        }
+        ValueKind::Symbol { kind } => {
+            let addr = read_le(bytes, offset, 8);
+            let pid = read_le(bytes, offset.saturating_add(8), 4) as u32;
+            let pid = if *kind == StackKind::User { pid } else { 0 };
+            Value::Symbol(Box::new(SymbolValue {
+                kind: *kind,
+                addr,
+                pid,
+                name: None,
+            }))
+        }
         ValueKind::Str { len } => {
             let len = usize::try_from(*len).unwrap_or(usize::MAX);
             let start = offset.min(bytes.len());

@@ -9,10 +9,12 @@
 //! returned strings.
 
 pub mod decode;
+pub mod folded;
 pub mod hist;
 pub mod json;
 pub mod printer;
 pub mod printf;
+pub mod stack;
 pub mod text;
 pub mod timefmt;
 pub mod value;
