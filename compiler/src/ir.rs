@@ -360,6 +360,12 @@ pub enum ExprKind {
     /// An argument read from where its location says (a USDT note's
     /// specification, or a uprobe argument passed on the stack), extended to `ty`.
     UsdtArg(UsdtArg),
+    /// Reads a `__data_loc char[]` tracepoint field as a string: the 32-bit
+    /// value at `offset` holds the data's offset from the record start (low
+    /// 16 bits) and its length (high 16 bits). `ty` is `Str(N)`.
+    TracepointDataLoc {
+        offset: u32,
+    },
     Unary {
         op: UnaryOp,
         operand: Box<Expr>,
@@ -564,6 +570,7 @@ impl fmt::Display for Expr {
             ExprKind::TracepointField { offset } => write!(f, "args@{offset}")?,
             ExprKind::Register { offset } => write!(f, "regs@{offset}")?,
             ExprKind::UsdtArg(a) => write!(f, "usdt_arg({a:?})")?,
+            ExprKind::TracepointDataLoc { offset } => write!(f, "data_loc(args@{offset})")?,
             ExprKind::MapDelete { map, key } => write!(f, "delete(map#{map}[{}])", list(key))?,
             ExprKind::MapHasKey { map, key } => write!(f, "has_key(map#{map}[{}])", list(key))?,
             ExprKind::Unary { op, operand } => write!(f, "({}{operand})", op.symbol())?,

@@ -1,8 +1,8 @@
 //! One run of ferrotrace, from script text to exit code.
 //!
 //! The order is bpftrace's: compile (stopping early for `--emit`), check
-//! privileges, load every program and map, attach every probe, print
-//! `Attached N probes` on stderr, run BEGIN, then stream events until
+//! privileges, load every program and map, run BEGIN, attach every other
+//! probe, print `Attached N probes` on stderr, then stream events until
 //! `exit()`, Ctrl-C or SIGTERM; then detach, run END, print two newlines
 //! and every non-empty map. All kernel objects are owned by one
 //! `LoadedObject`, so they are released however the session ends.
@@ -176,6 +176,12 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     if let Some(c) = &child {
         object.set_cpid(c.pid).map_err(fail)?;
     }
+    // BEGIN runs before the other probes are attached (as in bpftrace), so
+    // what it prints and the maps it sets come before any event.
+    if !cli.dry_run {
+        object.set_start_time().map_err(fail)?;
+        run_special(&object, &AttachSpec::Begin).map_err(fail)?;
+    }
     for index in 0..manifest.programs.len() {
         object.attach(index).map_err(fail)?;
     }
@@ -191,8 +197,6 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     let mut sink = EventSink::new(manifest, printer, stacks);
     let mut events = object.event_reader().map_err(fail)?;
 
-    object.set_start_time().map_err(fail)?;
-    run_special(&object, &AttachSpec::Begin).map_err(fail)?;
     if let Some(c) = &mut child {
         c.release().map_err(|e| format!("ERROR: {e}"))?;
     }

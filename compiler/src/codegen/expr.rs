@@ -32,6 +32,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::TracepointField { offset } => self.tracepoint_field(*offset, &e.ty),
             ExprKind::Register { offset } => self.register(*offset, &e.ty),
             ExprKind::UsdtArg(arg) => self.usdt_arg(arg, &e.ty),
+            ExprKind::TracepointDataLoc { offset } => {
+                self.tracepoint_data_loc(*offset, str_len(&e.ty))
+            }
             ExprKind::MapDelete { map, key } => self.map_entry_query(*map, key, true),
             ExprKind::MapHasKey { map, key } => self.map_entry_query(*map, key, false),
             ExprKind::Unary { op, operand } => self.unary(*op, operand, &e.ty),
@@ -241,6 +244,26 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 Ok(Val::Int(self.fit(v, t, t.is_signed())?))
             }
         }
+    }
+
+    /// A `__data_loc char[]` field: the u32 at `offset` is `len << 16 | off`;
+    /// the string is read from `ctx + off`, at most `min(len, n)` bytes.
+    fn tracepoint_data_loc(&mut self, offset: u32, n: u32) -> R<Val<'ctx>> {
+        let at = self.em.offset(self.ctx_arg, offset)?;
+        let align = if offset.is_multiple_of(4) { 4 } else { 1 };
+        let loc = self.em.load(at, self.em.int_type(32), align)?;
+        let loc = self.em.resize(loc, 64, false)?;
+        let b = &self.em.builder;
+        let off = b.build_and(loc, self.em.u64c(0xffff), "dl_off")?;
+        let len = b.build_right_shift(loc, self.em.u64c(16), false, "dl_len")?;
+        let cap = self.em.u64c(u64::from(n));
+        let big = b.build_int_compare(IntPredicate::UGT, len, cap, "big")?;
+        let size = b.build_select(big, cap, len, "len")?.into_int_value();
+        let buf = self.alloc(n)?;
+        self.em.zero(buf, round8(n))?;
+        let src = self.em.offset_dyn(self.ctx_arg, off)?;
+        self.em.probe_read_str(AddrSpace::Kernel, buf, size, src)?;
+        Ok(Val::Str(buf))
     }
 
     fn str_read(

@@ -67,7 +67,8 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::Local(_)
         | ExprKind::TracepointField { .. }
         | ExprKind::Register { .. }
-        | ExprKind::UsdtArg(_) => false,
+        | ExprKind::UsdtArg(_)
+        | ExprKind::TracepointDataLoc { .. } => false,
         ExprKind::MapLoad { key, .. }
         | ExprKind::MapDelete { key, .. }
         | ExprKind::MapHasKey { key, .. } => key.iter().any(|k| expr_uses(k, b)),

@@ -354,7 +354,11 @@ impl Checker<'_> {
             );
         }
         Some(Expr {
-            kind: ExprKind::TracepointField { offset: f.offset },
+            kind: if types::is_data_loc(f) {
+                ExprKind::TracepointDataLoc { offset: f.offset }
+            } else {
+                ExprKind::TracepointField { offset: f.offset }
+            },
             ty,
             span,
         })

@@ -26,9 +26,12 @@ pub fn from_catalogue(t: ValueType) -> Type {
 /// Pointer fields of `syscalls` tracepoints point into user memory.
 pub fn tracepoint_field_type(category: &str, field: &TracepointField) -> Result<Type, String> {
     let c = field.c_type.as_str();
-    if c.starts_with("__data_loc") {
+    if is_data_loc(field) {
+        if c.contains("char") {
+            return Ok(Type::Str(MAX_STRLEN));
+        }
         return Err(format!(
-            "field `{}` is a variable-length `__data_loc` field, which ferrotrace cannot read yet",
+            "field `{}` is a variable-length `{c}` field; only `__data_loc char[]` (a string) can be read",
             field.name
         ));
     }
@@ -73,6 +76,13 @@ pub fn tracepoint_field_type(category: &str, field: &TracepointField) -> Result<
             field.name
         )),
     }
+}
+
+/// Whether a tracepoint field is variable-length data stored after the
+/// record's fixed part (`__data_loc` in the format file); such fields are
+/// read with `ExprKind::TracepointDataLoc`.
+pub fn is_data_loc(field: &TracepointField) -> bool {
+    field.c_type.starts_with("__data_loc")
 }
 
 /// The common type two integer operands are converted to: 64-bit, signed
