@@ -54,14 +54,15 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
     if cli.no_feature.contains(&crate::cli::NoFeature::UprobeMulti) {
         crate::bpf::uprobe::disable_uprobe_multi();
     }
-    let Some((script, _params)) = cli.script() else {
+    let Some((script, params)) = cli.script() else {
         return Err("ERROR: no program given: pass a script file, `-` for standard input, or -e 'PROGRAM'.\n\
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."
             .to_string());
     };
     let source = read_script(script)?;
-    let target = target(cli)?;
-    let Some(artifact) = compile(&source, cli.emit, &target)? else {
+    let mut options = crate::params::options(params, &cli.named)?;
+    options.target = target(cli)?;
+    let Some(artifact) = compile(&source, cli.emit, &options)? else {
         return Ok(0);
     };
     if cli.explain {
@@ -102,7 +103,7 @@ fn read_script(script: ScriptSource) -> Result<SourceFile, String> {
 fn compile(
     source: &SourceFile,
     emit: Option<Emit>,
-    target: &sema::Target,
+    options: &sema::Options,
 ) -> Result<Option<Artifact>, String> {
     let (ast, diags) = syntax::parse(source);
     report(source, &diags)?;
@@ -110,7 +111,7 @@ fn compile(
         print!("{}", syntax::print::print(&ast));
         return Ok(None);
     }
-    let (program, diags) = sema::analyze_for(&ast, &SystemKernel, target);
+    let (program, diags) = sema::analyze_with(&ast, &SystemKernel, options);
     report(source, &diags)?;
     let internal = |e: codegen::CodegenError| format!("ERROR: {e}");
     match emit {
@@ -219,13 +220,15 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     sink.report_lost(&object);
     let code = sink.exit.unwrap_or(0);
     let maps = read_maps(&object, &mut sink.stacks).map_err(fail)?;
-    match cli.format {
-        OutputFormat::Folded => {
-            for line in folded_lines(&maps) {
-                sink.out.printf(&format!("{line}\n"));
+    if object.manifest().config.print_maps_on_exit {
+        match cli.format {
+            OutputFormat::Folded => {
+                for line in folded_lines(&maps) {
+                    sink.out.printf(&format!("{line}\n"));
+                }
             }
+            _ => sink.out.maps_at_exit(&maps),
         }
-        _ => sink.out.maps_at_exit(&maps),
     }
     if let Some(w) = sink.stacks.unrecorded_warning() {
         eprintln!("{w}");

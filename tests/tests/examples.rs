@@ -24,11 +24,6 @@ const PENDING: &[(&str, &str, &str)] = &[
         "`profile` probes are not supported",
     ),
     (
-        "sslsnoop",
-        "(int32) casts (lang branch)",
-        "syntax error",
-    ),
-    (
         "syncsnoop",
         "the `probe` builtin (kprobes branch)",
         "unknown identifier `probe`",
@@ -58,6 +53,7 @@ const RUN: &[&str] = &[
     "signals",
     "softirqs",
     "ssllatency",
+    "sslsnoop",
     "statsnoop",
     "syscount",
     "tcpconnect",
@@ -1049,4 +1045,65 @@ kernel_test!(run_ssllatency, {
     // ssl module reads and writes through SSL_read_ex/SSL_write_ex, which
     // the tool does not trace, so only the handshakes show here).
     out.has(r"@usecs\[SSL_do_handshake\]:").has(HIST_LINE);
+});
+
+kernel_test!(run_sslsnoop, {
+    let dir = format!("/tmp/ferrotrace-ex-tls-snoop-{}", std::process::id());
+    let _ = std::fs::create_dir_all(&dir);
+    let (key, cert) = (format!("{dir}/key.pem"), format!("{dir}/cert.pem"));
+    run_cmd(&[
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        &key,
+        "-out",
+        &cert,
+    ]);
+    let port = 40000 + std::process::id() % 20000;
+    let (out, _) = run_driven(
+        "sslsnoop",
+        (),
+        |_| {
+            // openssl's own client and server read and write with
+            // SSL_read/SSL_write.
+            let server = Command::new("openssl")
+                .args([
+                    "s_server", "-quiet", "-naccept", "1", "-cert", &cert, "-key", &key,
+                ])
+                .args(["-accept", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            std::thread::sleep(Duration::from_millis(300));
+            let mut client = Command::new("sh");
+            client
+                .args([
+                    "-c",
+                    &format!(
+                        "echo hello | timeout 3 openssl s_client -quiet -connect 127.0.0.1:{port}"
+                    ),
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            spawn_wait(&mut client);
+            if let Ok(mut s) = server {
+                let _ = s.kill();
+                let _ = s.wait();
+            }
+        },
+        |_, lines| has_line(lines, r"\d+\s+\d+\s+openssl\s+SSL_write\s+-?\d+\s+\d+"),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    out.starts_with_header("TIME(ms)   PID    COMM             FUNC        RET LAT(us)")
+        .all_lines_match(&[r"\d+\s+\d+\s+.{1,16}\s+SSL_(read|write)\s+-?\d+\s+\d+"]);
 });

@@ -599,7 +599,7 @@ impl Checker<'_> {
         span: Span,
         scope: &ProbeScope,
     ) -> Option<Option<Expr>> {
-        if Builtin::lookup(name) == Some(Builtin::Cpid) && !self.target.has_child {
+        if Builtin::lookup(name) == Some(Builtin::Cpid) && !self.options.target.has_child {
             self.error(
                 Diagnostic::error("E0206", "`cpid` needs a command started with -c", span)
                     .label("there is no child process")

@@ -11,6 +11,7 @@
 //! `ringbuf` (`EventReader`), `maps` (`read_map`), `error` (`BpfError`).
 
 pub mod attach;
+pub mod btf;
 pub mod error;
 pub mod load;
 pub mod maps;
@@ -133,6 +134,12 @@ impl LoadedObject {
             ))
         })?;
 
+        // BTF only when some program has a callback (more than one function).
+        let needs_btf = obj
+            .functions
+            .values()
+            .any(|f| f.func_info.func_info.len() > 1);
+        let btf_fd = if needs_btf { btf::load(&mut obj) } else { None };
         let mut programs = Vec::with_capacity(manifest.programs.len());
         let mut uprobe_multi = Vec::with_capacity(manifest.programs.len());
         for spec in &manifest.programs {
@@ -176,10 +183,26 @@ impl LoadedObject {
                 column: spec.column,
                 lines: &lines,
             };
+            let prog_btf = btf_fd
+                .as_ref()
+                .filter(|_| function.func_info.func_info.len() > 1)
+                .map(|fd| btf::ProgBtf {
+                    btf_fd: fd.as_raw_fd(),
+                    func_info: &function.func_info.func_info,
+                    line_info: &function.line_info.line_info,
+                });
             let (fd, multi) = match spec.attach {
-                AttachSpec::Uprobe { .. } => uprobe::load_program(&spec.function, &insns, &site)?,
+                AttachSpec::Uprobe { .. } => {
+                    uprobe::load_program(&spec.function, &insns, &site, prog_btf.as_ref())?
+                }
                 _ => (
-                    load::load_program(prog_type, &spec.function, &insns, &site)?,
+                    load::load_program_with_btf(
+                        prog_type,
+                        &spec.function,
+                        &insns,
+                        &site,
+                        prog_btf.as_ref(),
+                    )?,
                     false,
                 ),
             };

@@ -56,17 +56,18 @@ pub fn load_program(
     name: &str,
     insns: &[u64],
     site: &super::ProbeSite<'_>,
+    btf: Option<&super::btf::ProgBtf<'_>>,
 ) -> Result<(OwnedFd, bool), BpfError> {
     use super::load::{load_program_for, BPF_PROG_TYPE_KPROBE};
+    let plain =
+        || load_program_for(BPF_PROG_TYPE_KPROBE, 0, name, insns, site, btf).map(|fd| (fd, false));
     if NO_UPROBE_MULTI.load(std::sync::atomic::Ordering::Relaxed) {
-        return load_program_for(BPF_PROG_TYPE_KPROBE, 0, name, insns, site).map(|fd| (fd, false));
+        return plain();
     }
-    match load_program_for(BPF_PROG_TYPE_KPROBE, UPROBE_MULTI, name, insns, site) {
+    match load_program_for(BPF_PROG_TYPE_KPROBE, UPROBE_MULTI, name, insns, site, btf) {
         Ok(fd) => Ok((fd, true)),
         // Kernels without uprobe_multi refuse the attach type, not the code.
-        Err(BpfError::Load { .. }) => {
-            load_program_for(BPF_PROG_TYPE_KPROBE, 0, name, insns, site).map(|fd| (fd, false))
-        }
+        Err(BpfError::Load { .. }) => plain(),
         Err(e) => Err(e),
     }
 }
