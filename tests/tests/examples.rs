@@ -986,10 +986,9 @@ kernel_test!(run_threadsnoop, {
         .all_lines_match(&[r"\d+\s+\d+\s+.{1,16}\s+0x[0-9a-f]+"]);
 });
 
-/// A TLS handshake and one write and read between two sockets of one
-/// Python process (whose `ssl` module uses libssl.so.3), with a throwaway
-/// self-signed certificate.
-fn tls_round_trip(dir: &str) {
+/// A throwaway self-signed key and certificate in `dir` (made once):
+/// their paths.
+fn self_signed_cert(dir: &str) -> (String, String) {
     let key = format!("{dir}/key.pem");
     let cert = format!("{dir}/cert.pem");
     if !std::path::Path::new(&cert).exists() {
@@ -1010,6 +1009,14 @@ fn tls_round_trip(dir: &str) {
             &cert,
         ]);
     }
+    (key, cert)
+}
+
+/// A TLS handshake and one write and read between two sockets of one
+/// Python process (whose `ssl` module uses libssl.so.3), with a throwaway
+/// self-signed certificate.
+fn tls_round_trip(dir: &str) {
+    let (key, cert) = self_signed_cert(dir);
     let script = format!(
         "import socket, ssl, threading\n\
          a, b = socket.socketpair()\n\
@@ -1050,23 +1057,7 @@ kernel_test!(run_ssllatency, {
 kernel_test!(run_sslsnoop, {
     let dir = format!("/tmp/ferrotrace-ex-tls-snoop-{}", std::process::id());
     let _ = std::fs::create_dir_all(&dir);
-    let (key, cert) = (format!("{dir}/key.pem"), format!("{dir}/cert.pem"));
-    run_cmd(&[
-        "openssl",
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        &key,
-        "-out",
-        &cert,
-    ]);
+    let (key, cert) = self_signed_cert(&dir);
     let port = 40000 + std::process::id() % 20000;
     let (out, _) = run_driven(
         "sslsnoop",
