@@ -5,6 +5,8 @@
 //! This module also holds the pure parser of tracefs `format` files, so the
 //! real implementation and the fixtures share it.
 
+use crate::user_space::{UsdtProbe, UserObject};
+
 /// One field of a tracepoint record as its tracefs format describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TracepointField {
@@ -78,6 +80,35 @@ pub trait KernelInfo {
     fn raw_tracepoint_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
         let _ = name;
         Ok(None)
+    }
+
+    /// Resolves the binary part of a uprobe or USDT attach point: a path,
+    /// or a library's short name (`libc`) looked up as the dynamic linker
+    /// does (in the libraries mapped by `pid` first, when given). Returns
+    /// the absolute path, or `None` when nothing matches.
+    fn user_binary(&self, _name: &str, _pid: Option<u32>) -> Result<Option<String>, String> {
+        Err("this ferrotrace build cannot read user-space binaries".to_string())
+    }
+
+    /// The function symbols and loadable segments of the ELF file at `path`.
+    fn user_object(&self, _path: &str) -> Result<UserObject, String> {
+        Err("this ferrotrace build cannot read user-space binaries".to_string())
+    }
+
+    /// The USDT probes declared in the `.note.stapsdt` section of `path`.
+    fn usdt_probes(&self, _path: &str) -> Result<Vec<UsdtProbe>, String> {
+        Err("this ferrotrace build cannot read USDT notes".to_string())
+    }
+
+    /// The shared libraries the ELF file at `path` links, as absolute paths
+    /// (its `DT_NEEDED` entries found as the dynamic linker finds them).
+    fn linked_libraries(&self, _path: &str) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
+    }
+
+    /// The ELF files mapped executable by process `pid` (for `usdt:*` with `-p`).
+    fn process_objects(&self, _pid: u32) -> Result<Vec<String>, String> {
+        Err("this ferrotrace build cannot read process memory maps".to_string())
     }
 
     /// The number of possible CPUs (the `ncpus` builtin); 1 when unknown.

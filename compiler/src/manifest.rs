@@ -105,6 +105,16 @@ pub enum AttachSpec {
     Fentry { function: String, fexit: bool },
     /// A BPF iterator (`task`, `task_file`, ...).
     Iter { name: String },
+    /// A uprobe (or uretprobe) through the uprobe PMU, at file offset
+    /// `offset` of `binary`, in every process or only the one the session
+    /// targets (`-p`, `-c`). `ref_ctr_offset` is the file offset of a USDT
+    /// semaphore the kernel increments while the probe is attached.
+    Uprobe {
+        binary: String,
+        offset: u64,
+        retprobe: bool,
+        ref_ctr_offset: Option<u64>,
+    },
 }
 
 impl Manifest {
@@ -124,6 +134,7 @@ impl Manifest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MapKind {
     Hash,
+    Array,
     PercpuHash,
     PercpuArray,
     Ringbuf,
@@ -138,6 +149,7 @@ impl MapKind {
     pub fn bpf_type(self) -> u32 {
         match self {
             MapKind::Hash => 1,
+            MapKind::Array => 2,
             MapKind::PercpuHash => 5,
             MapKind::PercpuArray => 6,
             MapKind::Ringbuf => 27,
@@ -171,6 +183,9 @@ pub enum MapRole {
     Events,
     /// Per-CPU scratch memory for temporaries too large for the BPF stack.
     Scratch,
+    /// One u64 at key 0: the pid of the `-c` command, written by the
+    /// runtime before attaching (`cpid`).
+    Cpid,
     /// A one-entry per-CPU array of u64: event records the ring buffer
     /// refused (it was full), summed over CPUs for `Lost N events`.
     Lost,

@@ -122,7 +122,8 @@ fn explain_probe(out: &mut String, index: usize, spec: &ProgramSpec, kernel: &dy
             let _ = writeln!(out, "    {context}");
         }
     }
-    // `probe`, `argN` and `retval` depend on the probe, not on the task.
+    // `probe`, `argN`, `retval` and `func` depend on the probe, `cpid` on -c,
+    // not on the task.
     let builtins: Vec<&str> = ferrotrace_stdlib::Builtin::names()
         .filter(|n| {
             !matches!(
@@ -131,6 +132,8 @@ fn explain_probe(out: &mut String, index: usize, spec: &ProgramSpec, kernel: &dy
                     ferrotrace_stdlib::Builtin::Probe
                         | ferrotrace_stdlib::Builtin::Arg(_)
                         | ferrotrace_stdlib::Builtin::Retval
+                        | ferrotrace_stdlib::Builtin::Func
+                        | ferrotrace_stdlib::Builtin::Cpid
                 )
             )
         })
@@ -209,6 +212,19 @@ fn attach_text(attach: &AttachSpec) -> String {
             if *fexit { "return" } else { "entry" }
         ),
         AttachSpec::Iter { name } => format!("the BPF iterator {name}"),
+        AttachSpec::Uprobe {
+            binary,
+            offset,
+            retprobe,
+            ref_ctr_offset,
+        } => format!(
+            "{} at file offset {offset:#x} of {binary}, through the uprobe PMU{}",
+            if *retprobe { "uretprobe" } else { "uprobe" },
+            match ref_ctr_offset {
+                Some(r) => format!(" (the kernel sets the USDT semaphore at file offset {r:#x})"),
+                None => String::new(),
+            }
+        ),
         #[allow(unreachable_patterns)]
         other => format!("{other:?}"),
     }
@@ -332,6 +348,15 @@ fn explain_maps(out: &mut String, maps: &[MapSpec]) {
                     "    ",
                 );
             }
+            MapRole::Cpid => {
+                let _ = writeln!(out, "  {} (cpid): {kind}, one value", map.elf_name);
+                docgen::wrap(
+                    out,
+                    "why: holds the pid of the command started with -c, written by \
+                     ferrotrace before the probes are attached, for `cpid`",
+                    "    ",
+                );
+            }
         }
     }
 }
@@ -342,6 +367,7 @@ fn map_kind_name(kind: MapKind) -> &'static str {
         MapKind::PercpuHash => "per-CPU hash",
         MapKind::PercpuArray => "per-CPU array",
         MapKind::Ringbuf => "ring buffer",
+        MapKind::Array => "array",
         MapKind::StackTrace => "stack trace",
         #[allow(unreachable_patterns)]
         _ => "map",

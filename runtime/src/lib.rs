@@ -5,7 +5,9 @@
 
 pub mod bpf;
 pub mod btf;
+pub mod child;
 pub mod cli;
+pub mod elf_symbols;
 pub mod explain;
 pub mod flamegraph;
 pub mod generate;
@@ -17,3 +19,5 @@ pub mod session;
 pub mod signals;
 pub mod symbolize;
 pub mod tracefs;
+pub mod usdt;
+pub mod user_listing;

@@ -25,6 +25,10 @@ pub enum Builtin {
     Comm,
     Nsecs,
     Cpu,
+    /// The pid of the `-c` command.
+    Cpid,
+    /// The traced function's name, in uprobes and uretprobes.
+    Func,
     Kstack,
     Ustack,
     Rand,
@@ -94,6 +98,18 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         name: "cpu",
         ty: ValueType::U32,
         doc: "Id of the CPU the probe runs on.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Cpid,
+        name: "cpid",
+        ty: ValueType::U32,
+        doc: "Process id of the command started with -c.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Func,
+        name: "func",
+        ty: ValueType::Str(64),
+        doc: "Name of the traced function (uprobe, uretprobe).",
     },
     BuiltinInfo {
         builtin: Builtin::Kstack,
@@ -167,6 +183,16 @@ pub const BUILTINS: &[BuiltinInfo] = &[
     },
 ];
 
+/// `argN`: the Nth argument of the traced function or USDT probe, a
+/// uint64. Returns N for a name of that form (N up to 255, as bpftrace).
+pub fn arg_index(name: &str) -> Option<u8> {
+    let digits = name.strip_prefix("arg")?;
+    if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
+        return None;
+    }
+    digits.parse::<u8>().ok()
+}
+
 impl Builtin {
     pub fn lookup(name: &str) -> Option<Builtin> {
         if let Some(n) = name.strip_prefix("arg") {
@@ -210,5 +236,14 @@ mod tests {
         assert_eq!(Builtin::lookup("arg12"), None);
         assert_eq!(Builtin::lookup("arg01"), None);
         assert_eq!(Builtin::lookup("argN"), None);
+    }
+
+    #[test]
+    fn arg_names() {
+        assert_eq!(arg_index("arg0"), Some(0));
+        assert_eq!(arg_index("arg12"), Some(12));
+        assert_eq!(arg_index("arg01"), None);
+        assert_eq!(arg_index("args"), None);
+        assert_eq!(arg_index("arg256"), None);
     }
 }

@@ -120,8 +120,8 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         aliases: &["u"],
         deprecated: &[],
         shape: "uprobe:BINARY:FUNCTION",
-        context: "arg0..argN, func, ustack",
-        implemented: false,
+        context: "arg0..argN, func",
+        implemented: true,
         explain: "A dynamic hook on a function of a user-space binary or library: the \
                   kernel places a breakpoint in the file's mapped text.",
     },
@@ -132,7 +132,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "uretprobe:BINARY:FUNCTION",
         context: "retval, func",
-        implemented: false,
+        implemented: true,
         explain: "A dynamic hook on return from a user-space function.",
     },
     ProbeKindInfo {
@@ -142,7 +142,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "usdt:BINARY:[PROVIDER:]NAME",
         context: "arg0..argN as declared by the probe's note",
-        implemented: false,
+        implemented: true,
         explain: "A static hook a program declared for tracers (a .note.stapsdt entry); \
                   attached as a uprobe at the note's address.",
     },
@@ -270,6 +270,13 @@ impl ProbeKind {
     /// Resolves a probe kind name, case-insensitively, including aliases and
     /// deprecated names. Returns the kind and whether the spelling is deprecated.
     pub fn lookup(name: &str) -> Option<(ProbeKind, bool)> {
+        // Exact spellings first: `U` (usdt) and `u` (uprobe) differ only in case.
+        if let Some(info) = PROBE_KINDS
+            .iter()
+            .find(|i| i.name == name || i.aliases.contains(&name))
+        {
+            return Some((info.kind, false));
+        }
         for info in PROBE_KINDS {
             if info.name.eq_ignore_ascii_case(name)
                 || info.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
@@ -329,5 +336,7 @@ mod tests {
         assert_eq!(ProbeKind::lookup("t"), Some((ProbeKind::Tracepoint, false)));
         assert_eq!(ProbeKind::lookup("kfunc"), Some((ProbeKind::Fentry, true)));
         assert_eq!(ProbeKind::lookup("nope"), None);
+        assert_eq!(ProbeKind::lookup("U"), Some((ProbeKind::Usdt, false)));
+        assert_eq!(ProbeKind::lookup("u"), Some((ProbeKind::Uprobe, false)));
     }
 }

@@ -51,3 +51,18 @@ pub fn check_ok(source: &SourceFile) -> (ir::Program, Vec<Diagnostic>) {
         ),
     }
 }
+
+/// The files of fixture directory `fixtures/{dir}`, sorted by path.
+pub fn fixture_files(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(dir);
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    paths
+}

@@ -76,6 +76,8 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::Str(_)
         | ExprKind::Local(_)
         | ExprKind::TracepointField { .. }
+        | ExprKind::Register { .. }
+        | ExprKind::UsdtArg(_)
         | ExprKind::TracepointDataLoc { .. } => false,
         ExprKind::MapLoad { key, .. }
         | ExprKind::MapDelete { key, .. }

@@ -24,6 +24,7 @@ mod maps;
 mod stacks;
 mod stmt;
 mod tuples;
+mod user;
 
 use crate::ir::{Attach, Program};
 use crate::manifest::{Artifact, AttachSpec, Manifest, ProgramSpec, MANIFEST_VERSION};
@@ -306,6 +307,10 @@ fn section(index: usize, attach: &Attach) -> String {
         // tells the runtime what the program is.
         Attach::Fentry { exit: false, .. } | Attach::Iter { .. } => "fentry",
         Attach::Fentry { exit: true, .. } => "fexit",
+        Attach::Uprobe {
+            retprobe: false, ..
+        } => "uprobe",
+        Attach::Uprobe { retprobe: true, .. } => "uretprobe",
     };
     format!("{kind}/p{index}")
 }
@@ -371,6 +376,17 @@ fn attach_spec(attach: &Attach) -> AttachSpec {
             fexit: *exit,
         },
         Attach::Iter { name } => AttachSpec::Iter { name: name.clone() },
+        Attach::Uprobe {
+            binary,
+            offset,
+            retprobe,
+            ref_ctr_offset,
+        } => AttachSpec::Uprobe {
+            binary: binary.clone(),
+            offset: *offset,
+            retprobe: *retprobe,
+            ref_ctr_offset: *ref_ctr_offset,
+        },
     }
 }
 

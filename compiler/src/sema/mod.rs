@@ -24,6 +24,7 @@ mod stacks;
 mod stmt;
 mod tuples;
 mod types;
+mod user_probes;
 
 use crate::diagnostics::{has_errors, Diagnostic};
 use crate::ir::{self, Format, MapDef, MapId, Type};
@@ -36,6 +37,20 @@ pub use probes::MissingProbes;
 pub use types::tracepoint_field_type;
 pub use types::MAX_STRLEN;
 
+/// What the session traces, when the command line names a process: it
+/// changes how user-space binaries resolve and whether `cpid` exists.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// `-p PID`: libraries resolve through this process's mappings, and
+    /// `usdt:*` means its mapped objects.
+    pub pid: Option<u32>,
+    /// `-c CMD` was given, so `cpid` has a value.
+    pub has_child: bool,
+    /// The `-c` command's program (absolute path): library short names
+    /// also resolve through the libraries it links.
+    pub command: Option<String>,
+}
+
 /// What the command line gives the checker besides the script.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -46,6 +61,8 @@ pub struct Options {
     /// `BPFTRACE_*` environment variables (full names), which override the
     /// script's `config` block.
     pub env: Vec<(String, String)>,
+    /// The process `-p` or `-c` names, for user-space probes and `cpid`.
+    pub target: Target,
 }
 
 /// Checks a script and produces its typed IR, with every diagnostic found.
@@ -113,6 +130,8 @@ struct ProbeScope {
     probe_name: String,
     /// Where `argN` and `retval` are read from.
     args: probes::ArgContext,
+    /// Set in uprobe, uretprobe and usdt probes.
+    user: Option<user_probes::UserContext>,
     /// Types of the probe's scratch variables, indexed by `VarId`.
     locals: Vec<Type>,
     vars: scope::Scopes,
@@ -186,17 +205,26 @@ impl<'k> Checker<'k> {
             let mut resolved_all = Vec::new();
             for ap in &probe.attach_points {
                 let ap = self.substitute_params(ap);
+                if user_probes::is_user(&ap) {
+                    match user_probes::resolve(&ap, self.kernel, &self.options.target) {
+                        Ok(all) => resolved_all
+                            .extend(all.into_iter().map(|(r, u)| (ap.span, r, Some(u)))),
+                        Err(d) => self.error(d),
+                    }
+                    continue;
+                }
                 let (resolved, diags) = probes::resolve_all(&ap, self.kernel, missing);
                 for d in diags {
                     self.error(d);
                 }
-                resolved_all.extend(resolved.into_iter().map(|r| (ap.span, r)));
+                resolved_all.extend(resolved.into_iter().map(|r| (ap.span, r, None)));
             }
-            for (span, resolved) in resolved_all {
+            for (span, resolved, user) in resolved_all {
                 let mut scope = ProbeScope {
                     tracepoint: resolved.tracepoint,
                     probe_name: resolved.name.clone(),
                     args: resolved.context,
+                    user,
                     locals: Vec::new(),
                     vars: scope::Scopes::new(),
                     inferred: self
@@ -209,6 +237,12 @@ impl<'k> Checker<'k> {
                     .predicate
                     .as_ref()
                     .and_then(|p| self.condition(p, &mut scope));
+                let predicate = user_probes::pid_filter(
+                    &self.options.target,
+                    &resolved.attach,
+                    predicate,
+                    span,
+                );
                 let body = self.block(&probe.body.stmts, &mut scope);
                 if self.pass == Pass::Infer {
                     self.inferred_locals.push(scope.locals.clone());

@@ -78,7 +78,7 @@ pub fn resolve_all(
         if let Some((kind, true)) = ProbeKind::lookup(&first.text) {
             diags.push(
                 Diagnostic::warning(
-                    "W0002",
+                    "W0005",
                     format!("`{}` is the old name of `{}`", first.text, kind.name()),
                     first.span,
                 )
@@ -100,7 +100,7 @@ pub fn resolve_all(
                 MissingProbes::Error => diags.push(d),
                 MissingProbes::Warn => diags.push(
                     Diagnostic::warning(
-                        "W0003",
+                        "W0006",
                         format!("`{}` matches no probe in this kernel", ap.raw),
                         ap.span,
                     )
@@ -115,7 +115,7 @@ pub fn resolve_all(
         Err(mut d) if d.code == "E0103" && missing != MissingProbes::Error => {
             if missing == MissingProbes::Warn {
                 d.severity = crate::diagnostics::Severity::Warning;
-                d.code = "W0003";
+                d.code = "W0006";
                 diags.push(d);
             }
             (Vec::new(), diags)

@@ -24,7 +24,7 @@ pub fn prog_type(attach: &AttachSpec) -> Option<u32> {
         AttachSpec::RawTracepoint { .. } | AttachSpec::SyscallDispatch { .. } => {
             Some(load::BPF_PROG_TYPE_RAW_TRACEPOINT)
         }
-        AttachSpec::Kprobe { .. } => Some(load::BPF_PROG_TYPE_KPROBE),
+        AttachSpec::Kprobe { .. } | AttachSpec::Uprobe { .. } => Some(load::BPF_PROG_TYPE_KPROBE),
         AttachSpec::Fentry { .. } | AttachSpec::Iter { .. } => Some(load::BPF_PROG_TYPE_TRACING),
         _ => None,
     }

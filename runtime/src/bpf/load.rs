@@ -14,10 +14,10 @@ use super::error::{errno_text, libbpf_errno};
 use super::BpfError;
 
 /// `enum bpf_prog_type` values ferrotrace uses.
+pub const BPF_PROG_TYPE_KPROBE: u32 = 2;
 pub const BPF_PROG_TYPE_TRACEPOINT: u32 = 5;
 pub const BPF_PROG_TYPE_PERF_EVENT: u32 = 7;
 pub const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
-pub const BPF_PROG_TYPE_KPROBE: u32 = 2;
 pub const BPF_PROG_TYPE_TRACING: u32 = 26;
 
 /// What a program is loaded for, beyond its type: the kernel needs it up

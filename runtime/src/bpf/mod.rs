@@ -20,6 +20,7 @@ pub mod ringbuf;
 pub mod stackmap;
 #[cfg(test)]
 mod tests;
+pub mod uprobe;
 
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -52,6 +53,10 @@ pub struct LoadedObject {
     /// Maps by ELF name, with their manifest entry (None for data maps).
     maps: HashMap<String, (OwnedFd, Option<MapSpec>)>,
     manifest: Manifest,
+    /// The process uprobes are scoped to (`-p`, `-c`), or every process.
+    target_pid: Option<u32>,
+    /// Per program: loaded for a uprobe_multi link (see `uprobe.rs`).
+    uprobe_multi: Vec<bool>,
 }
 
 impl LoadedObject {
@@ -142,6 +147,7 @@ impl LoadedObject {
         let btf_fd = if needs_btf { btf::load(&mut obj) } else { None };
         let mut programs = Vec::with_capacity(manifest.programs.len());
         let mut vmlinux_btf = None;
+        let mut uprobe_multi = Vec::with_capacity(manifest.programs.len());
         for spec in &manifest.programs {
             let program = obj.programs.get(&spec.function).ok_or_else(|| {
                 BpfError::Object(format!(
@@ -192,17 +198,25 @@ impl LoadedObject {
                     func_info: &function.func_info.func_info,
                     line_info: &function.line_info.line_info,
                 });
-            programs.push(
-                load::load_program_with(
-                    prog_type,
-                    target,
-                    &spec.function,
-                    &insns,
-                    &site,
-                    prog_btf.as_ref(),
-                )
-                .map_err(|e| kinds::explain_load_error(spec, e))?,
-            );
+            let (fd, multi) = match spec.attach {
+                AttachSpec::Uprobe { .. } => {
+                    uprobe::load_program(&spec.function, &insns, &site, prog_btf.as_ref())?
+                }
+                _ => (
+                    load::load_program_with(
+                        prog_type,
+                        target,
+                        &spec.function,
+                        &insns,
+                        &site,
+                        prog_btf.as_ref(),
+                    )
+                    .map_err(|e| kinds::explain_load_error(spec, e))?,
+                    false,
+                ),
+            };
+            programs.push(fd);
+            uprobe_multi.push(multi);
         }
 
         Ok(LoadedObject {
@@ -211,6 +225,8 @@ impl LoadedObject {
             programs,
             maps,
             manifest: manifest.clone(),
+            target_pid: None,
+            uprobe_multi,
         })
     }
 
@@ -272,6 +288,23 @@ impl LoadedObject {
             }
             // `kinds::preflight` refuses iterators before anything is loaded.
             AttachSpec::Iter { .. } => return Ok(()),
+            AttachSpec::Uprobe {
+                binary,
+                offset,
+                retprobe,
+                ref_ctr_offset,
+            } => vec![uprobe::attach_uprobe(
+                prog.as_fd(),
+                uprobe::UprobeTarget {
+                    probe: &spec.probe,
+                    binary,
+                    offset: *offset,
+                    retprobe: *retprobe,
+                    ref_ctr_offset: *ref_ctr_offset,
+                    pid: self.target_pid,
+                    multi: self.uprobe_multi.get(index).copied().unwrap_or(false),
+                },
+            )?],
         };
         self.attachments[index] = new;
         Ok(())
@@ -400,9 +433,12 @@ impl LoadedObject {
         for links in &mut self.links {
             links.clear();
         }
-        for hooks in &mut self.attachments {
-            hooks.clear();
-        }
+        let all: Vec<Attachment> = self
+            .attachments
+            .iter_mut()
+            .flat_map(std::mem::take)
+            .collect();
+        attach::close_in_parallel(all);
     }
 
     /// The manifest the object was loaded from.
