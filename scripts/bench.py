@@ -129,7 +129,7 @@ def run_tool(cmd, env=None, wait_ready=False, on_ready=None, timeout=120.0, matc
             # error is collected below.
             if run.ready_at is not None and on_ready is not None:
                 on_ready(run, proc)
-        pid, status, rusage = wait_with_deadline(proc, deadline)
+        pid, status, rusage = wait_with_deadline(proc, deadline, run)
     except BaseException:
         if proc.poll() is None:
             proc.kill()
@@ -144,16 +144,18 @@ def run_tool(cmd, env=None, wait_ready=False, on_ready=None, timeout=120.0, matc
     return run
 
 
-def wait_with_deadline(proc, deadline):
-    """os.wait4 on the process, killing it at the deadline."""
+def wait_with_deadline(proc, deadline, run):
+    """os.wait4 on the process, killing it at the deadline, or 20 s after
+    it was sent SIGINT."""
     while True:
         pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             return pid, status, rusage
-        if time.perf_counter() > deadline:
+        now = time.perf_counter()
+        if now > deadline or (run.signalled_at is not None and now > run.signalled_at + 20):
             proc.kill()
             pid, status, rusage = os.wait4(proc.pid, 0)
-            raise BenchError(f"{proc.args[0]} did not exit in time; killed", transient=True)
+            raise BenchError(f"{proc.args[0]} did not exit in time (a SIGINT it ignored?); killed", transient=True)
         time.sleep(0.0005)
 
 
@@ -247,8 +249,10 @@ EXIT_PROGRAM = (
 
 
 def settle_then_interrupt(run, proc):
-    # bpftrace 0.17 can miss a SIGINT that arrives right after BEGIN ran.
-    time.sleep(0.1)
+    # bpftrace 0.17 ignores a SIGINT that arrives within about 0.2 s after
+    # its BEGIN output (it then runs until killed), so none is sent earlier
+    # than 1 s after it. The latency is timed from the signal.
+    time.sleep(max(0.0, run.ready_at + 1.0 - time.perf_counter()))
     interrupt(run, proc)
 
 
@@ -443,7 +447,7 @@ def b_map_print(ctx, tool):
         exits[n] = run.exit_latency
     return {
         "us_per_key": (exits[keys] - exits[small]) / (keys - small) * 1e6,
-        "exit_s_100k": exits[keys],
+        "exit_s_all_keys": exits[keys],
     }
 
 
@@ -462,7 +466,7 @@ def b_throughput(ctx, tool):
         while last != run.last_match_at or time.perf_counter() - t["load_done"] < 0.3:
             last = run.last_match_at
             time.sleep(0.3)
-        interrupt(run, proc)
+        settle_then_interrupt(run, proc)
 
     program = READY + f"\ntracepoint:raw_syscalls:sys_enter /pid == {gen.pid} && {a}id == {gen.nr}/ {{ printf(\"ev %d\\n\", {a}id); }}"
     try:
