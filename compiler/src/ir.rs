@@ -8,6 +8,7 @@
 //! `Display` prints the IR in the compact form used by snapshots and
 //! `--emit ir`.
 
+use crate::manifest::{stack_value_size, StackKind, StackMode};
 use crate::source::Span;
 use ferrotrace_stdlib::Builtin;
 use std::fmt::{self, Write};
@@ -23,6 +24,29 @@ pub struct Program {
     pub probes: Vec<Probe>,
     pub maps: Vec<MapDef>,
     pub formats: Vec<Format>,
+    /// Asynchronous map and print actions (`print`, `clear`, `zero`), each
+    /// sent as an event record and performed by the runtime in event order.
+    pub actions: Vec<Action>,
+}
+
+pub type ActionId = usize;
+
+/// An action the BPF program asks user space to perform.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// `print(@m[, top[, div]])`: prints the map now; `top` 0 means all.
+    PrintMap { map: MapId, top: u64, div: u64 },
+    /// `clear(@m)`: removes every key.
+    ClearMap { map: MapId },
+    /// `zero(@m)`: sets every value to zero.
+    ZeroMap { map: MapId },
+    /// `print(value)`: prints one value of this type.
+    PrintValue(Type),
+    /// `time(fmt)`: prints the local time in this strftime format.
+    Time(String),
+    /// `join(arr, sep)`: prints the strings of the NULL-terminated pointer
+    /// array (the action's one argument, read from `space`) joined by `sep`.
+    Join { sep: String, space: AddrSpace },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +94,35 @@ pub enum MapValue {
     Count,
     /// `sum(n)`: per-CPU 64-bit sums.
     Sum { signed: bool },
+    /// `avg(n)`: per-CPU count and total; the average is taken on read.
+    Avg { signed: bool },
+    /// `min(n)`: per-CPU smallest value and a was-set flag.
+    Min { signed: bool },
+    /// `max(n)`: per-CPU largest value and a was-set flag.
+    Max { signed: bool },
+    /// `stats(n)`: per-CPU count and total.
+    Stats { signed: bool },
+    /// `hist(n, bits)`: per-CPU log2 bucket counters, 2^bits per power.
+    Hist { bits: u8 },
+    /// `lhist(n, min, max, step)`: per-CPU linear bucket counters.
+    Lhist { min: i64, max: i64, step: i64 },
+}
+
+impl MapValue {
+    /// The name of the aggregation, or `None` for plain values.
+    pub fn aggregation_name(&self) -> Option<&'static str> {
+        Some(match self {
+            MapValue::Plain(_) => return None,
+            MapValue::Count => "count",
+            MapValue::Sum { .. } => "sum",
+            MapValue::Avg { .. } => "avg",
+            MapValue::Min { .. } => "min",
+            MapValue::Max { .. } => "max",
+            MapValue::Stats { .. } => "stats",
+            MapValue::Hist { .. } => "hist",
+            MapValue::Lhist { .. } => "lhist",
+        })
+    }
 }
 
 /// A printf format string and the types of its arguments, which fix the
@@ -93,6 +146,25 @@ pub enum Type {
         pointee: Box<Type>,
         space: AddrSpace,
     },
+    /// A stack recorded by `kstack`/`ustack` (see `ValueKind::Stack`).
+    Stack(StackType),
+    /// An address printed as a symbol: `ksym(addr)` (kernel) or
+    /// `usym(addr)` (user, with the pid; see `ValueKind::Symbol`).
+    Symbol(StackKind),
+}
+
+/// A stack value's kind, print mode and frame limit; values of different
+/// `StackType`s are different types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StackType {
+    pub kind: StackKind,
+    pub mode: StackMode,
+    pub limit: u8,
+}
+
+impl StackType {
+    /// bpftrace's default frame limit (the kernel's `perf_event_max_stack`).
+    pub const DEFAULT_LIMIT: u8 = 127;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +206,8 @@ impl Type {
             Type::Int { bits, .. } => u32::from(*bits) / 8,
             Type::Str(n) => *n,
             Type::Ptr { .. } => 8,
+            Type::Stack(s) => stack_value_size(s.kind),
+            Type::Symbol(kind) => stack_value_size(*kind),
         }
     }
 }
@@ -151,6 +225,15 @@ impl fmt::Display for Type {
                 };
                 write!(f, "{pointee} *{s}")
             }
+            Type::Stack(s) => {
+                let k = match s.kind {
+                    StackKind::Kernel => "kstack",
+                    StackKind::User => "ustack",
+                };
+                write!(f, "{k}({}, {})", s.mode.name(), s.limit)
+            }
+            Type::Symbol(StackKind::Kernel) => f.write_str("ksym"),
+            Type::Symbol(StackKind::User) => f.write_str("usym"),
         }
     }
 }
@@ -189,12 +272,42 @@ pub enum StmtKind {
     Exit {
         code: Option<Expr>,
     },
+    /// Sends the event of `actions[action]`; `args` is the value of a
+    /// `PrintValue` action and empty otherwise.
+    Action {
+        action: ActionId,
+        args: Vec<Expr>,
+    },
 }
 
+/// The update an aggregation statement makes; the map's `MapValue` fixes
+/// the parameters (`hist` bits, `lhist` bounds). Operands are 64-bit.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AggregateOp {
     Count,
     Sum(Expr),
+    Avg(Expr),
+    Min(Expr),
+    Max(Expr),
+    Stats(Expr),
+    Hist(Expr),
+    Lhist(Expr),
+}
+
+impl AggregateOp {
+    /// The operand, when the aggregation takes one.
+    pub fn operand(&self) -> Option<&Expr> {
+        match self {
+            AggregateOp::Count => None,
+            AggregateOp::Sum(e)
+            | AggregateOp::Avg(e)
+            | AggregateOp::Min(e)
+            | AggregateOp::Max(e)
+            | AggregateOp::Stats(e)
+            | AggregateOp::Hist(e)
+            | AggregateOp::Lhist(e) => Some(e),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -257,6 +370,16 @@ pub enum ExprKind {
         space: AddrSpace,
         len: Option<Box<Expr>>,
     },
+    /// `delete(@m, key)`: removes the entry; true when it existed.
+    MapDelete {
+        map: MapId,
+        key: Vec<Expr>,
+    },
+    /// `has_key(@m, key)`: true when the entry exists.
+    MapHasKey {
+        map: MapId,
+        key: Vec<Expr>,
+    },
     /// `x++` and friends: adds `delta` to the target and yields the old value
     /// (postfix) or the new one (prefix).
     IncDec {
@@ -264,6 +387,10 @@ pub enum ExprKind {
         delta: i64,
         prefix: bool,
     },
+    /// `ksym(addr)`/`usym(addr)`: keeps the (u64) address, plus the
+    /// current pid for `usym`, to symbolize in user space; `ty` is
+    /// `Type::Symbol`.
+    SymbolOf(Box<Expr>),
 }
 
 // ---------------------------------------------------------------------------
@@ -281,9 +408,17 @@ impl fmt::Display for Program {
             let value = match &m.value {
                 MapValue::Plain(t) => t.to_string(),
                 MapValue::Count => "count".to_string(),
-                MapValue::Sum { signed } => {
-                    format!("sum({})", if *signed { "int64" } else { "uint64" })
-                }
+                MapValue::Sum { signed }
+                | MapValue::Avg { signed }
+                | MapValue::Min { signed }
+                | MapValue::Max { signed }
+                | MapValue::Stats { signed } => format!(
+                    "{}({})",
+                    m.value.aggregation_name().unwrap_or("?"),
+                    if *signed { "int64" } else { "uint64" }
+                ),
+                MapValue::Hist { bits } => format!("hist(bits {bits})"),
+                MapValue::Lhist { min, max, step } => format!("lhist({min}, {max}, {step})"),
             };
             writeln!(f, "map #{i} {}[{key}]: {value}", m.name)?;
         }
@@ -295,6 +430,20 @@ impl fmt::Display for Program {
                 .collect::<Vec<_>>()
                 .join(", ");
             writeln!(f, "format #{i} {:?} ({args})", fmt_.text)?;
+        }
+        for (i, a) in self.actions.iter().enumerate() {
+            match a {
+                Action::PrintMap { map, top, div } => {
+                    writeln!(f, "action #{i} print(map#{map}, top {top}, div {div})")?
+                }
+                Action::ClearMap { map } => writeln!(f, "action #{i} clear(map#{map})")?,
+                Action::ZeroMap { map } => writeln!(f, "action #{i} zero(map#{map})")?,
+                Action::PrintValue(t) => writeln!(f, "action #{i} print({t})")?,
+                Action::Time(fmt_) => writeln!(f, "action #{i} time({fmt_:?})")?,
+                Action::Join { sep, space } => {
+                    writeln!(f, "action #{i} join(sep {sep:?}, {space:?})")?
+                }
+            }
         }
         for p in &self.probes {
             write!(f, "probe {} ({:?})", p.name, p.attach)?;
@@ -324,9 +473,19 @@ fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt:
             StmtKind::Expr(e) => writeln!(f, "{pad}{e}")?,
             StmtKind::Store { target, value } => writeln!(f, "{pad}{target} = {value}")?,
             StmtKind::Aggregate { map, key, op } => {
-                let op = match op {
-                    AggregateOp::Count => "count()".to_string(),
-                    AggregateOp::Sum(e) => format!("sum({e})"),
+                let name = match op {
+                    AggregateOp::Count => "count",
+                    AggregateOp::Sum(_) => "sum",
+                    AggregateOp::Avg(_) => "avg",
+                    AggregateOp::Min(_) => "min",
+                    AggregateOp::Max(_) => "max",
+                    AggregateOp::Stats(_) => "stats",
+                    AggregateOp::Hist(_) => "hist",
+                    AggregateOp::Lhist(_) => "lhist",
+                };
+                let op = match op.operand() {
+                    Some(e) => format!("{name}({e})"),
+                    None => format!("{name}()"),
                 };
                 writeln!(f, "{pad}map#{map}[{}] <- {op}", list(key))?
             }
@@ -347,6 +506,9 @@ fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt:
             }
             StmtKind::Exit { code: Some(c) } => writeln!(f, "{pad}exit({c})")?,
             StmtKind::Exit { code: None } => writeln!(f, "{pad}exit()")?,
+            StmtKind::Action { action, args } => {
+                writeln!(f, "{pad}action #{action}({})", list(args))?
+            }
         }
     }
     Ok(())
@@ -383,6 +545,8 @@ impl fmt::Display for Expr {
             ExprKind::Local(v) => write!(f, "${v}")?,
             ExprKind::MapLoad { map, key } => write!(f, "map#{map}[{}]", list(key))?,
             ExprKind::TracepointField { offset } => write!(f, "args@{offset}")?,
+            ExprKind::MapDelete { map, key } => write!(f, "delete(map#{map}[{}])", list(key))?,
+            ExprKind::MapHasKey { map, key } => write!(f, "has_key(map#{map}[{}])", list(key))?,
             ExprKind::Unary { op, operand } => write!(f, "({}{operand})", op.symbol())?,
             ExprKind::Binary { op, lhs, rhs } => write!(f, "({lhs} {} {rhs})", op.symbol())?,
             ExprKind::Ternary {
@@ -416,6 +580,7 @@ impl fmt::Display for Expr {
                 delta,
                 prefix: false,
             } => write!(f, "(post {target} += {delta})")?,
+            ExprKind::SymbolOf(addr) => write!(f, "symbol({addr})")?,
         }
         write!(f, ":{}", self.ty)
     }

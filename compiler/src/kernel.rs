@@ -34,6 +34,31 @@ pub trait KernelInfo {
         category: &str,
         name: &str,
     ) -> Result<Option<TracepointFormat>, String>;
+
+    /// The number of possible CPUs (the `ncpus` builtin); 1 when unknown.
+    fn possible_cpus(&self) -> u32 {
+        1
+    }
+    /// The address of kernel symbol `name` (for `kaddr`), or `None` when the
+    /// kernel has no such symbol. An `Err` says why the symbol table could
+    /// not be read.
+    fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String> {
+        let _ = name;
+        Err("this build cannot look up kernel symbols".to_string())
+    }
+}
+
+/// Finds `name` in the text of `/proc/kallsyms` (`ADDR TYPE NAME [MODULE]`
+/// lines) and returns its address; the first match wins, as in the kernel.
+pub fn kallsyms_lookup(text: &str, name: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let mut parts = line.split_whitespace();
+        let addr = parts.next()?;
+        let _kind = parts.next()?;
+        (parts.next()? == name)
+            .then(|| u64::from_str_radix(addr, 16).ok())
+            .flatten()
+    })
 }
 
 impl TracepointFormat {

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST_VERSION: u32 = 2;
 
 /// The compiler's output: an ELF object for the BPF target and its manifest.
 #[derive(Debug, Clone)]
@@ -65,6 +65,8 @@ pub enum MapKind {
     PercpuHash,
     PercpuArray,
     Ringbuf,
+    /// `BPF_MAP_TYPE_STACK_TRACE`: stack id → frame addresses.
+    StackTrace,
 }
 
 impl MapKind {
@@ -75,6 +77,7 @@ impl MapKind {
             MapKind::PercpuHash => 5,
             MapKind::PercpuArray => 6,
             MapKind::Ringbuf => 27,
+            MapKind::StackTrace => 7,
         }
     }
 }
@@ -102,6 +105,54 @@ pub enum MapRole {
     Events,
     /// Per-CPU scratch memory for temporaries too large for the BPF stack.
     Scratch,
+    /// A one-entry per-CPU array of u64: event records the ring buffer
+    /// refused (it was full), summed over CPUs for `Lost N events`.
+    Lost,
+    /// A one-entry hash (key `u64 0`, value u64) the runtime sets to the
+    /// CLOCK_BOOTTIME nanoseconds at which tracing started, before BEGIN
+    /// runs; `elapsed` subtracts it. Present only when `elapsed` is used.
+    Start,
+    /// The stack-trace map of every `kstack`/`ustack` of this kind and
+    /// frame limit: `bpf_get_stackid` stores frames here, and values of
+    /// `ValueKind::Stack` hold the ids to look up.
+    Stacks { kind: StackKind, limit: u8 },
+}
+
+/// Whose stack a `kstack`/`ustack` value records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StackKind {
+    Kernel,
+    User,
+}
+
+/// How a stack is printed (bpftrace's `stack_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StackMode {
+    /// `    sym+off` per frame.
+    Bpftrace,
+    /// `\tADDR sym+off (module)` per frame, as `perf script` prints.
+    Perf,
+    /// Bare hexadecimal addresses.
+    Raw,
+}
+
+impl StackMode {
+    pub fn lookup(name: &str) -> Option<StackMode> {
+        match name {
+            "bpftrace" => Some(StackMode::Bpftrace),
+            "perf" => Some(StackMode::Perf),
+            "raw" => Some(StackMode::Raw),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StackMode::Bpftrace => "bpftrace",
+            StackMode::Perf => "perf",
+            StackMode::Raw => "raw",
+        }
+    }
 }
 
 /// How to combine and print a map's values.
@@ -113,6 +164,38 @@ pub enum MapValueSpec {
     /// Per-CPU 64-bit sums: sum over CPUs.
     Sum {
         signed: bool,
+    },
+    /// `avg()`: per CPU a u64 count at 0 and a 64-bit total at 8; the
+    /// average is total / count over all CPUs (integer division).
+    Avg {
+        signed: bool,
+    },
+    /// `min()`: per CPU a 64-bit value at 0 and a u64 "set" flag at 8; CPUs
+    /// whose flag is 0 never saw a value and are not counted.
+    Min {
+        signed: bool,
+    },
+    /// `max()`: laid out like `Min`.
+    Max {
+        signed: bool,
+    },
+    /// `stats()`: laid out like `Avg`; prints count, average and total.
+    Stats {
+        signed: bool,
+    },
+    /// `hist(n, bits)`: per CPU one u64 counter per log2 bucket: bucket 0
+    /// counts negative values, then each power of two has 2^bits buckets
+    /// (see the runtime's `output::hist`). Counters are summed over CPUs.
+    Hist {
+        bits: u8,
+    },
+    /// `lhist(n, min, max, step)`: per CPU one u64 counter per bucket:
+    /// bucket 0 counts values below `min`, bucket i ≥ 1 counts
+    /// `[min + (i-1)·step, min + i·step)`, the last counts values ≥ `max`.
+    Lhist {
+        min: i64,
+        max: i64,
+        step: i64,
     },
 }
 
@@ -135,6 +218,20 @@ pub enum ValueKind {
         len: u32,
     },
     Pointer,
+    /// A stack recorded by `kstack`/`ustack`: an `i64` stack id into the
+    /// `MapRole::Stacks` map of this kind and limit, followed for user
+    /// stacks by the `u64` pid whose address space the frames belong to.
+    Stack {
+        kind: StackKind,
+        mode: StackMode,
+        limit: u8,
+    },
+    /// `ksym(addr)`/`usym(addr)`: a `u64` address printed as the name of
+    /// the function containing it; user symbols are followed by the `u64`
+    /// pid of the process whose address space it is in.
+    Symbol {
+        kind: StackKind,
+    },
 }
 
 impl ValueKind {
@@ -144,7 +241,16 @@ impl ValueKind {
             ValueKind::Bool => 1,
             ValueKind::Str { len } => *len,
             ValueKind::Pointer => 8,
+            ValueKind::Stack { kind, .. } | ValueKind::Symbol { kind } => stack_value_size(*kind),
         }
+    }
+}
+
+/// Bytes of a stack value: the stack id, and for user stacks the pid.
+pub fn stack_value_size(kind: StackKind) -> u32 {
+    match kind {
+        StackKind::Kernel => 8,
+        StackKind::User => 16,
     }
 }
 
@@ -158,4 +264,36 @@ pub enum EventSpec {
     },
     /// `exit(code)`: the code is an i64 at offset 8.
     Exit,
+    /// `print(@map, top, div)`: print the map (by its ELF name) now, only
+    /// its `top` largest entries when `top` is not 0, values divided by
+    /// `div`. The record holds only the event index.
+    PrintMap {
+        map: String,
+        top: u64,
+        div: u64,
+    },
+    /// `clear(@map)`: remove every key of the map now.
+    ClearMap {
+        map: String,
+    },
+    /// `zero(@map)`: set every value of the map to zero now.
+    ZeroMap {
+        map: String,
+    },
+    /// `print(value)`: print the one value described by `value`.
+    PrintValue {
+        value: Field,
+    },
+    /// `time(fmt)`: print the local time, formatted by strftime(3).
+    Time {
+        format: String,
+    },
+    /// `join(arr, sep)`: a u64 count at offset 8, then `count` (at most
+    /// `max_args`) NUL-terminated strings in slots of `arg_size` bytes
+    /// from offset 16; print them joined by `sep`.
+    Join {
+        sep: String,
+        max_args: u32,
+        arg_size: u32,
+    },
 }

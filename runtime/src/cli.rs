@@ -27,9 +27,67 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "STAGE")]
     pub emit: Option<Emit>,
 
+    /// Also write the maps keyed by kstack/ustack as an interactive SVG
+    /// flame graph to this file when tracing ends.
+    #[arg(long, value_name = "FILE.svg")]
+    pub flamegraph: Option<PathBuf>,
+
     /// Do not print informational lines such as "Attached N probes".
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// The output format: bpftrace's text, one JSON object per line, or
+    /// `folded` (the maps keyed by kstack/ustack as folded stacks,
+    /// `root;caller;callee COUNT`, for flame graph tools).
+    #[arg(short = 'f', value_enum, value_name = "FORMAT", default_value = "text")]
+    pub format: OutputFormat,
+
+    /// Write the program's output to this file instead of standard output
+    /// (informational lines still go to standard error).
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Explain the program instead of running it: each probe's hook and
+    /// attach target, its context fields, the maps and why, and the eBPF
+    /// instructions under the script lines they came from (needs no root
+    /// unless the kernel must be asked about tracepoints).
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Print the teaching guide's entry for one hook kind (`tracepoint`,
+    /// `uprobe`, `profile`, ...) and exit.
+    #[arg(long, value_name = "KIND")]
+    pub explain_hook: Option<String>,
+
+    /// Print the man page (roff) or a shell completion script on stdout
+    /// and exit; `scripts/setup` installs them.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub generate: Option<Generate>,
+}
+
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    /// The ferrotrace.8 man page (roff).
+    Man,
+    /// bash completions.
+    Bash,
+    /// zsh completions.
+    Zsh,
+    /// fish completions.
+    Fish,
+}
+
+/// What `-f` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// bpftrace's text output.
+    Text,
+    /// One JSON object per line, as bpftrace writes them.
+    Json,
+    /// Folded stacks of the maps keyed by kstack/ustack (printf output
+    /// and other maps are printed as text).
+    Folded,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

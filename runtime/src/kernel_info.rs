@@ -4,6 +4,8 @@
 //! by reading tracefs: a tracepoint's record layout comes from
 //! `<tracefs>/events/CAT/NAME/format`, parsed by the compiler's own
 //! `TracepointFormat::parse` so that fixtures and the real kernel agree.
+//! The number of possible CPUs comes from libbpf
+//! (`/sys/devices/system/cpu/possible`).
 
 use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
 
@@ -31,6 +33,25 @@ impl KernelInfo for SystemKernel {
                  run ferrotrace as root so it can read tracefs.",
                 path.display()
             )),
+        }
+    }
+
+    fn possible_cpus(&self) -> u32 {
+        crate::bpf::maps::possible_cpus()
+            .ok()
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1)
+    }
+
+    fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String> {
+        let text = std::fs::read_to_string("/proc/kallsyms")
+            .map_err(|e| format!("could not read /proc/kallsyms ({e}); run ferrotrace as root"))?;
+        match ferrotrace_compiler::kernel::kallsyms_lookup(&text, name) {
+            Some(0) => Err(
+                "/proc/kallsyms hides addresses from this user (kptr_restrict); run ferrotrace as root"
+                    .to_string(),
+            ),
+            found => Ok(found),
         }
     }
 }

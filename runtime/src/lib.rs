@@ -5,8 +5,12 @@
 
 pub mod bpf;
 pub mod cli;
+pub mod explain;
+pub mod flamegraph;
+pub mod generate;
 pub mod kernel_info;
 pub mod output;
 pub mod session;
 pub mod signals;
+pub mod symbolize;
 pub mod tracefs;

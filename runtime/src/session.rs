@@ -8,12 +8,17 @@
 //! `LoadedObject`, so they are released however the session ends.
 
 use crate::bpf::{BpfError, LoadedObject};
-use crate::cli::{Cli, Emit, ScriptSource};
+use crate::cli::{Cli, Emit, OutputFormat, ScriptSource};
 use crate::kernel_info::SystemKernel;
-use crate::output::{decode_fields, decode_map, format_pieces, print_maps_at_exit};
+use crate::output::folded::folded_lines;
+use crate::output::timefmt::local_strftime;
+use crate::output::{
+    decode_field, decode_fields, decode_map, format_pieces, Format, MapDatum, MapSnapshot, Printer,
+};
 use crate::signals;
+use crate::symbolize::StackResolver;
 use ferrotrace_compiler::diagnostics::{has_errors, render, Diagnostic};
-use ferrotrace_compiler::manifest::{Artifact, AttachSpec, EventSpec, MapRole};
+use ferrotrace_compiler::manifest::{Artifact, AttachSpec, EventSpec, Field, MapRole, ValueKind};
 use ferrotrace_compiler::{codegen, sema, syntax, Manifest, SourceFile};
 use ferrotrace_stdlib::printf::{self, Piece};
 use std::io::{IsTerminal, Read, Write};
@@ -33,6 +38,15 @@ pub fn run(cli: &Cli) -> i32 {
 }
 
 fn run_inner(cli: &Cli) -> Result<i32, String> {
+    if let Some(what) = cli.generate {
+        crate::generate::generate(what, &mut std::io::stdout().lock())
+            .map_err(|e| format!("ERROR: cannot write to standard output: {e}."))?;
+        return Ok(0);
+    }
+    if let Some(kind) = &cli.explain_hook {
+        print!("{}", crate::explain::explain_hook(kind)?);
+        return Ok(0);
+    }
     let Some((script, _params)) = cli.script() else {
         return Err("ERROR: no program given: pass a script file, `-` for standard input, or -e 'PROGRAM'.\n\
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."
@@ -42,6 +56,13 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
     let Some(artifact) = compile(&source, cli.emit)? else {
         return Ok(0);
     };
+    if cli.explain {
+        print!(
+            "{}",
+            crate::explain::explain(&artifact, &source, &SystemKernel)?
+        );
+        return Ok(0);
+    }
     check_privileges()?;
     execute(&artifact, &source, cli)
 }
@@ -133,36 +154,84 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     for index in 0..manifest.programs.len() {
         object.attach(index).map_err(fail)?;
     }
+    let mut printer = printer(cli)?;
     if !cli.quiet {
-        let n = manifest.programs.len();
-        eprintln!("Attached {n} probe{}", if n == 1 { "" } else { "s" });
+        printer.attached(manifest.programs.len() as u64);
+        printer.flush();
     }
     if cli.dry_run {
         return Ok(0);
     }
-    let mut sink = EventSink::new(manifest, std::io::stdout().lock());
+    let stacks = StackResolver::new(object.stack_maps().map_err(fail)?);
+    let mut sink = EventSink::new(manifest, printer, stacks);
     let mut events = object.event_reader().map_err(fail)?;
 
+    object.set_start_time().map_err(fail)?;
     run_special(&object, &AttachSpec::Begin).map_err(fail)?;
     while sink.exit.is_none() && !signals::stop_requested() {
         events
-            .poll(POLL_INTERVAL, &mut |r| sink.record(r))
+            .poll(POLL_INTERVAL, &mut |r| sink.record(r, &object))
             .map_err(fail)?;
+        sink.report_lost(&object);
         sink.flush();
     }
     object.detach_all();
     // Events already in the buffer when tracing stopped are still shown.
     events
-        .poll(Duration::ZERO, &mut |r| sink.record(r))
+        .poll(Duration::ZERO, &mut |r| sink.record(r, &object))
         .map_err(fail)?;
     run_special(&object, &AttachSpec::End).map_err(fail)?;
     events
-        .poll(Duration::ZERO, &mut |r| sink.record(r))
+        .poll(Duration::ZERO, &mut |r| sink.record(r, &object))
         .map_err(fail)?;
+    sink.report_lost(&object);
     let code = sink.exit.unwrap_or(0);
-    print_maps(&object, &mut sink.out).map_err(fail)?;
+    let maps = read_maps(&object, &mut sink.stacks).map_err(fail)?;
+    match cli.format {
+        OutputFormat::Folded => {
+            for line in folded_lines(&maps) {
+                sink.out.printf(&format!("{line}\n"));
+            }
+        }
+        _ => sink.out.maps_at_exit(&maps),
+    }
+    if let Some(w) = sink.stacks.unrecorded_warning() {
+        eprintln!("{w}");
+    }
     sink.flush();
+    if let Some(path) = &cli.flamegraph {
+        let title = format!("ferrotrace {}", source.name);
+        let drawn = crate::flamegraph::write_flamegraph(path, &title, &maps)?;
+        if !cli.quiet {
+            eprintln!(
+                "Wrote a flame graph of {drawn} stacks to {}",
+                path.display()
+            );
+        }
+    }
     Ok(code)
+}
+
+/// The printer for `-f` and `-o`: program output to the file or stdout,
+/// informational lines to stderr.
+fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
+    let format = match cli.format {
+        // Folded stacks replace the maps at exit; the rest is text.
+        OutputFormat::Text | OutputFormat::Folded => Format::Text,
+        OutputFormat::Json => Format::Json,
+    };
+    let out: Box<dyn Write> = match &cli.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| {
+                format!(
+                    "ERROR: cannot create the output file {}: {e}.",
+                    path.display()
+                )
+            })?,
+        )),
+        None => Box::new(std::io::stdout()),
+    };
+    Ok(Printer::new(format, out, Box::new(std::io::stderr())))
 }
 
 /// How long one wait for events may block; signals interrupt it sooner.
@@ -184,23 +253,28 @@ fn run_special(object: &LoadedObject, which: &AttachSpec) -> Result<(), BpfError
     Ok(())
 }
 
-/// Turns event records into output, following the manifest's layouts.
-struct EventSink<'m, W: Write> {
+/// Turns event records into output and map actions, following the
+/// manifest's layouts.
+struct EventSink<'m, 'w> {
     manifest: &'m Manifest,
     /// Each event's printf format, parsed once (empty for other events).
     formats: Vec<Vec<Piece<'m>>>,
-    out: W,
+    out: Printer<'w>,
     exit: Option<i32>,
+    /// Lost events already reported.
+    lost: u64,
+    /// Reads and symbolizes the stacks in records and maps.
+    stacks: StackResolver,
 }
 
-impl<'m, W: Write> EventSink<'m, W> {
-    fn new(manifest: &'m Manifest, out: W) -> Self {
+impl<'m, 'w> EventSink<'m, 'w> {
+    fn new(manifest: &'m Manifest, out: Printer<'w>, stacks: StackResolver) -> Self {
         let formats = manifest
             .events
             .iter()
             .map(|e| match e {
                 EventSpec::Printf { format, .. } => printf::parse(format),
-                EventSpec::Exit => Vec::new(),
+                _ => Vec::new(),
             })
             .collect();
         EventSink {
@@ -208,10 +282,21 @@ impl<'m, W: Write> EventSink<'m, W> {
             formats,
             out,
             exit: None,
+            lost: 0,
+            stacks,
         }
     }
 
-    fn record(&mut self, record: &[u8]) {
+    /// Reports events lost since the last report (`Lost N events`).
+    fn report_lost(&mut self, object: &LoadedObject) {
+        let total = object.lost_events();
+        if total > self.lost {
+            self.out.lost(total - self.lost);
+            self.lost = total;
+        }
+    }
+
+    fn record(&mut self, record: &[u8], object: &LoadedObject) {
         let Some(index) = record
             .get(..8)
             .and_then(|b| b.try_into().ok())
@@ -223,9 +308,57 @@ impl<'m, W: Write> EventSink<'m, W> {
         match self.manifest.events.get(index) {
             Some(EventSpec::Printf { args, .. }) => {
                 let pieces = self.formats.get(index).map_or(&[][..], Vec::as_slice);
-                let text = format_pieces(pieces, &decode_fields(record, args));
-                // A closed stdout (e.g. `| head`) ends output but not tracing.
-                let _ = self.out.write_all(text.as_bytes());
+                let mut values = decode_fields(record, args);
+                self.stacks.resolve_all(&mut values);
+                let text = format_pieces(pieces, &values);
+                self.out.printf(&text);
+            }
+            Some(EventSpec::Time { format }) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                self.out.time(&local_strftime(format, now));
+            }
+            Some(EventSpec::Join {
+                sep,
+                max_args,
+                arg_size,
+            }) => {
+                let count = decode_field(record, &u64_at(8))
+                    .as_bits()
+                    .min(u64::from(*max_args));
+                let args: Vec<String> = (0..count)
+                    .map(|i| {
+                        let field = Field {
+                            offset: 16 + u32::try_from(i).unwrap_or(0) * arg_size,
+                            kind: ValueKind::Str { len: *arg_size },
+                        };
+                        decode_field(record, &field).to_string()
+                    })
+                    .collect();
+                self.out.join(&args, sep);
+            }
+            Some(EventSpec::PrintValue { value }) => {
+                let mut v = decode_field(record, value);
+                self.stacks.resolve(&mut v);
+                self.out.value(&v);
+            }
+            Some(EventSpec::PrintMap { map, top, div }) => {
+                match read_map(object, map, &mut self.stacks) {
+                    Ok(Some(snapshot)) => self.out.map(&snapshot, *top, *div),
+                    Ok(None) => {}
+                    Err(e) => eprintln!("WARNING: print() could not read a map: {e}"),
+                }
+            }
+            Some(EventSpec::ClearMap { map }) => {
+                if let Err(e) = object.clear_map(map) {
+                    eprintln!("WARNING: clear() failed: {e}");
+                }
+            }
+            Some(EventSpec::ZeroMap { map }) => {
+                if let Err(e) = object.zero_map(map) {
+                    eprintln!("WARNING: zero() failed: {e}");
+                }
             }
             Some(EventSpec::Exit) => {
                 let code = record
@@ -240,26 +373,67 @@ impl<'m, W: Write> EventSink<'m, W> {
     }
 
     fn flush(&mut self) {
-        let _ = self.out.flush();
+        self.out.flush();
     }
 }
 
-/// Reads every script map and prints them as bpftrace does at exit.
-fn print_maps(object: &LoadedObject, out: &mut dyn Write) -> Result<(), BpfError> {
-    let mut maps = Vec::new();
-    for spec in &object.manifest().maps {
-        if let MapRole::User { name, key, value } = &spec.role {
-            let raw: Vec<(Vec<u8>, Vec<Vec<u8>>)> = object
-                .read_map(&spec.elf_name)?
-                .into_iter()
-                .map(|e| (e.key, e.values))
-                .collect();
-            maps.push(decode_map(name, key, value, &raw));
+/// An unsigned 64-bit field at `offset` of an event record.
+fn u64_at(offset: u32) -> Field {
+    Field {
+        offset,
+        kind: ValueKind::Int {
+            size: 8,
+            signed: false,
+        },
+    }
+}
+
+/// Reads and decodes the script map named `elf_name` (`None` for a map
+/// that is not a script map).
+fn read_map(
+    object: &LoadedObject,
+    elf_name: &str,
+    stacks: &mut StackResolver,
+) -> Result<Option<MapSnapshot>, BpfError> {
+    let Some(spec) = object
+        .manifest()
+        .maps
+        .iter()
+        .find(|m| m.elf_name == elf_name)
+    else {
+        return Ok(None);
+    };
+    let MapRole::User { name, key, value } = &spec.role else {
+        return Ok(None);
+    };
+    let raw: Vec<(Vec<u8>, Vec<Vec<u8>>)> = object
+        .read_map(&spec.elf_name)?
+        .into_iter()
+        .map(|e| (e.key, e.values))
+        .collect();
+    let mut map = decode_map(name, key, value, &raw);
+    // Stacks and symbols in keys and plain values are read and symbolized.
+    for (key, datum) in &mut map.entries {
+        stacks.resolve_all(key);
+        if let MapDatum::Value(v) = datum {
+            stacks.resolve(v);
         }
     }
-    // A closed stdout ends output; there is nothing left to report it to.
-    let _ = print_maps_at_exit(out, &maps);
-    Ok(())
+    Ok(Some(map))
+}
+
+/// Reads every script map, for printing at exit.
+fn read_maps(
+    object: &LoadedObject,
+    stacks: &mut StackResolver,
+) -> Result<Vec<MapSnapshot>, BpfError> {
+    let mut maps = Vec::new();
+    for spec in &object.manifest().maps {
+        if let Some(m) = read_map(object, &spec.elf_name, stacks)? {
+            maps.push(m);
+        }
+    }
+    Ok(maps)
 }
 
 /// Renders a load or attach failure as a user-facing message.

@@ -10,6 +10,10 @@ pub enum ValueType {
     I64,
     /// A NUL-terminated string of at most this many bytes, NUL included.
     Str(u32),
+    /// A kernel stack (`kstack`), printed symbolized.
+    KStack,
+    /// A user stack of the current process (`ustack`), printed symbolized.
+    UStack,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,6 +25,14 @@ pub enum Builtin {
     Comm,
     Nsecs,
     Cpu,
+    Kstack,
+    Ustack,
+    Rand,
+    Jiffies,
+    Numaid,
+    Cgroup,
+    Ncpus,
+    Elapsed,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +85,54 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         name: "cpu",
         ty: ValueType::U32,
         doc: "Id of the CPU the probe runs on.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Kstack,
+        name: "kstack",
+        ty: ValueType::KStack,
+        doc: "The kernel stack, as a map key or printf `%s` value; `kstack(mode, limit)` chooses the print mode (`bpftrace`, `perf`, `raw`) and frame limit.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Ustack,
+        name: "ustack",
+        ty: ValueType::UStack,
+        doc: "The user stack of the current thread, symbolized against its process; `ustack(mode, limit)` as for `kstack`.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Rand,
+        name: "rand",
+        ty: ValueType::U32,
+        doc: "A pseudo-random 32-bit number.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Jiffies,
+        name: "jiffies",
+        ty: ValueType::U64,
+        doc: "The kernel's 64-bit jiffies counter (timer ticks since boot, offset as the kernel starts it).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Numaid,
+        name: "numaid",
+        ty: ValueType::U32,
+        doc: "Id of the NUMA node the probe runs on.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Cgroup,
+        name: "cgroup",
+        ty: ValueType::U64,
+        doc: "Id of the current task's cgroup (v2): the inode number of its directory in cgroupfs.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Ncpus,
+        name: "ncpus",
+        ty: ValueType::U64,
+        doc: "Number of possible CPUs, fixed when the script is compiled.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Elapsed,
+        name: "elapsed",
+        ty: ValueType::U64,
+        doc: "Nanoseconds since tracing started (just before BEGIN runs).",
     },
 ];
 

@@ -7,12 +7,15 @@
 //! This crate depends on nothing else in the workspace and touches no kernel.
 
 pub mod builtins;
+pub mod docgen;
 pub mod functions;
+pub mod hooks;
 pub mod printf;
 pub mod probes;
 
 pub use builtins::{Builtin, BuiltinInfo, ValueType};
 pub use functions::{Function, FunctionInfo};
+pub use hooks::HookGuide;
 pub use probes::{ProbeKind, ProbeKindInfo};
 
 /// Returns the candidate closest to `name` by edit distance, if it is close

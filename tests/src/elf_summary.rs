@@ -128,7 +128,8 @@ mod tests {
             "map m0: type 5",
             "map events: type 27",
             "map scratch: type 6",
-            "\"version\": 1",
+            "map lost: type 6",
+            "\"version\": 2",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }

@@ -1,7 +1,8 @@
 //! A `KernelInfo` over fixture files, so compiler tests need neither root
 //! nor a particular kernel. Tracepoint formats are real tracefs `format`
 //! files stored under `tests/fixtures/kernel/tracepoints/CAT/NAME/format`
-//! and parsed by the same function the runtime uses.
+//! and parsed by the same function the runtime uses; kernel symbols come
+//! from `tests/fixtures/kernel/kallsyms`, a few lines of a real one.
 
 use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
 use std::path::PathBuf;
@@ -40,5 +41,11 @@ impl KernelInfo for FixtureKernel {
             Ok(text) => Ok(Some(TracepointFormat::parse(&text))),
             Err(_) => Ok(None),
         }
+    }
+
+    fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String> {
+        let text = std::fs::read_to_string(self.root.join("kallsyms"))
+            .map_err(|e| format!("the fixture kallsyms is missing: {e}"))?;
+        Ok(ferrotrace_compiler::kernel::kallsyms_lookup(&text, name))
     }
 }

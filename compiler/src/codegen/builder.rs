@@ -21,10 +21,16 @@ type R<T> = Result<T, CodegenError>;
 mod helper {
     pub const MAP_LOOKUP_ELEM: u64 = 1;
     pub const MAP_UPDATE_ELEM: u64 = 2;
+    pub const MAP_DELETE_ELEM: u64 = 3;
+    pub const GET_PRANDOM_U32: u64 = 7;
+    pub const GET_NUMA_NODE_ID: u64 = 42;
+    pub const GET_CURRENT_CGROUP_ID: u64 = 80;
+    pub const JIFFIES64: u64 = 118;
     pub const GET_SMP_PROCESSOR_ID: u64 = 8;
     pub const GET_CURRENT_PID_TGID: u64 = 14;
     pub const GET_CURRENT_UID_GID: u64 = 15;
     pub const GET_CURRENT_COMM: u64 = 16;
+    pub const GET_STACKID: u64 = 27;
     pub const PROBE_READ_USER: u64 = 112;
     pub const PROBE_READ_KERNEL: u64 = 113;
     pub const PROBE_READ_USER_STR: u64 = 114;
@@ -149,6 +155,34 @@ impl<'ctx> Emitter<'ctx> {
         Ok(())
     }
 
+    /// `bpf_map_delete_elem(map, key)`: 0 when the key was removed.
+    pub fn map_delete_elem(
+        &self,
+        map: GlobalValue<'ctx>,
+        key: PointerValue<'ctx>,
+    ) -> R<IntValue<'ctx>> {
+        self.call_helper(
+            helper::MAP_DELETE_ELEM,
+            &[map.as_pointer_value().into(), key.into()],
+        )
+    }
+
+    pub fn get_prandom_u32(&self) -> R<IntValue<'ctx>> {
+        self.call_helper(helper::GET_PRANDOM_U32, &[])
+    }
+
+    pub fn get_numa_node_id(&self) -> R<IntValue<'ctx>> {
+        self.call_helper(helper::GET_NUMA_NODE_ID, &[])
+    }
+
+    pub fn get_current_cgroup_id(&self) -> R<IntValue<'ctx>> {
+        self.call_helper(helper::GET_CURRENT_CGROUP_ID, &[])
+    }
+
+    pub fn jiffies64(&self) -> R<IntValue<'ctx>> {
+        self.call_helper(helper::JIFFIES64, &[])
+    }
+
     pub fn get_smp_processor_id(&self) -> R<IntValue<'ctx>> {
         self.call_helper(helper::GET_SMP_PROCESSOR_ID, &[])
     }
@@ -167,6 +201,24 @@ impl<'ctx> Emitter<'ctx> {
             &[buf.into(), self.u64c(size.into()).into()],
         )?;
         Ok(())
+    }
+
+    /// `bpf_get_stackid(ctx, map, flags)`: the id of the current stack in
+    /// a stack-trace map (negative on failure).
+    pub fn get_stackid(
+        &self,
+        ctx: PointerValue<'ctx>,
+        map: GlobalValue<'ctx>,
+        flags: u64,
+    ) -> R<IntValue<'ctx>> {
+        self.call_helper(
+            helper::GET_STACKID,
+            &[
+                ctx.into(),
+                map.as_pointer_value().into(),
+                self.u64c(flags).into(),
+            ],
+        )
     }
 
     pub fn ktime_get_boot_ns(&self) -> R<IntValue<'ctx>> {
@@ -206,13 +258,13 @@ impl<'ctx> Emitter<'ctx> {
         Ok(())
     }
 
-    /// `bpf_ringbuf_output(map, data, size, 0)`.
+    /// `bpf_ringbuf_output(map, data, size, 0)`: 0 when the record was sent.
     pub fn ringbuf_output(
         &self,
         map: GlobalValue<'ctx>,
         data: PointerValue<'ctx>,
         size: u32,
-    ) -> R<()> {
+    ) -> R<IntValue<'ctx>> {
         self.call_helper(
             helper::RINGBUF_OUTPUT,
             &[
@@ -221,8 +273,7 @@ impl<'ctx> Emitter<'ctx> {
                 self.u64c(size.into()).into(),
                 self.u64c(0).into(),
             ],
-        )?;
-        Ok(())
+        )
     }
 
     // --- memory ----------------------------------------------------------------

@@ -58,6 +58,7 @@ pub(crate) fn event_specs(program: &Program) -> Vec<EventSpec> {
         })
         .collect();
     specs.push(EventSpec::Exit);
+    specs.extend(super::aggregate::action_specs(program));
     specs
 }
 
@@ -77,11 +78,11 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let dst = self.em.offset(rec, *off)?;
             self.record_arg(dst, t, &e.ty, v)?;
         }
-        self.em.ringbuf_output(self.maps.events, rec, layout.size)
+        self.send(rec, layout.size)
     }
 
     /// Writes one argument of declared type `t` (the value has type `ty`).
-    fn record_arg(
+    pub(crate) fn record_arg(
         &mut self,
         dst: inkwell::values::PointerValue<'ctx>,
         t: &Type,
@@ -90,6 +91,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     ) -> R<()> {
         match (t, v) {
             (Type::Str(n), Val::Str(p)) => self.copy_str(dst, *n, p, str_len(ty)),
+            (Type::Stack(_) | Type::Symbol(_), Val::Str(p)) => self.em.copy(dst, p, t.size()),
             (_, Val::Int(i)) => {
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
                 self.em.store(dst, wide, 8)
@@ -114,8 +116,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             .store(rec, self.em.u64c(self.program.formats.len() as u64), 8)?;
         let at = self.em.offset(rec, 8)?;
         self.em.store(at, code, 8)?;
-        self.em
-            .ringbuf_output(self.maps.events, rec, EXIT_RECORD_SIZE)?;
+        self.send(rec, EXIT_RECORD_SIZE)?;
         self.em.ret0_and_continue()
     }
 }
@@ -142,6 +143,7 @@ mod tests {
                 text: "%d".into(),
                 args: vec![Type::I32],
             }],
+            actions: vec![],
         };
         let specs = event_specs(&program);
         assert_eq!(

@@ -30,6 +30,8 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.map_load(*map, k, &e.ty)
             }
             ExprKind::TracepointField { offset } => self.tracepoint_field(*offset, &e.ty),
+            ExprKind::MapDelete { map, key } => self.map_entry_query(*map, key, true),
+            ExprKind::MapHasKey { map, key } => self.map_entry_query(*map, key, false),
             ExprKind::Unary { op, operand } => self.unary(*op, operand, &e.ty),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, &e.ty),
             ExprKind::Ternary {
@@ -46,6 +48,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 delta,
                 prefix,
             } => self.inc_dec(target, *delta, *prefix, &e.ty),
+            ExprKind::SymbolOf(addr) => self.symbol_of(addr, &e.ty),
         }
     }
 
@@ -81,12 +84,30 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
 
     fn builtin(&mut self, b: Builtin, ty: &Type) -> R<Val<'ctx>> {
         let raw = match b {
+            Builtin::Kstack | Builtin::Ustack => {
+                return match ty {
+                    Type::Stack(st) => self.stack(st),
+                    _ => Err(CodegenError::Internal(
+                        "A stack builtin does not have a stack type.".into(),
+                    )),
+                }
+            }
             Builtin::Pid => self.upper32(self.em.get_current_pid_tgid()?)?,
             Builtin::Tid => self.em.get_current_pid_tgid()?,
             Builtin::Uid => self.em.get_current_uid_gid()?,
             Builtin::Gid => self.upper32(self.em.get_current_uid_gid()?)?,
             Builtin::Nsecs => self.em.ktime_get_boot_ns()?,
             Builtin::Cpu => self.em.get_smp_processor_id()?,
+            Builtin::Rand => self.em.get_prandom_u32()?,
+            Builtin::Jiffies => self.em.jiffies64()?,
+            Builtin::Numaid => self.em.get_numa_node_id()?,
+            Builtin::Cgroup => self.em.get_current_cgroup_id()?,
+            Builtin::Elapsed => return self.elapsed(),
+            Builtin::Ncpus => {
+                return Err(CodegenError::Internal(
+                    "`ncpus` reached code generation; the checker makes it a constant.".into(),
+                ))
+            }
             Builtin::Comm => {
                 let n = match ty {
                     Type::Str(n) => *n,
@@ -102,9 +123,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         };
         // pid/tid/uid/gid keep 32 bits before widening to the IR type.
         let raw = match b {
-            Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid => {
-                self.em.resize(raw, 32, false)?
-            }
+            Builtin::Pid
+            | Builtin::Tid
+            | Builtin::Uid
+            | Builtin::Gid
+            | Builtin::Rand
+            | Builtin::Numaid => self.em.resize(raw, 32, false)?,
             _ => raw,
         };
         Ok(Val::Int(self.fit(raw, ty, false)?))
@@ -131,6 +155,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let value_ty = match &self.map_def(map)?.value {
             MapValue::Plain(t) => t.clone(),
             MapValue::Count | MapValue::Sum { .. } => return self.percpu_sum(map, key),
+            _ => return self.aggregate_read(map, key),
         };
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
         if let Type::Str(n) = value_ty {
@@ -356,7 +381,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
 
     /// `/` and `%`; by zero they give 0 and the dividend. Signed operands are
     /// divided as magnitudes and the sign fixed afterwards.
-    fn divide(
+    pub(crate) fn divide(
         &self,
         div: bool,
         a: IntValue<'ctx>,

@@ -2,8 +2,9 @@
 //!
 //! Every map is a global of aya-obj's legacy `bpf_map_def` shape (seven
 //! `i32`s) in the `maps` section, named by its `elf_name`: user map `i` is
-//! `m{i}`, then come `events` (the ring buffer) and `scratch` (a one-entry
-//! per-CPU array holding every large temporary). Keys lay their elements out
+//! `m{i}`, then come `events` (the ring buffer), `lost` (per-CPU count of
+//! records the ring buffer refused) and `scratch` (a one-entry per-CPU
+//! array holding every large temporary). Keys lay their elements out
 //! at 8-aligned offsets (ints as 8 bytes, strings as N bytes, bools as one);
 //! a scalar map has a `u64 0` key. The same functions produce the manifest's
 //! `MapSpec`s so the ELF and the manifest cannot disagree.
@@ -11,7 +12,7 @@
 use super::builder::round8;
 use super::CodegenError;
 use crate::ir::{MapDef, MapValue, Program, Type};
-use crate::manifest::{Field, MapKind, MapRole, MapSpec, MapValueSpec, ValueKind};
+use crate::manifest::{stack_value_size, Field, MapKind, MapRole, MapSpec, StackKind, ValueKind};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::values::GlobalValue;
@@ -65,6 +66,8 @@ pub(crate) fn slot_size(t: &Type) -> u32 {
     match t {
         Type::Int { .. } | Type::Ptr { .. } | Type::Bool => 8,
         Type::Str(n) => round8(*n),
+        Type::Stack(s) => stack_value_size(s.kind),
+        Type::Symbol(kind) => stack_value_size(*kind),
     }
 }
 
@@ -72,7 +75,7 @@ pub(crate) fn slot_size(t: &Type) -> u32 {
 pub(crate) fn value_size(v: &MapValue) -> u32 {
     match v {
         MapValue::Plain(t) => slot_size(t).max(8),
-        MapValue::Count | MapValue::Sum { .. } => 8,
+        agg => super::aggregate::value_size(agg).unwrap_or(8),
     }
 }
 
@@ -86,13 +89,19 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
         Type::Bool => ValueKind::Bool,
         Type::Str(n) => ValueKind::Str { len: *n },
         Type::Ptr { .. } => ValueKind::Pointer,
+        Type::Stack(s) => ValueKind::Stack {
+            kind: s.kind,
+            mode: s.mode,
+            limit: s.limit,
+        },
+        Type::Symbol(kind) => ValueKind::Symbol { kind: *kind },
     }
 }
 
 fn user_kind(m: &MapDef) -> MapKind {
     match m.value {
         MapValue::Plain(_) => MapKind::Hash,
-        MapValue::Count | MapValue::Sum { .. } => MapKind::PercpuHash,
+        _ => MapKind::PercpuHash,
     }
 }
 
@@ -107,11 +116,7 @@ fn user_spec(i: usize, m: &MapDef) -> MapSpec {
             kind: value_kind(t),
         })
         .collect();
-    let value = match &m.value {
-        MapValue::Plain(t) => MapValueSpec::Plain(value_kind(t)),
-        MapValue::Count => MapValueSpec::Count,
-        MapValue::Sum { signed } => MapValueSpec::Sum { signed: *signed },
-    };
+    let value = super::aggregate::value_spec(&m.value);
     MapSpec {
         elf_name: format!("m{i}"),
         kind: user_kind(m),
@@ -134,6 +139,7 @@ pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
         .enumerate()
         .map(|(i, m)| user_spec(i, m))
         .collect();
+    specs.extend(super::stacks::stack_map_specs(program));
     specs.push(MapSpec {
         elf_name: "events".into(),
         kind: MapKind::Ringbuf,
@@ -141,6 +147,15 @@ pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
         value_size: 0,
         max_entries: EVENTS_SIZE,
         role: MapRole::Events,
+    });
+    specs.extend(super::globals::start_spec(program));
+    specs.push(MapSpec {
+        elf_name: "lost".into(),
+        kind: MapKind::PercpuArray,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 1,
+        role: MapRole::Lost,
     });
     specs.push(MapSpec {
         elf_name: "scratch".into(),
@@ -158,6 +173,12 @@ pub(crate) struct MapGlobals<'ctx> {
     pub user: Vec<GlobalValue<'ctx>>,
     pub events: GlobalValue<'ctx>,
     pub scratch: GlobalValue<'ctx>,
+    /// The stack-trace maps, by stack kind and frame limit.
+    pub stacks: Vec<(StackKind, u8, GlobalValue<'ctx>)>,
+    /// Per-CPU count of records the ring buffer refused.
+    pub lost: GlobalValue<'ctx>,
+    /// The start time behind `elapsed`, when the program uses it.
+    pub start: Option<GlobalValue<'ctx>>,
 }
 
 impl<'ctx> MapGlobals<'ctx> {
@@ -177,12 +198,18 @@ pub(crate) fn declare<'ctx>(
     let mut user = Vec::new();
     let mut events = None;
     let mut scratch = None;
+    let mut stacks = Vec::new();
+    let mut lost = None;
+    let mut start = None;
     for spec in specs {
         let g = declare_one(ctx, module, spec);
         match spec.role {
             MapRole::User { .. } => user.push(g),
             MapRole::Events => events = Some(g),
             MapRole::Scratch => scratch = Some(g),
+            MapRole::Stacks { kind, limit } => stacks.push((kind, limit, g)),
+            MapRole::Lost => lost = Some(g),
+            MapRole::Start => start = Some(g),
         }
     }
     let missing = || CodegenError::Internal("The map list lacks the events or scratch map.".into());
@@ -190,6 +217,9 @@ pub(crate) fn declare<'ctx>(
         user,
         events: events.ok_or_else(missing)?,
         scratch: scratch.ok_or_else(missing)?,
+        stacks,
+        lost: lost.ok_or_else(missing)?,
+        start,
     })
 }
 
@@ -251,14 +281,15 @@ mod tests {
                 value: MapValue::Plain(Type::Str(13)),
             }],
             formats: vec![],
+            actions: vec![],
         };
         let specs = map_specs(&program, 3);
         let names: Vec<&str> = specs.iter().map(|s| s.elf_name.as_str()).collect();
-        assert_eq!(names, ["m0", "events", "scratch"]);
+        assert_eq!(names, ["m0", "events", "lost", "scratch"]);
         assert_eq!(
             (specs[0].kind, specs[0].key_size, specs[0].value_size),
             (MapKind::Hash, 8, 16)
         );
-        assert_eq!(specs[2].value_size, MIN_SCRATCH);
+        assert_eq!(specs[3].value_size, MIN_SCRATCH);
     }
 }

@@ -10,11 +10,14 @@
 //! CPU `v3`. The manifest is derived from the same layout functions as the
 //! code, so the two always agree.
 
+mod aggregate;
 mod builder;
 mod debug;
 mod events;
 mod expr;
+mod globals;
 mod maps;
+mod stacks;
 mod stmt;
 
 use crate::ir::{Attach, Program};

@@ -8,7 +8,7 @@ use super::builder::{round8, Emitter, BPF_ANY};
 use super::debug::ProbeDebug;
 use super::maps::{key_layout, MapGlobals};
 use super::CodegenError;
-use crate::ir::{AggregateOp, Expr, LValue, MapValue, Probe, Program, Stmt, StmtKind, Type};
+use crate::ir::{Expr, LValue, MapValue, Probe, Program, Stmt, StmtKind, Type};
 use inkwell::values::{FunctionValue, IntValue, PointerValue};
 
 type R<T> = Result<T, CodegenError>;
@@ -115,7 +115,7 @@ fn prologue<'a, 'ctx>(
     let mut stack = Vec::new();
     for t in &probe.locals {
         stack.push(match t {
-            Type::Str(_) => None,
+            Type::Str(_) | Type::Stack(_) | Type::Symbol(_) => None,
             t => {
                 let ty = scalar_type(&em, t);
                 Some((em.builder.build_alloca(ty, "local")?, ty))
@@ -151,6 +151,9 @@ fn prologue<'a, 'ctx>(
                 let buf = g.alloc(*n)?;
                 g.em.zero(buf, round8(*n))?;
                 LocalSlot::Buf(buf, *n)
+            }
+            (t @ (Type::Stack(_) | Type::Symbol(_)), None) => {
+                LocalSlot::Buf(g.alloc(t.size())?, t.size())
             }
             (t, None) => {
                 return Err(CodegenError::Internal(format!(
@@ -228,6 +231,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             } => self.if_stmt(cond, then, otherwise),
             StmtKind::Printf { format, args } => self.printf(*format, args),
             StmtKind::Exit { code } => self.exit(code.as_ref()),
+            StmtKind::Action { action, args } => self.action(*action, args),
         }
     }
 
@@ -307,6 +311,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.copy_str(buf, *n, p, str_len(ty))?;
                 Ok(buf)
             }
+            (Type::Stack(_) | Type::Symbol(_), Val::Str(p)) => Ok(p),
             (_, Val::Int(i)) => {
                 let buf = self.alloc(8)?;
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
@@ -344,6 +349,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let dst = self.em.offset(buf, *off)?;
             match kt {
                 Type::Str(n) => self.copy_str(dst, *n, v.str()?, str_len(&e.ty))?,
+                Type::Stack(_) | Type::Symbol(_) => self.em.copy(dst, v.str()?, kt.size())?,
                 _ => {
                     let wide = self.em.resize(v.int()?, 64, e.ty.is_signed())?;
                     self.em.store(dst, wide, 8)?;
@@ -377,43 +383,14 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         }
         Ok(())
     }
-
-    fn aggregate(&mut self, map: usize, key: &[Expr], op: &AggregateOp) -> R<()> {
-        let delta = match op {
-            AggregateOp::Count => self.em.u64c(1),
-            AggregateOp::Sum(e) => {
-                let v = self.expr(e)?.int()?;
-                self.em.resize(v, 64, e.ty.is_signed())?
-            }
-        };
-        let k = self.map_key(map, key)?;
-        let m = self.maps.user(map)?;
-        let found = self.em.map_lookup_elem(m, k)?;
-        let (add, insert, done) = (
-            self.em.block("agg_add"),
-            self.em.block("agg_new"),
-            self.em.block("agg_done"),
-        );
-        self.em.cond_br(self.em.is_null(found)?, insert, add)?;
-        self.em.at(add);
-        let old = self.em.load(found, self.em.i64t(), 8)?;
-        let new = self.em.builder.build_int_add(old, delta, "agg")?;
-        self.em.store(found, new, 8)?;
-        self.em.br(done)?;
-        self.em.at(insert);
-        let buf = self.alloc(8)?;
-        self.em.store(buf, delta, 8)?;
-        self.em.map_update_elem(m, k, buf, BPF_ANY)?;
-        self.em.br(done)?;
-        self.em.at(done);
-        Ok(())
-    }
 }
 
-/// The capacity of a string type (0 for anything else).
+/// The capacity of a string type, the size of a stack value (both live in
+/// buffers), 0 for anything else.
 pub(crate) fn str_len(t: &Type) -> u32 {
     match t {
         Type::Str(n) => *n,
+        Type::Stack(_) | Type::Symbol(_) => t.size(),
         _ => 0,
     }
 }

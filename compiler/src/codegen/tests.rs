@@ -86,6 +86,7 @@ fn hello() -> Program {
         probes: vec![probe("BEGIN", Attach::Begin, None, body, vec![])],
         maps: vec![],
         formats: vec![fmt],
+        actions: vec![],
     }
 }
 
@@ -254,6 +255,7 @@ fn busy() -> Program {
         ],
         maps,
         formats: vec![fmt],
+        actions: vec![],
     }
 }
 
@@ -403,6 +405,7 @@ fn statements_reuse_scratch_and_oversize_is_an_error() -> TestResult {
         )],
         maps: vec![],
         formats: vec![fmt.clone()],
+        actions: vec![],
     };
     let art = generate(&program(40), &src())?;
     let scratch = art
@@ -411,7 +414,8 @@ fn statements_reuse_scratch_and_oversize_is_an_error() -> TestResult {
         .iter()
         .find(|m| m.role == MapRole::Scratch)
         .ok_or("no scratch")?;
-    assert_eq!(scratch.value_size, 1024 + 8 + 1024);
+    // The string, the record (index and string) and the lost counter's key.
+    assert_eq!(scratch.value_size, 1024 + 8 + 1024 + 8);
     let args: Vec<Expr> = (0..40).map(|_| read()).collect();
     let big = Program {
         probes: vec![probe(
@@ -426,6 +430,7 @@ fn statements_reuse_scratch_and_oversize_is_an_error() -> TestResult {
             text: "%s".repeat(40),
             args: vec![Type::Str(1024); 40],
         }],
+        actions: vec![],
     };
     assert!(matches!(
         generate(&big, &src()),

@@ -5,7 +5,8 @@
 use super::types::{self, convert, describe, is_truthy, promote, to_bool, MAX_STRLEN};
 use super::{Checker, Pass, ProbeScope};
 use crate::diagnostics::Diagnostic;
-use crate::ir::{AddrSpace, BinaryOp, Expr, ExprKind, LValue, MapValue, Type, UnaryOp};
+use crate::ir::{AddrSpace, BinaryOp, Expr, ExprKind, LValue, Type, UnaryOp};
+use crate::manifest::StackKind;
 use crate::source::Span;
 use crate::syntax::ast;
 use ferrotrace_stdlib::{nearest, Builtin, Function};
@@ -112,6 +113,15 @@ impl Checker<'_> {
     fn ident(&mut self, name: &str, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
         if let Some(b) = Builtin::lookup(name) {
             let ty = types::from_catalogue(b.info().ty);
+            if b == Builtin::Ncpus {
+                // A kernel fact known when compiling, like bpftrace's.
+                let n = u64::from(self.kernel.possible_cpus());
+                return Some(Expr {
+                    kind: ExprKind::Int(n),
+                    ty,
+                    span,
+                });
+            }
             return Some(Expr {
                 kind: ExprKind::Builtin(b),
                 ty,
@@ -162,7 +172,13 @@ impl Checker<'_> {
         }
         match f {
             Function::Str => self.str_call(args, span, scope),
-            Function::Count | Function::Sum | Function::Printf | Function::Exit => {
+            Function::Kstack => self.stack_call(StackKind::Kernel, args, span),
+            Function::Ustack => self.stack_call(StackKind::User, args, span),
+            Function::Ksym => self.symbol_call(StackKind::Kernel, args, span, scope),
+            Function::Usym => self.symbol_call(StackKind::User, args, span, scope),
+            Function::Kaddr => self.kaddr_call(args, span),
+            Function::Delete | Function::HasKey => self.map_query(f, args, span, scope),
+            _ => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)
                         .label("used as a value here")
@@ -493,11 +509,20 @@ impl Checker<'_> {
         }
         let id = self.map_id(&full, span)?;
         let key = self.map_keys(id, keys, span)?;
-        // count() and sum() maps read as the sum of their per-CPU values.
-        let ty = match &self.maps.defs[id].value {
-            MapValue::Plain(ty) => ty.clone(),
-            MapValue::Count | MapValue::Sum { signed: false } => Type::U64,
-            MapValue::Sum { signed: true } => Type::I64,
+        // Aggregations read as their combined per-CPU value.
+        let value = &self.maps.defs[id].value;
+        let Some(ty) = super::aggregate::read_type(value) else {
+            let what = value.aggregation_name().unwrap_or("this");
+            self.error(
+                Diagnostic::error(
+                    "E0230",
+                    format!("a {what}() map has no single value to use in an expression"),
+                    span,
+                )
+                .label("used as a value here")
+                .help(format!("print it with `print({full})`")),
+            );
+            return None;
         };
         Some(Expr {
             kind: ExprKind::MapLoad { map: id, key },

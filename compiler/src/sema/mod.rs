@@ -9,8 +9,11 @@
 //! diagnostics are dropped); the second pass checks everything against that
 //! fixed table and builds the IR. Both passes are linear in script size.
 
+mod aggregate;
 mod expr;
+mod mapfns;
 mod probes;
+mod stacks;
 mod stmt;
 mod types;
 
@@ -21,6 +24,7 @@ use crate::source::Span;
 use crate::syntax::ast::{Item, Script};
 use std::collections::HashMap;
 
+pub use types::tracepoint_field_type;
 pub use types::MAX_STRLEN;
 
 /// Checks a script and produces its typed IR, with every diagnostic found.
@@ -41,6 +45,7 @@ pub fn analyze(script: &Script, kernel: &dyn KernelInfo) -> (ir::Program, Vec<Di
         probes,
         maps: check.maps.defs,
         formats: check.formats,
+        actions: check.actions,
     };
     (program, check.diags)
 }
@@ -72,6 +77,7 @@ struct Checker<'k> {
     pass: Pass,
     maps: MapTable,
     formats: Vec<Format>,
+    actions: Vec<ir::Action>,
     diags: Vec<Diagnostic>,
 }
 
@@ -82,6 +88,7 @@ impl<'k> Checker<'k> {
             pass,
             maps,
             formats: Vec::new(),
+            actions: Vec::new(),
             diags: Vec::new(),
         }
     }

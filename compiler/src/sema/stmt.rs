@@ -7,7 +7,7 @@ use super::expr::map_name;
 use super::types::{convert, describe, storage_type};
 use super::{Checker, Pass, ProbeScope};
 use crate::diagnostics::Diagnostic;
-use crate::ir::{AggregateOp, Expr, Format, LValue, MapDef, MapId, MapValue, Stmt, StmtKind, Type};
+use crate::ir::{Expr, Format, LValue, MapDef, MapId, MapValue, Stmt, StmtKind, Type};
 use crate::source::Span;
 use crate::syntax::ast;
 use ferrotrace_stdlib::printf::{self, Conversion, Piece};
@@ -70,6 +70,16 @@ impl Checker<'_> {
                     None => None,
                 };
                 Some(StmtKind::Exit { code })
+            }
+            Some(
+                f @ (Function::Print
+                | Function::Clear
+                | Function::Zero
+                | Function::Time
+                | Function::Join),
+            ) => {
+                self.function(name, name_span, args.len())?;
+                self.map_action(f, args, scope)
             }
             _ => Some(StmtKind::Expr(self.expr(e, scope)?)),
         }
@@ -233,15 +243,7 @@ impl Checker<'_> {
         scope: &mut ProbeScope,
     ) -> Option<StmtKind> {
         let keys = self.exprs(keys, scope)?;
-        let (op, value) = match func {
-            Function::Sum => {
-                let v = self.int_expr(args.first()?, scope)?;
-                let signed = v.ty.is_signed();
-                let ty = storage_type(&v.ty);
-                (AggregateOp::Sum(convert(v, &ty)), MapValue::Sum { signed })
-            }
-            _ => (AggregateOp::Count, MapValue::Count),
-        };
+        let (op, value) = self.aggregate_op(func, args, scope)?;
         let (map, key) = self.map_for_write(&map_name(name), keys, value, span)?;
         Some(StmtKind::Aggregate { map, key, op })
     }
@@ -294,10 +296,9 @@ impl Checker<'_> {
     pub(super) fn lvalue_type(&self, lv: &LValue, scope: &ProbeScope) -> Type {
         match lv {
             LValue::Local(id) => scope.locals[*id].clone(),
-            LValue::Map { map, .. } => match &self.maps.defs[*map].value {
-                MapValue::Plain(t) => t.clone(),
-                MapValue::Count | MapValue::Sum { .. } => Type::U64,
-            },
+            LValue::Map { map, .. } => {
+                super::aggregate::read_type(&self.maps.defs[*map].value).unwrap_or(Type::U64)
+            }
         }
     }
 
@@ -338,10 +339,7 @@ impl Checker<'_> {
         let def = &self.maps.defs[id];
         let same_kind = match (&def.value, &value) {
             (MapValue::Plain(a), MapValue::Plain(b)) => compatible(a, b),
-            (MapValue::Count, MapValue::Count) | (MapValue::Sum { .. }, MapValue::Sum { .. }) => {
-                true
-            }
-            _ => false,
+            (a, b) => super::aggregate::same_kind(a, b),
         };
         if !same_kind {
             let d = Diagnostic::error(
@@ -438,7 +436,8 @@ fn compatible(from: &Type, to: &Type) -> bool {
             | (Type::Bool, Type::Bool)
             | (Type::Str(_), Type::Str(_))
             | (Type::Ptr { .. }, Type::Ptr { .. })
-    )
+    ) || matches!((from, to), (Type::Stack(a), Type::Stack(b)) if a == b)
+        || matches!((from, to), (Type::Symbol(a), Type::Symbol(b)) if a == b)
 }
 
 /// Grows a string type to hold a longer string; other types keep their first definition.
@@ -451,7 +450,6 @@ fn widen(have: &mut Type, new: &Type) {
 fn describe_value(v: &MapValue) -> String {
     match v {
         MapValue::Plain(t) => describe(t),
-        MapValue::Count => "count() values".to_string(),
-        MapValue::Sum { .. } => "sum() values".to_string(),
+        other => super::aggregate::describe_aggregation(other).unwrap_or_default(),
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::ir::{AddrSpace, Expr, ExprKind, Type};
 use crate::kernel::TracepointField;
+use crate::manifest::StackKind;
 use ferrotrace_stdlib::ValueType;
 
 /// Default capacity of strings read with `str()`, NUL included (bpftrace's
@@ -16,6 +17,8 @@ pub fn from_catalogue(t: ValueType) -> Type {
         ValueType::U64 => Type::U64,
         ValueType::I64 => Type::I64,
         ValueType::Str(n) => Type::Str(n),
+        ValueType::KStack => super::stacks::default_stack(StackKind::Kernel),
+        ValueType::UStack => super::stacks::default_stack(StackKind::User),
     }
 }
 

@@ -64,7 +64,7 @@ pub fn read_all(fd: BorrowedFd<'_>, spec: &MapSpec) -> Result<Vec<MapEntry>, Bpf
             )))
         }
         MapKind::PercpuHash | MapKind::PercpuArray => true,
-        MapKind::Hash => false,
+        MapKind::Hash | MapKind::StackTrace => false,
     };
     let value_size = spec.value_size as usize;
     let layout = Layout {
@@ -211,4 +211,79 @@ fn map_read_error(spec: &MapSpec, errno: i32) -> BpfError {
         spec.elf_name,
         errno_text(errno)
     ))
+}
+
+/// Removes every key of the map (`clear()`).
+pub fn clear_all(fd: BorrowedFd<'_>, spec: &MapSpec) -> Result<(), BpfError> {
+    for entry in read_all(fd, spec)? {
+        // SAFETY: the key is `key_size` bytes and outlives the call.
+        let ret =
+            unsafe { libbpf_sys::bpf_map_delete_elem(fd.as_raw_fd(), entry.key.as_ptr().cast()) };
+        if ret < 0 {
+            let errno = libbpf_errno(ret);
+            if errno != libc::ENOENT {
+                return Err(map_read_error(spec, errno));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets every value of the map to zero, on every CPU (`zero()`).
+pub fn zero_all(fd: BorrowedFd<'_>, spec: &MapSpec) -> Result<(), BpfError> {
+    let per_cpu = matches!(spec.kind, MapKind::PercpuHash | MapKind::PercpuArray);
+    let copies = if per_cpu { possible_cpus()? } else { 1 };
+    let stride = if per_cpu {
+        (spec.value_size as usize).div_ceil(8) * 8
+    } else {
+        spec.value_size as usize
+    };
+    let zeros = vec![0u8; copies * stride];
+    for entry in read_all(fd, spec)? {
+        // SAFETY: the key is `key_size` bytes and the value holds every
+        // per-CPU copy; both outlive the call.
+        let ret = unsafe {
+            libbpf_sys::bpf_map_update_elem(
+                fd.as_raw_fd(),
+                entry.key.as_ptr().cast(),
+                zeros.as_ptr().cast(),
+                u64::from(libbpf_sys::BPF_EXIST),
+            )
+        };
+        if ret < 0 {
+            let errno = libbpf_errno(ret);
+            if errno != libc::ENOENT {
+                return Err(map_read_error(spec, errno));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes the CLOCK_BOOTTIME nanoseconds now under key 0 (`elapsed`'s start).
+pub fn set_start_time(fd: BorrowedFd<'_>, spec: &MapSpec) -> Result<(), BpfError> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    let now = (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64);
+    let key = 0u64;
+    // SAFETY: key and value are 8 bytes, as the map's spec says, and
+    // outlive the call.
+    let ret = unsafe {
+        libbpf_sys::bpf_map_update_elem(
+            fd.as_raw_fd(),
+            (&key as *const u64).cast(),
+            (&now as *const u64).cast(),
+            0,
+        )
+    };
+    if ret < 0 {
+        return Err(map_read_error(spec, libbpf_errno(ret)));
+    }
+    Ok(())
 }

@@ -15,11 +15,12 @@ pub mod error;
 pub mod load;
 pub mod maps;
 pub mod ringbuf;
+pub mod stackmap;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, HashSet};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use ferrotrace_compiler::manifest::{
     Artifact, AttachSpec, Manifest, MapKind, MapRole, MapSpec, MANIFEST_VERSION,
@@ -262,6 +263,66 @@ impl LoadedObject {
                 )
             })?;
         EventReader::new(fd.as_fd())
+    }
+
+    /// Event records the BPF programs could not send so far, over all CPUs
+    /// (0 when the object counts none).
+    pub fn lost_events(&self) -> u64 {
+        let Some((name, _)) = self
+            .maps
+            .iter()
+            .find(|(_, (_, spec))| spec.as_ref().is_some_and(|s| s.role == MapRole::Lost))
+        else {
+            return 0;
+        };
+        let entries = self.read_map(name).unwrap_or_default();
+        entries
+            .iter()
+            .flat_map(|e| e.values.iter())
+            .map(|v| {
+                v.get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, u64::from_le_bytes)
+            })
+            .fold(0u64, u64::wrapping_add)
+    }
+
+    /// Stores the current CLOCK_BOOTTIME nanoseconds in the `start` map,
+    /// when the program has one (`elapsed` counts from here).
+    pub fn set_start_time(&self) -> Result<(), BpfError> {
+        let Some((name, _)) = self
+            .maps
+            .iter()
+            .find(|(_, (_, spec))| spec.as_ref().is_some_and(|s| s.role == MapRole::Start))
+        else {
+            return Ok(());
+        };
+        let (fd, spec) = self.table(name)?;
+        maps::set_start_time(fd, spec)
+    }
+
+    /// Removes every key of the map named `elf_name` (`clear()`).
+    pub fn clear_map(&self, elf_name: &str) -> Result<(), BpfError> {
+        let (fd, spec) = self.table(elf_name)?;
+        maps::clear_all(fd, spec)
+    }
+
+    /// Sets every value of the map named `elf_name` to zero (`zero()`).
+    pub fn zero_map(&self, elf_name: &str) -> Result<(), BpfError> {
+        let (fd, spec) = self.table(elf_name)?;
+        maps::zero_all(fd, spec)
+    }
+
+    fn table(&self, elf_name: &str) -> Result<(BorrowedFd<'_>, &MapSpec), BpfError> {
+        let (fd, spec) = self.maps.get(elf_name).ok_or_else(|| {
+            BpfError::Map(format!("internal error: there is no map named {elf_name}."))
+        })?;
+        let spec = spec.as_ref().ok_or_else(|| {
+            BpfError::Map(format!(
+                "internal error: {elf_name} is a data section, not a table."
+            ))
+        })?;
+        Ok((fd.as_fd(), spec))
     }
 
     /// All entries of the map named `elf_name` in the ELF.

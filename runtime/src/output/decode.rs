@@ -4,8 +4,11 @@
 //! decodes to zeros and empty strings instead of panicking. Map decoding
 //! also combines per-CPU values for `count()` and `sum()` maps.
 
-use ferrotrace_compiler::manifest::{Field, MapValueSpec, ValueKind};
+use ferrotrace_compiler::manifest::{Field, MapValueSpec, StackKind, ValueKind};
 
+use super::stack::{Stack, SymbolValue};
+
+use super::hist::{Histogram, Scale};
 use super::value::Value;
 
 /// A map's decoded contents, ready for printing.
@@ -35,23 +38,79 @@ pub enum MapDatum {
     /// A `sum()` total summed over CPUs: `Value::Int` for signed sums and
     /// `Value::UInt` for unsigned ones.
     Sum(Value),
+    /// An `avg()` average (total / count, integer division).
+    Avg(Value),
+    /// A `min()` or `max()` result over the CPUs that saw a value.
+    MinMax(Value),
+    /// A `stats()` result.
+    Stats {
+        count: u64,
+        average: Value,
+        total: Value,
+    },
+    /// A `hist()` or `lhist()` histogram, counters summed over CPUs.
+    Hist(Histogram),
 }
 
 impl MapDatum {
     /// Returns the datum as the value that is printed.
     pub fn value(&self) -> Value {
         match self {
-            MapDatum::Value(v) | MapDatum::Sum(v) => v.clone(),
+            MapDatum::Value(v) | MapDatum::Sum(v) | MapDatum::Avg(v) | MapDatum::MinMax(v) => {
+                v.clone()
+            }
             MapDatum::Count(c) => Value::UInt(*c),
+            MapDatum::Stats { average, .. } => average.clone(),
+            MapDatum::Hist(h) => Value::UInt(h.total()),
         }
     }
 
     /// Returns true when bpftrace sorts the map by this datum rather than
-    /// by key: counts, sums and integer-valued plain maps.
+    /// by key: every aggregation and integer-valued plain maps.
     pub fn sorts_by_value(&self) -> bool {
         match self {
-            MapDatum::Count(_) | MapDatum::Sum(_) => true,
             MapDatum::Value(v) => v.is_integer(),
+            _ => true,
+        }
+    }
+
+    /// The number the map is sorted by: the value itself, the average for
+    /// `avg`/`stats`, the total count for histograms, and for `min`/`max`
+    /// the value's bits read as unsigned (as bpftrace compares them).
+    pub fn sort_value(&self) -> Value {
+        match self {
+            MapDatum::MinMax(v) => Value::UInt(v.as_bits()),
+            other => other.value(),
+        }
+    }
+
+    /// The datum with its values divided by `div` (`print(@m, top, div)`);
+    /// counts of `stats` and linear histograms are left as they are.
+    pub fn divided(&self, div: u64) -> MapDatum {
+        if div <= 1 {
+            return self.clone();
+        }
+        let d = |v: &Value| match v {
+            Value::Int(x) => Value::Int(x / i64::try_from(div).unwrap_or(i64::MAX)),
+            Value::UInt(x) => Value::UInt(x / div),
+            other => other.clone(),
+        };
+        match self {
+            MapDatum::Value(v) => MapDatum::Value(d(v)),
+            MapDatum::Count(c) => MapDatum::Count(c / div),
+            MapDatum::Sum(v) => MapDatum::Sum(d(v)),
+            MapDatum::Avg(v) => MapDatum::Avg(d(v)),
+            MapDatum::MinMax(v) => MapDatum::MinMax(d(v)),
+            MapDatum::Stats {
+                count,
+                average,
+                total,
+            } => MapDatum::Stats {
+                count: *count,
+                average: d(average),
+                total: total.clone(),
+            },
+            MapDatum::Hist(h) => MapDatum::Hist(h.clone()),
         }
     }
 }
@@ -59,6 +118,16 @@ impl MapDatum {
 /// Copies `len` bytes starting at `offset` into a little-endian `u64`,
 /// reading missing bytes as zero. `len` is at most 8.
 fn read_le(bytes: &[u8], offset: usize, len: usize) -> u64 {
+    // The common case, a whole 8-byte word inside the slice.
+    if len == 8 {
+        if let Some(word) = offset
+            .checked_add(8)
+            .and_then(|end| bytes.get(offset..end))
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        {
+            return u64::from_le_bytes(word);
+        }
+    }
     let mut v: u64 = 0;
     for i in 0..len.min(8) {
         let b = offset
@@ -95,6 +164,23 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
         }
         ValueKind::Bool => Value::Bool(read_le(bytes, offset, 1) != 0),
         ValueKind::Pointer => Value::Pointer(read_le(bytes, offset, 8)),
+        ValueKind::Stack { kind, mode, limit } => {
+            let id = read_le(bytes, offset, 8) as i64;
+            let pid = read_le(bytes, offset.saturating_add(8), 4) as u32;
+            let pid = if *kind == StackKind::User { pid } else { 0 };
+            Value::Stack(Box::new(Stack::unresolved(*kind, *mode, *limit, id, pid)))
+        }
+        ValueKind::Symbol { kind } => {
+            let addr = read_le(bytes, offset, 8);
+            let pid = read_le(bytes, offset.saturating_add(8), 4) as u32;
+            let pid = if *kind == StackKind::User { pid } else { 0 };
+            Value::Symbol(Box::new(SymbolValue {
+                kind: *kind,
+                addr,
+                pid,
+                name: None,
+            }))
+        }
         ValueKind::Str { len } => {
             let len = usize::try_from(*len).unwrap_or(usize::MAX);
             let start = offset.min(bytes.len());
@@ -142,10 +228,31 @@ pub fn decode_map(
                         },
                     ))
                 }
-                MapValueSpec::Count => MapDatum::Count(
-                    values
-                        .iter()
-                        .fold(0u64, |acc, v| acc.wrapping_add(read_le(v, 0, 8))),
+                MapValueSpec::Count => MapDatum::Count(sum_at(values, 0)),
+                MapValueSpec::Avg { signed } => {
+                    let (count, total) = (sum_at(values, 0), sum_at(values, 8));
+                    MapDatum::Avg(average(count, total, *signed))
+                }
+                MapValueSpec::Stats { signed } => {
+                    let (count, total) = (sum_at(values, 0), sum_at(values, 8));
+                    MapDatum::Stats {
+                        count,
+                        average: average(count, total, *signed),
+                        total: int(total, *signed),
+                    }
+                }
+                MapValueSpec::Min { signed } | MapValueSpec::Max { signed } => {
+                    let max = matches!(value, MapValueSpec::Max { .. });
+                    MapDatum::MinMax(min_max(values, *signed, max))
+                }
+                MapValueSpec::Hist { bits } => hist(values, Scale::Log2 { bits: *bits }),
+                MapValueSpec::Lhist { min, max, step } => hist(
+                    values,
+                    Scale::Linear {
+                        min: *min,
+                        max: *max,
+                        step: *step,
+                    },
                 ),
                 MapValueSpec::Sum { signed } => {
                     let total = values
@@ -165,6 +272,59 @@ pub fn decode_map(
         name: name.to_string(),
         entries,
     }
+}
+
+/// The wrapping sum over CPUs of the u64 at `offset`.
+fn sum_at(values: &[Vec<u8>], offset: usize) -> u64 {
+    values
+        .iter()
+        .fold(0u64, |acc, v| acc.wrapping_add(read_le(v, offset, 8)))
+}
+
+fn int(bits: u64, signed: bool) -> Value {
+    if signed {
+        Value::Int(bits as i64)
+    } else {
+        Value::UInt(bits)
+    }
+}
+
+/// `total / count` with C's integer division (0 when nothing was counted).
+fn average(count: u64, total: u64, signed: bool) -> Value {
+    if count == 0 {
+        return int(0, signed);
+    }
+    if signed {
+        let c = i64::try_from(count).unwrap_or(i64::MAX);
+        Value::Int((total as i64).wrapping_div(c))
+    } else {
+        Value::UInt(total / count)
+    }
+}
+
+/// The smallest (or largest) value over the CPUs whose "set" flag at
+/// offset 8 is non-zero; 0 when no CPU saw a value.
+fn min_max(values: &[Vec<u8>], signed: bool, max: bool) -> Value {
+    let seen = values
+        .iter()
+        .filter(|v| read_le(v, 8, 8) != 0)
+        .map(|v| read_le(v, 0, 8));
+    let best = if signed {
+        let it = seen.map(|b| b as i64);
+        (if max { it.max() } else { it.min() }).map(|v| v as u64)
+    } else if max {
+        seen.max()
+    } else {
+        seen.min()
+    };
+    int(best.unwrap_or(0), signed)
+}
+
+/// Sums the per-CPU bucket counters of a histogram.
+fn hist(values: &[Vec<u8>], scale: Scale) -> MapDatum {
+    let buckets = values.iter().map(|v| v.len() / 8).max().unwrap_or(0);
+    let counts = (0..buckets).map(|i| sum_at(values, i * 8)).collect();
+    MapDatum::Hist(Histogram { scale, counts })
 }
 
 #[cfg(test)]

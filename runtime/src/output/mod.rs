@@ -1,17 +1,28 @@
 //! The output layer: turning raw bytes from BPF maps and ring-buffer
 //! events into the text bpftrace prints. `value` defines the decoded
 //! `Value`, `decode` reads values out of bytes using the layouts in the
-//! compiler's `Manifest`, `printf` formats `printf()` events, and `text`
-//! prints maps in bpftrace's text format. Everything here is pure: no
+//! compiler's `Manifest`, `printf` formats `printf()` events, `hist` holds
+//! histogram buckets and labels, `text` prints maps in bpftrace's text
+//! format and `json` as its JSON records, and `printer` sends output in the
+//! chosen format to the chosen writers. Everything here is pure: no
 //! kernel access, and output goes only to a caller-supplied writer or into
 //! returned strings.
 
 pub mod decode;
+pub mod folded;
+pub mod hist;
+pub mod json;
+pub mod printer;
 pub mod printf;
+pub mod stack;
 pub mod text;
+pub mod timefmt;
 pub mod value;
 
 pub use decode::{decode_field, decode_fields, decode_map, MapDatum, MapSnapshot};
+pub use printer::{Format, Printer};
 pub use printf::{format_pieces, format_printf};
-pub use text::{format_key, print_map, print_maps, print_maps_at_exit, sorted_entries};
+pub use text::{
+    format_key, print_map, print_map_top, print_maps, print_maps_at_exit, sorted_entries,
+};
 pub use value::{cmp_value_lists, cmp_values, Value};

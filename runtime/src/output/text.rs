@@ -6,9 +6,11 @@
 //! every non-empty map, ordered by name.
 
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 use std::io::Write;
 
 use super::decode::{MapDatum, MapSnapshot};
+use super::hist::write_rows;
 use super::value::{cmp_value_lists, cmp_values, Value};
 
 /// Writes the maps as bpftrace prints them at exit, including the leading
@@ -40,15 +42,64 @@ pub fn print_maps(out: &mut dyn Write, maps: &[MapSnapshot]) -> std::io::Result<
 /// Writes one map, sorted as bpftrace sorts it. An empty map writes
 /// nothing.
 pub fn print_map(out: &mut dyn Write, map: &MapSnapshot) -> std::io::Result<()> {
+    print_map_top(out, map, 0, 1)
+}
+
+/// Writes one map as `print(@map, top, div)` does: only the `top` entries
+/// that sort last when `top` is not 0, values divided by `div`. Scalar
+/// values follow `@name: `; histograms follow `@name:` on lines of their
+/// own and end with a blank line.
+pub fn print_map_top(
+    out: &mut dyn Write,
+    map: &MapSnapshot,
+    top: u64,
+    div: u64,
+) -> std::io::Result<()> {
     let name = display_name(&map.name);
-    for (key, datum) in sorted_entries(map) {
-        if key.is_empty() {
-            writeln!(out, "{name}: {}", datum.value())?;
+    let entries = sorted_entries(map);
+    let top = usize::try_from(top).unwrap_or(usize::MAX);
+    let skip = if top > 0 {
+        entries.len().saturating_sub(top)
+    } else {
+        0
+    };
+    let mut text = String::new();
+    for (key, datum) in entries.into_iter().skip(skip) {
+        let head = if key.is_empty() {
+            name.clone()
         } else {
-            writeln!(out, "{name}[{}]: {}", format_key(key), datum.value())?;
+            format!("{name}[{}]", format_key(key))
+        };
+        let divided;
+        let datum = if div > 1 {
+            divided = datum.divided(div);
+            &divided
+        } else {
+            datum
+        };
+        match datum {
+            MapDatum::Hist(h) => {
+                text.push_str(&head);
+                text.push_str(":\n");
+                write_rows(&mut text, &h.rows(div.max(1)));
+                text.push('\n');
+            }
+            MapDatum::Stats {
+                count,
+                average,
+                total,
+            } => {
+                let _ = writeln!(
+                    text,
+                    "{head}: {{ .count = {count}, .average = {average}, .total = {total} }}"
+                );
+            }
+            other => {
+                let _ = writeln!(text, "{head}: {}", other.value());
+            }
         }
     }
-    Ok(())
+    out.write_all(text.as_bytes())
 }
 
 /// Returns the map's name as printed: names are expected to carry their
@@ -64,6 +115,9 @@ fn display_name(name: &str) -> String {
 /// Formats a map key: the key values joined by `, `. A key that is a single
 /// tuple prints its elements the same way, without parentheses.
 pub fn format_key(key: &[Value]) -> String {
+    if let [single @ (Value::Int(_) | Value::UInt(_) | Value::Str(_))] = key {
+        return single.to_string();
+    }
     let parts: Vec<String> = match key {
         [Value::Tuple(items)] => items.iter().map(ToString::to_string).collect(),
         _ => key.iter().map(ToString::to_string).collect(),
@@ -74,21 +128,21 @@ pub fn format_key(key: &[Value]) -> String {
 /// Returns the map's entries in print order: by value ascending when every
 /// datum sorts by value (ties broken by key), otherwise by key.
 pub fn sorted_entries(map: &MapSnapshot) -> Vec<(&[Value], &MapDatum)> {
-    let mut entries: Vec<(&[Value], &MapDatum)> =
-        map.entries.iter().map(|(k, d)| (k.as_slice(), d)).collect();
-    let by_value = entries.iter().all(|(_, d)| d.sorts_by_value());
-    entries.sort_by(|(ka, da), (kb, db)| {
-        let by_key = cmp_value_lists(ka, kb);
-        if by_value {
-            match cmp_values(&da.value(), &db.value()) {
-                Ordering::Equal => by_key,
-                other => other,
-            }
-        } else {
-            by_key
-        }
+    let by_value = map.entries.iter().all(|(_, d)| d.sorts_by_value());
+    // Each entry's sort value is computed once, not once per comparison.
+    let mut entries: Vec<(&[Value], &MapDatum, Option<Value>)> = map
+        .entries
+        .iter()
+        .map(|(k, d)| (k.as_slice(), d, by_value.then(|| d.sort_value())))
+        .collect();
+    entries.sort_by(|(ka, _, va), (kb, _, vb)| {
+        let by_value = match (va, vb) {
+            (Some(a), Some(b)) => cmp_values(a, b),
+            _ => Ordering::Equal,
+        };
+        by_value.then_with(|| cmp_value_lists(ka, kb))
     });
-    entries
+    entries.into_iter().map(|(k, d, _)| (k, d)).collect()
 }
 
 #[cfg(test)]
@@ -244,6 +298,164 @@ mod tests {
         assert_eq!(
             render(|o| print_maps(o, &maps[..2])),
             "@cnt[y]: 2\n@cnt[x]: 5\n"
+        );
+    }
+
+    /// Per-CPU raw values: each CPU's copy as little-endian u64 words.
+    fn cpus(words: &[&[u64]]) -> Vec<Vec<u8>> {
+        words
+            .iter()
+            .map(|w| w.iter().flat_map(|v| v.to_le_bytes()).collect())
+            .collect()
+    }
+
+    fn int_key() -> Vec<ferrotrace_compiler::manifest::Field> {
+        vec![ferrotrace_compiler::manifest::Field {
+            offset: 0,
+            kind: ferrotrace_compiler::manifest::ValueKind::Int {
+                size: 8,
+                signed: true,
+            },
+        }]
+    }
+
+    fn decoded(
+        name: &str,
+        value: ferrotrace_compiler::manifest::MapValueSpec,
+        raw: Vec<(u64, Vec<Vec<u8>>)>,
+    ) -> MapSnapshot {
+        let raw: Vec<(Vec<u8>, Vec<Vec<u8>>)> = raw
+            .into_iter()
+            .map(|(k, v)| (k.to_le_bytes().to_vec(), v))
+            .collect();
+        crate::output::decode_map(name, &int_key(), &value, &raw)
+    }
+
+    fn top_div(m: &MapSnapshot, top: u64, div: u64) -> String {
+        render(|o| print_map_top(o, m, top, div))
+    }
+
+    // The cases below are bpftrace 0.26's own map-printing tests
+    // (tests/bpftrace.cpp: print_basic_map, print_max_map, print_avg_map,
+    // print_hist_map, print_lhist_map), fed through our per-CPU layouts.
+
+    #[test]
+    fn top_and_div_of_plain_maps() {
+        let m = snap(
+            "@m",
+            [(1, 5), (3, 10), (5, 4), (7, 11), (9, 7)]
+                .into_iter()
+                .map(|(k, v)| (vec![Value::Int(k)], MapDatum::Value(Value::Int(v))))
+                .collect(),
+        );
+        assert_eq!(top_div(&m, 3, 0), "@m[9]: 7\n@m[3]: 10\n@m[7]: 11\n");
+        assert_eq!(
+            top_div(&m, 0, 2),
+            "@m[5]: 2\n@m[1]: 2\n@m[9]: 3\n@m[3]: 5\n@m[7]: 5\n"
+        );
+        assert_eq!(top_div(&m, 3, 2), "@m[9]: 3\n@m[3]: 5\n@m[7]: 5\n");
+    }
+
+    #[test]
+    fn max_ignores_cpus_without_a_value() {
+        use ferrotrace_compiler::manifest::MapValueSpec;
+        let m = decoded(
+            "@max",
+            MapValueSpec::Max { signed: false },
+            vec![
+                (1, cpus(&[&[5, 1], &[8, 1], &[3, 1]])),
+                (2, cpus(&[&[15, 0], &[0, 0], &[12, 1]])),
+                (3, cpus(&[&[100, 0], &[80, 0], &[20, 1]])),
+            ],
+        );
+        assert_eq!(top_div(&m, 0, 1), "@max[1]: 8\n@max[2]: 12\n@max[3]: 20\n");
+        assert_eq!(top_div(&m, 2, 1), "@max[2]: 12\n@max[3]: 20\n");
+        assert_eq!(top_div(&m, 0, 2), "@max[1]: 4\n@max[2]: 6\n@max[3]: 10\n");
+        assert_eq!(top_div(&m, 2, 2), "@max[2]: 6\n@max[3]: 10\n");
+        let m = decoded(
+            "@min",
+            MapValueSpec::Min { signed: true },
+            vec![(
+                1,
+                cpus(&[&[(-4i64) as u64, 1], &[(-9i64) as u64, 0], &[2, 1]]),
+            )],
+        );
+        assert_eq!(top_div(&m, 0, 1), "@min[1]: -4\n");
+    }
+
+    #[test]
+    fn avg_and_stats_combine_cpus() {
+        use ferrotrace_compiler::manifest::MapValueSpec;
+        // Our layout is (count, total) per CPU.
+        let raw = || {
+            vec![
+                (1, cpus(&[&[1, 5], &[1, 8], &[1, 3]])),
+                (2, cpus(&[&[1, 16], &[0, 0], &[1, 12]])),
+                (3, cpus(&[&[0, 100], &[0, 80], &[1, 20]])),
+            ]
+        };
+        let m = decoded("@avg", MapValueSpec::Avg { signed: false }, raw());
+        assert_eq!(top_div(&m, 0, 1), "@avg[1]: 5\n@avg[2]: 14\n@avg[3]: 200\n");
+        assert_eq!(top_div(&m, 2, 1), "@avg[2]: 14\n@avg[3]: 200\n");
+        assert_eq!(top_div(&m, 0, 2), "@avg[1]: 2\n@avg[2]: 7\n@avg[3]: 100\n");
+        let m = decoded("@st", MapValueSpec::Stats { signed: true }, raw());
+        assert_eq!(
+            top_div(&m, 1, 1),
+            "@st[3]: { .count = 1, .average = 200, .total = 200 }\n"
+        );
+        let m = decoded(
+            "@neg",
+            MapValueSpec::Avg { signed: true },
+            vec![(1, cpus(&[&[2, (-7i64) as u64]]))],
+        );
+        assert_eq!(top_div(&m, 0, 1), "@neg[1]: -3\n");
+    }
+
+    #[test]
+    fn keyed_histograms_sorted_by_total_with_top_and_div() {
+        use ferrotrace_compiler::manifest::MapValueSpec;
+        let bar = |n: usize| format!("|{:<52}|", "@".repeat(n));
+        let raw = || {
+            vec![
+                (0, cpus(&[&[0, 10, 20, 30, 40, 50, 0]])),
+                (1, cpus(&[&[0, 2, 2, 2, 2, 2, 0]])),
+            ]
+        };
+        let lhist = MapValueSpec::Lhist {
+            min: 0,
+            max: 5 * 1024,
+            step: 1024,
+        };
+        let m = decoded("@l", lhist, raw());
+        let rows = |labels: [&str; 5], counts: [u64; 5], widths: [usize; 5]| {
+            labels
+                .iter()
+                .zip(counts.iter().zip(widths))
+                .map(|(l, (c, w))| format!("{l:<16}{c:>8} {}\n", bar(w)))
+                .collect::<String>()
+        };
+        let linear = ["[0, 1K)", "[1K, 2K)", "[2K, 3K)", "[3K, 4K)", "[4K, 5K)"];
+        let small = rows(linear, [2; 5], [52; 5]);
+        let big = rows(linear, [10, 20, 30, 40, 50], [10, 20, 31, 41, 52]);
+        assert_eq!(
+            top_div(&m, 0, 1),
+            format!("@l[1]:\n{small}\n@l[0]:\n{big}\n")
+        );
+        assert_eq!(top_div(&m, 1, 1), format!("@l[0]:\n{big}\n"));
+        // div has no effect on linear histograms.
+        assert_eq!(
+            top_div(&m, 0, 2),
+            format!("@l[1]:\n{small}\n@l[0]:\n{big}\n")
+        );
+        let m = decoded("@h", MapValueSpec::Hist { bits: 0 }, raw());
+        let log2 = ["[0]", "[1]", "[2, 4)", "[4, 8)", "[8, 16)"];
+        assert_eq!(
+            top_div(&m, 0, 2),
+            format!(
+                "@h[1]:\n{}\n@h[0]:\n{}\n",
+                rows(log2, [1; 5], [52; 5]),
+                rows(log2, [5, 10, 15, 20, 25], [10, 20, 31, 41, 52])
+            )
         );
     }
 }

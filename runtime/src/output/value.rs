@@ -22,6 +22,10 @@ pub enum Value {
     Pointer(u64),
     /// A tuple, printed as `(a, b, c)`.
     Tuple(Vec<Value>),
+    /// A `kstack`/`ustack`, printed in its stack mode (see `stack`).
+    Stack(Box<super::stack::Stack>),
+    /// A `ksym`/`usym` address, printed as its function's name.
+    Symbol(Box<super::stack::SymbolValue>),
 }
 
 impl Value {
@@ -34,6 +38,8 @@ impl Value {
             Value::UInt(v) | Value::Pointer(v) => *v,
             Value::Bool(b) => u64::from(*b),
             Value::Str(_) | Value::Tuple(_) => 0,
+            Value::Stack(s) => s.id as u64,
+            Value::Symbol(s) => s.addr,
         }
     }
 
@@ -50,7 +56,7 @@ impl Value {
             Value::Int(v) => Some(i128::from(*v)),
             Value::UInt(v) | Value::Pointer(v) => Some(i128::from(*v)),
             Value::Bool(b) => Some(i128::from(*b)),
-            Value::Str(_) | Value::Tuple(_) => None,
+            Value::Str(_) | Value::Tuple(_) | Value::Stack(_) | Value::Symbol(_) => None,
         }
     }
 
@@ -61,6 +67,7 @@ impl Value {
             Value::Int(_) | Value::UInt(_) | Value::Pointer(_) | Value::Bool(_) => 0,
             Value::Str(_) => 1,
             Value::Tuple(_) => 2,
+            Value::Stack(_) | Value::Symbol(_) => 3,
         }
     }
 }
@@ -72,6 +79,8 @@ pub fn cmp_values(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => x.as_bytes().cmp(y.as_bytes()),
         (Value::Tuple(x), Value::Tuple(y)) => cmp_value_lists(x, y),
+        (Value::Stack(x), Value::Stack(y)) => x.cmp_key(y),
+        (Value::Symbol(x), Value::Symbol(y)) => x.to_string().cmp(&y.to_string()),
         _ => match (a.as_i128(), b.as_i128()) {
             (Some(x), Some(y)) => x.cmp(&y),
             _ => a.rank().cmp(&b.rank()),
@@ -99,6 +108,8 @@ impl fmt::Display for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Str(s) => f.write_str(s),
             Value::Pointer(p) => write!(f, "{p:#x}"),
+            Value::Stack(s) => write!(f, "{s}"),
+            Value::Symbol(s) => write!(f, "{s}"),
             Value::Tuple(items) => {
                 f.write_str("(")?;
                 for (i, item) in items.iter().enumerate() {

@@ -1,0 +1,205 @@
+//! Where program output goes and in which format: `Printer` writes printf
+//! text, printed values and maps, and the lifecycle lines (`Attached N
+//! probes`, `Lost N events`) either as bpftrace's text (lifecycle lines on
+//! the error stream) or as its JSON records (everything on the output
+//! stream). The writers are the caller's: stdout or the `-o` file, and
+//! stderr.
+
+use std::io::Write;
+
+use super::decode::MapSnapshot;
+use super::json;
+use super::text::{print_map_top, print_maps};
+use super::value::Value;
+
+/// The output format chosen with `-f`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Program output and informational lines, in one format.
+pub struct Printer<'w> {
+    format: Format,
+    out: Box<dyn Write + 'w>,
+    err: Box<dyn Write + 'w>,
+}
+
+impl<'w> Printer<'w> {
+    pub fn new(format: Format, out: Box<dyn Write + 'w>, err: Box<dyn Write + 'w>) -> Self {
+        Printer { format, out, err }
+    }
+
+    // Write errors are ignored throughout: a closed stdout (e.g. `| head`)
+    // ends output but not tracing, and there is nowhere left to report it.
+
+    /// The output of one `printf()`.
+    pub fn printf(&mut self, text: &str) {
+        self.text("printf", text);
+    }
+
+    /// The text of `time()`.
+    pub fn time(&mut self, text: &str) {
+        self.text("time", text);
+    }
+
+    /// The strings of `join()`, joined by `sep`: a line of text, or a
+    /// `join` record without the newline.
+    pub fn join(&mut self, args: &[String], sep: &str) {
+        let joined = args.join(sep);
+        match self.format {
+            Format::Text => self.text("join", &format!("{joined}\n")),
+            Format::Json => self.text("join", &joined),
+        }
+    }
+
+    /// Text as it is, or as a JSON record of type `kind`.
+    fn text(&mut self, kind: &str, text: &str) {
+        let _ = match self.format {
+            Format::Text => self.out.write_all(text.as_bytes()),
+            Format::Json => self
+                .out
+                .write_all(json::record(kind, json::Json::Str(text.into())).as_bytes()),
+        };
+    }
+
+    /// `print(value)`.
+    pub fn value(&mut self, v: &Value) {
+        let _ = match self.format {
+            Format::Text => writeln!(self.out, "{v}"),
+            Format::Json => self
+                .out
+                .write_all(json::record("value", json::value(v)).as_bytes()),
+        };
+    }
+
+    /// `print(@map, top, div)`.
+    pub fn map(&mut self, m: &MapSnapshot, top: u64, div: u64) {
+        let _ = match self.format {
+            Format::Text => print_map_top(&mut self.out, m, top, div),
+            Format::Json => self.out.write_all(json::map(m, top, div).as_bytes()),
+        };
+    }
+
+    /// Every non-empty map at exit, ordered by name; the text format starts
+    /// with two newlines, JSON writes no blank lines.
+    pub fn maps_at_exit(&mut self, maps: &[MapSnapshot]) {
+        match self.format {
+            Format::Text => {
+                let _ = self.out.write_all(b"\n\n");
+                let _ = print_maps(&mut self.out, maps);
+            }
+            Format::Json => {
+                let mut ordered: Vec<&MapSnapshot> =
+                    maps.iter().filter(|m| !m.is_empty()).collect();
+                ordered.sort_by(|a, b| a.name.cmp(&b.name));
+                for m in ordered {
+                    let _ = self.out.write_all(json::map(m, 0, 1).as_bytes());
+                }
+            }
+        }
+    }
+
+    /// `Attached N probes`.
+    pub fn attached(&mut self, n: u64) {
+        let _ = match self.format {
+            Format::Text => writeln!(
+                self.err,
+                "Attached {n} probe{}",
+                if n == 1 { "" } else { "s" }
+            ),
+            Format::Json => self.out.write_all(json::attached_probes(n).as_bytes()),
+        };
+    }
+
+    /// `Lost N events`: records the BPF programs could not send.
+    pub fn lost(&mut self, n: u64) {
+        let _ = match self.format {
+            Format::Text => writeln!(self.err, "Lost {n} events"),
+            Format::Json => self.out.write_all(json::lost_events(n).as_bytes()),
+        };
+    }
+
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
+        let _ = self.err.flush();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::output::decode::MapDatum;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// A writer whose bytes the test can read afterwards.
+    #[derive(Clone, Default)]
+    struct Shared(Rc<RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.borrow().clone()).unwrap()
+        }
+    }
+
+    fn run(format: Format, f: impl FnOnce(&mut Printer)) -> (String, String) {
+        let (out, err) = (Shared::default(), Shared::default());
+        let mut p = Printer::new(format, Box::new(out.clone()), Box::new(err.clone()));
+        f(&mut p);
+        p.flush();
+        drop(p);
+        (out.text(), err.text())
+    }
+
+    #[test]
+    fn text_and_json_sessions() {
+        let maps = vec![
+            MapSnapshot {
+                name: "@b".into(),
+                entries: vec![(vec![], MapDatum::Count(2))],
+            },
+            MapSnapshot {
+                name: "@a".into(),
+                entries: vec![(vec![], MapDatum::Value(Value::Str("x".into())))],
+            },
+        ];
+        let session = |p: &mut Printer| {
+            p.attached(2);
+            p.printf("hi 5\n");
+            p.time("12:00:00\n");
+            p.join(&["ls".into(), "-l".into()], " ");
+            p.value(&Value::Int(123));
+            p.lost(3);
+            p.maps_at_exit(&maps);
+        };
+        let (out, err) = run(Format::Text, session);
+        assert_eq!(out, "hi 5\n12:00:00\nls -l\n123\n\n\n@a: x\n@b: 2\n");
+        assert_eq!(err, "Attached 2 probes\nLost 3 events\n");
+        let (out, err) = run(Format::Json, session);
+        assert_eq!(
+            out,
+            "{\"type\": \"attached_probes\", \"count\": 2, \"data\": {\"probes\": 2}}\n\
+             {\"type\": \"printf\", \"data\": \"hi 5\\n\"}\n\
+             {\"type\": \"time\", \"data\": \"12:00:00\\n\"}\n\
+             {\"type\": \"join\", \"data\": \"ls -l\"}\n\
+             {\"type\": \"value\", \"data\": 123}\n\
+             {\"type\": \"lost_events\", \"count\": 3, \"data\": {\"events\": 3}}\n\
+             {\"type\": \"map\", \"data\": {\"@a\": \"x\"}}\n\
+             {\"type\": \"map\", \"data\": {\"@b\": 2}}\n"
+        );
+        assert_eq!(err, "");
+    }
+}
