@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -544,17 +545,13 @@ def insn_programs(tool):
 
 def section_insns(obj):
     """eBPF instructions (8-byte slots) per program section of an object."""
-    out = subprocess.run([ctx_objdump(), "-h", obj], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["llvm-objdump-19", "-h", obj], capture_output=True, text=True, check=True).stdout
     sections = {}
     for line in out.splitlines():
         m = re.match(r"\s*\d+\s+(\S+)\s+([0-9a-f]+)\s+[0-9a-f]+\s+TEXT", line)
         if m and m.group(1) != ".text" and int(m.group(2), 16):
             sections[m.group(1)] = int(m.group(2), 16) // 8
     return sections
-
-
-def ctx_objdump():
-    return "llvm-objdump-19"
 
 
 def count_insns(ctx, tool, program):
@@ -735,14 +732,8 @@ def parse_args():
 def find_bpftrace(args):
     if args.no_bpftrace:
         return None
-    path = args.bpftrace if os.sep in args.bpftrace else shutil_which(args.bpftrace)
+    path = args.bpftrace if os.sep in args.bpftrace else shutil.which(args.bpftrace)
     return path if path and os.access(path, os.X_OK) else None
-
-
-def shutil_which(name):
-    import shutil
-
-    return shutil.which(name)
 
 
 def main():
