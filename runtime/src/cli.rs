@@ -18,6 +18,11 @@ pub struct Cli {
     #[arg(value_name = "FILENAME")]
     pub args: Vec<String>,
 
+    /// Named parameters for `getopt()`, as `--name=value` (or `--flag`)
+    /// after `--`.
+    #[arg(last = true, value_name = "NAMED")]
+    pub named: Vec<String>,
+
     /// Compile, load and attach everything, then release it all and exit
     /// without running the script.
     #[arg(long)]

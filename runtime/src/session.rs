@@ -1,8 +1,8 @@
 //! One run of ferrotrace, from script text to exit code.
 //!
 //! The order is bpftrace's: compile (stopping early for `--emit`), check
-//! privileges, load every program and map, attach every probe, print
-//! `Attached N probes` on stderr, run BEGIN, then stream events until
+//! privileges, load every program and map, run BEGIN, attach every other
+//! probe, print `Attached N probes` on stderr, then stream events until
 //! `exit()`, Ctrl-C or SIGTERM; then detach, run END, print two newlines
 //! and every non-empty map. All kernel objects are owned by one
 //! `LoadedObject`, so they are released however the session ends.
@@ -47,13 +47,14 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
         print!("{}", crate::explain::explain_hook(kind)?);
         return Ok(0);
     }
-    let Some((script, _params)) = cli.script() else {
+    let Some((script, params)) = cli.script() else {
         return Err("ERROR: no program given: pass a script file, `-` for standard input, or -e 'PROGRAM'.\n\
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."
             .to_string());
     };
     let source = read_script(script)?;
-    let Some(artifact) = compile(&source, cli.emit)? else {
+    let options = crate::params::options(params, &cli.named)?;
+    let Some(artifact) = compile(&source, cli.emit, &options)? else {
         return Ok(0);
     };
     if cli.explain {
@@ -91,14 +92,18 @@ fn read_script(script: ScriptSource) -> Result<SourceFile, String> {
 
 /// Compiles the script, printing diagnostics. Returns `None` when an
 /// `--emit` stage was printed instead.
-fn compile(source: &SourceFile, emit: Option<Emit>) -> Result<Option<Artifact>, String> {
+fn compile(
+    source: &SourceFile,
+    emit: Option<Emit>,
+    options: &sema::Options,
+) -> Result<Option<Artifact>, String> {
     let (ast, diags) = syntax::parse(source);
     report(source, &diags)?;
     if emit == Some(Emit::Ast) {
         print!("{}", syntax::print::print(&ast));
         return Ok(None);
     }
-    let (program, diags) = sema::analyze(&ast, &SystemKernel);
+    let (program, diags) = sema::analyze_with(&ast, &SystemKernel, options);
     report(source, &diags)?;
     let internal = |e: codegen::CodegenError| format!("ERROR: {e}");
     match emit {
@@ -151,6 +156,12 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     // "Attached" is already seen as a request to stop.
     signals::install();
     let mut object = LoadedObject::load(artifact).map_err(fail)?;
+    // BEGIN runs before the other probes are attached (as in bpftrace), so
+    // what it prints and the maps it sets come before any event.
+    if !cli.dry_run {
+        object.set_start_time().map_err(fail)?;
+        run_special(&object, &AttachSpec::Begin).map_err(fail)?;
+    }
     for index in 0..manifest.programs.len() {
         object.attach(index).map_err(fail)?;
     }
@@ -166,8 +177,6 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     let mut sink = EventSink::new(manifest, printer, stacks);
     let mut events = object.event_reader().map_err(fail)?;
 
-    object.set_start_time().map_err(fail)?;
-    run_special(&object, &AttachSpec::Begin).map_err(fail)?;
     while sink.exit.is_none() && !signals::stop_requested() {
         events
             .poll(POLL_INTERVAL, &mut |r| sink.record(r, &object))
@@ -187,13 +196,15 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     sink.report_lost(&object);
     let code = sink.exit.unwrap_or(0);
     let maps = read_maps(&object, &mut sink.stacks).map_err(fail)?;
-    match cli.format {
-        OutputFormat::Folded => {
-            for line in folded_lines(&maps) {
-                sink.out.printf(&format!("{line}\n"));
+    if object.manifest().config.print_maps_on_exit {
+        match cli.format {
+            OutputFormat::Folded => {
+                for line in folded_lines(&maps) {
+                    sink.out.printf(&format!("{line}\n"));
+                }
             }
+            _ => sink.out.maps_at_exit(&maps),
         }
-        _ => sink.out.maps_at_exit(&maps),
     }
     if let Some(w) = sink.stacks.unrecorded_warning() {
         eprintln!("{w}");

@@ -26,6 +26,7 @@ pub enum Function {
     HasKey,
     Time,
     Join,
+    Getopt,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -274,6 +275,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "Prints the strings of a NULL-terminated array (such as execve's argv, at most 16 of 1024 bytes) joined by `sep` (default \" \").",
+    },
+    FunctionInfo {
+        function: Function::Getopt,
+        name: "getopt",
+        signature: "getopt(string name[, default])",
+        min_args: 1,
+        max_args: Some(2),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The named parameter `--name=value` given after `--` on the command line, typed like `default` (a flag without a default is a bool).",
     },
 ];
 

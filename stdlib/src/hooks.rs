@@ -36,7 +36,8 @@ pub const HOOK_GUIDES: &[HookGuide] = &[
         kernel: "Not a kernel hook at all: a BPF program that the tracer runs by itself. \
                  ferrotrace loads it as a raw-tracepoint program and executes it once \
                  with the BPF_PROG_TEST_RUN command of the bpf() system call.",
-        fires: "Once, after every other probe is attached and before any event is read.",
+        fires: "Once, before the other probes are attached: what it prints comes \
+                before any event, and the maps it sets are ready for them.",
         context: "No event: `pid`, `comm` and friends describe ferrotrace itself. Use it \
                   to print a header or initialise maps.",
         cost: "Nothing per event; it runs once.",

@@ -57,7 +57,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         context: "none: pid and comm are the tracer's own",
         implemented: true,
         explain: "Runs once, before any other probe fires. ferrotrace runs it itself \
-                  with BPF_PROG_TEST_RUN right after everything is attached.",
+                  with BPF_PROG_TEST_RUN before the other probes are attached.",
     },
     ProbeKindInfo {
         kind: ProbeKind::End,

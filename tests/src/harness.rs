@@ -94,26 +94,11 @@ pub struct Session {
 impl Session {
     /// Starts ferrotrace and waits until it reports its probes attached.
     pub fn start(args: &[&str]) -> Session {
-        let mut child = match Command::new(binary())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(e) => panic!("cannot start ferrotrace: {e}"),
+        let mut child = spawn(args);
+        let rx = match child.stderr.take() {
+            Some(stderr) => line_reader(stderr),
+            None => mpsc::channel().1,
         };
-        let (tx, rx) = mpsc::channel();
-        if let Some(stderr) = child.stderr.take() {
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
         let mut s = Session {
             child,
             stderr_lines: rx,
@@ -164,6 +149,34 @@ impl Session {
         }
         (status, stdout, self.stderr_seen.join("\n"))
     }
+}
+
+/// Starts ferrotrace in the background with stdout and stderr piped.
+pub fn spawn(args: &[&str]) -> Child {
+    match Command::new(binary())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot start ferrotrace: {e}"),
+    }
+}
+
+/// Reads `from` line by line on a thread; the lines arrive on the
+/// returned channel, which closes at end of input.
+pub fn line_reader(from: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// Runs a shell snippet with `sh` (dash on Debian), so the traced `comm` is `sh`.

@@ -22,7 +22,14 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::Bool(b) => Ok(Val::Int(
                 self.em.ctx.bool_type().const_int(u64::from(*b), false),
             )),
-            ExprKind::Str(s) => self.str_literal(s, str_len(&e.ty)),
+            ExprKind::Str(s) => self.str_literal(s.as_bytes(), str_len(&e.ty)),
+            ExprKind::Bytes(b) => self.str_literal(b, str_len(&e.ty)),
+            ExprKind::Tuple(elems) => self.tuple_literal(elems, &e.ty),
+            ExprKind::TupleGet { base, index } => self.tuple_get(base, *index, &e.ty),
+            ExprKind::Block { stmts, value } => {
+                self.stmts(stmts)?;
+                self.expr(value)
+            }
             ExprKind::Builtin(b) => self.builtin(*b, &e.ty),
             ExprKind::Local(id) => self.load_local(*id),
             ExprKind::MapLoad { map, key } => {
@@ -30,6 +37,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.map_load(*map, k, &e.ty)
             }
             ExprKind::TracepointField { offset } => self.tracepoint_field(*offset, &e.ty),
+            ExprKind::TracepointDataLoc { offset } => {
+                self.tracepoint_data_loc(*offset, str_len(&e.ty))
+            }
             ExprKind::MapDelete { map, key } => self.map_entry_query(*map, key, true),
             ExprKind::MapHasKey { map, key } => self.map_entry_query(*map, key, false),
             ExprKind::Unary { op, operand } => self.unary(*op, operand, &e.ty),
@@ -67,9 +77,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     // --- constants and builtins ------------------------------------------------
 
     /// Materializes a literal with 8-byte constant stores into scratch.
-    fn str_literal(&mut self, s: &str, n: u32) -> R<Val<'ctx>> {
+    fn str_literal(&mut self, s: &[u8], n: u32) -> R<Val<'ctx>> {
         let buf = self.alloc(n)?;
-        let mut bytes = s.as_bytes().to_vec();
+        let mut bytes = s.to_vec();
         bytes.truncate(n.saturating_sub(1) as usize);
         bytes.resize(round8(n) as usize, 0);
         for (i, chunk) in bytes.chunks(8).enumerate() {
@@ -158,7 +168,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             _ => return self.aggregate_read(map, key),
         };
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
-        if let Type::Str(n) = value_ty {
+        let buffer_size = match &value_ty {
+            Type::Str(n) => Some(*n),
+            Type::Tuple(_) => Some(value_ty.size()),
+            _ => None,
+        };
+        if let Some(n) = buffer_size {
             let buf = self.alloc(n)?;
             let (hit, miss, done) = (
                 self.em.block("ml_hit"),
@@ -173,6 +188,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             self.em.zero(buf, round8(n))?;
             self.em.br(done)?;
             self.em.at(done);
+            if matches!(value_ty, Type::Tuple(_)) {
+                return Ok(Val::Str(buf));
+            }
             return self.retype_str(buf, n, ty);
         }
         let (hit, done) = (self.em.block("ml_hit"), self.em.block("ml_done"));
@@ -232,6 +250,26 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 Ok(Val::Int(self.fit(v, t, t.is_signed())?))
             }
         }
+    }
+
+    /// A `__data_loc char[]` field: the u32 at `offset` is `len << 16 | off`;
+    /// the string is read from `ctx + off`, at most `min(len, n)` bytes.
+    fn tracepoint_data_loc(&mut self, offset: u32, n: u32) -> R<Val<'ctx>> {
+        let at = self.em.offset(self.ctx_arg, offset)?;
+        let align = if offset.is_multiple_of(4) { 4 } else { 1 };
+        let loc = self.em.load(at, self.em.int_type(32), align)?;
+        let loc = self.em.resize(loc, 64, false)?;
+        let b = &self.em.builder;
+        let off = b.build_and(loc, self.em.u64c(0xffff), "dl_off")?;
+        let len = b.build_right_shift(loc, self.em.u64c(16), false, "dl_len")?;
+        let cap = self.em.u64c(u64::from(n));
+        let big = b.build_int_compare(IntPredicate::UGT, len, cap, "big")?;
+        let size = b.build_select(big, cap, len, "len")?.into_int_value();
+        let buf = self.alloc(n)?;
+        self.em.zero(buf, round8(n))?;
+        let src = self.em.offset_dyn(self.ctx_arg, off)?;
+        self.em.probe_read_str(AddrSpace::Kernel, buf, size, src)?;
+        Ok(Val::Str(buf))
     }
 
     fn str_read(
@@ -452,7 +490,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// CPU ids that ends at the first id the map has no value for (the
     /// helper returns NULL past the last possible CPU), bounded by
     /// `MAX_CPUS` so the verifier can prove it terminates.
-    fn percpu_sum(&mut self, map: usize, key: PointerValue<'ctx>) -> R<Val<'ctx>> {
+    pub(super) fn percpu_sum(&mut self, map: usize, key: PointerValue<'ctx>) -> R<Val<'ctx>> {
         const MAX_CPUS: u64 = 1024;
         let map = self.maps.user(map)?;
         let start = self.em.current()?;
