@@ -294,7 +294,7 @@ def overhead_programs(tool, pid):
     }
 
 
-def traced_load(ctx, tool, program_for_pid, mode, count, cpu, env=None, check=None):
+def traced_load(ctx, tool, program_for_pid, mode, count, cpu, env=None, check=None, header=""):
     """Starts a load generator, then the tracer with the program made for
     the generator's pid; once the tracer is ready, runs the load, stops the
     tracer with SIGINT and verifies its output with `check(run, loadgen)`.
@@ -307,7 +307,7 @@ def traced_load(ctx, tool, program_for_pid, mode, count, cpu, env=None, check=No
         settle_then_interrupt(run, proc)
 
     try:
-        program = READY + "\n" + program_for_pid(gen.pid, gen.nr)
+        program = header + READY + "\n" + program_for_pid(gen.pid, gen.nr)
         run = run_tool(ctx.cmd(tool, "-e", program), env=env, wait_ready=True, on_ready=on_ready, timeout=300)
     finally:
         gen.cancel()
@@ -425,7 +425,10 @@ def compile_once(ctx, tool, path, n):
 def b_map_print(ctx, tool):
     keys = ctx.args.map_keys
     small = 100
+    # bpftrace 0.17 sizes maps from the environment; ferrotrace (like
+    # bpftrace 0.26) from the script's config block.
     env = {"BPFTRACE_MAP_KEYS_MAX": str(keys + 1024)}
+    header = f"config = {{ max_map_keys = {keys + 1024} }}\n" if tool == FT else ""
     a = args_of(tool)
     exits = {}
     for n in (small, keys):
@@ -444,6 +447,7 @@ def b_map_print(ctx, tool):
             0,
             env=env,
             check=check,
+            header=header,
         )
         exits[n] = run.exit_latency
     return {
