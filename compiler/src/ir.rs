@@ -127,6 +127,34 @@ pub enum Attach {
     Interval {
         period_ns: u64,
     },
+    /// A raw tracepoint by its kernel name (`sched_switch`).
+    RawTracepoint {
+        name: String,
+    },
+    /// A sampling perf event (`profile`, `software`, `hardware`):
+    /// `perf_event_attr` type and config, sampled every `period` events
+    /// (nanoseconds for clocks), on every online CPU or on CPU 0 only.
+    Perf {
+        event_type: u32,
+        config: u64,
+        period: u64,
+        every_cpu: bool,
+    },
+    /// A kprobe (`ret == false`, at `function+offset`) or a kretprobe.
+    Kprobe {
+        function: String,
+        offset: u64,
+        ret: bool,
+    },
+    /// An fentry (`exit == false`) or fexit trampoline on a kernel function.
+    Fentry {
+        function: String,
+        exit: bool,
+    },
+    /// A BPF iterator over a kernel object list (`task`, `task_file`, ...).
+    Iter {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -469,8 +497,10 @@ pub enum ExprKind {
         map: MapId,
         key: Vec<Expr>,
     },
-    /// Reads a tracepoint field at `offset` bytes into the tracepoint record.
-    /// A `Str` type means a fixed `char[N]` field read as a string.
+    /// Reads a tracepoint field at `offset` bytes into the tracepoint record
+    /// (more generally, into the program's context: `argN` and `retval`
+    /// are such reads too). A `Str` type means a fixed `char[N]` field read
+    /// as a string.
     TracepointField {
         offset: u32,
     },

@@ -85,6 +85,40 @@ pub enum AttachSpec {
         period: u64,
         every_cpu: bool,
     },
+    /// A raw tracepoint by its kernel name, attached with one BPF link.
+    RawTracepoint { name: String },
+    /// The one program running every `syscalls:sys_enter_*` (or
+    /// `sys_exit_*`) probe of the script, dispatching on the syscall number;
+    /// attached to the raw tracepoint `raw_tracepoint` (`sys_enter` or
+    /// `sys_exit`) with one BPF link. `probes` names the probes it runs.
+    SyscallDispatch {
+        raw_tracepoint: String,
+        probes: Vec<String>,
+    },
+    /// A kprobe at `function+offset`, or a kretprobe.
+    Kprobe {
+        function: String,
+        offset: u64,
+        retprobe: bool,
+    },
+    /// An fentry or fexit BPF trampoline on a kernel function.
+    Fentry { function: String, fexit: bool },
+    /// A BPF iterator (`task`, `task_file`, ...).
+    Iter { name: String },
+}
+
+impl Manifest {
+    /// How many probes the programs implement, as `Attached N probes` counts
+    /// them: a syscall dispatcher counts every probe it runs.
+    pub fn probe_count(&self) -> usize {
+        self.programs
+            .iter()
+            .map(|p| match &p.attach {
+                AttachSpec::SyscallDispatch { probes, .. } => probes.len(),
+                _ => 1,
+            })
+            .sum()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,6 +32,15 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "STAGE")]
     pub emit: Option<Emit>,
 
+    /// List the probes matching the pattern given as the first argument
+    /// (e.g. 'tracepoint:syscalls:*'), or every probe, and exit.
+    #[arg(short = 'l', long = "list")]
+    pub list: bool,
+
+    /// Verbose: with -l, also list each probe's arguments and their types.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
     /// Also write the maps keyed by kstack/ustack as an interactive SVG
     /// flame graph to this file when tracing ends.
     #[arg(long, value_name = "FILE.svg")]

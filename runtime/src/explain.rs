@@ -110,12 +110,31 @@ fn explain_probe(out: &mut String, index: usize, spec: &ProgramSpec, kernel: &dy
         AttachSpec::Tracepoint { category, name } => {
             tracepoint_fields(out, category, name, kernel);
         }
+        AttachSpec::SyscallDispatch { probes, .. } => {
+            for probe in probes {
+                let name = probe.rsplit(':').next().unwrap_or_default();
+                let _ = writeln!(out, "    {probe}:");
+                tracepoint_fields(out, "syscalls", name, kernel);
+            }
+        }
         _ => {
             let context = ProbeKind::lookup(kind_name).map_or("", |(k, _)| k.info().context);
             let _ = writeln!(out, "    {context}");
         }
     }
-    let builtins: Vec<&str> = ferrotrace_stdlib::Builtin::names().collect();
+    // `probe`, `argN` and `retval` depend on the probe, not on the task.
+    let builtins: Vec<&str> = ferrotrace_stdlib::Builtin::names()
+        .filter(|n| {
+            !matches!(
+                ferrotrace_stdlib::Builtin::lookup(n),
+                None | Some(
+                    ferrotrace_stdlib::Builtin::Probe
+                        | ferrotrace_stdlib::Builtin::Arg(_)
+                        | ferrotrace_stdlib::Builtin::Retval
+                )
+            )
+        })
+        .collect();
     docgen::wrap(
         out,
         &format!(
@@ -158,6 +177,38 @@ fn attach_text(attach: &AttachSpec) -> String {
                 "CPU 0 only"
             }
         ),
+        AttachSpec::RawTracepoint { name } => {
+            format!("raw tracepoint {name}, through one BPF link")
+        }
+        AttachSpec::SyscallDispatch {
+            raw_tracepoint,
+            probes,
+        } => format!(
+            "raw tracepoint {raw_tracepoint}, through one BPF link: one program runs {} \
+             syscall tracepoint probe{}, dispatching on the syscall number",
+            probes.len(),
+            if probes.len() == 1 { "" } else { "s" }
+        ),
+        AttachSpec::Kprobe {
+            function,
+            offset,
+            retprobe,
+        } => match (retprobe, offset) {
+            (true, _) => {
+                format!("the return of kernel function {function}, through the kprobe PMU")
+            }
+            (false, 0) => {
+                format!("the entry of kernel function {function}, through the kprobe PMU")
+            }
+            (false, off) => {
+                format!("kernel function {function} at offset {off}, through the kprobe PMU")
+            }
+        },
+        AttachSpec::Fentry { function, fexit } => format!(
+            "a BPF trampoline at the {} of kernel function {function}",
+            if *fexit { "return" } else { "entry" }
+        ),
+        AttachSpec::Iter { name } => format!("the BPF iterator {name}"),
         #[allow(unreachable_patterns)]
         other => format!("{other:?}"),
     }

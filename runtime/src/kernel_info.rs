@@ -36,6 +36,29 @@ impl KernelInfo for SystemKernel {
         }
     }
 
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        tracefs::tracepoints().map_err(|e| e.to_string())
+    }
+
+    fn function_params(&self, name: &str) -> Result<Option<Vec<String>>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.function_params(name))
+    }
+
+    fn kernel_functions(&self) -> Result<Vec<String>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.functions())
+    }
+
+    fn raw_tracepoints(&self) -> Result<Vec<String>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.raw_tracepoints())
+    }
+
+    fn raw_tracepoint_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
+        // Without BTF the kernel still checks the arguments at attach time.
+        Ok(crate::btf::Btf::vmlinux()
+            .ok()
+            .and_then(|btf| btf.raw_tracepoint_arg_count(name)))
+    }
+
     fn possible_cpus(&self) -> u32 {
         crate::bpf::maps::possible_cpus()
             .ok()

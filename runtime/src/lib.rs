@@ -4,11 +4,13 @@
 //! `Manifest`.
 
 pub mod bpf;
+pub mod btf;
 pub mod cli;
 pub mod explain;
 pub mod flamegraph;
 pub mod generate;
 pub mod kernel_info;
+pub mod listing;
 pub mod output;
 pub mod params;
 pub mod session;

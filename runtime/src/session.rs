@@ -38,6 +38,11 @@ pub fn run(cli: &Cli) -> i32 {
 }
 
 fn run_inner(cli: &Cli) -> Result<i32, String> {
+    if cli.list {
+        let pattern = cli.args.first().map(String::as_str);
+        crate::listing::list(pattern, cli.verbose, &mut std::io::stdout().lock())?;
+        return Ok(0);
+    }
     if let Some(what) = cli.generate {
         crate::generate::generate(what, &mut std::io::stdout().lock())
             .map_err(|e| format!("ERROR: cannot write to standard output: {e}."))?;
@@ -111,12 +116,24 @@ fn compile(
         Some(Emit::Llvm) => print!("{}", codegen::emit_llvm(&program).map_err(internal)?),
         Some(Emit::Asm) => print!("{}", codegen::emit_asm(&program).map_err(internal)?),
         Some(Emit::Ast) | None => {
-            return codegen::generate(&program, source)
+            return codegen::generate_with(&program, source, &codegen_options())
                 .map(Some)
                 .map_err(internal)
         }
     }
     Ok(None)
+}
+
+/// Code generation choices from the environment: `FERROTRACE_SYSCALL_DISPATCH=0`
+/// gives every syscall tracepoint probe its own perf event, as bpftrace does
+/// (slow to attach and release; for comparison and debugging). The
+/// dispatcher knows the x86-64 syscall table and `pt_regs` only, so other
+/// architectures always use one perf event per tracepoint.
+fn codegen_options() -> codegen::Options {
+    codegen::Options {
+        syscall_dispatch: cfg!(target_arch = "x86_64")
+            && std::env::var("FERROTRACE_SYSCALL_DISPATCH").as_deref() != Ok("0"),
+    }
 }
 
 /// Prints diagnostics on stderr; fails (with nothing more to say) on errors.
@@ -167,7 +184,7 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     }
     let mut printer = printer(cli)?;
     if !cli.quiet {
-        printer.attached(manifest.programs.len() as u64);
+        printer.attached(manifest.probe_count() as u64);
         printer.flush();
     }
     if cli.dry_run {

@@ -38,3 +38,16 @@ pub fn compile(source: &SourceFile) -> Result<ferrotrace_compiler::Artifact, Str
     let program = program.ok_or_else(|| rendered(source, &diags))?;
     ferrotrace_compiler::codegen::generate(&program, source).map_err(|e| e.to_string())
 }
+
+/// Checks a script that must have no errors; panics with the rendered
+/// diagnostics otherwise. Returns the program and any warnings.
+pub fn check_ok(source: &SourceFile) -> (ir::Program, Vec<Diagnostic>) {
+    match check(source) {
+        (Some(program), diags) => (program, diags),
+        (None, diags) => panic!(
+            "{} failed to check:\n{}",
+            source.name,
+            rendered(source, &diags)
+        ),
+    }
+}

@@ -24,11 +24,6 @@ const PENDING: &[(&str, &str, &str)] = &[
         "`uretprobe` probes are not supported",
     ),
     (
-        "cpuwalk",
-        "profile probes (kprobes branch)",
-        "`profile` probes are not supported",
-    ),
-    (
         "gethostlatency",
         "uprobe/uretprobe and arg0 (uprobes branch)",
         "`uprobe` probes are not supported",
@@ -44,11 +39,6 @@ const PENDING: &[(&str, &str, &str)] = &[
         "`uprobe` probes are not supported",
     ),
     (
-        "syncsnoop",
-        "the `probe` builtin (kprobes branch)",
-        "unknown identifier `probe`",
-    ),
-    (
         "threadsnoop",
         "uprobe and arg2 (uprobes branch)",
         "`uprobe` probes are not supported",
@@ -60,6 +50,7 @@ const RUN: &[&str] = &[
     "biolatency",
     "biosnoop",
     "bitesize",
+    "cpuwalk",
     "execsnoop",
     "exitsnoop",
     "forksnoop",
@@ -76,6 +67,7 @@ const RUN: &[&str] = &[
     "signals",
     "softirqs",
     "statsnoop",
+    "syncsnoop",
     "syscount",
     "tcpconnect",
     "tcpdrop",
@@ -500,6 +492,17 @@ kernel_test!(run_biolatency, {
         .all_lines_match(&["@usecs:", HIST_LINE]);
 });
 
+kernel_test!(run_cpuwalk, {
+    // profile:hz:99 samples every CPU; something is always running here.
+    let mut t = Traced::start("cpuwalk");
+    t.read_for(Duration::from_millis(500));
+    t.stop()
+        .starts_with_header("Sampling CPU at 99hz... Hit Ctrl-C to end.")
+        .has("@cpu:")
+        .has(HIST_LINE)
+        .all_lines_match(&["@cpu:", HIST_LINE]);
+});
+
 kernel_test!(run_biosnoop, {
     // dd issues each O_DIRECT request from its own context; the line is
     // printed at completion with the issuer remembered.
@@ -756,6 +759,23 @@ kernel_test!(run_statsnoop, {
     )
     .starts_with_header("PID    COMM             ERR PATH")
     .all_lines_match(&[r"\d+\s+.{1,16}\s+\d+ ?.*"]);
+});
+
+kernel_test!(run_syncsnoop, {
+    // sync(1) calls sync(2), seen through the syscall dispatcher, named by
+    // the `probe` builtin.
+    let (out, _) = run_driven(
+        "syncsnoop",
+        Vec::new(),
+        |pids| pids.push(run_cmd(&["sync"])),
+        |pids, lines| {
+            any_pid(pids, lines, |p| {
+                format!(r"\d+\s+{p}\s+sync\s+tracepoint:syscalls:sys_enter_sync")
+            })
+        },
+    );
+    out.starts_with_header("TIME(ms)   PID    COMM             EVENT")
+        .all_lines_match(&[r"\d+\s+\d+\s+.{1,16}\s+tracepoint:syscalls:sys_enter_\w+"]);
 });
 
 kernel_test!(run_syscount, {

@@ -130,6 +130,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.em.get_current_comm(buf, n)?;
                 return Ok(Val::Str(buf));
             }
+            Builtin::Probe | Builtin::Arg(_) | Builtin::Retval => {
+                return Err(CodegenError::Internal(format!(
+                    "`{}` should have been lowered by the checker.",
+                    b.info().name
+                )))
+            }
         };
         // pid/tid/uid/gid keep 32 bits before widening to the IR type.
         let raw = match b {
@@ -227,7 +233,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     }
 
     fn tracepoint_field(&mut self, offset: u32, ty: &Type) -> R<Val<'ctx>> {
-        let at = self.em.offset(self.ctx_arg, offset)?;
+        let at = self.em.offset(self.record, offset)?;
         match ty {
             Type::Str(n) => {
                 let buf = self.alloc(*n)?;

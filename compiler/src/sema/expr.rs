@@ -117,6 +117,9 @@ impl Checker<'_> {
             return self.macro_expr(name, &[], span, scope);
         }
         if let Some(b) = Builtin::lookup(name) {
+            if let Some(e) = self.context_builtin(b, span, scope) {
+                return e;
+            }
             let ty = types::from_catalogue(b.info().ty);
             if b == Builtin::Ncpus {
                 // A kernel fact known when compiling, like bpftrace's.

@@ -12,6 +12,7 @@
 mod aggregate;
 mod cast;
 mod config;
+mod context;
 mod expr;
 mod loops;
 mod macros;
@@ -31,6 +32,7 @@ use crate::source::Span;
 use crate::syntax::ast::{Item, Script};
 use std::collections::HashMap;
 
+pub use probes::MissingProbes;
 pub use types::tracepoint_field_type;
 pub use types::MAX_STRLEN;
 
@@ -107,6 +109,10 @@ struct MapTable {
 /// What a probe's body can see while it is checked.
 struct ProbeScope {
     tracepoint: Option<(String, TracepointFormat)>,
+    /// The concrete probe's name (the `probe` builtin).
+    probe_name: String,
+    /// Where `argN` and `retval` are read from.
+    args: probes::ArgContext,
     /// Types of the probe's scratch variables, indexed by `VarId`.
     locals: Vec<Type>,
     vars: scope::Scopes,
@@ -176,17 +182,21 @@ impl<'k> Checker<'k> {
             let Item::Probe(probe) = item else {
                 continue;
             };
+            let missing = probes::MissingProbes::from_setting(&self.settings.missing_probes);
+            let mut resolved_all = Vec::new();
             for ap in &probe.attach_points {
-                let ap = &self.substitute_params(ap);
-                let resolved = match probes::resolve(ap, self.kernel) {
-                    Ok(r) => r,
-                    Err(d) => {
-                        self.error(d);
-                        continue;
-                    }
-                };
+                let ap = self.substitute_params(ap);
+                let (resolved, diags) = probes::resolve_all(&ap, self.kernel, missing);
+                for d in diags {
+                    self.error(d);
+                }
+                resolved_all.extend(resolved.into_iter().map(|r| (ap.span, r)));
+            }
+            for (span, resolved) in resolved_all {
                 let mut scope = ProbeScope {
                     tracepoint: resolved.tracepoint,
+                    probe_name: resolved.name.clone(),
+                    args: resolved.context,
                     locals: Vec::new(),
                     vars: scope::Scopes::new(),
                     inferred: self
@@ -209,7 +219,7 @@ impl<'k> Checker<'k> {
                     predicate,
                     body,
                     locals: scope.locals,
-                    span: ap.span,
+                    span,
                 });
             }
         }

@@ -47,18 +47,28 @@ pub fn perf_event_open(target: PerfTarget) -> Result<OwnedFd, i32> {
     // default (every flag off, no sampling fields).
     let mut attr: libbpf_sys::perf_event_attr = unsafe { std::mem::zeroed() };
     attr.type_ = target.event_type;
-    attr.size = std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32;
     attr.config = target.config;
     attr.__bindgen_anon_1.sample_period = target.sample_period;
+    perf_event_open_attr(&mut attr, target.cpu)
+}
+
+/// Opens the perf event `attr` describes for all processes on `cpu`,
+/// filling in its size and wakeup fields. Returns the errno on failure.
+pub fn perf_event_open_attr(
+    attr: &mut libbpf_sys::perf_event_attr,
+    cpu: i32,
+) -> Result<OwnedFd, i32> {
+    attr.size = std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32;
     attr.__bindgen_anon_2.wakeup_events = 1;
     // SAFETY: `attr` is a valid, fully initialised perf_event_attr whose
-    // `size` field matches its type, and lives across the call.
+    // `size` field matches its type, and lives across the call; any memory
+    // its config fields point to is owned by the caller for the call.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_perf_event_open,
-            &attr as *const libbpf_sys::perf_event_attr,
+            attr as *const libbpf_sys::perf_event_attr,
             -1 as libc::pid_t,
-            target.cpu as libc::c_int,
+            cpu as libc::c_int,
             -1 as libc::c_int,
             PERF_FLAG_FD_CLOEXEC,
         )

@@ -13,6 +13,7 @@
 pub mod attach;
 pub mod btf;
 pub mod error;
+pub mod kinds;
 pub mod load;
 pub mod maps;
 pub mod ringbuf;
@@ -41,6 +42,9 @@ const RUN_CTX_LEN: usize = 8 * 12;
 /// Fields drop in declaration order: attachments, programs, then maps.
 #[derive(Debug)]
 pub struct LoadedObject {
+    /// Per manifest program index, its BPF links that need no perf event
+    /// (raw tracepoints, syscall dispatchers, fentry/fexit).
+    links: Vec<Vec<OwnedFd>>,
     /// Per manifest program index, the hooks it is attached to.
     attachments: Vec<Vec<Attachment>>,
     /// One program fd per manifest program.
@@ -60,6 +64,7 @@ impl LoadedObject {
                 manifest.version, MANIFEST_VERSION
             )));
         }
+        kinds::preflight(manifest)?;
         let mut obj = aya_obj::Object::parse(&artifact.elf).map_err(|e| {
             BpfError::Object(format!(
                 "internal error: the compiled BPF object could not be parsed: {e}."
@@ -136,6 +141,7 @@ impl LoadedObject {
             .any(|f| f.func_info.func_info.len() > 1);
         let btf_fd = if needs_btf { btf::load(&mut obj) } else { None };
         let mut programs = Vec::with_capacity(manifest.programs.len());
+        let mut vmlinux_btf = None;
         for spec in &manifest.programs {
             let program = obj.programs.get(&spec.function).ok_or_else(|| {
                 BpfError::Object(format!(
@@ -154,7 +160,9 @@ impl LoadedObject {
                 AttachSpec::Begin | AttachSpec::End => load::BPF_PROG_TYPE_RAW_TRACEPOINT,
                 AttachSpec::Tracepoint { .. } => load::BPF_PROG_TYPE_TRACEPOINT,
                 AttachSpec::PerfEvent { .. } => load::BPF_PROG_TYPE_PERF_EVENT,
+                ref other => kinds::prog_type(other).unwrap_or(load::BPF_PROG_TYPE_RAW_TRACEPOINT),
             };
+            let target = kinds::load_target(spec, &mut vmlinux_btf)?;
             // BTF.ext line info (instruction offsets are in instructions):
             // line in the upper 22 bits of `line_col`, column in the lower 10.
             let mut lines: Vec<(u32, usize, usize)> = function
@@ -184,16 +192,21 @@ impl LoadedObject {
                     func_info: &function.func_info.func_info,
                     line_info: &function.line_info.line_info,
                 });
-            programs.push(load::load_program_with_btf(
-                prog_type,
-                &spec.function,
-                &insns,
-                &site,
-                prog_btf.as_ref(),
-            )?);
+            programs.push(
+                load::load_program_with(
+                    prog_type,
+                    target,
+                    &spec.function,
+                    &insns,
+                    &site,
+                    prog_btf.as_ref(),
+                )
+                .map_err(|e| kinds::explain_load_error(spec, e))?,
+            );
         }
 
         Ok(LoadedObject {
+            links: manifest.programs.iter().map(|_| Vec::new()).collect(),
             attachments: manifest.programs.iter().map(|_| Vec::new()).collect(),
             programs,
             maps,
@@ -206,7 +219,7 @@ impl LoadedObject {
     /// attaching an already attached program.
     pub fn attach(&mut self, index: usize) -> Result<(), BpfError> {
         let (spec, prog) = self.program(index)?;
-        if !self.attachments[index].is_empty() {
+        if !self.attachments[index].is_empty() || !self.links[index].is_empty() {
             return Ok(());
         }
         let new = match &spec.attach {
@@ -232,6 +245,33 @@ impl LoadedObject {
                 *period,
                 *every_cpu,
             )?,
+            AttachSpec::RawTracepoint { name }
+            | AttachSpec::SyscallDispatch {
+                raw_tracepoint: name,
+                ..
+            } => {
+                let link = kinds::attach_raw_tracepoint(prog.as_fd(), &spec.probe, name)?;
+                self.links[index].push(link);
+                return Ok(());
+            }
+            AttachSpec::Kprobe {
+                function,
+                offset,
+                retprobe,
+            } => vec![kinds::attach_kprobe(
+                prog.as_fd(),
+                &spec.probe,
+                function,
+                *offset,
+                *retprobe,
+            )?],
+            AttachSpec::Fentry { .. } => {
+                let link = kinds::attach_tracing(prog.as_fd(), &spec.probe)?;
+                self.links[index].push(link);
+                return Ok(());
+            }
+            // `kinds::preflight` refuses iterators before anything is loaded.
+            AttachSpec::Iter { .. } => return Ok(()),
         };
         self.attachments[index] = new;
         Ok(())
@@ -357,6 +397,9 @@ impl LoadedObject {
     /// Closes every link and perf event. Programs and maps stay, so END can
     /// still run and maps can still be read.
     pub fn detach_all(&mut self) {
+        for links in &mut self.links {
+            links.clear();
+        }
         for hooks in &mut self.attachments {
             hooks.clear();
         }
