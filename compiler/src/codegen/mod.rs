@@ -17,6 +17,7 @@ mod debug;
 mod dispatch;
 mod events;
 mod expr;
+mod floor;
 mod foreach;
 mod globals;
 mod loops;

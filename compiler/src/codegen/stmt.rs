@@ -106,6 +106,7 @@ pub(crate) fn lower_probe<'a, 'ctx>(
     }
     g.stmts(&probe.body)?;
     g.em.ret0()?;
+    super::floor::drop_unused_scratch(g.em.ctx, g.scratch);
     Ok(g.high)
 }
 

@@ -207,8 +207,9 @@ impl<'k> Checker<'k> {
                 let ap = self.substitute_params(ap);
                 if user_probes::is_user(&ap) {
                     match user_probes::resolve(&ap, self.kernel, &self.options.target) {
-                        Ok(all) => resolved_all
-                            .extend(all.into_iter().map(|(r, u)| (ap.span, r, Some(u)))),
+                        Ok(all) => {
+                            resolved_all.extend(all.into_iter().map(|(r, u)| (ap.span, r, Some(u))))
+                        }
                         Err(d) => self.error(d),
                     }
                     continue;

@@ -2,7 +2,8 @@
 //! events into the text bpftrace prints. `value` defines the decoded
 //! `Value`, `decode` reads values out of bytes using the layouts in the
 //! compiler's `Manifest`, `printf` formats `printf()` events, `hist` holds
-//! histogram buckets and labels, `text` prints maps in bpftrace's text
+//! histogram buckets and labels, `order` sorts a map's entries into print
+//! order, `text` prints maps in bpftrace's text
 //! format and `json` as its JSON records, and `printer` sends output in the
 //! chosen format to the chosen writers. Everything here is pure: no
 //! kernel access, and output goes only to a caller-supplied writer or into
@@ -12,6 +13,7 @@ pub mod decode;
 pub mod folded;
 pub mod hist;
 pub mod json;
+pub mod order;
 pub mod printer;
 pub mod printf;
 pub mod stack;

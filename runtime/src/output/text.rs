@@ -5,13 +5,12 @@
 //! maps are sorted by key. At exit bpftrace prints two newlines and then
 //! every non-empty map, ordered by name.
 
-use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::io::Write;
 
 use super::decode::{MapDatum, MapSnapshot};
 use super::hist::write_rows;
-use super::value::{cmp_value_lists, cmp_values, Value};
+use super::value::Value;
 
 /// Writes the maps as bpftrace prints them at exit, including the leading
 /// blank lines.
@@ -63,13 +62,15 @@ pub fn print_map_top(
     } else {
         0
     };
-    let mut text = String::new();
+    // Every line goes into one buffer, written once.
+    let mut text = String::with_capacity(entries.len().saturating_sub(skip) * 32);
     for (key, datum) in entries.into_iter().skip(skip) {
-        let head = if key.is_empty() {
-            name.clone()
-        } else {
-            format!("{name}[{}]", format_key(key))
-        };
+        text.push_str(&name);
+        if !key.is_empty() {
+            text.push('[');
+            write_key(&mut text, key);
+            text.push(']');
+        }
         let divided;
         let datum = if div > 1 {
             divided = datum.divided(div);
@@ -79,7 +80,6 @@ pub fn print_map_top(
         };
         match datum {
             MapDatum::Hist(h) => {
-                text.push_str(&head);
                 text.push_str(":\n");
                 write_rows(&mut text, &h.rows(div.max(1)));
                 text.push('\n');
@@ -91,11 +91,18 @@ pub fn print_map_top(
             } => {
                 let _ = writeln!(
                     text,
-                    "{head}: {{ .count = {count}, .average = {average}, .total = {total} }}"
+                    ": {{ .count = {count}, .average = {average}, .total = {total} }}"
                 );
             }
-            other => {
-                let _ = writeln!(text, "{head}: {}", other.value());
+            MapDatum::Count(c) => {
+                text.push_str(": ");
+                text.push_str(itoa::Buffer::new().format(*c));
+                text.push('\n');
+            }
+            MapDatum::Value(v) | MapDatum::Sum(v) | MapDatum::Avg(v) | MapDatum::MinMax(v) => {
+                text.push_str(": ");
+                write_value(&mut text, v);
+                text.push('\n');
             }
         }
     }
@@ -115,34 +122,42 @@ fn display_name(name: &str) -> String {
 /// Formats a map key: the key values joined by `, `. A key that is a single
 /// tuple prints its elements the same way, without parentheses.
 pub fn format_key(key: &[Value]) -> String {
-    if let [single @ (Value::Int(_) | Value::UInt(_) | Value::Str(_))] = key {
-        return single.to_string();
-    }
-    let parts: Vec<String> = match key {
-        [Value::Tuple(items)] => items.iter().map(ToString::to_string).collect(),
-        _ => key.iter().map(ToString::to_string).collect(),
+    let mut s = String::new();
+    write_key(&mut s, key);
+    s
+}
+
+/// Appends a map key as `format_key` formats it.
+fn write_key(out: &mut String, key: &[Value]) {
+    let items = match key {
+        [Value::Tuple(items)] => items.as_slice(),
+        _ => key,
     };
-    parts.join(", ")
+    for (i, v) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_value(out, v);
+    }
+}
+
+/// Appends a value in its `Display` form, integers without going through
+/// `core::fmt`.
+fn write_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Int(x) => out.push_str(itoa::Buffer::new().format(*x)),
+        Value::UInt(x) => out.push_str(itoa::Buffer::new().format(*x)),
+        Value::Str(s) => out.push_str(s),
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
 }
 
 /// Returns the map's entries in print order: by value ascending when every
 /// datum sorts by value (ties broken by key), otherwise by key.
 pub fn sorted_entries(map: &MapSnapshot) -> Vec<(&[Value], &MapDatum)> {
-    let by_value = map.entries.iter().all(|(_, d)| d.sorts_by_value());
-    // Each entry's sort value is computed once, not once per comparison.
-    let mut entries: Vec<(&[Value], &MapDatum, Option<Value>)> = map
-        .entries
-        .iter()
-        .map(|(k, d)| (k.as_slice(), d, by_value.then(|| d.sort_value())))
-        .collect();
-    entries.sort_by(|(ka, _, va), (kb, _, vb)| {
-        let by_value = match (va, vb) {
-            (Some(a), Some(b)) => cmp_values(a, b),
-            _ => Ordering::Equal,
-        };
-        by_value.then_with(|| cmp_value_lists(ka, kb))
-    });
-    entries.into_iter().map(|(k, d, _)| (k, d)).collect()
+    super::order::sorted_entries(map)
 }
 
 #[cfg(test)]

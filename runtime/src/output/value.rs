@@ -51,7 +51,7 @@ impl Value {
 
     /// Returns the value as a 128-bit integer for numeric comparison, or
     /// `None` for values without a numeric meaning.
-    fn as_i128(&self) -> Option<i128> {
+    pub(crate) fn as_i128(&self) -> Option<i128> {
         match self {
             Value::Int(v) => Some(i128::from(*v)),
             Value::UInt(v) | Value::Pointer(v) => Some(i128::from(*v)),
