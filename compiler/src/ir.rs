@@ -397,6 +397,17 @@ pub enum ExprKind {
     /// current pid for `usym`, to symbolize in user space; `ty` is
     /// `Type::Symbol`.
     SymbolOf(Box<Expr>),
+    /// `strlen(s)`: the bytes of a `Str` before its NUL; `ty` is `U64`.
+    Strlen(Box<Expr>),
+    /// `strncmp(a, b, n)`: 0 when the first `n` bytes (stopping at a NUL
+    /// in both) are equal, else 1; `ty` is `I64`.
+    StrNcmp {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        n: u32,
+    },
+    /// `bswap(n)`: the bytes of an integer reversed, at its own width.
+    Bswap(Box<Expr>),
 }
 
 // ---------------------------------------------------------------------------
@@ -588,6 +599,9 @@ impl fmt::Display for Expr {
                 prefix: false,
             } => write!(f, "(post {target} += {delta})")?,
             ExprKind::SymbolOf(addr) => write!(f, "symbol({addr})")?,
+            ExprKind::Strlen(s) => write!(f, "strlen({s})")?,
+            ExprKind::StrNcmp { lhs, rhs, n } => write!(f, "strncmp({lhs}, {rhs}, {n})")?,
+            ExprKind::Bswap(v) => write!(f, "bswap({v})")?,
         }
         write!(f, ":{}", self.ty)
     }

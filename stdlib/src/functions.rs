@@ -26,6 +26,9 @@ pub enum Function {
     HasKey,
     Time,
     Join,
+    Strlen,
+    Strncmp,
+    Bswap,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -274,6 +277,36 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "Prints the strings of a NULL-terminated array (such as execve's argv, at most 16 of 1024 bytes) joined by `sep` (default \" \").",
+    },
+    FunctionInfo {
+        function: Function::Strlen,
+        name: "strlen",
+        signature: "strlen(string s)",
+        min_args: 1,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The number of bytes of `s` before its NUL (uint64).",
+    },
+    FunctionInfo {
+        function: Function::Strncmp,
+        name: "strncmp",
+        signature: "strncmp(string a, string b, int n)",
+        min_args: 3,
+        max_args: Some(3),
+        aggregation: false,
+        unsafe_: false,
+        doc: "0 when the first `n` bytes of `a` and `b` are equal (up to a NUL in both), 1 otherwise; `n` is an integer literal.",
+    },
+    FunctionInfo {
+        function: Function::Bswap,
+        name: "bswap",
+        signature: "bswap(int n)",
+        min_args: 1,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: false,
+        doc: "`n` with its bytes in reverse order, at `n`'s own width (an 8-bit value is returned unchanged).",
     },
 ];
 

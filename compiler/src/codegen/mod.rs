@@ -19,6 +19,7 @@ mod globals;
 mod maps;
 mod stacks;
 mod stmt;
+mod strfns;
 
 use crate::ir::{Attach, Program};
 use crate::manifest::{Artifact, AttachSpec, Manifest, ProgramSpec, MANIFEST_VERSION};

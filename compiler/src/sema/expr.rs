@@ -178,6 +178,9 @@ impl Checker<'_> {
             Function::Usym => self.symbol_call(StackKind::User, args, span, scope),
             Function::Kaddr => self.kaddr_call(args, span),
             Function::Delete | Function::HasKey => self.map_query(f, args, span, scope),
+            Function::Strlen | Function::Strncmp | Function::Bswap => {
+                self.data_call(f, args, span, scope)
+            }
             _ => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)

@@ -15,6 +15,7 @@ mod mapfns;
 mod probes;
 mod stacks;
 mod stmt;
+mod strfns;
 mod types;
 
 use crate::diagnostics::{has_errors, Diagnostic};

@@ -1,0 +1,53 @@
+//! The data functions and builtins of issue 5 against the real kernel, each
+//! with its printed result asserted exactly.
+
+use ferrotrace_tests::harness::{kernel_available, run};
+
+/// Runs a BEGIN-only script with `-q` and returns its stdout.
+fn begin_output(body: &str) -> String {
+    let script = format!("BEGIN {{ {body} exit(); }}");
+    let o = run(&["-q", "-e", &script]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn strlen_counts_bytes_before_the_nul() {
+    if !kernel_available() {
+        return;
+    }
+    let out = begin_output(
+        r#"printf("%d %d %d\n", strlen("hello"), strlen(""), strlen(comm)); $s = "abc"; printf("%d\n", strlen($s));"#,
+    );
+    // The BEGIN probe runs in the ferrotrace process itself, whose comm is
+    // its executable's name.
+    assert_eq!(out, "5 0 10\n3\n\n\n");
+}
+
+#[test]
+fn strncmp_compares_at_most_n_bytes() {
+    if !kernel_available() {
+        return;
+    }
+    let out = begin_output(
+        r#"printf("%d %d %d %d %d\n", strncmp("abc", "abd", 2), strncmp("abc", "abd", 3), strncmp("ab", "abc", 3), strncmp("same", "same", 100), strncmp(comm, "ferro", 5));"#,
+    );
+    assert_eq!(out, "0 1 1 0 0\n\n\n");
+}
+
+#[test]
+fn bswap_reverses_bytes_at_the_value_width() {
+    if !kernel_available() {
+        return;
+    }
+    let out = begin_output(
+        r#"printf("%lx %lx %lx\n", bswap(0x0102030405060708), bswap(1), bswap(bswap(0x1234)));"#,
+    );
+    // Integer literals are 64-bit, so `1` swaps into the top byte.
+    assert_eq!(out, "807060504030201 100000000000000 1234\n\n\n");
+}
