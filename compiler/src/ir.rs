@@ -47,6 +47,9 @@ pub enum Action {
     /// `join(arr, sep)`: prints the strings of the NULL-terminated pointer
     /// array (the action's one argument, read from `space`) joined by `sep`.
     Join { sep: String, space: AddrSpace },
+    /// `system(fmt, ...)`: runs the command formatted by `format` (the
+    /// action's arguments are the format's, as for printf) with `sh -c`.
+    System { format: FormatId },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -457,6 +460,7 @@ impl fmt::Display for Program {
                 Action::ZeroMap { map } => writeln!(f, "action #{i} zero(map#{map})")?,
                 Action::PrintValue(t) => writeln!(f, "action #{i} print({t})")?,
                 Action::Time(fmt_) => writeln!(f, "action #{i} time({fmt_:?})")?,
+                Action::System { format } => writeln!(f, "action #{i} system(format #{format})")?,
                 Action::Join { sep, space } => {
                     writeln!(f, "action #{i} join(sep {sep:?}, {space:?})")?
                 }

@@ -18,6 +18,11 @@ pub struct Cli {
     #[arg(value_name = "FILENAME")]
     pub args: Vec<String>,
 
+    /// Allow unsafe functions, which change the system rather than only
+    /// observe it (`system`).
+    #[arg(long = "unsafe")]
+    pub unsafe_: bool,
+
     /// Compile, load and attach everything, then release it all and exit
     /// without running the script.
     #[arg(long)]

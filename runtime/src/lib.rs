@@ -14,3 +14,4 @@ pub mod session;
 pub mod signals;
 pub mod symbolize;
 pub mod tracefs;
+pub mod unsafe_actions;

@@ -53,7 +53,7 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
             .to_string());
     };
     let source = read_script(script)?;
-    let Some(artifact) = compile(&source, cli.emit)? else {
+    let Some(artifact) = compile(&source, cli.emit, cli.unsafe_)? else {
         return Ok(0);
     };
     if cli.explain {
@@ -91,14 +91,19 @@ fn read_script(script: ScriptSource) -> Result<SourceFile, String> {
 
 /// Compiles the script, printing diagnostics. Returns `None` when an
 /// `--emit` stage was printed instead.
-fn compile(source: &SourceFile, emit: Option<Emit>) -> Result<Option<Artifact>, String> {
+fn compile(
+    source: &SourceFile,
+    emit: Option<Emit>,
+    allow_unsafe: bool,
+) -> Result<Option<Artifact>, String> {
     let (ast, diags) = syntax::parse(source);
     report(source, &diags)?;
     if emit == Some(Emit::Ast) {
         print!("{}", syntax::print::print(&ast));
         return Ok(None);
     }
-    let (program, diags) = sema::analyze(&ast, &SystemKernel);
+    let options = sema::Options { allow_unsafe };
+    let (program, diags) = sema::analyze_with(&ast, &SystemKernel, options);
     report(source, &diags)?;
     let internal = |e: codegen::CodegenError| format!("ERROR: {e}");
     match emit {
@@ -277,7 +282,9 @@ impl<'m, 'w> EventSink<'m, 'w> {
             .events
             .iter()
             .map(|e| match e {
-                EventSpec::Printf { format, .. } => printf::parse(format),
+                EventSpec::Printf { format, .. } | EventSpec::System { format, .. } => {
+                    printf::parse(format)
+                }
                 _ => Vec::new(),
             })
             .collect();
@@ -310,12 +317,20 @@ impl<'m, 'w> EventSink<'m, 'w> {
         };
         let index = usize::try_from(index).unwrap_or(usize::MAX);
         match self.manifest.events.get(index) {
-            Some(EventSpec::Printf { args, .. }) => {
+            Some(spec @ (EventSpec::Printf { args, .. } | EventSpec::System { args, .. })) => {
                 let pieces = self.formats.get(index).map_or(&[][..], Vec::as_slice);
                 let mut values = decode_fields(record, args);
                 self.stacks.resolve_all(&mut values);
                 let text = format_pieces(pieces, &values);
-                self.out.printf(&text);
+                if matches!(spec, EventSpec::System { .. }) {
+                    self.out.flush();
+                    match crate::unsafe_actions::run_system(&text) {
+                        Ok(output) => self.out.system(&output),
+                        Err(e) => eprintln!("{e}"),
+                    }
+                } else {
+                    self.out.printf(&text);
+                }
             }
             Some(EventSpec::Time { format }) => {
                 let now = std::time::SystemTime::now()

@@ -29,6 +29,7 @@ pub enum Function {
     Strlen,
     Strncmp,
     Bswap,
+    System,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -307,6 +308,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "`n` with its bytes in reverse order, at `n`'s own width (an 8-bit value is returned unchanged).",
+    },
+    FunctionInfo {
+        function: Function::System,
+        name: "system",
+        signature: "system(string fmt, ...)",
+        min_args: 1,
+        max_args: None,
+        aggregation: false,
+        unsafe_: true,
+        doc: "Runs a shell command, formatted like printf, in user space when the event is processed; its output is printed. Needs `--unsafe`.",
     },
 ];
 

@@ -51,3 +51,46 @@ fn bswap_reverses_bytes_at_the_value_width() {
     // Integer literals are 64-bit, so `1` swaps into the top byte.
     assert_eq!(out, "807060504030201 100000000000000 1234\n\n\n");
 }
+
+#[test]
+fn system_runs_the_formatted_command_in_event_order() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&[
+        "--unsafe",
+        "-q",
+        "-e",
+        r#"BEGIN { printf("before\n"); system("echo %d-%s; echo second", 42, "x"); printf("after\n"); exit(); }"#,
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "before\n42-x\nsecond\nafter\n\n\n"
+    );
+    let json = run(&[
+        "--unsafe",
+        "-q",
+        "-f",
+        "json",
+        "-e",
+        r#"BEGIN { system("echo hi"); exit(); }"#,
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&json.stdout),
+        "{\"type\": \"syscall\", \"data\": \"hi\\n\"}\n"
+    );
+}
+
+#[test]
+fn system_without_unsafe_is_a_compile_error_saying_how_to_allow_it() {
+    let o = run(&["-e", r#"BEGIN { system("true"); }"#]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("error[E0261]: `system()` is an unsafe function")
+            && stderr.contains("run ferrotrace with `--unsafe`"),
+        "stderr: {stderr}"
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "");
+}

@@ -100,6 +100,16 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
                 max_args: JOIN_MAX_ARGS,
                 arg_size: JOIN_ARG_SIZE,
             },
+            Action::System { format } => EventSpec::System {
+                format: program
+                    .formats
+                    .get(*format)
+                    .map_or_else(String::new, |f| f.text.clone()),
+                args: program
+                    .formats
+                    .get(*format)
+                    .map_or_else(Vec::new, super::events::format_fields),
+            },
             Action::PrintValue(t) => EventSpec::PrintValue {
                 value: Field {
                     offset: 8,
@@ -393,6 +403,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 .first()
                 .ok_or_else(|| CodegenError::Internal("join() has no array argument.".into()))?;
             return self.join(index, *space, arr);
+        }
+        if let Some(Action::System { format }) = self.program.actions.get(action) {
+            return self.format_record(index as u64, *format, args);
         }
         let vals = args.iter().map(|e| self.expr(e)).collect::<R<Vec<_>>>()?;
         let size = 8 + args.iter().map(|e| slot_size(&e.ty)).sum::<u32>();

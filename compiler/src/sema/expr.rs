@@ -227,6 +227,9 @@ impl Checker<'_> {
             );
             return None;
         }
+        if info.unsafe_ {
+            self.check_unsafe(info, span)?;
+        }
         Some(f)
     }
 

@@ -17,6 +17,7 @@ mod stacks;
 mod stmt;
 mod strfns;
 mod types;
+mod unsafe_fns;
 
 use crate::diagnostics::{has_errors, Diagnostic};
 use crate::ir::{self, Format, MapDef, MapId, Type, VarId};
@@ -32,9 +33,20 @@ pub use types::MAX_STRLEN;
 /// When any diagnostic is an error the program must not be passed on to
 /// code generation.
 pub fn analyze(script: &Script, kernel: &dyn KernelInfo) -> (ir::Program, Vec<Diagnostic>) {
+    analyze_with(script, kernel, Options::default())
+}
+
+/// `analyze` with the command line's permissions.
+pub fn analyze_with(
+    script: &Script,
+    kernel: &dyn KernelInfo,
+    options: Options,
+) -> (ir::Program, Vec<Diagnostic>) {
     let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default());
+    infer.options = options;
     infer.script(script);
     let mut check = Checker::new(kernel, Pass::Check, infer.maps);
+    check.options = options;
     let probes = check.script(script);
     if probes.is_empty() && !has_errors(&check.diags) {
         check.diags.push(
@@ -80,6 +92,14 @@ struct Checker<'k> {
     formats: Vec<Format>,
     actions: Vec<ir::Action>,
     diags: Vec<Diagnostic>,
+    options: Options,
+}
+
+/// What the user allowed on the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `--unsafe`: functions that change the system (`system`) may be used.
+    pub allow_unsafe: bool,
 }
 
 impl<'k> Checker<'k> {
@@ -91,6 +111,7 @@ impl<'k> Checker<'k> {
             formats: Vec::new(),
             actions: Vec::new(),
             diags: Vec::new(),
+            options: Options::default(),
         }
     }
 

@@ -63,6 +63,10 @@ impl Checker<'_> {
                 self.function(name, name_span, args.len())?;
                 self.printf(args, e.span, scope)
             }
+            Some(Function::System) => {
+                self.function(name, name_span, args.len())?;
+                self.system(args, e.span, scope)
+            }
             Some(Function::Exit) => {
                 self.function(name, name_span, args.len())?;
                 let code = match args.first() {
@@ -85,7 +89,7 @@ impl Checker<'_> {
         }
     }
 
-    fn printf(
+    pub(super) fn printf(
         &mut self,
         args: &[ast::Expr],
         span: Span,
