@@ -50,6 +50,8 @@ pub enum Action {
     /// `system(fmt, ...)`: runs the command formatted by `format` (the
     /// action's arguments are the format's, as for printf) with `sh -c`.
     System { format: FormatId },
+    /// `cat(fmt, ...)`: prints the file named by `format`'s text.
+    Cat { format: FormatId },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -461,6 +463,7 @@ impl fmt::Display for Program {
                 Action::PrintValue(t) => writeln!(f, "action #{i} print({t})")?,
                 Action::Time(fmt_) => writeln!(f, "action #{i} time({fmt_:?})")?,
                 Action::System { format } => writeln!(f, "action #{i} system(format #{format})")?,
+                Action::Cat { format } => writeln!(f, "action #{i} cat(format #{format})")?,
                 Action::Join { sep, space } => {
                     writeln!(f, "action #{i} join(sep {sep:?}, {space:?})")?
                 }

@@ -302,4 +302,10 @@ pub enum EventSpec {
         format: String,
         args: Vec<Field>,
     },
+    /// `cat(fmt, ...)`: a record laid out like `Printf`'s; format it and
+    /// print the contents of the file it names.
+    Cat {
+        format: String,
+        args: Vec<Field>,
+    },
 }

@@ -282,9 +282,9 @@ impl<'m, 'w> EventSink<'m, 'w> {
             .events
             .iter()
             .map(|e| match e {
-                EventSpec::Printf { format, .. } | EventSpec::System { format, .. } => {
-                    printf::parse(format)
-                }
+                EventSpec::Printf { format, .. }
+                | EventSpec::System { format, .. }
+                | EventSpec::Cat { format, .. } => printf::parse(format),
                 _ => Vec::new(),
             })
             .collect();
@@ -317,19 +317,28 @@ impl<'m, 'w> EventSink<'m, 'w> {
         };
         let index = usize::try_from(index).unwrap_or(usize::MAX);
         match self.manifest.events.get(index) {
-            Some(spec @ (EventSpec::Printf { args, .. } | EventSpec::System { args, .. })) => {
+            Some(
+                spec @ (EventSpec::Printf { args, .. }
+                | EventSpec::System { args, .. }
+                | EventSpec::Cat { args, .. }),
+            ) => {
                 let pieces = self.formats.get(index).map_or(&[][..], Vec::as_slice);
                 let mut values = decode_fields(record, args);
                 self.stacks.resolve_all(&mut values);
                 let text = format_pieces(pieces, &values);
-                if matches!(spec, EventSpec::System { .. }) {
-                    self.out.flush();
-                    match crate::unsafe_actions::run_system(&text) {
-                        Ok(output) => self.out.system(&output),
-                        Err(e) => eprintln!("{e}"),
+                match spec {
+                    EventSpec::System { .. } => {
+                        self.out.flush();
+                        match crate::unsafe_actions::run_system(&text) {
+                            Ok(output) => self.out.system(&output),
+                            Err(e) => eprintln!("{e}"),
+                        }
                     }
-                } else {
-                    self.out.printf(&text);
+                    EventSpec::Cat { .. } => match crate::unsafe_actions::read_file(&text) {
+                        Ok(contents) => self.out.cat(&contents),
+                        Err(e) => eprintln!("{e}"),
+                    },
+                    _ => self.out.printf(&text),
                 }
             }
             Some(EventSpec::Time { format }) => {

@@ -33,6 +33,7 @@ pub enum Builtin {
     Cgroup,
     Ncpus,
     Elapsed,
+    Curtask,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -133,6 +134,12 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         name: "elapsed",
         ty: ValueType::U64,
         doc: "Nanoseconds since tracing started (just before BEGIN runs).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Curtask,
+        name: "curtask",
+        ty: ValueType::U64,
+        doc: "Address of the current task's `struct task_struct` in the kernel.",
     },
 ];
 

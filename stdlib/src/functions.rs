@@ -30,6 +30,7 @@ pub enum Function {
     Strncmp,
     Bswap,
     System,
+    Cat,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -318,6 +319,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: true,
         doc: "Runs a shell command, formatted like printf, in user space when the event is processed; its output is printed. Needs `--unsafe`.",
+    },
+    FunctionInfo {
+        function: Function::Cat,
+        name: "cat",
+        signature: "cat(string fmt, ...)",
+        min_args: 1,
+        max_args: None,
+        aggregation: false,
+        unsafe_: false,
+        doc: "Prints the contents of the file whose name is formatted like printf, read in user space when the event is processed.",
     },
 ];
 

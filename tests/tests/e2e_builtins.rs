@@ -94,3 +94,39 @@ fn system_without_unsafe_is_a_compile_error_saying_how_to_allow_it() {
     );
     assert_eq!(String::from_utf8_lossy(&o.stdout), "");
 }
+
+#[test]
+fn cat_prints_the_named_file_in_event_order() {
+    if !kernel_available() {
+        return;
+    }
+    let path = ferrotrace_tests::harness::temp_path("cat");
+    if let Err(e) = std::fs::write(&path, "line one\nline two\n") {
+        panic!("cannot write {path}: {e}");
+    }
+    let script = format!(
+        r#"BEGIN {{ printf("a\n"); cat("%s", "{path}"); printf("b\n"); cat("{path}.missing%d", 1); exit(); }}"#
+    );
+    let o = run(&["-q", "-e", &script]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "a\nline one\nline two\nb\n\n\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!("ERROR: cat() could not read file '{path}.missing1': No such file or directory (os error 2); check the path and its permissions.\n")
+    );
+}
+
+#[test]
+fn curtask_is_the_same_kernel_address_within_a_probe() {
+    if !kernel_available() {
+        return;
+    }
+    let out = begin_output(
+        r#"$t = curtask; printf("%d %d\n", $t == curtask, $t >= 0xffff000000000000);"#,
+    );
+    assert_eq!(out, "1 1\n\n\n");
+}

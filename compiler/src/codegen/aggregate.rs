@@ -100,16 +100,14 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
                 max_args: JOIN_MAX_ARGS,
                 arg_size: JOIN_ARG_SIZE,
             },
-            Action::System { format } => EventSpec::System {
-                format: program
-                    .formats
-                    .get(*format)
-                    .map_or_else(String::new, |f| f.text.clone()),
-                args: program
-                    .formats
-                    .get(*format)
-                    .map_or_else(Vec::new, super::events::format_fields),
-            },
+            Action::System { format } => {
+                let (format, args) = super::events::format_spec(program, *format);
+                EventSpec::System { format, args }
+            }
+            Action::Cat { format } => {
+                let (format, args) = super::events::format_spec(program, *format);
+                EventSpec::Cat { format, args }
+            }
             Action::PrintValue(t) => EventSpec::PrintValue {
                 value: Field {
                     offset: 8,
@@ -404,7 +402,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 .ok_or_else(|| CodegenError::Internal("join() has no array argument.".into()))?;
             return self.join(index, *space, arr);
         }
-        if let Some(Action::System { format }) = self.program.actions.get(action) {
+        if let Some(Action::System { format } | Action::Cat { format }) =
+            self.program.actions.get(action)
+        {
             return self.format_record(index as u64, *format, args);
         }
         let vals = args.iter().map(|e| self.expr(e)).collect::<R<Vec<_>>>()?;

@@ -30,6 +30,7 @@ mod helper {
     pub const GET_CURRENT_PID_TGID: u64 = 14;
     pub const GET_CURRENT_UID_GID: u64 = 15;
     pub const GET_CURRENT_COMM: u64 = 16;
+    pub const GET_CURRENT_TASK: u64 = 35;
     pub const GET_STACKID: u64 = 27;
     pub const PROBE_READ_USER: u64 = 112;
     pub const PROBE_READ_KERNEL: u64 = 113;
@@ -189,6 +190,10 @@ impl<'ctx> Emitter<'ctx> {
 
     pub fn get_current_pid_tgid(&self) -> R<IntValue<'ctx>> {
         self.call_helper(helper::GET_CURRENT_PID_TGID, &[])
+    }
+
+    pub fn get_current_task(&self) -> R<IntValue<'ctx>> {
+        self.call_helper(helper::GET_CURRENT_TASK, &[])
     }
 
     pub fn get_current_uid_gid(&self) -> R<IntValue<'ctx>> {

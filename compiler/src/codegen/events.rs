@@ -49,6 +49,14 @@ pub(crate) fn format_fields(f: &Format) -> Vec<Field> {
         .collect()
 }
 
+/// The text and fields of format `id`, for the printf-shaped actions.
+pub(crate) fn format_spec(program: &Program, id: usize) -> (String, Vec<Field>) {
+    program
+        .formats
+        .get(id)
+        .map_or_else(Default::default, |f| (f.text.clone(), format_fields(f)))
+}
+
 /// The manifest's event list: one entry per format, then the exit event.
 pub(crate) fn event_specs(program: &Program) -> Vec<EventSpec> {
     let mut specs: Vec<EventSpec> = program

@@ -108,6 +108,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             Builtin::Jiffies => self.em.jiffies64()?,
             Builtin::Numaid => self.em.get_numa_node_id()?,
             Builtin::Cgroup => self.em.get_current_cgroup_id()?,
+            Builtin::Curtask => self.em.get_current_task()?,
             Builtin::Elapsed => return self.elapsed(),
             Builtin::Ncpus => {
                 return Err(CodegenError::Internal(

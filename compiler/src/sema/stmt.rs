@@ -63,9 +63,9 @@ impl Checker<'_> {
                 self.function(name, name_span, args.len())?;
                 self.printf(args, e.span, scope)
             }
-            Some(Function::System) => {
+            Some(f @ (Function::System | Function::Cat)) => {
                 self.function(name, name_span, args.len())?;
-                self.system(args, e.span, scope)
+                self.formatted_action(f, args, e.span, scope)
             }
             Some(Function::Exit) => {
                 self.function(name, name_span, args.len())?;

@@ -1,14 +1,15 @@
 //! The functions that change the system rather than observe it, which the
 //! catalogue marks `unsafe_`: using one without `--unsafe` is an error that
-//! says how to allow it, as in bpftrace. `system(fmt, ...)` is checked like
-//! printf and becomes an action the runtime performs with `sh -c`.
+//! says how to allow it, as in bpftrace. `system(fmt, ...)` (and the safe
+//! `cat(fmt, ...)`, which shares its shape) is checked like printf and
+//! becomes an action the runtime performs: a `sh -c` command, a file read.
 
 use super::{Checker, ProbeScope};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{Action, StmtKind};
 use crate::source::Span;
 use crate::syntax::ast;
-use ferrotrace_stdlib::FunctionInfo;
+use ferrotrace_stdlib::{Function, FunctionInfo};
 
 impl Checker<'_> {
     /// `Some(())` when unsafe functions are allowed; otherwise reports why not.
@@ -29,9 +30,11 @@ impl Checker<'_> {
         None
     }
 
-    /// `system(fmt, ...)`: the arguments are checked as printf's.
-    pub(super) fn system(
+    /// `system(fmt, ...)` and `cat(fmt, ...)`: the arguments are checked
+    /// as printf's, and the runtime formats the text.
+    pub(super) fn formatted_action(
         &mut self,
+        f: Function,
         args: &[ast::Expr],
         span: Span,
         scope: &mut ProbeScope,
@@ -39,6 +42,11 @@ impl Checker<'_> {
         let StmtKind::Printf { format, args } = self.printf(args, span, scope)? else {
             return None;
         };
-        Some(self.action(Action::System { format }, args))
+        let action = if f == Function::Cat {
+            Action::Cat { format }
+        } else {
+            Action::System { format }
+        };
+        Some(self.action(action, args))
     }
 }

@@ -45,6 +45,11 @@ impl<'w> Printer<'w> {
         self.text("syscall", text);
     }
 
+    /// The contents of a file printed by `cat()`.
+    pub fn cat(&mut self, text: &str) {
+        self.text("cat", text);
+    }
+
     /// The text of `time()`.
     pub fn time(&mut self, text: &str) {
         self.text("time", text);
