@@ -413,6 +413,9 @@ pub enum ExprKind {
     },
     /// `bswap(n)`: the bytes of an integer reversed, at its own width.
     Bswap(Box<Expr>),
+    /// `signal(sig)`: sends the (u32) signal to the current process with
+    /// `bpf_send_signal`; `ty` is `I64`, the helper's result.
+    Signal(Box<Expr>),
 }
 
 // ---------------------------------------------------------------------------
@@ -609,6 +612,7 @@ impl fmt::Display for Expr {
             ExprKind::Strlen(s) => write!(f, "strlen({s})")?,
             ExprKind::StrNcmp { lhs, rhs, n } => write!(f, "strncmp({lhs}, {rhs}, {n})")?,
             ExprKind::Bswap(v) => write!(f, "bswap({v})")?,
+            ExprKind::Signal(v) => write!(f, "signal({v})")?,
         }
         write!(f, ":{}", self.ty)
     }

@@ -31,6 +31,7 @@ pub enum Function {
     Bswap,
     System,
     Cat,
+    Signal,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -329,6 +330,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "Prints the contents of the file whose name is formatted like printf, read in user space when the event is processed.",
+    },
+    FunctionInfo {
+        function: Function::Signal,
+        name: "signal",
+        signature: "signal(int sig | string name)",
+        min_args: 1,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: true,
+        doc: "Sends a signal (a number, or a name such as \"SIGKILL\" or \"KILL\") to the current process, from the kernel, when the probe fires. Needs `--unsafe`.",
     },
 ];
 

@@ -130,3 +130,31 @@ fn curtask_is_the_same_kernel_address_within_a_probe() {
     );
     assert_eq!(out, "1 1\n\n\n");
 }
+
+#[test]
+fn signal_is_sent_to_the_current_process_by_name() {
+    use std::os::unix::process::ExitStatusExt;
+    if !kernel_available() {
+        return;
+    }
+    // The shell waits long enough for the probe to be attached, then
+    // becomes `sleep` (same pid), whose clock_nanosleep fires the probe.
+    let mut child = match std::process::Command::new("/bin/sh")
+        .args(["-c", "sleep 2; exec sleep 20"])
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot run /bin/sh: {e}"),
+    };
+    let pid = child.id();
+    let script = format!(
+        r#"tracepoint:syscalls:sys_enter_clock_nanosleep /pid == {pid} && comm == "sleep"/ {{ signal("SIGUSR1"); printf("sent %d\n", pid); exit(); }} interval:s:10 {{ exit(); }}"#
+    );
+    let o = run(&["--unsafe", "-q", "-e", &script]);
+    let status = child.wait();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("sent {pid}\n\n\n")
+    );
+    assert_eq!(status.ok().and_then(|s| s.signal()), Some(libc::SIGUSR1));
+}

@@ -31,6 +31,7 @@ mod helper {
     pub const GET_CURRENT_UID_GID: u64 = 15;
     pub const GET_CURRENT_COMM: u64 = 16;
     pub const GET_CURRENT_TASK: u64 = 35;
+    pub const SEND_SIGNAL: u64 = 109;
     pub const GET_STACKID: u64 = 27;
     pub const PROBE_READ_USER: u64 = 112;
     pub const PROBE_READ_KERNEL: u64 = 113;
@@ -194,6 +195,12 @@ impl<'ctx> Emitter<'ctx> {
 
     pub fn get_current_task(&self) -> R<IntValue<'ctx>> {
         self.call_helper(helper::GET_CURRENT_TASK, &[])
+    }
+
+    /// `bpf_send_signal(sig)`: signals the current process.
+    pub fn send_signal(&self, sig: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+        let sig = self.resize(sig, 64, false)?;
+        self.call_helper(helper::SEND_SIGNAL, &[sig.into()])
     }
 
     pub fn get_current_uid_gid(&self) -> R<IntValue<'ctx>> {

@@ -55,6 +55,10 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::Strlen(s) => self.strlen(s),
             ExprKind::StrNcmp { lhs, rhs, n } => self.strncmp(lhs, rhs, *n),
             ExprKind::Bswap(v) => self.bswap(v),
+            ExprKind::Signal(sig) => {
+                let sig = self.expr(sig)?.int()?;
+                Ok(Val::Int(self.em.send_signal(sig)?))
+            }
         }
     }
 

@@ -63,6 +63,10 @@ impl Checker<'_> {
                 self.function(name, name_span, args.len())?;
                 self.printf(args, e.span, scope)
             }
+            Some(Function::Signal) => {
+                self.function(name, name_span, args.len())?;
+                Some(StmtKind::Expr(self.signal(args.first()?, e.span, scope)?))
+            }
             Some(f @ (Function::System | Function::Cat)) => {
                 self.function(name, name_span, args.len())?;
                 self.formatted_action(f, args, e.span, scope)
