@@ -4,6 +4,7 @@
 //! `Manifest`.
 
 pub mod bpf;
+pub mod buffering;
 pub mod cli;
 pub mod explain;
 pub mod flamegraph;

@@ -8,7 +8,7 @@
 //! `LoadedObject`, so they are released however the session ends.
 
 use crate::bpf::{BpfError, LoadedObject};
-use crate::cli::{Cli, Emit, OutputFormat, ScriptSource};
+use crate::cli::{Buffering, Cli, Emit, OutputFormat, ScriptSource};
 use crate::kernel_info::SystemKernel;
 use crate::output::folded::folded_lines;
 use crate::output::timefmt::local_strftime;
@@ -182,7 +182,9 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
             .poll(POLL_INTERVAL, &mut |r| sink.record(r, &object))
             .map_err(fail)?;
         sink.report_lost(&object);
-        sink.flush();
+        if cli.buffering != Some(Buffering::Full) {
+            sink.flush();
+        }
     }
     object.detach_all();
     // Events already in the buffer when tracing stopped are still shown.
@@ -230,15 +232,16 @@ fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
         OutputFormat::Json => Format::Json,
     };
     let out: Box<dyn Write> = match &cli.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
+        Some(path) => crate::buffering::wrap(
             std::fs::File::create(path).map_err(|e| {
                 format!(
                     "ERROR: cannot create the output file {}: {e}.",
                     path.display()
                 )
             })?,
-        )),
-        None => Box::new(std::io::stdout()),
+            cli.buffering.unwrap_or(Buffering::Full),
+        ),
+        None => crate::buffering::wrap(std::io::stdout(), cli.buffering.unwrap_or(Buffering::Line)),
     };
     Ok(Printer::new(format, out, Box::new(std::io::stderr())))
 }

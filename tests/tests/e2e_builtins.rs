@@ -158,3 +158,42 @@ fn signal_is_sent_to_the_current_process_by_name() {
     );
     assert_eq!(status.ok().and_then(|s| s.signal()), Some(libc::SIGUSR1));
 }
+
+/// Runs a ticking script with `-B mode` for about a second and returns the
+/// stdout lines that arrived while it was running, then all of stdout.
+fn ticks_with_buffering(mode: &str) -> (usize, String) {
+    use ferrotrace_tests::harness::{line_reader, spawn};
+    let mut child = spawn(&[
+        "-q",
+        "-B",
+        mode,
+        "-e",
+        r#"interval:ms:100 { printf("tick\n"); }"#,
+    ]);
+    let lines = match child.stdout.take() {
+        Some(out) => line_reader(out),
+        None => panic!("no stdout"),
+    };
+    let early = lines
+        .recv_timeout(std::time::Duration::from_secs(3))
+        .map_or(0, |_| 1);
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let _ = child.wait();
+    let rest: Vec<String> = lines.iter().collect();
+    (early, rest.join("\n"))
+}
+
+#[test]
+fn buffering_line_shows_output_while_running_and_full_only_at_exit() {
+    if !kernel_available() {
+        return;
+    }
+    let (early, _) = ticks_with_buffering("line");
+    assert_eq!(early, 1, "-B line: no line arrived while running");
+    let (early, rest) = ticks_with_buffering("full");
+    assert_eq!(early, 0, "-B full: a line arrived before exit");
+    assert!(rest.starts_with("tick\ntick"), "-B full at exit: {rest:?}");
+    let (early, _) = ticks_with_buffering("none");
+    assert_eq!(early, 1, "-B none: no line arrived while running");
+}
