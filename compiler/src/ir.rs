@@ -24,9 +24,61 @@ pub struct Program {
     pub probes: Vec<Probe>,
     pub maps: Vec<MapDef>,
     pub formats: Vec<Format>,
+    /// The `config = { ... }` block and map declarations, resolved.
+    pub settings: Settings,
     /// Asynchronous map and print actions (`print`, `clear`, `zero`), each
     /// sent as an event record and performed by the runtime in event order.
     pub actions: Vec<Action>,
+}
+
+/// Program-wide settings from the `config` block (and `BPFTRACE_*`
+/// environment variables, which win) and from map declarations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Entries of a map that is not declared with a size.
+    pub max_map_keys: u32,
+    /// Capacity of strings read with `str()`, NUL included.
+    pub max_strlen: u32,
+    pub print_maps_on_exit: bool,
+    /// `error`, `warn` or `ignore`: what to do when a probe cannot attach.
+    pub missing_probes: String,
+    /// Maps declared with `let @name = kind(N);`, by full name (`@name`).
+    pub declared_maps: Vec<DeclaredMap>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            max_map_keys: 4096,
+            max_strlen: 1024,
+            print_maps_on_exit: true,
+            missing_probes: "error".to_string(),
+            declared_maps: Vec::new(),
+        }
+    }
+}
+
+/// A map declared with `let @name = kind(max_entries);`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredMap {
+    pub name: String,
+    pub kind: DeclaredKind,
+    pub max_entries: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclaredKind {
+    Hash,
+    LruHash,
+    PercpuHash,
+    PercpuLruHash,
+}
+
+impl Settings {
+    /// The declaration of map `name`, if any.
+    pub fn declared(&self, name: &str) -> Option<&DeclaredMap> {
+        self.declared_maps.iter().find(|d| d.name == name)
+    }
 }
 
 pub type ActionId = usize;
@@ -151,11 +203,26 @@ pub enum Type {
         pointee: Box<Type>,
         space: AddrSpace,
     },
+    /// `(a, b, ...)`: elements at the offsets of `tuple_layout`.
+    Tuple(Vec<Type>),
     /// A stack recorded by `kstack`/`ustack` (see `ValueKind::Stack`).
     Stack(StackType),
     /// An address printed as a symbol: `ksym(addr)` (kernel) or
     /// `usym(addr)` (user, with the pid; see `ValueKind::Symbol`).
     Symbol(StackKind),
+}
+
+/// The byte offsets of a tuple's elements and its total size: each element
+/// takes an 8-aligned slot (integers, bools and pointers 8 bytes, strings
+/// their capacity rounded up to 8, tuples their own size).
+pub fn tuple_layout(elems: &[Type]) -> (Vec<u32>, u32) {
+    let mut offsets = Vec::with_capacity(elems.len());
+    let mut off = 0u32;
+    for t in elems {
+        offsets.push(off);
+        off = off.saturating_add(t.slot_size());
+    }
+    (offsets, off)
 }
 
 /// A stack value's kind, print mode and frame limit; values of different
@@ -213,6 +280,19 @@ impl Type {
             Type::Ptr { .. } => 8,
             Type::Stack(s) => stack_value_size(s.kind),
             Type::Symbol(kind) => stack_value_size(*kind),
+            Type::Tuple(elems) => tuple_layout(elems).1,
+        }
+    }
+
+    /// Bytes of the 8-aligned slot a value of this type takes in a tuple,
+    /// map key, map value or event record.
+    pub fn slot_size(&self) -> u32 {
+        match self {
+            Type::Int { .. } | Type::Ptr { .. } | Type::Bool => 8,
+            Type::Str(n) => n.saturating_add(7) / 8 * 8,
+            Type::Tuple(elems) => tuple_layout(elems).1,
+            Type::Stack(s) => stack_value_size(s.kind),
+            Type::Symbol(kind) => stack_value_size(*kind),
         }
     }
 }
@@ -229,6 +309,10 @@ impl fmt::Display for Type {
                     AddrSpace::User => " user",
                 };
                 write!(f, "{pointee} *{s}")
+            }
+            Type::Tuple(elems) => {
+                let parts: Vec<String> = elems.iter().map(Type::to_string).collect();
+                write!(f, "({})", parts.join(", "))
             }
             Type::Stack(s) => {
                 let k = match s.kind {
@@ -277,6 +361,39 @@ pub enum StmtKind {
     Exit {
         code: Option<Expr>,
     },
+    /// `while (cond) { body }`.
+    Loop {
+        cond: Expr,
+        body: Vec<Stmt>,
+    },
+    /// `unroll(count) { body }`: the body emitted `count` times.
+    Unroll {
+        count: u32,
+        body: Vec<Stmt>,
+    },
+    /// `for ($i : start..end) { body }`: the bounds are evaluated once and
+    /// `body` runs with local `var` = start, start + 1, ..., end - 1.
+    /// Lowered to `bpf_loop` with a callback, so any bounds verify.
+    ForRange {
+        var: VarId,
+        start: Expr,
+        end: Expr,
+        body: Vec<Stmt>,
+    },
+    /// `for ($kv : @map) { body }`: runs `body` once per entry with local
+    /// `var` holding the tuple `(key, value)` (a multi-key map's key is
+    /// itself a tuple). Lowered to `bpf_for_each_map_elem` with a callback.
+    ForEach {
+        map: MapId,
+        var: VarId,
+        body: Vec<Stmt>,
+    },
+    /// A nested `{ }` block.
+    Block(Vec<Stmt>),
+    Break,
+    Continue,
+    /// Leaves the probe.
+    Return,
     /// Sends the event of `actions[action]`; `args` is the value of a
     /// `PrintValue` action and empty otherwise.
     Action {
@@ -335,6 +452,20 @@ pub enum ExprKind {
     Bool(bool),
     /// A string literal; `ty` is `Str(len + 1)`.
     Str(String),
+    /// A string literal whose bytes are not valid UTF-8; `ty` is `Str(len + 1)`.
+    Bytes(Vec<u8>),
+    /// `(a, b)`: elements already converted to the tuple type's elements.
+    Tuple(Vec<Expr>),
+    /// Element `index` of a tuple.
+    TupleGet {
+        base: Box<Expr>,
+        index: usize,
+    },
+    /// `{ stmts; value }`: runs the statements, then yields the value.
+    Block {
+        stmts: Vec<Stmt>,
+        value: Box<Expr>,
+    },
     Builtin(Builtin),
     Local(VarId),
     /// Reads a map; a missing key reads as the zero value. A `count()` or
@@ -423,6 +554,17 @@ pub enum ExprKind {
 
 impl fmt::Display for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.settings != Settings::default() {
+            let s = &self.settings;
+            writeln!(
+                f,
+                "config max_map_keys={} max_strlen={} print_maps_on_exit={} missing_probes={}",
+                s.max_map_keys, s.max_strlen, s.print_maps_on_exit, s.missing_probes
+            )?;
+            for d in &s.declared_maps {
+                writeln!(f, "declare {} {:?}({})", d.name, d.kind, d.max_entries)?;
+            }
+        }
         for (i, m) in self.maps.iter().enumerate() {
             let key = m
                 .key
@@ -533,6 +675,34 @@ fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt:
             }
             StmtKind::Exit { code: Some(c) } => writeln!(f, "{pad}exit({c})")?,
             StmtKind::Exit { code: None } => writeln!(f, "{pad}exit()")?,
+            StmtKind::Loop { cond, body } => {
+                writeln!(f, "{pad}loop while {cond}")?;
+                write_stmts(f, body, depth + 1)?;
+            }
+            StmtKind::Unroll { count, body } => {
+                writeln!(f, "{pad}unroll {count}")?;
+                write_stmts(f, body, depth + 1)?;
+            }
+            StmtKind::ForRange {
+                var,
+                start,
+                end,
+                body,
+            } => {
+                writeln!(f, "{pad}for ${var} in {start}..{end}")?;
+                write_stmts(f, body, depth + 1)?;
+            }
+            StmtKind::ForEach { map, var, body } => {
+                writeln!(f, "{pad}for ${var} in map#{map}")?;
+                write_stmts(f, body, depth + 1)?;
+            }
+            StmtKind::Block(body) => {
+                writeln!(f, "{pad}block")?;
+                write_stmts(f, body, depth + 1)?;
+            }
+            StmtKind::Break => writeln!(f, "{pad}break")?,
+            StmtKind::Continue => writeln!(f, "{pad}continue")?,
+            StmtKind::Return => writeln!(f, "{pad}return")?,
             StmtKind::Action { action, args } => {
                 writeln!(f, "{pad}action #{action}({})", list(args))?
             }
@@ -568,6 +738,14 @@ impl fmt::Display for Expr {
             ExprKind::Int(v) => write!(f, "{v}")?,
             ExprKind::Bool(b) => write!(f, "{b}")?,
             ExprKind::Str(s) => write!(f, "{s:?}")?,
+            ExprKind::Bytes(b) => write!(f, "\"{}\"", b.escape_ascii())?,
+            ExprKind::Tuple(elems) => write!(f, "({})", list(elems))?,
+            ExprKind::TupleGet { base, index } => write!(f, "{base}.{index}")?,
+            ExprKind::Block { stmts, value } => {
+                writeln!(f, "{{")?;
+                write_stmts(f, stmts, 3)?;
+                write!(f, "      => {value} }}")?
+            }
             ExprKind::Builtin(b) => write!(f, "{}", b.info().name)?,
             ExprKind::Local(v) => write!(f, "${v}")?,
             ExprKind::MapLoad { map, key } => write!(f, "map#{map}[{}]", list(key))?,

@@ -24,6 +24,34 @@ pub struct Manifest {
     pub programs: Vec<ProgramSpec>,
     pub maps: Vec<MapSpec>,
     pub events: Vec<EventSpec>,
+    /// Settings from the script's `config` block and `BPFTRACE_*` variables
+    /// that the runtime acts on.
+    #[serde(default)]
+    pub config: RunConfig,
+}
+
+/// The runtime's share of the script's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Print every non-empty map when tracing stops.
+    pub print_maps_on_exit: bool,
+    /// `error`, `warn` or `ignore`: what to do when a probe cannot attach.
+    pub missing_probes: String,
+    /// Entries of maps not declared with a size.
+    pub max_map_keys: u32,
+    /// Capacity of strings read with `str()`, NUL included.
+    pub max_strlen: u32,
+}
+
+impl Default for RunConfig {
+    fn default() -> RunConfig {
+        RunConfig {
+            print_maps_on_exit: true,
+            missing_probes: "error".to_string(),
+            max_map_keys: 4096,
+            max_strlen: 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +93,8 @@ pub enum MapKind {
     PercpuHash,
     PercpuArray,
     Ringbuf,
+    LruHash,
+    LruPercpuHash,
     /// `BPF_MAP_TYPE_STACK_TRACE`: stack id → frame addresses.
     StackTrace,
 }
@@ -77,6 +107,8 @@ impl MapKind {
             MapKind::PercpuHash => 5,
             MapKind::PercpuArray => 6,
             MapKind::Ringbuf => 27,
+            MapKind::LruHash => 9,
+            MapKind::LruPercpuHash => 10,
             MapKind::StackTrace => 7,
         }
     }
@@ -218,6 +250,10 @@ pub enum ValueKind {
         len: u32,
     },
     Pointer,
+    /// A tuple: its elements at offsets relative to the tuple's start.
+    Tuple {
+        fields: Vec<Field>,
+    },
     /// A stack recorded by `kstack`/`ustack`: an `i64` stack id into the
     /// `MapRole::Stacks` map of this kind and limit, followed for user
     /// stacks by the `u64` pid whose address space the frames belong to.
@@ -241,6 +277,11 @@ impl ValueKind {
             ValueKind::Bool => 1,
             ValueKind::Str { len } => *len,
             ValueKind::Pointer => 8,
+            ValueKind::Tuple { fields } => fields
+                .iter()
+                .map(|f| f.offset + f.kind.size().div_ceil(8) * 8)
+                .max()
+                .unwrap_or(0),
             ValueKind::Stack { kind, .. } | ValueKind::Symbol { kind } => stack_value_size(*kind),
         }
     }

@@ -25,9 +25,13 @@ pub struct Cli {
     pub buffering: Option<Buffering>,
 
     /// Allow unsafe functions, which change the system rather than only
-    /// observe it (`system`).
+    /// observe it (`system`, `signal`).
     #[arg(long = "unsafe")]
     pub unsafe_: bool,
+    /// Named parameters for `getopt()`, as `--name=value` (or `--flag`)
+    /// after `--`.
+    #[arg(last = true, value_name = "NAMED")]
+    pub named: Vec<String>,
 
     /// Compile, load and attach everything, then release it all and exit
     /// without running the script.

@@ -11,6 +11,7 @@ pub mod flamegraph;
 pub mod generate;
 pub mod kernel_info;
 pub mod output;
+pub mod params;
 pub mod session;
 pub mod signals;
 pub mod symbolize;

@@ -47,13 +47,15 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
         print!("{}", crate::explain::explain_hook(kind)?);
         return Ok(0);
     }
-    let Some((script, _params)) = cli.script() else {
+    let Some((script, params)) = cli.script() else {
         return Err("ERROR: no program given: pass a script file, `-` for standard input, or -e 'PROGRAM'.\n\
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."
             .to_string());
     };
     let source = read_script(script)?;
-    let Some(artifact) = compile(&source, cli.emit, cli.unsafe_)? else {
+    let mut options = crate::params::options(params, &cli.named)?;
+    options.allow_unsafe = cli.unsafe_;
+    let Some(artifact) = compile(&source, cli.emit, &options)? else {
         return Ok(0);
     };
     if cli.explain {
@@ -94,7 +96,7 @@ fn read_script(script: ScriptSource) -> Result<SourceFile, String> {
 fn compile(
     source: &SourceFile,
     emit: Option<Emit>,
-    allow_unsafe: bool,
+    options: &sema::Options,
 ) -> Result<Option<Artifact>, String> {
     let (ast, diags) = syntax::parse(source);
     report(source, &diags)?;
@@ -102,7 +104,6 @@ fn compile(
         print!("{}", syntax::print::print(&ast));
         return Ok(None);
     }
-    let options = sema::Options { allow_unsafe };
     let (program, diags) = sema::analyze_with(&ast, &SystemKernel, options);
     report(source, &diags)?;
     let internal = |e: codegen::CodegenError| format!("ERROR: {e}");
@@ -198,13 +199,15 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     sink.report_lost(&object);
     let code = sink.exit.unwrap_or(0);
     let maps = read_maps(&object, &mut sink.stacks).map_err(fail)?;
-    match cli.format {
-        OutputFormat::Folded => {
-            for line in folded_lines(&maps) {
-                sink.out.printf(&format!("{line}\n"));
+    if object.manifest().config.print_maps_on_exit {
+        match cli.format {
+            OutputFormat::Folded => {
+                for line in folded_lines(&maps) {
+                    sink.out.printf(&format!("{line}\n"));
+                }
             }
+            _ => sink.out.maps_at_exit(&maps),
         }
-        _ => sink.out.maps_at_exit(&maps),
     }
     if let Some(w) = sink.stacks.unrecorded_warning() {
         eprintln!("{w}");

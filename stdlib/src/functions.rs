@@ -32,6 +32,7 @@ pub enum Function {
     System,
     Cat,
     Signal,
+    Getopt,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -340,6 +341,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: true,
         doc: "Sends a signal (a number, or a name such as \"SIGKILL\" or \"KILL\") to the current process, from the kernel, when the probe fires. Needs `--unsafe`.",
+    },
+    FunctionInfo {
+        function: Function::Getopt,
+        name: "getopt",
+        signature: "getopt(string name[, default])",
+        min_args: 1,
+        max_args: Some(2),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The named parameter `--name=value` given after `--` on the command line, typed like `default` (a flag without a default is a bool).",
     },
 ];
 

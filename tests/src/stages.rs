@@ -27,8 +27,9 @@ pub fn check(source: &SourceFile) -> (Option<ir::Program>, Vec<Diagnostic>) {
     }
     let options = sema::Options {
         allow_unsafe: source.text.starts_with(UNSAFE_MARKER),
+        ..sema::Options::default()
     };
-    let (program, more) = sema::analyze_with(&ast, &FixtureKernel::new(), options);
+    let (program, more) = sema::analyze_with(&ast, &FixtureKernel::new(), &options);
     diags.extend(more);
     let program = (!has_errors(&diags)).then_some(program);
     (program, diags)

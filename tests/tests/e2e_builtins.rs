@@ -46,10 +46,11 @@ fn bswap_reverses_bytes_at_the_value_width() {
         return;
     }
     let out = begin_output(
-        r#"printf("%lx %lx %lx\n", bswap(0x0102030405060708), bswap(1), bswap(bswap(0x1234)));"#,
+        r#"printf("%lx %lx %lx %lx %lx\n", bswap(0x0102030405060708), bswap((uint32)1), bswap((uint16)0x1234), bswap(bswap(0x1234)), bswap(1));"#,
     );
-    // Integer literals are 64-bit, so `1` swaps into the top byte.
-    assert_eq!(out, "807060504030201 100000000000000 1234\n\n\n");
+    // A literal takes the smallest type that holds it, so `1` is 8-bit
+    // and comes back unchanged.
+    assert_eq!(out, "807060504030201 1000000 3412 1234 1\n\n\n");
 }
 
 #[test]

@@ -40,8 +40,8 @@ const PENDING: &[(&str, &str, &str)] = &[
     ),
     (
         "sslsnoop",
-        "uretprobe, retval, func (uprobes branch) and (int32) casts (lang branch)",
-        "syntax error",
+        "uprobe/uretprobe, retval and func (uprobes branch)",
+        "`uprobe` probes are not supported",
     ),
     (
         "syncsnoop",

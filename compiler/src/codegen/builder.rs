@@ -40,6 +40,8 @@ mod helper {
     pub const KTIME_GET_BOOT_NS: u64 = 125;
     pub const RINGBUF_OUTPUT: u64 = 130;
     pub const MAP_LOOKUP_PERCPU_ELEM: u64 = 195;
+    pub const FOR_EACH_MAP_ELEM: u64 = 164;
+    pub const LOOP: u64 = 181;
 }
 
 /// Copies and zero fills up to this many bytes are expanded inline by the
@@ -121,6 +123,45 @@ impl<'ctx> Emitter<'ctx> {
             &[map.as_pointer_value().into(), key.into()],
         )?;
         Ok(self.builder.build_int_to_ptr(r, self.ptr_t(), "val")?)
+    }
+
+    /// `bpf_for_each_map_elem(map, callback, callback_ctx, 0)`: calls
+    /// `callback(map, key, value, callback_ctx)` for each entry until it
+    /// returns 1; returns the number of entries visited.
+    pub fn for_each_map_elem(
+        &self,
+        map: GlobalValue<'ctx>,
+        callback: FunctionValue<'ctx>,
+        callback_ctx: PointerValue<'ctx>,
+    ) -> R<IntValue<'ctx>> {
+        self.call_helper(
+            helper::FOR_EACH_MAP_ELEM,
+            &[
+                map.as_pointer_value().into(),
+                callback.as_global_value().as_pointer_value().into(),
+                callback_ctx.into(),
+                self.u64c(0).into(),
+            ],
+        )
+    }
+
+    /// `bpf_loop(count, callback, callback_ctx, 0)`: calls
+    /// `callback(index, callback_ctx)` for index 0..count until it returns 1.
+    pub fn loop_(
+        &self,
+        count: IntValue<'ctx>,
+        callback: FunctionValue<'ctx>,
+        callback_ctx: PointerValue<'ctx>,
+    ) -> R<IntValue<'ctx>> {
+        self.call_helper(
+            helper::LOOP,
+            &[
+                count.into(),
+                callback.as_global_value().as_pointer_value().into(),
+                callback_ctx.into(),
+                self.u64c(0).into(),
+            ],
+        )
     }
 
     /// `bpf_map_lookup_percpu_elem(map, key, cpu)`: the value of one CPU in

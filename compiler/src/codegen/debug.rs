@@ -74,13 +74,16 @@ impl<'ctx> DebugInfo<'ctx> {
         })
     }
 
-    /// Attaches a subprogram to `func`, declared at `span`.
+    /// Attaches a subprogram to `func`, declared at `span`; `local` makes
+    /// it static (BTF linkage `static`, as the verifier requires of
+    /// callbacks).
     pub fn subprogram(
         &self,
         func: FunctionValue<'ctx>,
         name: &str,
         source: &SourceFile,
         span: Span,
+        local: bool,
     ) -> DISubprogram<'ctx> {
         let (line, _) = line_col(source, span);
         let sp = self.builder.create_function(
@@ -90,7 +93,7 @@ impl<'ctx> DebugInfo<'ctx> {
             self.file,
             line,
             self.fn_type,
-            false,
+            local,
             true,
             line,
             DIFlags::PUBLIC,

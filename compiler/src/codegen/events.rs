@@ -107,6 +107,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     ) -> R<()> {
         match (t, v) {
             (Type::Str(n), Val::Str(p)) => self.copy_str(dst, *n, p, str_len(ty)),
+            (Type::Tuple(_), Val::Str(p)) => self.copy_buffer(dst, t.size(), p, ty),
             (Type::Stack(_) | Type::Symbol(_), Val::Str(p)) => self.em.copy(dst, p, t.size()),
             (_, Val::Int(i)) => {
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
@@ -158,6 +159,7 @@ mod tests {
                 text: "%d".into(),
                 args: vec![Type::I32],
             }],
+            settings: Default::default(),
             actions: vec![],
         };
         let specs = event_specs(&program);

@@ -22,7 +22,14 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::Bool(b) => Ok(Val::Int(
                 self.em.ctx.bool_type().const_int(u64::from(*b), false),
             )),
-            ExprKind::Str(s) => self.str_literal(s, str_len(&e.ty)),
+            ExprKind::Str(s) => self.str_literal(s.as_bytes(), str_len(&e.ty)),
+            ExprKind::Bytes(b) => self.str_literal(b, str_len(&e.ty)),
+            ExprKind::Tuple(elems) => self.tuple_literal(elems, &e.ty),
+            ExprKind::TupleGet { base, index } => self.tuple_get(base, *index, &e.ty),
+            ExprKind::Block { stmts, value } => {
+                self.stmts(stmts)?;
+                self.expr(value)
+            }
             ExprKind::Builtin(b) => self.builtin(*b, &e.ty),
             ExprKind::Local(id) => self.load_local(*id),
             ExprKind::MapLoad { map, key } => {
@@ -77,9 +84,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     // --- constants and builtins ------------------------------------------------
 
     /// Materializes a literal with 8-byte constant stores into scratch.
-    fn str_literal(&mut self, s: &str, n: u32) -> R<Val<'ctx>> {
+    fn str_literal(&mut self, s: &[u8], n: u32) -> R<Val<'ctx>> {
         let buf = self.alloc(n)?;
-        let mut bytes = s.as_bytes().to_vec();
+        let mut bytes = s.to_vec();
         bytes.truncate(n.saturating_sub(1) as usize);
         bytes.resize(round8(n) as usize, 0);
         for (i, chunk) in bytes.chunks(8).enumerate() {
@@ -169,7 +176,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             _ => return self.aggregate_read(map, key),
         };
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
-        if let Type::Str(n) = value_ty {
+        let buffer_size = match &value_ty {
+            Type::Str(n) => Some(*n),
+            Type::Tuple(_) => Some(value_ty.size()),
+            _ => None,
+        };
+        if let Some(n) = buffer_size {
             let buf = self.alloc(n)?;
             let (hit, miss, done) = (
                 self.em.block("ml_hit"),
@@ -184,6 +196,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             self.em.zero(buf, round8(n))?;
             self.em.br(done)?;
             self.em.at(done);
+            if matches!(value_ty, Type::Tuple(_)) {
+                return Ok(Val::Str(buf));
+            }
             return self.retype_str(buf, n, ty);
         }
         let (hit, done) = (self.em.block("ml_hit"), self.em.block("ml_done"));
@@ -483,7 +498,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// CPU ids that ends at the first id the map has no value for (the
     /// helper returns NULL past the last possible CPU), bounded by
     /// `MAX_CPUS` so the verifier can prove it terminates.
-    fn percpu_sum(&mut self, map: usize, key: PointerValue<'ctx>) -> R<Val<'ctx>> {
+    pub(super) fn percpu_sum(&mut self, map: usize, key: PointerValue<'ctx>) -> R<Val<'ctx>> {
         const MAX_CPUS: u64 = 1024;
         let map = self.maps.user(map)?;
         let start = self.em.current()?;

@@ -48,6 +48,14 @@ fn stmts_use(stmts: &[Stmt], b: Builtin) -> bool {
             args.iter().any(|e| expr_uses(e, b))
         }
         StmtKind::Exit { code } => code.as_ref().is_some_and(|e| expr_uses(e, b)),
+        StmtKind::Loop { cond, body } => expr_uses(cond, b) || stmts_use(body, b),
+        StmtKind::ForRange {
+            start, end, body, ..
+        } => expr_uses(start, b) || expr_uses(end, b) || stmts_use(body, b),
+        StmtKind::Unroll { body, .. } | StmtKind::ForEach { body, .. } | StmtKind::Block(body) => {
+            stmts_use(body, b)
+        }
+        StmtKind::Break | StmtKind::Continue | StmtKind::Return => false,
     })
 }
 
@@ -87,6 +95,10 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
             expr_uses(ptr, b) || len.as_ref().is_some_and(|l| expr_uses(l, b))
         }
         ExprKind::IncDec { target, .. } => lvalue_uses(target, b),
+        ExprKind::Bytes(_) => false,
+        ExprKind::Tuple(elems) => elems.iter().any(|e| expr_uses(e, b)),
+        ExprKind::TupleGet { base, .. } => expr_uses(base, b),
+        ExprKind::Block { stmts, value } => stmts_use(stmts, b) || expr_uses(value, b),
     }
 }
 

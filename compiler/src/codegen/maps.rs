@@ -11,13 +11,14 @@
 
 use super::builder::round8;
 use super::CodegenError;
-use crate::ir::{MapDef, MapValue, Program, Type};
-use crate::manifest::{stack_value_size, Field, MapKind, MapRole, MapSpec, StackKind, ValueKind};
+use crate::ir::{tuple_layout, DeclaredKind, MapDef, MapValue, Program, Settings, Type};
+use crate::manifest::{Field, MapKind, MapRole, MapSpec, StackKind, ValueKind};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::values::GlobalValue;
 
-/// Entries of every user map.
+/// Entries of each stack-trace map (bpftrace's default `max_map_keys`;
+/// script maps take theirs from `Settings`).
 pub(crate) const USER_MAX_ENTRIES: u32 = 4096;
 /// Bytes of the event ring buffer.
 pub(crate) const EVENTS_SIZE: u32 = 1 << 20;
@@ -63,12 +64,7 @@ pub(crate) fn key_layout(key: &[Type]) -> KeyLayout {
 
 /// Bytes reserved for one value of `t` in a key, value, record or scratch.
 pub(crate) fn slot_size(t: &Type) -> u32 {
-    match t {
-        Type::Int { .. } | Type::Ptr { .. } | Type::Bool => 8,
-        Type::Str(n) => round8(*n),
-        Type::Stack(s) => stack_value_size(s.kind),
-        Type::Symbol(kind) => stack_value_size(*kind),
-    }
+    t.slot_size()
 }
 
 /// Size of a map's value.
@@ -89,6 +85,17 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
         Type::Bool => ValueKind::Bool,
         Type::Str(n) => ValueKind::Str { len: *n },
         Type::Ptr { .. } => ValueKind::Pointer,
+        Type::Tuple(elems) => ValueKind::Tuple {
+            fields: tuple_layout(elems)
+                .0
+                .into_iter()
+                .zip(elems)
+                .map(|(offset, t)| Field {
+                    offset,
+                    kind: value_kind(t),
+                })
+                .collect(),
+        },
         Type::Stack(s) => ValueKind::Stack {
             kind: s.kind,
             mode: s.mode,
@@ -98,14 +105,21 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
     }
 }
 
-fn user_kind(m: &MapDef) -> MapKind {
-    match m.value {
-        MapValue::Plain(_) => MapKind::Hash,
-        _ => MapKind::PercpuHash,
+/// The kernel map type of a user map: per-CPU for aggregations, plain
+/// otherwise, LRU when declared `lruhash`/`percpulruhash`.
+fn user_kind(m: &MapDef, settings: &Settings) -> MapKind {
+    let lru = settings
+        .declared(&m.name)
+        .is_some_and(|d| matches!(d.kind, DeclaredKind::LruHash | DeclaredKind::PercpuLruHash));
+    match (&m.value, lru) {
+        (MapValue::Plain(_), false) => MapKind::Hash,
+        (MapValue::Plain(_), true) => MapKind::LruHash,
+        (_, false) => MapKind::PercpuHash,
+        (_, true) => MapKind::LruPercpuHash,
     }
 }
 
-fn user_spec(i: usize, m: &MapDef) -> MapSpec {
+fn user_spec(i: usize, m: &MapDef, settings: &Settings) -> MapSpec {
     let layout = key_layout(&m.key);
     let key = layout
         .offsets
@@ -119,10 +133,12 @@ fn user_spec(i: usize, m: &MapDef) -> MapSpec {
     let value = super::aggregate::value_spec(&m.value);
     MapSpec {
         elf_name: format!("m{i}"),
-        kind: user_kind(m),
+        kind: user_kind(m, settings),
         key_size: layout.size,
         value_size: value_size(&m.value),
-        max_entries: USER_MAX_ENTRIES,
+        max_entries: settings
+            .declared(&m.name)
+            .map_or(settings.max_map_keys, |d| d.max_entries),
         role: MapRole::User {
             name: m.name.clone(),
             key,
@@ -137,7 +153,7 @@ pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
         .maps
         .iter()
         .enumerate()
-        .map(|(i, m)| user_spec(i, m))
+        .map(|(i, m)| user_spec(i, m, &program.settings))
         .collect();
     specs.extend(super::stacks::stack_map_specs(program));
     specs.push(MapSpec {
@@ -281,6 +297,7 @@ mod tests {
                 value: MapValue::Plain(Type::Str(13)),
             }],
             formats: vec![],
+            settings: Settings::default(),
             actions: vec![],
         };
         let specs = map_specs(&program, 3);

@@ -15,11 +15,14 @@ mod builder;
 mod debug;
 mod events;
 mod expr;
+mod foreach;
 mod globals;
+mod loops;
 mod maps;
 mod stacks;
 mod stmt;
 mod strfns;
+mod tuples;
 
 use crate::ir::{Attach, Program};
 use crate::manifest::{Artifact, AttachSpec, Manifest, ProgramSpec, MANIFEST_VERSION};
@@ -57,6 +60,16 @@ impl From<inkwell::builder::BuilderError> for CodegenError {
     }
 }
 
+/// The settings the runtime needs, from the program's.
+fn run_config(s: &crate::ir::Settings) -> crate::manifest::RunConfig {
+    crate::manifest::RunConfig {
+        print_maps_on_exit: s.print_maps_on_exit,
+        missing_probes: s.missing_probes.clone(),
+        max_map_keys: s.max_map_keys,
+        max_strlen: s.max_strlen,
+    }
+}
+
 /// `perf_event_attr.type` for software events.
 const PERF_TYPE_SOFTWARE: u32 = 1;
 /// `perf_event_attr.config` for the CPU clock.
@@ -76,6 +89,7 @@ pub fn generate(program: &Program, source: &SourceFile) -> Result<Artifact, Code
         programs: program_specs(program, source),
         maps: maps::map_specs(program, scratch),
         events: events::event_specs(program),
+        config: run_config(&program.settings),
     };
     Ok(Artifact {
         elf: buf.as_slice().to_vec(),
@@ -139,10 +153,11 @@ fn build_module<'ctx>(
         let name = format!("p{i}");
         let dbg = di.as_ref().map(|(info, src)| debug::ProbeDebug {
             info,
-            scope: info.subprogram(func, &name, src, probe.span),
+            scope: info.subprogram(func, &name, src, probe.span, false),
             source: src,
         });
-        let used = stmt::lower_probe(Emitter::new(ctx, func), program, &globals, probe, dbg)?;
+        let em = Emitter::new(ctx, func);
+        let used = stmt::lower_probe(em, &module, program, &globals, probe, dbg)?;
         scratch = scratch.max(used);
     }
     if let Some((info, _)) = &di {

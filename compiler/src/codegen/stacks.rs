@@ -166,6 +166,7 @@ mod tests {
             ],
             formats: vec![],
             actions: vec![],
+            settings: Default::default(),
         };
         let specs = stack_map_specs(&program);
         let names: Vec<&str> = specs.iter().map(|s| s.elf_name.as_str()).collect();

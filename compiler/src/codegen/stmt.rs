@@ -67,6 +67,15 @@ pub(crate) struct ProbeGen<'a, 'ctx> {
     /// The most scratch any point of the probe needed.
     pub high: u32,
     pub locals: Vec<LocalSlot<'ctx>>,
+    /// The enclosing loops' `continue` and `break` targets, innermost last.
+    pub loops: Vec<super::loops::LoopTargets<'ctx>>,
+    /// The module, for the callbacks of `for` loops over maps.
+    pub module: &'a inkwell::module::Module<'ctx>,
+    /// Each local's byte offset in scratch memory (meaningful when locals
+    /// live in scratch, i.e. the probe has a `for` loop over a map).
+    pub local_offsets: Vec<u32>,
+    /// Set while lowering a map loop's callback.
+    pub callback: Option<super::foreach::Callback<'ctx>>,
     /// Where statements come from, when generating line info.
     pub debug: Option<ProbeDebug<'a, 'ctx>>,
 }
@@ -74,6 +83,7 @@ pub(crate) struct ProbeGen<'a, 'ctx> {
 /// Lowers `probe` into `func`; returns the scratch bytes it uses.
 pub(crate) fn lower_probe<'a, 'ctx>(
     em: Emitter<'ctx>,
+    module: &'a inkwell::module::Module<'ctx>,
     program: &'a Program,
     maps: &'a MapGlobals<'ctx>,
     probe: &Probe,
@@ -83,7 +93,7 @@ pub(crate) fn lower_probe<'a, 'ctx>(
     if let Some(d) = &debug {
         d.locate(em.ctx, &em.builder, probe.span);
     }
-    let mut g = prologue(em, program, maps, func, probe)?;
+    let mut g = prologue(em, module, program, maps, func, probe)?;
     g.debug = debug;
     if let Some(pred) = &probe.predicate {
         let mark = g.bump;
@@ -99,6 +109,7 @@ pub(crate) fn lower_probe<'a, 'ctx>(
 /// return 0), and zeroed locals.
 fn prologue<'a, 'ctx>(
     em: Emitter<'ctx>,
+    module: &'a inkwell::module::Module<'ctx>,
     program: &'a Program,
     maps: &'a MapGlobals<'ctx>,
     func: FunctionValue<'ctx>,
@@ -112,10 +123,14 @@ fn prologue<'a, 'ctx>(
         .ok_or_else(|| {
             CodegenError::Internal("The probe function has no context parameter.".into())
         })?;
+    // A `for` loop over a map runs its body in a callback, which cannot see
+    // this function's stack: then every local lives in scratch memory.
+    let in_memory = super::foreach::has_for_each(&probe.body);
     let mut stack = Vec::new();
     for t in &probe.locals {
         stack.push(match t {
-            Type::Str(_) | Type::Stack(_) | Type::Symbol(_) => None,
+            Type::Str(_) | Type::Tuple(_) | Type::Stack(_) | Type::Symbol(_) => None,
+            _ if in_memory => None,
             t => {
                 let ty = scalar_type(&em, t);
                 Some((em.builder.build_alloca(ty, "local")?, ty))
@@ -139,21 +154,33 @@ fn prologue<'a, 'ctx>(
         bump: 0,
         high: 0,
         locals: Vec::new(),
+        loops: Vec::new(),
+        module,
+        local_offsets: Vec::new(),
+        callback: None,
         debug: None,
     };
     for (t, slot) in probe.locals.iter().zip(stack) {
+        g.local_offsets.push(g.bump);
         let local = match (t, slot) {
             (_, Some((ptr, ty))) => {
                 g.em.store(ptr, ty.const_zero(), 8)?;
                 LocalSlot::Stack(ptr, ty)
             }
-            (Type::Str(n), None) => {
-                let buf = g.alloc(*n)?;
-                g.em.zero(buf, round8(*n))?;
-                LocalSlot::Buf(buf, *n)
+            (Type::Str(_) | Type::Tuple(_), None) => {
+                let n = t.size();
+                let buf = g.alloc(n)?;
+                g.em.zero(buf, round8(n))?;
+                LocalSlot::Buf(buf, n)
             }
             (t @ (Type::Stack(_) | Type::Symbol(_)), None) => {
                 LocalSlot::Buf(g.alloc(t.size())?, t.size())
+            }
+            (t, None) if in_memory => {
+                let ty = scalar_type(&g.em, t);
+                let ptr = g.alloc(8)?;
+                g.em.store(ptr, g.em.u64c(0), 8)?;
+                LocalSlot::Stack(ptr, ty)
             }
             (t, None) => {
                 return Err(CodegenError::Internal(format!(
@@ -232,6 +259,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             StmtKind::Printf { format, args } => self.printf(*format, args),
             StmtKind::Exit { code } => self.exit(code.as_ref()),
             StmtKind::Action { action, args } => self.action(*action, args),
+            _ => self.loop_stmt(&s.kind, s.span),
         }
     }
 
@@ -281,7 +309,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                     .resize(v.int()?, lt.get_bit_width(), ty.is_signed())?;
                 self.em.store(ptr, v, 8)
             }
-            LocalSlot::Buf(buf, n) => self.copy_str(buf, n, v.str()?, str_len(ty)),
+            LocalSlot::Buf(buf, n) => self.copy_buffer(buf, n, v.str()?, ty),
         }
     }
 
@@ -305,6 +333,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// A scratch buffer holding `v` (of type `ty`) as a map value of `value_ty`.
     fn value_buffer(&mut self, value_ty: &Type, ty: &Type, v: Val<'ctx>) -> R<PointerValue<'ctx>> {
         match (value_ty, v) {
+            (Type::Tuple(_), Val::Str(p)) => Ok(p),
             (Type::Str(n), Val::Str(p)) if str_len(ty) == *n => Ok(p),
             (Type::Str(n), Val::Str(p)) => {
                 let buf = self.alloc(*n)?;
@@ -349,6 +378,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let dst = self.em.offset(buf, *off)?;
             match kt {
                 Type::Str(n) => self.copy_str(dst, *n, v.str()?, str_len(&e.ty))?,
+                Type::Tuple(_) => self.write_slot(dst, kt, v)?,
                 Type::Stack(_) | Type::Symbol(_) => self.em.copy(dst, v.str()?, kt.size())?,
                 _ => {
                     let wide = self.em.resize(v.int()?, 64, e.ty.is_signed())?;

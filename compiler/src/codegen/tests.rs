@@ -86,6 +86,7 @@ fn hello() -> Program {
         probes: vec![probe("BEGIN", Attach::Begin, None, body, vec![])],
         maps: vec![],
         formats: vec![fmt],
+        settings: Default::default(),
         actions: vec![],
     }
 }
@@ -255,6 +256,7 @@ fn busy() -> Program {
         ],
         maps,
         formats: vec![fmt],
+        settings: Default::default(),
         actions: vec![],
     }
 }
@@ -405,6 +407,7 @@ fn statements_reuse_scratch_and_oversize_is_an_error() -> TestResult {
         )],
         maps: vec![],
         formats: vec![fmt.clone()],
+        settings: Default::default(),
         actions: vec![],
     };
     let art = generate(&program(40), &src())?;
@@ -430,6 +433,7 @@ fn statements_reuse_scratch_and_oversize_is_an_error() -> TestResult {
             text: "%s".repeat(40),
             args: vec![Type::Str(1024); 40],
         }],
+        settings: Default::default(),
         actions: vec![],
     };
     assert!(matches!(

@@ -2,7 +2,7 @@
 //! catalogue), scratch variables, maps or tracepoint fields; operators get
 //! their operand conversions; function calls get their argument checks.
 
-use super::types::{self, convert, describe, is_truthy, promote, to_bool, MAX_STRLEN};
+use super::types::{self, convert, describe, is_truthy, promote, to_bool};
 use super::{Checker, Pass, ProbeScope};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{AddrSpace, BinaryOp, Expr, ExprKind, LValue, Type, UnaryOp};
@@ -34,34 +34,36 @@ impl Checker<'_> {
         let span = e.span;
         let typed = |kind, ty| Some(Expr { kind, ty, span });
         match &e.kind {
-            ast::ExprKind::Int(v) => typed(
-                ExprKind::Int(*v),
-                if *v > i64::MAX as u64 {
-                    Type::U64
-                } else {
-                    Type::I64
-                },
-            ),
+            ast::ExprKind::Int(v) => typed(ExprKind::Int(*v), types::literal_type(*v)),
             ast::ExprKind::Str(s) => {
                 let len = u32::try_from(s.len() + 1).unwrap_or(u32::MAX);
                 typed(ExprKind::Str(s.clone()), Type::Str(len))
             }
             ast::ExprKind::Ident(name) => self.ident(name, span, scope),
-            ast::ExprKind::Var(name) => match scope.local_names.get(name) {
-                Some(&id) => typed(ExprKind::Local(id), scope.locals[id].clone()),
-                None => {
-                    self.error(
-                        Diagnostic::error(
-                            "E0207",
-                            format!("variable `${name}` is used before it is assigned"),
-                            span,
-                        )
-                        .label("never assigned before this point")
-                        .help(format!("assign it first, e.g. `${name} = 0;`")),
-                    );
-                    None
-                }
-            },
+            ast::ExprKind::Var(name) => self.read_var(name, span, scope),
+            ast::ExprKind::Bytes(b) => {
+                let len = u32::try_from(b.len() + 1).unwrap_or(u32::MAX);
+                typed(ExprKind::Bytes(b.clone()), Type::Str(len))
+            }
+            ast::ExprKind::Bool(b) => typed(ExprKind::Bool(*b), Type::Bool),
+            ast::ExprKind::Positional(n) => self.positional(*n, span),
+            ast::ExprKind::ParamCount => Some(self.param_count(span)),
+            ast::ExprKind::Cast { ty, operand } => self.cast(ty, operand, span, scope),
+            ast::ExprKind::SizeofType(t) => {
+                let ty = self.type_name(t, scope)?;
+                typed(ExprKind::Int(u64::from(ty.size())), Type::U64)
+            }
+            ast::ExprKind::SizeofExpr(e) => {
+                let ty = self.expr(e, scope)?.ty;
+                typed(ExprKind::Int(u64::from(ty.size())), Type::U64)
+            }
+            ast::ExprKind::Block { stmts, value } => {
+                self.block_value(stmts, value.as_deref(), span, scope)
+            }
+            ast::ExprKind::Tuple(elems) => self.tuple(elems, span, scope),
+            ast::ExprKind::TupleIndex { base, index } => {
+                self.tuple_index(base, *index, span, scope)
+            }
             ast::ExprKind::Map { name, keys } => self.map_read(name, keys, span, scope),
             ast::ExprKind::Call {
                 name,
@@ -111,6 +113,9 @@ impl Checker<'_> {
     }
 
     fn ident(&mut self, name: &str, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+        if self.is_macro(name) {
+            return self.macro_expr(name, &[], span, scope);
+        }
         if let Some(b) = Builtin::lookup(name) {
             let ty = types::from_catalogue(b.info().ty);
             if b == Builtin::Ncpus {
@@ -156,6 +161,9 @@ impl Checker<'_> {
         span: Span,
         scope: &mut ProbeScope,
     ) -> Option<Expr> {
+        if self.is_macro(name) {
+            return self.macro_expr(name, args, span, scope);
+        }
         let f = self.function(name, name_span, args.len())?;
         let info = f.info();
         if info.aggregation {
@@ -172,6 +180,7 @@ impl Checker<'_> {
         }
         match f {
             Function::Str => self.str_call(args, span, scope),
+            Function::Getopt => self.getopt(args, span, scope),
             Function::Kstack => self.stack_call(StackKind::Kernel, args, span),
             Function::Ustack => self.stack_call(StackKind::User, args, span),
             Function::Ksym => self.symbol_call(StackKind::Kernel, args, span, scope),
@@ -234,6 +243,11 @@ impl Checker<'_> {
     }
 
     fn str_call(&mut self, args: &[ast::Expr], span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+        if let (Some(ast::ExprKind::Positional(n)), None) =
+            (args.first().map(|a| &a.kind), args.get(1))
+        {
+            return self.positional_str(*n, span);
+        }
         let ptr = self.expr(args.first()?, scope);
         let len = match args.get(1) {
             Some(l) => Some(self.int_expr(l, scope)?),
@@ -268,7 +282,7 @@ impl Checker<'_> {
                 space,
                 len,
             },
-            ty: Type::Str(MAX_STRLEN),
+            ty: Type::Str(self.settings.max_strlen),
             span,
         })
     }
@@ -384,9 +398,11 @@ impl Checker<'_> {
             }
         };
         if let (UnaryOp::Neg, ExprKind::Int(v)) = (op, &operand.kind) {
+            // A negated literal is typed like one: `-1` is an int8.
+            let n = v.wrapping_neg() as i64;
             return Some(Expr {
-                kind: ExprKind::Int(v.wrapping_neg()),
-                ty,
+                kind: ExprKind::Int(n as u64),
+                ty: types::signed_literal_type(n),
                 span,
             });
         }
@@ -419,6 +435,11 @@ impl Checker<'_> {
             }
             return self.mismatch(op, &l, &r, span);
         }
+        if let (Type::Tuple(a), Type::Tuple(b), Eq | Ne) = (&l.ty, &r.ty, op) {
+            if a.len() == b.len() {
+                return self.tuple_equality(op == Eq, l, r, span);
+            }
+        }
         let comparison = matches!(op, Eq | Ne | Lt | Le | Gt | Ge);
         match (&l.ty, &r.ty) {
             (Type::Str(_), Type::Str(_)) if matches!(op, Eq | Ne) => node(l, r, Type::Bool),
@@ -429,7 +450,12 @@ impl Checker<'_> {
                     let ty = types::storage_type(&l.ty);
                     return node(convert(l, &ty), convert(r, &Type::U64), ty);
                 }
-                let common = promote(&l.ty, &r.ty, op == Sub);
+                // A non-negative literal takes the other side's signedness.
+                let (lt, rt) = (
+                    types::literal_adapts(&l, &r.ty),
+                    types::literal_adapts(&r, &l.ty),
+                );
+                let common = promote(&lt, &rt, op == Sub);
                 let ty = if comparison {
                     Type::Bool
                 } else {
@@ -468,6 +494,7 @@ impl Checker<'_> {
             }
             (Type::Bool, Type::Bool) => Type::Bool,
             (Type::Str(a), Type::Str(b)) => Type::Str((*a).max(*b)),
+            (Type::Tuple(a), Type::Tuple(b)) if a == b => t.ty.clone(),
             _ => {
                 self.error(
                     Diagnostic::error(
@@ -508,7 +535,7 @@ impl Checker<'_> {
         scope: &mut ProbeScope,
     ) -> Option<Expr> {
         let full = map_name(name);
-        let keys = self.exprs(keys, scope)?;
+        let keys = self.key_exprs(keys, scope)?;
         if self.pass == Pass::Infer && !self.maps.by_name.contains_key(&full) {
             // Not assigned yet in source order; the inferred type is refined later.
             return Some(Expr {

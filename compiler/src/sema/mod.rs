@@ -10,17 +10,24 @@
 //! fixed table and builds the IR. Both passes are linear in script size.
 
 mod aggregate;
+mod cast;
+mod config;
 mod expr;
+mod loops;
+mod macros;
 mod mapfns;
+mod params;
 mod probes;
+mod scope;
 mod stacks;
 mod stmt;
 mod strfns;
+mod tuples;
 mod types;
 mod unsafe_fns;
 
 use crate::diagnostics::{has_errors, Diagnostic};
-use crate::ir::{self, Format, MapDef, MapId, Type, VarId};
+use crate::ir::{self, Format, MapDef, MapId, Type};
 use crate::kernel::{KernelInfo, TracepointFormat};
 use crate::source::Span;
 use crate::syntax::ast::{Item, Script};
@@ -29,24 +36,47 @@ use std::collections::HashMap;
 pub use types::tracepoint_field_type;
 pub use types::MAX_STRLEN;
 
+/// What the command line gives the checker besides the script.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Positional parameters `$1`..`$N`, in order.
+    pub positional: Vec<String>,
+    /// Named parameters (`--name=value` after `--`), read by `getopt()`.
+    pub named: Vec<(String, String)>,
+    /// `BPFTRACE_*` environment variables (full names), which override the
+    /// script's `config` block.
+    pub env: Vec<(String, String)>,
+    /// `--unsafe`: functions that change the system (`system`, `signal`)
+    /// may be used.
+    pub allow_unsafe: bool,
+}
+
 /// Checks a script and produces its typed IR, with every diagnostic found.
 /// When any diagnostic is an error the program must not be passed on to
 /// code generation.
 pub fn analyze(script: &Script, kernel: &dyn KernelInfo) -> (ir::Program, Vec<Diagnostic>) {
-    analyze_with(script, kernel, Options::default())
+    analyze_with(script, kernel, &Options::default())
 }
 
-/// `analyze` with the command line's permissions.
+/// `analyze` with positional parameters, named parameters and environment.
 pub fn analyze_with(
     script: &Script,
     kernel: &dyn KernelInfo,
-    options: Options,
+    options: &Options,
 ) -> (ir::Program, Vec<Diagnostic>) {
-    let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default());
-    infer.options = options;
+    let (settings, mut config_diags) = config::settings(script, options);
+    let (macro_defs, mut macro_diags) = macros::collect(script);
+    config_diags.append(&mut macro_diags);
+    let ctx = Context {
+        options,
+        settings: &settings,
+        macros: &macro_defs,
+    };
+    let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default(), &ctx);
     infer.script(script);
-    let mut check = Checker::new(kernel, Pass::Check, infer.maps);
-    check.options = options;
+    let mut check = Checker::new(kernel, Pass::Check, infer.maps, &ctx);
+    check.inferred_locals = infer.inferred_locals;
+    check.diags.append(&mut config_diags);
     let probes = check.script(script);
     if probes.is_empty() && !has_errors(&check.diags) {
         check.diags.push(
@@ -58,6 +88,7 @@ pub fn analyze_with(
         probes,
         maps: check.maps.defs,
         formats: check.formats,
+        settings: settings.clone(),
         actions: check.actions,
     };
     (program, check.diags)
@@ -81,8 +112,19 @@ struct MapTable {
 /// What a probe's body can see while it is checked.
 struct ProbeScope {
     tracepoint: Option<(String, TracepointFormat)>,
+    /// Types of the probe's scratch variables, indexed by `VarId`.
     locals: Vec<Type>,
-    local_names: HashMap<String, VarId>,
+    vars: scope::Scopes,
+    /// In the check pass, the inference pass's types of the same locals:
+    /// strings there have grown to the longest value assigned.
+    inferred: Vec<Type>,
+}
+
+/// What every pass reads besides the script: parameters, settings, macros.
+struct Context<'k> {
+    options: &'k Options,
+    settings: &'k ir::Settings,
+    macros: &'k HashMap<String, crate::syntax::ast::MacroDef>,
 }
 
 struct Checker<'k> {
@@ -92,18 +134,25 @@ struct Checker<'k> {
     formats: Vec<Format>,
     actions: Vec<ir::Action>,
     diags: Vec<Diagnostic>,
-    options: Options,
-}
-
-/// What the user allowed on the command line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Options {
-    /// `--unsafe`: functions that change the system (`system`) may be used.
-    pub allow_unsafe: bool,
+    options: &'k Options,
+    settings: &'k ir::Settings,
+    macros: &'k HashMap<String, crate::syntax::ast::MacroDef>,
+    /// Macro expansions so far (names each expansion's private variables).
+    macro_calls: u32,
+    /// Macro expansions enclosing the current one.
+    macro_depth: u32,
+    /// Per probe (in output order), the local types the inference pass
+    /// ended with.
+    inferred_locals: Vec<Vec<Type>>,
 }
 
 impl<'k> Checker<'k> {
-    fn new(kernel: &'k dyn KernelInfo, pass: Pass, maps: MapTable) -> Checker<'k> {
+    fn new(
+        kernel: &'k dyn KernelInfo,
+        pass: Pass,
+        maps: MapTable,
+        ctx: &Context<'k>,
+    ) -> Checker<'k> {
         Checker {
             kernel,
             pass,
@@ -111,7 +160,12 @@ impl<'k> Checker<'k> {
             formats: Vec::new(),
             actions: Vec::new(),
             diags: Vec::new(),
-            options: Options::default(),
+            options: ctx.options,
+            settings: ctx.settings,
+            macros: ctx.macros,
+            macro_calls: 0,
+            macro_depth: 0,
+            inferred_locals: Vec::new(),
         }
     }
 
@@ -124,8 +178,11 @@ impl<'k> Checker<'k> {
     fn script(&mut self, script: &Script) -> Vec<ir::Probe> {
         let mut out = Vec::new();
         for item in &script.items {
-            let Item::Probe(probe) = item;
+            let Item::Probe(probe) = item else {
+                continue;
+            };
             for ap in &probe.attach_points {
+                let ap = &self.substitute_params(ap);
                 let resolved = match probes::resolve(ap, self.kernel) {
                     Ok(r) => r,
                     Err(d) => {
@@ -136,13 +193,21 @@ impl<'k> Checker<'k> {
                 let mut scope = ProbeScope {
                     tracepoint: resolved.tracepoint,
                     locals: Vec::new(),
-                    local_names: HashMap::new(),
+                    vars: scope::Scopes::new(),
+                    inferred: self
+                        .inferred_locals
+                        .get(out.len())
+                        .cloned()
+                        .unwrap_or_default(),
                 };
                 let predicate = probe
                     .predicate
                     .as_ref()
                     .and_then(|p| self.condition(p, &mut scope));
                 let body = self.block(&probe.body.stmts, &mut scope);
+                if self.pass == Pass::Infer {
+                    self.inferred_locals.push(scope.locals.clone());
+                }
                 out.push(ir::Probe {
                     name: resolved.name,
                     attach: resolved.attach,

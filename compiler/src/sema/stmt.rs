@@ -31,10 +31,10 @@ impl Checker<'_> {
                 otherwise,
             } => {
                 let cond = self.condition(cond, scope);
-                let then = self.block(&then.stmts, scope);
+                let then = self.scoped_block(&then.stmts, scope);
                 let otherwise = otherwise
                     .as_ref()
-                    .map(|b| self.block(&b.stmts, scope))
+                    .map(|b| self.scoped_block(&b.stmts, scope))
                     .unwrap_or_default();
                 StmtKind::If {
                     cond: cond?,
@@ -42,11 +42,27 @@ impl Checker<'_> {
                     otherwise,
                 }
             }
+            ast::StmtKind::Let {
+                name,
+                name_span,
+                ty,
+                value,
+            } => self.let_stmt(name, *name_span, ty.as_ref(), value.as_ref(), scope)?,
+            _ => self.loop_stmt(s, scope)??,
         };
         Some(Stmt { kind, span })
     }
 
     fn expr_stmt(&mut self, e: &ast::Expr, scope: &mut ProbeScope) -> Option<StmtKind> {
+        match &e.kind {
+            ast::ExprKind::Call { name, args, .. } if self.is_macro(name) => {
+                return self.macro_stmt(name, args, e.span, scope)
+            }
+            ast::ExprKind::Ident(name) if self.is_macro(name) => {
+                return self.macro_stmt(name, &[], e.span, scope)
+            }
+            _ => {}
+        }
         let (name, name_span, args): (&str, Span, &[ast::Expr]) = match &e.kind {
             ast::ExprKind::Call {
                 name,
@@ -73,6 +89,14 @@ impl Checker<'_> {
             }
             Some(Function::Exit) => {
                 self.function(name, name_span, args.len())?;
+                if scope.vars.in_for_loop > 0 {
+                    self.error(
+                        Diagnostic::error("E0220", "`exit()` is not allowed inside a `for` loop", e.span)
+                            .label("inside the loop body")
+                            .help("set a flag in the loop and call `exit()` after it, as bpftrace 0.25 requires"),
+                    );
+                    return None;
+                }
                 let code = match args.first() {
                     Some(c) => Some(convert(self.int_expr(c, scope)?, &Type::I64)),
                     None => None,
@@ -171,7 +195,7 @@ impl Checker<'_> {
                 args.push(convert(n, &Type::I64));
             }
             let v = values.next()?;
-            if c.kind.takes_integer() && matches!(v.ty, Type::Str(_)) {
+            if c.kind.takes_integer() && matches!(v.ty, Type::Str(_) | Type::Tuple(_)) {
                 self.error(
                     Diagnostic::error(
                         "E0211",
@@ -250,7 +274,7 @@ impl Checker<'_> {
         span: Span,
         scope: &mut ProbeScope,
     ) -> Option<StmtKind> {
-        let keys = self.exprs(keys, scope)?;
+        let keys = self.key_exprs(keys, scope)?;
         let (op, value) = self.aggregate_op(func, args, scope)?;
         let (map, key) = self.map_for_write(&map_name(name), keys, value, span)?;
         Some(StmtKind::Aggregate { map, key, op })
@@ -266,7 +290,7 @@ impl Checker<'_> {
     ) -> Option<LValue> {
         match &target.kind {
             ast::ExprKind::Map { name, keys } => {
-                let keys = self.exprs(keys, scope)?;
+                let keys = self.key_exprs(keys, scope)?;
                 let (map, key) = self.map_for_write(
                     &map_name(name),
                     keys,
@@ -275,19 +299,12 @@ impl Checker<'_> {
                 )?;
                 Some(LValue::Map { map, key })
             }
-            ast::ExprKind::Var(name) => {
-                let id = match scope.local_names.get(name) {
-                    Some(&id) => id,
-                    None => {
-                        scope.locals.push(storage_type(&value.ty));
-                        scope
-                            .local_names
-                            .insert(name.clone(), scope.locals.len() - 1);
-                        scope.locals.len() - 1
-                    }
-                };
-                Some(LValue::Local(id))
-            }
+            ast::ExprKind::Var(name) => Some(LValue::Local(self.assign_var(
+                name,
+                target.span,
+                &value.ty,
+                scope,
+            ))),
             _ => {
                 self.error(
                     Diagnostic::error("E0209", "cannot assign to this expression", target.span)
@@ -303,7 +320,7 @@ impl Checker<'_> {
 
     pub(super) fn lvalue_type(&self, lv: &LValue, scope: &ProbeScope) -> Type {
         match lv {
-            LValue::Local(id) => scope.locals[*id].clone(),
+            LValue::Local(id) => scope.locals.get(*id).cloned().unwrap_or(Type::I64),
             LValue::Map { map, .. } => {
                 super::aggregate::read_type(&self.maps.defs[*map].value).unwrap_or(Type::U64)
             }
@@ -437,21 +454,29 @@ impl Checker<'_> {
 }
 
 /// Whether a value of type `from` can be stored where `to` is expected.
-fn compatible(from: &Type, to: &Type) -> bool {
+pub(super) fn compatible(from: &Type, to: &Type) -> bool {
     matches!(
         (from, to),
         (Type::Int { .. } | Type::Bool, Type::Int { .. })
             | (Type::Bool, Type::Bool)
             | (Type::Str(_), Type::Str(_))
             | (Type::Ptr { .. }, Type::Ptr { .. })
-    ) || matches!((from, to), (Type::Stack(a), Type::Stack(b)) if a == b)
+    ) || matches!((from, to), (Type::Tuple(a), Type::Tuple(b))
+        if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| compatible(x, y)))
+        || matches!((from, to), (Type::Stack(a), Type::Stack(b)) if a == b)
         || matches!((from, to), (Type::Symbol(a), Type::Symbol(b)) if a == b)
 }
 
 /// Grows a string type to hold a longer string; other types keep their first definition.
-fn widen(have: &mut Type, new: &Type) {
-    if let (Type::Str(a), Type::Str(b)) = (&*have, new) {
-        *have = Type::Str((*a).max(*b));
+pub(super) fn widen(have: &mut Type, new: &Type) {
+    match (&mut *have, new) {
+        (Type::Str(a), Type::Str(b)) => *a = (*a).max(*b),
+        (Type::Tuple(a), Type::Tuple(b)) if a.len() == b.len() => {
+            for (x, y) in a.iter_mut().zip(b) {
+                widen(x, y);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -78,6 +78,44 @@ pub fn tracepoint_field_type(category: &str, field: &TracepointField) -> Result<
     }
 }
 
+/// The type of a non-negative integer literal in the current dialect
+/// (bpftrace 0.26): the smallest signed type that holds it, or `uint64`
+/// above `int64`'s range. Operations and storage widen it to 64 bits.
+pub fn literal_type(v: u64) -> Type {
+    match i64::try_from(v) {
+        Ok(n) => signed_literal_type(n),
+        Err(_) => Type::U64,
+    }
+}
+
+/// The smallest signed integer type that holds `v`.
+pub fn signed_literal_type(v: i64) -> Type {
+    let bits = if i8::try_from(v).is_ok() {
+        8
+    } else if i16::try_from(v).is_ok() {
+        16
+    } else if i32::try_from(v).is_ok() {
+        32
+    } else {
+        64
+    };
+    Type::Int { bits, signed: true }
+}
+
+/// The type `e` takes part in an operation with a `other`-typed operand
+/// as: a non-negative integer literal next to an unsigned operand counts as
+/// unsigned (so `$u64 > 0` compares unsigned, as in bpftrace).
+pub fn literal_adapts(e: &Expr, other: &Type) -> Type {
+    match (&e.kind, other) {
+        (ExprKind::Int(v), Type::Int { signed: false, .. })
+            if e.ty.is_signed() && (*v as i64) >= 0 =>
+        {
+            Type::U64
+        }
+        _ => e.ty.clone(),
+    }
+}
+
 /// Whether a tracepoint field is variable-length data stored after the
 /// record's fixed part (`__data_loc` in the format file); such fields are
 /// read with `ExprKind::TracepointDataLoc`.
@@ -111,6 +149,9 @@ pub fn convert(e: Expr, to: &Type) -> Expr {
     if &e.ty == to {
         return e;
     }
+    if let (Type::Tuple(to_elems), Type::Tuple(_)) = (to, &e.ty) {
+        return convert_tuple(e, to_elems);
+    }
     // Integer constants are folded instead of cast.
     if let (ExprKind::Int(v), Type::Int { bits, signed }) = (&e.kind, to) {
         let v = truncate(*v, *bits, *signed);
@@ -125,6 +166,50 @@ pub fn convert(e: Expr, to: &Type) -> Expr {
         kind: ExprKind::Cast(Box::new(e)),
         ty: to.clone(),
         span,
+    }
+}
+
+/// Converts a tuple element by element (a tuple literal in place, any other
+/// tuple through element reads), so strings inside it get the target's
+/// capacities.
+fn convert_tuple(e: Expr, to: &[Type]) -> Expr {
+    let span = e.span;
+    let elems = tuple_elements(e);
+    let elems: Vec<Expr> = elems
+        .into_iter()
+        .zip(to)
+        .map(|(x, t)| convert(x, t))
+        .collect();
+    Expr {
+        kind: ExprKind::Tuple(elems),
+        ty: Type::Tuple(to.to_vec()),
+        span,
+    }
+}
+
+/// The elements of a tuple expression: a literal's own, or reads of each
+/// element of any other tuple-typed expression.
+pub fn tuple_elements(e: Expr) -> Vec<Expr> {
+    match e.kind {
+        ExprKind::Tuple(elems) => elems,
+        _ => {
+            let types = match &e.ty {
+                Type::Tuple(t) => t.clone(),
+                _ => Vec::new(),
+            };
+            types
+                .into_iter()
+                .enumerate()
+                .map(|(index, ty)| Expr {
+                    kind: ExprKind::TupleGet {
+                        base: Box::new(e.clone()),
+                        index,
+                    },
+                    ty,
+                    span: e.span,
+                })
+                .collect()
+        }
     }
 }
 

@@ -14,6 +14,86 @@ pub struct Script {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     Probe(Probe),
+    /// `config = { key = value; ... }`.
+    Config(ConfigBlock),
+    /// `let @name = hash(N);`
+    MapDecl(MapDecl),
+    /// `macro name(params) { body }`
+    Macro(MacroDef),
+    /// `import "path";`
+    Import {
+        path: String,
+        span: Span,
+    },
+}
+
+/// A user macro. Its body is expanded at each call, hygienically: the
+/// body's own scratch variables are private to each expansion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MacroDef {
+    pub name: String,
+    pub params: Vec<MacroParam>,
+    /// The body's statements, without its final value.
+    pub body: Block,
+    /// The body's final expression when it is not ended by `;`.
+    pub value: Option<Expr>,
+    pub span: Span,
+}
+
+/// A macro parameter: `$x` takes a scratch variable, `@m` a map, `e` any
+/// expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MacroParam {
+    Var(String),
+    Map(String),
+    Expr(String),
+}
+
+/// A `config = { ... }` block; keys are checked by `sema`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigBlock {
+    pub entries: Vec<ConfigEntry>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigEntry {
+    pub key: String,
+    pub key_span: Span,
+    pub value: ConfigValue,
+    pub value_span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigValue {
+    Int(u64),
+    Str(String),
+    /// A bare word such as `perf` or `warn`.
+    Word(String),
+}
+
+/// `let @name = kind(max_entries);` with `kind` one of `hash`, `lruhash`,
+/// `percpuhash`, `percpulruhash` (checked by `sema`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapDecl {
+    /// The map name without `@`.
+    pub name: String,
+    pub kind: String,
+    pub kind_span: Span,
+    pub size: u64,
+    pub span: Span,
+}
+
+/// A type written in the script: `uint8`, `int64`, `bool`, `string`, with
+/// `pointer_depth` trailing `*`s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeName {
+    pub name: String,
+    pub pointer_depth: u8,
+    pub span: Span,
+    /// `typeof(expr)`: the type is that of this expression (`name` is
+    /// then `typeof`).
+    pub of: Option<Box<Expr>>,
 }
 
 /// An action block: `attach[, attach...] /predicate/ { body }`.
@@ -74,6 +154,43 @@ pub enum StmtKind {
         then: Block,
         otherwise: Option<Block>,
     },
+    /// `let $x;`, `let $x = e;`, `let $x: uint16 = e;`
+    Let {
+        name: String,
+        name_span: Span,
+        ty: Option<TypeName>,
+        value: Option<Expr>,
+    },
+    /// A nested `{ ... }` block: its variables end with it.
+    Block(Block),
+    /// `while (cond) { }` (deprecated in bpftrace 0.25).
+    While {
+        cond: Expr,
+        body: Block,
+    },
+    /// `unroll(N) { }`: the body repeated N times.
+    Unroll {
+        count: Expr,
+        body: Block,
+    },
+    /// `for ($i : start..end) { }`, `end` exclusive.
+    ForRange {
+        var: String,
+        var_span: Span,
+        start: Expr,
+        end: Expr,
+        body: Block,
+    },
+    /// `for ($kv : @map) { }`.
+    ForMap {
+        var: String,
+        var_span: Span,
+        map: Expr,
+        body: Block,
+    },
+    Break,
+    Continue,
+    Return,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +205,36 @@ pub enum ExprKind {
     Int(u64),
     /// A string literal with escapes already decoded.
     Str(String),
+    /// A string literal whose decoded bytes are not valid UTF-8 (`"\xff"`).
+    Bytes(Vec<u8>),
+    /// `true` or `false`.
+    Bool(bool),
+    /// A positional parameter `$1`..`$N`.
+    Positional(u32),
+    /// `$#`, the number of positional parameters.
+    ParamCount,
+    /// `(a, b)`, `(a,)`, `()`.
+    Tuple(Vec<Expr>),
+    /// `base.N` on a tuple.
+    TupleIndex {
+        base: Box<Expr>,
+        index: u32,
+    },
+    /// `(type)operand`.
+    Cast {
+        ty: TypeName,
+        operand: Box<Expr>,
+    },
+    /// `sizeof(type)`.
+    SizeofType(TypeName),
+    /// `sizeof(expr)`.
+    SizeofExpr(Box<Expr>),
+    /// `{ stmts; value }` used as a value; `value` is `None` when the block
+    /// ends with `;` or a non-expression statement.
+    Block {
+        stmts: Vec<Stmt>,
+        value: Option<Box<Expr>>,
+    },
     /// A bare identifier: a builtin variable (`pid`), `args`, or a zero-argument
     /// function called without parentheses.
     Ident(String),

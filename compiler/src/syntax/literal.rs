@@ -1,7 +1,10 @@
 //! Decoding of integer and string literal tokens. The grammar accepts a
 //! liberal token shape (`[0-9][0-9A-Za-z_]*`, `"..."` with any escaped
 //! character); the exact rules and their diagnostics live here: `E0002` for
-//! an invalid or too large integer, `E0003` for an unknown escape.
+//! an invalid or too large integer, `E0003` for an unknown escape. Integer
+//! tokens may end in a duration unit (`ns us ms s m h d`), which scales them
+//! to nanoseconds. Strings decode to bytes: `\xff` is one byte, not a
+//! UTF-8 character.
 
 use crate::diagnostics::Diagnostic;
 use crate::source::Span;
@@ -14,6 +17,10 @@ pub fn parse_int(raw: &str, span: Span) -> Result<u64, Box<Diagnostic>> {
         .filter(|&c| c != '_')
         .collect::<String>()
         .to_ascii_lowercase();
+    if let Some((body, scale)) = duration(&cleaned) {
+        let n = convert(body, 10, raw, span)?;
+        return n.checked_mul(scale).ok_or_else(|| too_large(raw, span));
+    }
     let body = strip_suffix(&cleaned);
     let (digits, radix) = if let Some(hex) = body.strip_prefix("0x") {
         (hex, 16)
@@ -27,6 +34,28 @@ pub fn parse_int(raw: &str, span: Span) -> Result<u64, Box<Diagnostic>> {
         (body, 10)
     };
     convert(digits, radix, raw, span)
+}
+
+/// Splits a decimal duration literal (`100ms`, `5s`, `2h`) into its digits
+/// and the number of nanoseconds in its unit.
+fn duration(s: &str) -> Option<(&str, u64)> {
+    const UNITS: [(&str, u64); 7] = [
+        ("ns", 1),
+        ("us", 1_000),
+        ("ms", 1_000_000),
+        ("s", 1_000_000_000),
+        ("m", 60_000_000_000),
+        ("h", 3_600_000_000_000),
+        ("d", 86_400_000_000_000),
+    ];
+    if s.starts_with("0x") || s.starts_with("0b") {
+        return None;
+    }
+    UNITS.iter().find_map(|&(unit, scale)| {
+        let digits = s.strip_suffix(unit)?;
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then_some((digits, scale))
+    })
 }
 
 /// Strips a C integer suffix (`u`, `l`, `ul`, `ll`, `ull`) when what remains
@@ -78,31 +107,33 @@ fn too_large(raw: &str, span: Span) -> Box<Diagnostic> {
 }
 
 /// Decodes a string literal token (with its quotes) starting at byte `start`.
-/// Unknown escapes are reported (E0003) and kept literally.
-pub fn parse_str(raw: &str, start: usize, diags: &mut Vec<Diagnostic>) -> String {
+/// Unknown escapes are reported (E0003) and kept literally. The result is
+/// bytes: an escape such as `\xff` yields the single byte 0xff.
+pub fn parse_str(raw: &str, start: usize, diags: &mut Vec<Diagnostic>) -> Vec<u8> {
     let inner = raw
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or(raw);
     let base = start + 1;
-    let mut out = String::with_capacity(inner.len());
+    let mut out = Vec::with_capacity(inner.len());
     let mut chars = inner.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         if c != '\\' {
-            out.push(c);
+            let mut utf8 = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
             continue;
         }
         let Some((j, e)) = chars.next() else {
-            out.push('\\');
+            out.push(b'\\');
             break;
         };
         let esc_end = base + j + e.len_utf8();
         match e {
-            'n' => out.push('\n'),
-            't' => out.push('\t'),
-            'r' => out.push('\r'),
-            '"' => out.push('"'),
-            '\\' => out.push('\\'),
+            'n' => out.push(b'\n'),
+            't' => out.push(b'\t'),
+            'r' => out.push(b'\r'),
+            '"' => out.push(b'"'),
+            '\\' => out.push(b'\\'),
             '0'..='7' => {
                 let value = take_digits(&mut chars, e, 8, 3);
                 let end = base + chars.peek().map_or(inner.len(), |&(k, _)| k);
@@ -122,7 +153,8 @@ pub fn parse_str(raw: &str, start: usize, diags: &mut Vec<Diagnostic>) -> String
                     Span::new(base + i, esc_end),
                     &format!("\\{other}"),
                 ));
-                out.push(other);
+                let mut utf8 = [0u8; 4];
+                out.extend_from_slice(other.encode_utf8(&mut utf8).as_bytes());
             }
         }
     }
@@ -149,9 +181,9 @@ fn take_digits(
     value
 }
 
-fn push_byte(out: &mut String, value: u32, span: Span, diags: &mut Vec<Diagnostic>) {
+fn push_byte(out: &mut Vec<u8>, value: u32, span: Span, diags: &mut Vec<Diagnostic>) {
     match u8::try_from(value) {
-        Ok(b) => out.push(char::from(b)),
+        Ok(b) => out.push(b),
         Err(_) => diags.push(
             Diagnostic::error("E0003", "octal escape is out of range", span)
                 .label("larger than \\377")
@@ -189,6 +221,13 @@ mod tests {
         assert_eq!(int("09"), None);
         assert_eq!(int("12abc"), None);
         assert_eq!(int("1e30"), None);
+        assert_eq!(int("100ms"), Some(100_000_000));
+        assert_eq!(int("5s"), Some(5_000_000_000));
+        assert_eq!(int("2h"), Some(7_200_000_000_000));
+        assert_eq!(int("1d"), Some(86_400_000_000_000));
+        assert_eq!(int("3us"), Some(3_000));
+        assert_eq!(int("7ns"), Some(7));
+        assert_eq!(int("0x1d"), Some(29));
     }
 
     #[test]
@@ -196,8 +235,9 @@ mod tests {
         let mut d = Vec::new();
         assert_eq!(
             parse_str(r#""a\n\t\"\\\101\x41""#, 0, &mut d),
-            "a\n\t\"\\AA"
+            b"a\n\t\"\\AA"
         );
+        assert_eq!(parse_str(r#""\xff\377é""#, 0, &mut d), b"\xff\xff\xc3\xa9");
         assert!(d.is_empty());
         parse_str(r#""\q""#, 0, &mut d);
         assert_eq!(d.len(), 1);

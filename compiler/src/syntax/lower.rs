@@ -15,6 +15,8 @@ use pest::iterators::Pair;
 pub struct Lower<'d> {
     pub offset: usize,
     pub diags: &'d mut Vec<Diagnostic>,
+    /// The text being lowered (starting at `offset`).
+    pub source: &'d str,
 }
 
 impl Lower<'_> {
@@ -24,6 +26,26 @@ impl Lower<'_> {
         let start = p.as_span().start() + self.offset;
         let len = p.as_str().trim_end_matches([' ', '\t', '\r', '\n']).len();
         Span::new(start, start + len)
+    }
+
+    /// Lowers one top-level item.
+    pub fn item(&mut self, p: Pair<'_, Rule>) -> Option<Item> {
+        match p.as_rule() {
+            Rule::probe => self.probe(p).map(Item::Probe),
+            Rule::config_block => self.config_block(p).map(Item::Config),
+            Rule::map_decl => self.map_decl(p).map(Item::MapDecl),
+            Rule::macro_def => self.macro_def(p).map(Item::Macro),
+            Rule::import_stmt => {
+                let span = self.span(&p);
+                let lit = p.into_inner().nth(1)?;
+                let bytes = literal::parse_str(lit.as_str(), self.span(&lit).start, self.diags);
+                Some(Item::Import {
+                    path: String::from_utf8_lossy(&bytes).into_owned(),
+                    span,
+                })
+            }
+            _ => None,
+        }
     }
 
     pub fn probe(&mut self, p: Pair<'_, Rule>) -> Option<Probe> {
@@ -74,6 +96,167 @@ impl Lower<'_> {
         AttachPoint { parts, raw, span }
     }
 
+    fn macro_def(&mut self, p: Pair<'_, Rule>) -> Option<MacroDef> {
+        let span = self.span(&p);
+        let mut it = p.into_inner().skip(1);
+        let name = it.next()?.as_str().to_string();
+        let mut params = Vec::new();
+        let mut body = None;
+        let mut value = None;
+        for c in it {
+            match c.as_rule() {
+                Rule::macro_param => {
+                    let inner = c.into_inner().next()?;
+                    let text = inner.as_str();
+                    params.push(match inner.as_rule() {
+                        Rule::var => MacroParam::Var(text.get(1..)?.to_string()),
+                        Rule::map_name => MacroParam::Map(text.get(1..)?.to_string()),
+                        _ => MacroParam::Expr(text.to_string()),
+                    });
+                }
+                _ => {
+                    let block_span = self.span(&c);
+                    if let ExprKind::Block { stmts, value: v } = self.block_expr(c)? {
+                        body = Some(Block {
+                            stmts,
+                            span: block_span,
+                        });
+                        value = v.map(|b| *b);
+                    }
+                }
+            }
+        }
+        Some(MacroDef {
+            name,
+            params,
+            body: body?,
+            value,
+            span,
+        })
+    }
+
+    fn config_block(&mut self, p: Pair<'_, Rule>) -> Option<ConfigBlock> {
+        let span = self.span(&p);
+        let mut entries = Vec::new();
+        for e in p.into_inner().filter(|c| c.as_rule() == Rule::config_entry) {
+            let mut it = e.into_inner();
+            let key = it.next()?;
+            let value = it.next()?;
+            let value_span = self.span(&value);
+            let v = match value.as_rule() {
+                Rule::int_lit => match literal::parse_int(value.as_str(), value_span) {
+                    Ok(v) => ConfigValue::Int(v),
+                    Err(d) => {
+                        self.diags.push(*d);
+                        ConfigValue::Int(0)
+                    }
+                },
+                Rule::str_lit => {
+                    let bytes = literal::parse_str(value.as_str(), value_span.start, self.diags);
+                    ConfigValue::Str(String::from_utf8_lossy(&bytes).into_owned())
+                }
+                _ => ConfigValue::Word(value.as_str().to_string()),
+            };
+            entries.push(ConfigEntry {
+                key: key.as_str().to_string(),
+                key_span: self.span(&key),
+                value: v,
+                value_span,
+            });
+        }
+        Some(ConfigBlock { entries, span })
+    }
+
+    fn map_decl(&mut self, p: Pair<'_, Rule>) -> Option<MapDecl> {
+        let span = self.span(&p);
+        let mut it = p.into_inner().filter(|c| c.as_rule() != Rule::kw_let);
+        let name = it.next()?.as_str().get(1..)?.to_string();
+        let kind = it.next()?;
+        let size = it.next()?;
+        let size_span = self.span(&size);
+        let size = match literal::parse_int(size.as_str(), size_span) {
+            Ok(v) => v,
+            Err(d) => {
+                self.diags.push(*d);
+                0
+            }
+        };
+        Some(MapDecl {
+            name,
+            kind: kind.as_str().to_string(),
+            kind_span: self.span(&kind),
+            size,
+            span,
+        })
+    }
+
+    fn type_name(&self, p: &Pair<'_, Rule>) -> TypeName {
+        let text = p.as_str();
+        let pointer_depth = text.chars().filter(|&c| c == '*').count();
+        let name = text
+            .trim_end_matches(['*', ' ', '\t', '\r', '\n'])
+            .to_string();
+        TypeName {
+            name,
+            pointer_depth: u8::try_from(pointer_depth).unwrap_or(u8::MAX),
+            span: self.span(p),
+            of: None,
+        }
+    }
+
+    /// `type_spec`: a type name, or `typeof(type)` / `typeof(expr)`.
+    fn type_spec(&mut self, p: Pair<'_, Rule>) -> Option<TypeName> {
+        let span = self.span(&p);
+        let inner = p.into_inner().next()?;
+        if inner.as_rule() == Rule::type_name {
+            return Some(self.type_name(&inner));
+        }
+        let arg = inner.into_inner().nth(1)?;
+        if arg.as_rule() == Rule::type_name {
+            return Some(self.type_name(&arg));
+        }
+        Some(TypeName {
+            name: "typeof".to_string(),
+            pointer_depth: 0,
+            span,
+            of: Some(Box::new(self.expr(arg)?)),
+        })
+    }
+
+    /// A block used as a value: its statements and, when the last statement
+    /// is an expression not followed by `;`, that expression as the value.
+    fn block_expr(&mut self, p: Pair<'_, Rule>) -> Option<ExprKind> {
+        let text_end = p.as_span().end() + self.offset;
+        let block = self.block(p)?;
+        let mut stmts = block.stmts;
+        let ends_with_value = match stmts.last() {
+            Some(Stmt {
+                kind: StmtKind::Expr(_),
+                span,
+            }) => self.tail_is_brace(span.end, text_end),
+            _ => false,
+        };
+        let value = if ends_with_value {
+            match stmts.pop() {
+                Some(Stmt {
+                    kind: StmtKind::Expr(e),
+                    ..
+                }) => Some(Box::new(e)),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        Some(ExprKind::Block { stmts, value })
+    }
+
+    /// Whether only whitespace and the closing `}` lie between `from` and `to`.
+    fn tail_is_brace(&self, from: usize, to: usize) -> bool {
+        self.source
+            .get(from.saturating_sub(self.offset)..to.saturating_sub(self.offset))
+            .is_some_and(|t| t.trim() == "}")
+    }
+
     fn block(&mut self, p: Pair<'_, Rule>) -> Option<Block> {
         let span = self.span(&p);
         let list = p.into_inner().next()?;
@@ -88,10 +271,30 @@ impl Lower<'_> {
         let span = self.span(&p);
         let kind = match p.as_rule() {
             Rule::if_stmt => self.if_stmt(p)?,
+            Rule::block => StmtKind::Block(self.block(p)?),
+            Rule::while_stmt => {
+                let mut it = p.into_inner().skip(1);
+                let cond = self.expr(it.next()?)?;
+                let body = self.block(it.next()?)?;
+                StmtKind::While { cond, body }
+            }
+            Rule::unroll_stmt => {
+                let mut it = p.into_inner().skip(1);
+                let count = self.expr(it.next()?)?;
+                let body = self.block(it.next()?)?;
+                StmtKind::Unroll { count, body }
+            }
+            Rule::for_stmt => self.for_stmt(p)?,
             Rule::simple_stmt => {
                 let inner = p.into_inner().next()?;
                 match inner.as_rule() {
                     Rule::assign => self.assign(inner)?,
+                    Rule::let_stmt => self.let_stmt(inner)?,
+                    Rule::jump_stmt => match inner.into_inner().next()?.as_rule() {
+                        Rule::kw_break => StmtKind::Break,
+                        Rule::kw_continue => StmtKind::Continue,
+                        _ => StmtKind::Return,
+                    },
                     _ => StmtKind::Expr(self.expr(inner)?),
                 }
             }
@@ -100,11 +303,61 @@ impl Lower<'_> {
         Some(Stmt { kind, span })
     }
 
+    fn for_stmt(&mut self, p: Pair<'_, Rule>) -> Option<StmtKind> {
+        let mut it = p.into_inner().skip(1);
+        let var = it.next()?;
+        let var_span = self.span(&var);
+        let var = var.as_str().get(1..)?.to_string();
+        let source = it.next()?;
+        let source_span = self.span(&source);
+        let body = self.block(it.next()?)?;
+        if source.as_rule() == Rule::for_range {
+            let mut r = source.into_inner();
+            let start = self.binary(r.next()?)?;
+            let end = self.binary(r.next()?)?;
+            return Some(StmtKind::ForRange {
+                var,
+                var_span,
+                start,
+                end,
+                body,
+            });
+        }
+        let map = self.map(source, source_span)?;
+        Some(StmtKind::ForMap {
+            var,
+            var_span,
+            map,
+            body,
+        })
+    }
+
+    fn let_stmt(&mut self, p: Pair<'_, Rule>) -> Option<StmtKind> {
+        let mut it = p.into_inner().skip(1);
+        let var = it.next()?;
+        let name_span = self.span(&var);
+        let name = var.as_str().get(1..)?.to_string();
+        let mut ty = None;
+        let mut value = None;
+        for c in it {
+            match c.as_rule() {
+                Rule::type_spec => ty = Some(self.type_spec(c)?),
+                _ => value = Some(self.expr(c)?),
+            }
+        }
+        Some(StmtKind::Let {
+            name,
+            name_span,
+            ty,
+            value,
+        })
+    }
+
     fn if_stmt(&mut self, p: Pair<'_, Rule>) -> Option<StmtKind> {
         let mut it = p
             .into_inner()
             .filter(|c| !matches!(c.as_rule(), Rule::kw_if | Rule::kw_else));
-        let cond = self.expr(it.next()?)?;
+        let cond = self.expr(unparen(it.next()?))?;
         let then = self.block(it.next()?)?;
         let otherwise = match it.next() {
             None => None,
@@ -132,6 +385,10 @@ impl Lower<'_> {
             s => Some(binary_op(s.strip_suffix('=')?)?),
         };
         let value = self.expr(it.next()?)?;
+        // `_ = e;` evaluates `e` and discards its value.
+        if op.is_none() && matches!(&target.kind, ExprKind::Ident(n) if n == "_") {
+            return Some(StmtKind::Expr(value));
+        }
         Some(StmtKind::Assign { target, op, value })
     }
 
@@ -184,14 +441,23 @@ impl Lower<'_> {
         for child in p.into_inner() {
             match child.as_rule() {
                 Rule::postfix => operand = Some(self.postfix(child)?),
-                rule => prefixes.push((rule, self.span(&child))),
+                Rule::cast_op => {
+                    let span = self.span(&child);
+                    let ty = self.type_spec(child.into_inner().next()?)?;
+                    prefixes.push((Rule::cast_op, span, Some(ty)));
+                }
+                rule => prefixes.push((rule, self.span(&child), None)),
             }
         }
         let mut e = operand?;
-        for (rule, op_span) in prefixes.into_iter().rev() {
+        for (rule, op_span, cast_ty) in prefixes.into_iter().rev() {
             let span = op_span.to(e.span);
             let operand = Box::new(e);
             let kind = match rule {
+                Rule::cast_op => ExprKind::Cast {
+                    ty: cast_ty?,
+                    operand,
+                },
                 Rule::op_preinc => ExprKind::IncDec {
                     target: operand,
                     increment: true,
@@ -228,6 +494,20 @@ impl Lower<'_> {
             let span = e.span.to(self.span(&op));
             let base = Box::new(e);
             let kind = match op.as_rule() {
+                Rule::tuple_index => {
+                    let pos = op.into_inner().next()?;
+                    let index = match pos.as_str().parse::<u32>() {
+                        Ok(i) => i,
+                        Err(_) => {
+                            self.diags.push(
+                                Diagnostic::error("E0002", "tuple index is too large", span)
+                                    .label("not a valid tuple position"),
+                            );
+                            0
+                        }
+                    };
+                    ExprKind::TupleIndex { base, index }
+                }
                 Rule::field_dot | Rule::field_arrow => {
                     let arrow = op.as_rule() == Rule::field_arrow;
                     let name = op.into_inner().next()?;
@@ -267,9 +547,38 @@ impl Lower<'_> {
                     ExprKind::Int(0)
                 }
             },
-            Rule::str_lit => ExprKind::Str(literal::parse_str(text, span.start, self.diags)),
+            Rule::str_lit => {
+                match String::from_utf8(literal::parse_str(text, span.start, self.diags)) {
+                    Ok(s) => ExprKind::Str(s),
+                    Err(e) => ExprKind::Bytes(e.into_bytes()),
+                }
+            }
+            Rule::ident if text == "true" || text == "false" => ExprKind::Bool(text == "true"),
             Rule::ident => ExprKind::Ident(text.to_string()),
-            Rule::var => ExprKind::Var(text.get(1..)?.to_string()),
+            Rule::param_count => ExprKind::ParamCount,
+            Rule::var => {
+                let name = text.get(1..)?;
+                match name.parse::<u32>() {
+                    Ok(n) if name.bytes().all(|b| b.is_ascii_digit()) => ExprKind::Positional(n),
+                    _ => ExprKind::Var(name.to_string()),
+                }
+            }
+            Rule::tuple => {
+                let elems = p
+                    .into_inner()
+                    .map(|e| self.expr(e))
+                    .collect::<Option<Vec<_>>>()?;
+                ExprKind::Tuple(elems)
+            }
+            Rule::sizeof_expr => {
+                let arg = p.into_inner().nth(1)?;
+                if arg.as_rule() == Rule::type_spec {
+                    ExprKind::SizeofType(self.type_spec(arg)?)
+                } else {
+                    ExprKind::SizeofExpr(Box::new(self.expr(arg)?))
+                }
+            }
+            Rule::block => self.block_expr(p)?,
             Rule::paren => {
                 let inner = self.expr(p.into_inner().next()?)?;
                 return Some(Expr { span, ..inner });
@@ -311,6 +620,23 @@ impl Lower<'_> {
             span,
         })
     }
+}
+
+/// The inner expression of a condition written entirely in parentheses
+/// (`if (c)`), so its span is that of `c` as in the parenthesized grammar
+/// of older versions; any other expression unchanged.
+fn unparen(p: Pair<'_, Rule>) -> Pair<'_, Rule> {
+    fn only_child<'i>(p: &Pair<'i, Rule>, rule: Rule) -> Option<Pair<'i, Rule>> {
+        let mut it = p.clone().into_inner();
+        let c = it.next()?;
+        (it.next().is_none() && c.as_rule() == rule).then_some(c)
+    }
+    let inner = only_child(&p, Rule::binary)
+        .and_then(|b| only_child(&b, Rule::unary))
+        .and_then(|u| only_child(&u, Rule::postfix))
+        .and_then(|pf| only_child(&pf, Rule::paren))
+        .and_then(|paren| paren.into_inner().next());
+    inner.unwrap_or(p)
 }
 
 fn reduce(operands: &mut Vec<Expr>, ops: &mut Vec<BinaryOp>) -> Option<()> {

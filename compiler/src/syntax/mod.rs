@@ -5,7 +5,7 @@
 
 pub mod ast;
 mod lexscan;
-mod literal;
+pub(crate) mod literal;
 mod lower;
 mod parser;
 pub mod print;

@@ -46,8 +46,8 @@ pub fn parse(source: &SourceFile) -> (Script, Vec<Diagnostic>) {
             break;
         }
         match parse_probe(rest, pos, &mut diags) {
-            Ok(Some((probe, end))) => {
-                items.push(super::ast::Item::Probe(probe));
+            Ok(Some((item, end))) => {
+                items.push(item);
                 pos = end;
             }
             Ok(None) => {
@@ -76,9 +76,10 @@ pub fn parse(source: &SourceFile) -> (Script, Vec<Diagnostic>) {
     )
 }
 
-type ProbeResult = Result<Option<(super::ast::Probe, usize)>, Box<Error<Rule>>>;
+type ProbeResult = Result<Option<(super::ast::Item, usize)>, Box<Error<Rule>>>;
 
-/// Parses one probe at the start of `rest` (which begins at byte `offset`);
+/// Parses one top-level item (a probe, a `config` block or a map
+/// declaration) at the start of `rest` (which begins at byte `offset`);
 /// returns it and the offset just past it.
 fn parse_probe(rest: &str, offset: usize, diags: &mut Vec<Diagnostic>) -> ProbeResult {
     let mut pairs = Grammar::parse(Rule::probe_entry, rest).map_err(Box::new)?;
@@ -86,8 +87,12 @@ fn parse_probe(rest: &str, offset: usize, diags: &mut Vec<Diagnostic>) -> ProbeR
         return Ok(None);
     };
     let end = offset + probe.as_span().end();
-    let mut lower = Lower { offset, diags };
-    Ok(lower.probe(probe).map(|p| (p, end)))
+    let mut lower = Lower {
+        offset,
+        diags,
+        source: rest,
+    };
+    Ok(lower.item(probe).map(|p| (p, end)))
 }
 
 /// The one conversion of a pest error into a diagnostic (`E0001`, or `E0004`
@@ -131,7 +136,7 @@ fn syntax_error(
         (false, false) => format!("expected {}", one_of(&expected)),
     };
     let mut d = Diagnostic::error("E0001", message, span).label(label);
-    if let Some(h) = help_for(&expected, at >= text.len(), &found) {
+    if let Some(h) = help_for(&expected, at >= text.len(), &found, wants_expr) {
         d = d.help(h);
     }
     d
@@ -270,13 +275,33 @@ fn one_of(items: &[String]) -> String {
     }
 }
 
-fn help_for(expected: &[String], at_end: bool, found: &str) -> Option<String> {
+fn help_for(expected: &[String], at_end: bool, found: &str, wants_expr: bool) -> Option<String> {
     let has = |t: &str| expected.iter().any(|x| x == t);
+    // Keywords that start statements are where a broken statement of that
+    // kind is reported, not names used by mistake.
+    const STATEMENT_WORDS: &[&str] = &[
+        "if", "else", "while", "for", "unroll", "let", "return", "break", "continue",
+    ];
     let keyword = found
         .strip_prefix('`')
         .and_then(|f| f.strip_suffix('`'))
         .filter(|w| is_keyword(w));
-    if let Some(word) = keyword.filter(|w| *w != "else" && *w != "if") {
+    let form = match keyword {
+        Some("for") => {
+            Some("a `for` loop is `for ($i : 0..10) { ... }` or `for ($kv : @map) { ... }`")
+        }
+        Some("while") => Some("a `while` loop is `while (cond) { ... }`"),
+        Some("unroll") => Some("`unroll(N) { ... }` repeats the block N times (1 to 100)"),
+        Some("let") => Some("declare with `let $x;`, `let $x = e;` or `let $x: uint32 = e;`"),
+        Some("import") => Some("an import is `import \"file.bt\";`"),
+        Some("macro") => Some("a macro is `macro name($var, @map, expr) { ... }`"),
+        Some("config") => Some("the config block is `config = { key = value; ... }`"),
+        _ => None,
+    };
+    if let Some(form) = form {
+        return Some(form.to_string());
+    }
+    if let Some(word) = keyword.filter(|w| !STATEMENT_WORDS.contains(w)) {
         return Some(format!(
             "`{word}` is a reserved keyword and cannot be used as a name"
         ));
@@ -291,7 +316,7 @@ fn help_for(expected: &[String], at_end: bool, found: &str) -> Option<String> {
         "is a closing `)` missing?"
     } else if has("`]`") {
         "is a closing `]` missing?"
-    } else if has("`{`") {
+    } else if has("`{`") && !wants_expr {
         "an action block `{ ... }` must follow the attach points and predicate"
     } else if has("`/`") {
         "is the closing `/` of the predicate missing?"
@@ -337,7 +362,14 @@ mod tests {
     fn probes(text: &str) -> (Vec<Probe>, Vec<Diagnostic>) {
         let (script, diags) = parse(&SourceFile::new("t", text));
         (
-            script.items.into_iter().map(|Item::Probe(p)| p).collect(),
+            script
+                .items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Item::Probe(p) => Some(p),
+                    _ => None,
+                })
+                .collect(),
             diags,
         )
     }

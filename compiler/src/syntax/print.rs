@@ -16,6 +16,59 @@ pub fn print(script: &Script) -> String {
     for item in &script.items {
         match item {
             Item::Probe(p) => probe(&mut out, p, 1),
+            Item::Config(c) => {
+                indent(&mut out, 1);
+                let _ = write!(out, "(config {}", at(c.span));
+                for e in &c.entries {
+                    let v = match &e.value {
+                        ConfigValue::Int(v) => v.to_string(),
+                        ConfigValue::Str(s) => format!("{s:?}"),
+                        ConfigValue::Word(w) => w.clone(),
+                    };
+                    let _ = write!(out, " ({} {v})", e.key);
+                }
+                out.push(')');
+            }
+            Item::Macro(m) => {
+                indent(&mut out, 1);
+                let params: Vec<String> = m
+                    .params
+                    .iter()
+                    .map(|p| match p {
+                        MacroParam::Var(n) => format!("${n}"),
+                        MacroParam::Map(n) => format!("@{n}"),
+                        MacroParam::Expr(n) => n.clone(),
+                    })
+                    .collect();
+                let _ = write!(
+                    out,
+                    "(macro {}({}) {}",
+                    m.name,
+                    params.join(", "),
+                    at(m.span)
+                );
+                block(&mut out, &m.body, 2);
+                if let Some(v) = &m.value {
+                    out.push_str(" => ");
+                    expr(&mut out, v);
+                }
+                out.push(')');
+            }
+            Item::Import { path, span } => {
+                indent(&mut out, 1);
+                let _ = write!(out, "(import {path:?} {})", at(*span));
+            }
+            Item::MapDecl(d) => {
+                indent(&mut out, 1);
+                let _ = write!(
+                    out,
+                    "(let-map @{} {}({}) {})",
+                    d.name,
+                    d.kind,
+                    d.size,
+                    at(d.span)
+                );
+            }
         }
     }
     out.push_str(")\n");
@@ -113,8 +166,68 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
                 out.push(')');
             }
         }
+        StmtKind::Let {
+            name, ty, value, ..
+        } => {
+            let _ = write!(out, "(let {} ${name}", at(s.span));
+            if let Some(t) = ty {
+                let _ = write!(out, " : {}", type_name(t));
+            }
+            if let Some(v) = value {
+                out.push(' ');
+                expr(out, v);
+            }
+        }
+        StmtKind::Block(b) => {
+            let _ = write!(out, "(scope {}", at(s.span));
+            block(out, b, depth + 1);
+        }
+        StmtKind::While { cond, body } => {
+            let _ = write!(out, "(while {} ", at(s.span));
+            expr(out, cond);
+            block(out, body, depth + 1);
+        }
+        StmtKind::Unroll { count, body } => {
+            let _ = write!(out, "(unroll {} ", at(s.span));
+            expr(out, count);
+            block(out, body, depth + 1);
+        }
+        StmtKind::ForRange {
+            var,
+            start,
+            end,
+            body,
+            ..
+        } => {
+            let _ = write!(out, "(for {} ${var} ", at(s.span));
+            expr(out, start);
+            out.push_str(" .. ");
+            expr(out, end);
+            block(out, body, depth + 1);
+        }
+        StmtKind::ForMap { var, map, body, .. } => {
+            let _ = write!(out, "(for {} ${var} ", at(s.span));
+            expr(out, map);
+            block(out, body, depth + 1);
+        }
+        StmtKind::Break => {
+            let _ = write!(out, "(break {}", at(s.span));
+        }
+        StmtKind::Continue => {
+            let _ = write!(out, "(continue {}", at(s.span));
+        }
+        StmtKind::Return => {
+            let _ = write!(out, "(return {}", at(s.span));
+        }
     }
     out.push(')');
+}
+
+fn type_name(t: &TypeName) -> String {
+    if let Some(e) = &t.of {
+        return format!("typeof({})", print_expr(e));
+    }
+    format!("{}{}", t.name, "*".repeat(usize::from(t.pointer_depth)))
 }
 
 fn expr(out: &mut String, e: &Expr) {
@@ -128,6 +241,47 @@ fn expr(out: &mut String, e: &Expr) {
         }
         ExprKind::Ident(n) => {
             let _ = write!(out, "(ident {n} {sp}");
+        }
+        ExprKind::Bytes(b) => {
+            let _ = write!(out, "(bytes \"{}\" {sp}", b.escape_ascii());
+        }
+        ExprKind::Bool(b) => {
+            let _ = write!(out, "(bool {b} {sp}");
+        }
+        ExprKind::Positional(n) => {
+            let _ = write!(out, "(param ${n} {sp}");
+        }
+        ExprKind::ParamCount => {
+            let _ = write!(out, "(param $# {sp}");
+        }
+        ExprKind::Tuple(elems) => {
+            let _ = write!(out, "(tuple {sp}");
+            children(out, elems.iter());
+        }
+        ExprKind::TupleIndex { base, index } => {
+            let _ = write!(out, "(.{index} {sp} ");
+            expr(out, base);
+        }
+        ExprKind::Cast { ty, operand } => {
+            let _ = write!(out, "(cast {} {sp} ", type_name(ty));
+            expr(out, operand);
+        }
+        ExprKind::SizeofType(t) => {
+            let _ = write!(out, "(sizeof {} {sp}", type_name(t));
+        }
+        ExprKind::SizeofExpr(e) => {
+            let _ = write!(out, "(sizeof {sp} ");
+            expr(out, e);
+        }
+        ExprKind::Block { stmts, value } => {
+            let _ = write!(out, "(block-expr {sp}");
+            for s in stmts {
+                stmt(out, s, 3);
+            }
+            if let Some(v) = value {
+                out.push_str(" => ");
+                expr(out, v);
+            }
         }
         ExprKind::Var(n) => {
             let _ = write!(out, "(var ${n} {sp}");

@@ -148,6 +148,18 @@ pub fn load_program(
     insns: &[u64],
     site: &ProbeSite<'_>,
 ) -> Result<OwnedFd, BpfError> {
+    load_program_with_btf(prog_type, name, insns, site, None)
+}
+
+/// `load_program` with BTF function and line info (needed by programs
+/// with callbacks).
+pub fn load_program_with_btf(
+    prog_type: u32,
+    name: &str,
+    insns: &[u64],
+    site: &ProbeSite<'_>,
+    btf: Option<&super::btf::ProgBtf<'_>>,
+) -> Result<OwnedFd, BpfError> {
     quiet_libbpf();
     if insns.is_empty() {
         return Err(BpfError::Object(format!(
@@ -155,14 +167,14 @@ pub fn load_program(
             site.probe
         )));
     }
-    match try_load(prog_type, name, insns, 0, SMALL_LOG) {
+    match try_load(prog_type, name, insns, 0, SMALL_LOG, btf) {
         Ok(fd) => Ok(fd),
         Err((errno, first_log)) => {
             if errno == libc::EPERM && first_log.trim().is_empty() {
                 return Err(BpfError::NotPermitted);
             }
             // Retry once to capture the complete verifier log.
-            let (errno, log) = match try_load(prog_type, name, insns, 1, LARGE_LOG) {
+            let (errno, log) = match try_load(prog_type, name, insns, 1, LARGE_LOG, btf) {
                 Ok(fd) => return Ok(fd),
                 Err(failure) => failure,
             };
@@ -202,6 +214,7 @@ fn try_load(
     insns: &[u64],
     log_level: u32,
     log_size: usize,
+    btf: Option<&super::btf::ProgBtf<'_>>,
 ) -> Result<OwnedFd, (i32, String)> {
     let cname = kernel_name(name);
     let license = c"GPL";
@@ -213,6 +226,15 @@ fn try_load(
         log_buf: log.as_mut_ptr().cast(),
         ..Default::default()
     };
+    if let Some(b) = btf {
+        opts.prog_btf_fd = u32::try_from(b.btf_fd).unwrap_or(0);
+        opts.func_info = b.func_info.as_ptr().cast();
+        opts.func_info_cnt = u32::try_from(b.func_info.len()).unwrap_or(0);
+        opts.func_info_rec_size = std::mem::size_of::<aya_obj::generated::bpf_func_info>() as u32;
+        opts.line_info = b.line_info.as_ptr().cast();
+        opts.line_info_cnt = u32::try_from(b.line_info.len()).unwrap_or(0);
+        opts.line_info_rec_size = std::mem::size_of::<aya_obj::generated::bpf_line_info>() as u32;
+    }
     // SAFETY: `insns` is a live slice of 8-byte instructions with the layout
     // of `struct bpf_insn` (u64 alignment exceeds its 4-byte alignment); the
     // name, license and log buffer outlive the call, and `log_size` is the

@@ -63,8 +63,8 @@ pub fn read_all(fd: BorrowedFd<'_>, spec: &MapSpec) -> Result<Vec<MapEntry>, Bpf
                 spec.elf_name
             )))
         }
-        MapKind::PercpuHash | MapKind::PercpuArray => true,
-        MapKind::Hash | MapKind::StackTrace => false,
+        MapKind::PercpuHash | MapKind::PercpuArray | MapKind::LruPercpuHash => true,
+        MapKind::Hash | MapKind::LruHash | MapKind::StackTrace => false,
     };
     let value_size = spec.value_size as usize;
     let layout = Layout {

@@ -11,6 +11,7 @@
 //! `ringbuf` (`EventReader`), `maps` (`read_map`), `error` (`BpfError`).
 
 pub mod attach;
+pub mod btf;
 pub mod error;
 pub mod load;
 pub mod maps;
@@ -128,6 +129,12 @@ impl LoadedObject {
             ))
         })?;
 
+        // BTF only when some program has a callback (more than one function).
+        let needs_btf = obj
+            .functions
+            .values()
+            .any(|f| f.func_info.func_info.len() > 1);
+        let btf_fd = if needs_btf { btf::load(&mut obj) } else { None };
         let mut programs = Vec::with_capacity(manifest.programs.len());
         for spec in &manifest.programs {
             let program = obj.programs.get(&spec.function).ok_or_else(|| {
@@ -169,11 +176,20 @@ impl LoadedObject {
                 column: spec.column,
                 lines: &lines,
             };
-            programs.push(load::load_program(
+            let prog_btf = btf_fd
+                .as_ref()
+                .filter(|_| function.func_info.func_info.len() > 1)
+                .map(|fd| btf::ProgBtf {
+                    btf_fd: fd.as_raw_fd(),
+                    func_info: &function.func_info.func_info,
+                    line_info: &function.line_info.line_info,
+                });
+            programs.push(load::load_program_with_btf(
                 prog_type,
                 &spec.function,
                 &insns,
                 &site,
+                prog_btf.as_ref(),
             )?);
         }
 

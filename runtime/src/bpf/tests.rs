@@ -211,6 +211,7 @@ fn fixture_artifact() -> Artifact {
             },
         ],
         events: vec![],
+        config: Default::default(),
     };
     Artifact {
         elf: include_bytes!("testdata/fixture.o").to_vec(),

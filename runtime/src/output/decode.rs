@@ -163,6 +163,18 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
             }
         }
         ValueKind::Bool => Value::Bool(read_le(bytes, offset, 1) != 0),
+        ValueKind::Tuple { fields } => Value::Tuple(
+            fields
+                .iter()
+                .map(|f| {
+                    let inner = Field {
+                        offset: field.offset.saturating_add(f.offset),
+                        kind: f.kind.clone(),
+                    };
+                    decode_field(bytes, &inner)
+                })
+                .collect(),
+        ),
         ValueKind::Pointer => Value::Pointer(read_le(bytes, offset, 8)),
         ValueKind::Stack { kind, mode, limit } => {
             let id = read_le(bytes, offset, 8) as i64;
