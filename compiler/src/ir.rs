@@ -10,6 +10,7 @@
 
 use crate::manifest::{stack_value_size, StackKind, StackMode};
 use crate::source::Span;
+use crate::user_space::UsdtArg;
 use ferrotrace_stdlib::Builtin;
 use std::fmt::{self, Write};
 
@@ -131,6 +132,42 @@ pub enum Attach {
     /// A timer on one CPU firing every `period_ns` nanoseconds.
     Interval {
         period_ns: u64,
+    },
+    /// A raw tracepoint by its kernel name (`sched_switch`).
+    RawTracepoint {
+        name: String,
+    },
+    /// A sampling perf event (`profile`, `software`, `hardware`):
+    /// `perf_event_attr` type and config, sampled every `period` events
+    /// (nanoseconds for clocks), on every online CPU or on CPU 0 only.
+    Perf {
+        event_type: u32,
+        config: u64,
+        period: u64,
+        every_cpu: bool,
+    },
+    /// A kprobe (`ret == false`, at `function+offset`) or a kretprobe.
+    Kprobe {
+        function: String,
+        offset: u64,
+        ret: bool,
+    },
+    /// An fentry (`exit == false`) or fexit trampoline on a kernel function.
+    Fentry {
+        function: String,
+        exit: bool,
+    },
+    /// A BPF iterator over a kernel object list (`task`, `task_file`, ...).
+    Iter {
+        name: String,
+    },
+    /// A uprobe (or uretprobe) at file offset `offset` of `binary`; a USDT
+    /// probe with a semaphore also has its file offset in `ref_ctr_offset`.
+    Uprobe {
+        binary: String,
+        offset: u64,
+        retprobe: bool,
+        ref_ctr_offset: Option<u64>,
     },
 }
 
@@ -474,11 +511,21 @@ pub enum ExprKind {
         map: MapId,
         key: Vec<Expr>,
     },
-    /// Reads a tracepoint field at `offset` bytes into the tracepoint record.
-    /// A `Str` type means a fixed `char[N]` field read as a string.
+    /// Reads a tracepoint field at `offset` bytes into the tracepoint record
+    /// (more generally, into the program's context: `argN` and `retval`
+    /// are such reads too). A `Str` type means a fixed `char[N]` field read
+    /// as a string.
     TracepointField {
         offset: u32,
     },
+    /// Reads the 64-bit register at byte `offset` of the probe's
+    /// `struct pt_regs` context (uprobe `argN`, `retval`).
+    Register {
+        offset: u32,
+    },
+    /// An argument read from where its location says (a USDT note's
+    /// specification, or a uprobe argument passed on the stack), extended to `ty`.
+    UsdtArg(UsdtArg),
     /// Reads a `__data_loc char[]` tracepoint field as a string: the 32-bit
     /// value at `offset` holds the data's offset from the record start (low
     /// 16 bits) and its length (high 16 bits). `ty` is `Str(N)`.
@@ -750,6 +797,8 @@ impl fmt::Display for Expr {
             ExprKind::Local(v) => write!(f, "${v}")?,
             ExprKind::MapLoad { map, key } => write!(f, "map#{map}[{}]", list(key))?,
             ExprKind::TracepointField { offset } => write!(f, "args@{offset}")?,
+            ExprKind::Register { offset } => write!(f, "regs@{offset}")?,
+            ExprKind::UsdtArg(a) => write!(f, "usdt_arg({a:?})")?,
             ExprKind::TracepointDataLoc { offset } => write!(f, "data_loc(args@{offset})")?,
             ExprKind::MapDelete { map, key } => write!(f, "delete(map#{map}[{}])", list(key))?,
             ExprKind::MapHasKey { map, key } => write!(f, "has_key(map#{map}[{}])", list(key))?,

@@ -5,6 +5,8 @@
 //! This module also holds the pure parser of tracefs `format` files, so the
 //! real implementation and the fixtures share it.
 
+use crate::user_space::{UsdtProbe, UserObject};
+
 /// One field of a tracepoint record as its tracefs format describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TracepointField {
@@ -35,6 +37,80 @@ pub trait KernelInfo {
         name: &str,
     ) -> Result<Option<TracepointFormat>, String>;
 
+    /// Every tracepoint of the kernel as `(category, name)`, for wildcard
+    /// attach points and raw tracepoints. An `Err` is a reason the kernel
+    /// could not be asked (shown to the user).
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        Ok(Vec::new())
+    }
+
+    /// The parameter names of the kernel function `name` (from BTF), or
+    /// `None` when it is unknown. fentry/fexit read them as `args.NAME`,
+    /// and fexit's `retval` follows them in the program's context.
+    fn function_params(&self, name: &str) -> Result<Option<Vec<String>>, String> {
+        let _ = name;
+        Ok(None)
+    }
+
+    /// The kernel functions that can be probed by name, for kprobe and
+    /// fentry patterns (the real kernel answers from BTF).
+    fn kernel_functions(&self) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
+    }
+
+    /// Every raw tracepoint's name. By default, the tracefs tracepoints
+    /// outside `syscalls` (whose raw ones are `raw_syscalls:sys_enter` and
+    /// `sys_exit`); the real kernel answers from BTF, which also knows the
+    /// tracepoints that have no tracefs event.
+    fn raw_tracepoints(&self) -> Result<Vec<String>, String> {
+        let mut names: Vec<String> = self
+            .tracepoints()?
+            .into_iter()
+            .filter(|(c, _)| c != "syscalls")
+            .map(|(_, n)| n)
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// How many arguments the raw tracepoint `name` passes (from BTF), or
+    /// `None` when unknown (then `arg0`..`arg11` are all accepted and the
+    /// kernel checks at attach time).
+    fn raw_tracepoint_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
+        let _ = name;
+        Ok(None)
+    }
+
+    /// Resolves the binary part of a uprobe or USDT attach point: a path,
+    /// or a library's short name (`libc`) looked up as the dynamic linker
+    /// does (in the libraries mapped by `pid` first, when given). Returns
+    /// the absolute path, or `None` when nothing matches.
+    fn user_binary(&self, _name: &str, _pid: Option<u32>) -> Result<Option<String>, String> {
+        Err("this ferrotrace build cannot read user-space binaries".to_string())
+    }
+
+    /// The function symbols and loadable segments of the ELF file at `path`.
+    fn user_object(&self, _path: &str) -> Result<UserObject, String> {
+        Err("this ferrotrace build cannot read user-space binaries".to_string())
+    }
+
+    /// The USDT probes declared in the `.note.stapsdt` section of `path`.
+    fn usdt_probes(&self, _path: &str) -> Result<Vec<UsdtProbe>, String> {
+        Err("this ferrotrace build cannot read USDT notes".to_string())
+    }
+
+    /// The shared libraries the ELF file at `path` links, as absolute paths
+    /// (its `DT_NEEDED` entries found as the dynamic linker finds them).
+    fn linked_libraries(&self, _path: &str) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
+    }
+
+    /// The ELF files mapped executable by process `pid` (for `usdt:*` with `-p`).
+    fn process_objects(&self, _pid: u32) -> Result<Vec<String>, String> {
+        Err("this ferrotrace build cannot read process memory maps".to_string())
+    }
+
     /// The number of possible CPUs (the `ncpus` builtin); 1 when unknown.
     fn possible_cpus(&self) -> u32 {
         1
@@ -59,6 +135,41 @@ pub fn kallsyms_lookup(text: &str, name: &str) -> Option<u64> {
             .then(|| u64::from_str_radix(addr, 16).ok())
             .flatten()
     })
+}
+
+/// Whether `text` matches the attach-point pattern `pattern`, where `*`
+/// matches any run of characters and `?` any single character.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    // The last `*` seen and the text position it currently absorbs up to.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if c == b'?' || c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// Whether an attach-point part is a pattern rather than a name.
+pub fn is_pattern(part: &str) -> bool {
+    part.contains(['*', '?'])
 }
 
 impl TracepointFormat {
@@ -144,6 +255,18 @@ format:
 \tfield:char comm[16];\toffset:40;\tsize:16;\tsigned:0;
 \tfield:__data_loc char[] path;\toffset:56;\tsize:4;\tsigned:0;
 ";
+
+    #[test]
+    fn globs_match() {
+        assert!(glob_match("sys_enter_*", "sys_enter_openat"));
+        assert!(glob_match("*open*", "sys_enter_openat"));
+        assert!(glob_match("sched_?witch", "sched_switch"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("sys_exit_*", "sys_enter_openat"));
+        assert!(!glob_match("open", "openat"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxbyy"));
+    }
 
     #[test]
     fn parses_fields() {

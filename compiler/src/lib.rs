@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod sema;
 pub mod source;
 pub mod syntax;
+pub mod user_space;
 
 pub use diagnostics::{Diagnostic, Severity};
 pub use kernel::KernelInfo;

@@ -85,11 +85,56 @@ pub enum AttachSpec {
         period: u64,
         every_cpu: bool,
     },
+    /// A raw tracepoint by its kernel name, attached with one BPF link.
+    RawTracepoint { name: String },
+    /// The one program running every `syscalls:sys_enter_*` (or
+    /// `sys_exit_*`) probe of the script, dispatching on the syscall number;
+    /// attached to the raw tracepoint `raw_tracepoint` (`sys_enter` or
+    /// `sys_exit`) with one BPF link. `probes` names the probes it runs.
+    SyscallDispatch {
+        raw_tracepoint: String,
+        probes: Vec<String>,
+    },
+    /// A kprobe at `function+offset`, or a kretprobe.
+    Kprobe {
+        function: String,
+        offset: u64,
+        retprobe: bool,
+    },
+    /// An fentry or fexit BPF trampoline on a kernel function.
+    Fentry { function: String, fexit: bool },
+    /// A BPF iterator (`task`, `task_file`, ...).
+    Iter { name: String },
+    /// A uprobe (or uretprobe) through the uprobe PMU, at file offset
+    /// `offset` of `binary`, in every process or only the one the session
+    /// targets (`-p`, `-c`). `ref_ctr_offset` is the file offset of a USDT
+    /// semaphore the kernel increments while the probe is attached.
+    Uprobe {
+        binary: String,
+        offset: u64,
+        retprobe: bool,
+        ref_ctr_offset: Option<u64>,
+    },
+}
+
+impl Manifest {
+    /// How many probes the programs implement, as `Attached N probes` counts
+    /// them: a syscall dispatcher counts every probe it runs.
+    pub fn probe_count(&self) -> usize {
+        self.programs
+            .iter()
+            .map(|p| match &p.attach {
+                AttachSpec::SyscallDispatch { probes, .. } => probes.len(),
+                _ => 1,
+            })
+            .sum()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MapKind {
     Hash,
+    Array,
     PercpuHash,
     PercpuArray,
     Ringbuf,
@@ -104,6 +149,7 @@ impl MapKind {
     pub fn bpf_type(self) -> u32 {
         match self {
             MapKind::Hash => 1,
+            MapKind::Array => 2,
             MapKind::PercpuHash => 5,
             MapKind::PercpuArray => 6,
             MapKind::Ringbuf => 27,
@@ -137,6 +183,9 @@ pub enum MapRole {
     Events,
     /// Per-CPU scratch memory for temporaries too large for the BPF stack.
     Scratch,
+    /// One u64 at key 0: the pid of the `-c` command, written by the
+    /// runtime before attaching (`cpid`).
+    Cpid,
     /// A one-entry per-CPU array of u64: event records the ring buffer
     /// refused (it was full), summed over CPUs for `Lost N events`.
     Lost,

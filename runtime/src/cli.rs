@@ -42,6 +42,16 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "STAGE")]
     pub emit: Option<Emit>,
 
+    /// List the probes matching the pattern given as the first argument
+    /// (e.g. 'tracepoint:syscalls:*', 'uprobe:/bin/bash:*'), or every probe
+    /// (with -p, the process's user-space probes), and exit.
+    #[arg(short = 'l', long = "list")]
+    pub list: bool,
+
+    /// Verbose: with -l, also list each probe's arguments and their types.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
     /// Also write the maps keyed by kstack/ustack as an interactive SVG
     /// flame graph to this file when tracing ends.
     #[arg(long, value_name = "FILE.svg")]
@@ -50,6 +60,21 @@ pub struct Cli {
     /// Do not print informational lines such as "Attached N probes".
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// Trace only this process: uprobes and USDT probes attach to it alone,
+    /// libraries resolve through its mappings, and tracing stops when it exits.
+    #[arg(short = 'p', long = "pid", value_name = "PID")]
+    pub pid: Option<u32>,
+
+    /// Run this command, held until every probe is attached; its probes are
+    /// scoped to it, `cpid` is its pid, and tracing stops when it exits.
+    #[arg(short = 'c', long = "cmd", value_name = "CMD")]
+    pub cmd: Option<String>,
+
+    /// Do not use these kernel features even where they exist (here:
+    /// `uprobe_multi`, so each uprobe gets a perf event of its own).
+    #[arg(long = "no-feature", value_name = "FEATURE", value_delimiter = ',')]
+    pub no_feature: Vec<NoFeature>,
 
     /// The output format: bpftrace's text, one JSON object per line, or
     /// `folded` (the maps keyed by kstack/ustack as folded stacks,
@@ -78,6 +103,14 @@ pub struct Cli {
     /// and exit; `scripts/setup` installs them.
     #[arg(long, value_enum, value_name = "WHAT")]
     pub generate: Option<Generate>,
+}
+
+/// A kernel feature `--no-feature` can turn off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NoFeature {
+    /// uprobe_multi links (Linux 6.6+) for uprobes and USDT probes.
+    #[value(name = "uprobe_multi")]
+    UprobeMulti,
 }
 
 /// What `--generate` prints.

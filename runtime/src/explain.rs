@@ -110,12 +110,34 @@ fn explain_probe(out: &mut String, index: usize, spec: &ProgramSpec, kernel: &dy
         AttachSpec::Tracepoint { category, name } => {
             tracepoint_fields(out, category, name, kernel);
         }
+        AttachSpec::SyscallDispatch { probes, .. } => {
+            for probe in probes {
+                let name = probe.rsplit(':').next().unwrap_or_default();
+                let _ = writeln!(out, "    {probe}:");
+                tracepoint_fields(out, "syscalls", name, kernel);
+            }
+        }
         _ => {
             let context = ProbeKind::lookup(kind_name).map_or("", |(k, _)| k.info().context);
             let _ = writeln!(out, "    {context}");
         }
     }
-    let builtins: Vec<&str> = ferrotrace_stdlib::Builtin::names().collect();
+    // `probe`, `argN`, `retval` and `func` depend on the probe, `cpid` on -c,
+    // not on the task.
+    let builtins: Vec<&str> = ferrotrace_stdlib::Builtin::names()
+        .filter(|n| {
+            !matches!(
+                ferrotrace_stdlib::Builtin::lookup(n),
+                None | Some(
+                    ferrotrace_stdlib::Builtin::Probe
+                        | ferrotrace_stdlib::Builtin::Arg(_)
+                        | ferrotrace_stdlib::Builtin::Retval
+                        | ferrotrace_stdlib::Builtin::Func
+                        | ferrotrace_stdlib::Builtin::Cpid
+                )
+            )
+        })
+        .collect();
     docgen::wrap(
         out,
         &format!(
@@ -156,6 +178,51 @@ fn attach_text(attach: &AttachSpec) -> String {
                 "every online CPU"
             } else {
                 "CPU 0 only"
+            }
+        ),
+        AttachSpec::RawTracepoint { name } => {
+            format!("raw tracepoint {name}, through one BPF link")
+        }
+        AttachSpec::SyscallDispatch {
+            raw_tracepoint,
+            probes,
+        } => format!(
+            "raw tracepoint {raw_tracepoint}, through one BPF link: one program runs {} \
+             syscall tracepoint probe{}, dispatching on the syscall number",
+            probes.len(),
+            if probes.len() == 1 { "" } else { "s" }
+        ),
+        AttachSpec::Kprobe {
+            function,
+            offset,
+            retprobe,
+        } => match (retprobe, offset) {
+            (true, _) => {
+                format!("the return of kernel function {function}, through the kprobe PMU")
+            }
+            (false, 0) => {
+                format!("the entry of kernel function {function}, through the kprobe PMU")
+            }
+            (false, off) => {
+                format!("kernel function {function} at offset {off}, through the kprobe PMU")
+            }
+        },
+        AttachSpec::Fentry { function, fexit } => format!(
+            "a BPF trampoline at the {} of kernel function {function}",
+            if *fexit { "return" } else { "entry" }
+        ),
+        AttachSpec::Iter { name } => format!("the BPF iterator {name}"),
+        AttachSpec::Uprobe {
+            binary,
+            offset,
+            retprobe,
+            ref_ctr_offset,
+        } => format!(
+            "{} at file offset {offset:#x} of {binary}, through the uprobe PMU{}",
+            if *retprobe { "uretprobe" } else { "uprobe" },
+            match ref_ctr_offset {
+                Some(r) => format!(" (the kernel sets the USDT semaphore at file offset {r:#x})"),
+                None => String::new(),
             }
         ),
         #[allow(unreachable_patterns)]
@@ -281,6 +348,15 @@ fn explain_maps(out: &mut String, maps: &[MapSpec]) {
                     "    ",
                 );
             }
+            MapRole::Cpid => {
+                let _ = writeln!(out, "  {} (cpid): {kind}, one value", map.elf_name);
+                docgen::wrap(
+                    out,
+                    "why: holds the pid of the command started with -c, written by \
+                     ferrotrace before the probes are attached, for `cpid`",
+                    "    ",
+                );
+            }
         }
     }
 }
@@ -291,6 +367,7 @@ fn map_kind_name(kind: MapKind) -> &'static str {
         MapKind::PercpuHash => "per-CPU hash",
         MapKind::PercpuArray => "per-CPU array",
         MapKind::Ringbuf => "ring buffer",
+        MapKind::Array => "array",
         MapKind::StackTrace => "stack trace",
         #[allow(unreachable_patterns)]
         _ => "map",

@@ -4,10 +4,13 @@
 //! by reading tracefs: a tracepoint's record layout comes from
 //! `<tracefs>/events/CAT/NAME/format`, parsed by the compiler's own
 //! `TracepointFormat::parse` so that fixtures and the real kernel agree.
+//! User-space binaries, symbols and USDT notes come from `elf_symbols` and
+//! `usdt`.
 //! The number of possible CPUs comes from libbpf
 //! (`/sys/devices/system/cpu/possible`).
 
 use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
+use ferrotrace_compiler::user_space::{UsdtProbe, UserObject};
 
 use crate::tracefs;
 
@@ -34,6 +37,49 @@ impl KernelInfo for SystemKernel {
                 path.display()
             )),
         }
+    }
+
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        tracefs::tracepoints().map_err(|e| e.to_string())
+    }
+
+    fn function_params(&self, name: &str) -> Result<Option<Vec<String>>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.function_params(name))
+    }
+
+    fn kernel_functions(&self) -> Result<Vec<String>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.functions())
+    }
+
+    fn raw_tracepoints(&self) -> Result<Vec<String>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.raw_tracepoints())
+    }
+
+    fn raw_tracepoint_arg_count(&self, name: &str) -> Result<Option<u32>, String> {
+        // Without BTF the kernel still checks the arguments at attach time.
+        Ok(crate::btf::Btf::vmlinux()
+            .ok()
+            .and_then(|btf| btf.raw_tracepoint_arg_count(name)))
+    }
+
+    fn user_binary(&self, name: &str, pid: Option<u32>) -> Result<Option<String>, String> {
+        crate::elf_symbols::resolve_binary(name, pid)
+    }
+
+    fn user_object(&self, path: &str) -> Result<UserObject, String> {
+        crate::elf_symbols::read_object(path)
+    }
+
+    fn usdt_probes(&self, path: &str) -> Result<Vec<UsdtProbe>, String> {
+        crate::usdt::read_probes(path)
+    }
+
+    fn linked_libraries(&self, path: &str) -> Result<Vec<String>, String> {
+        crate::elf_symbols::linked_libraries(path)
+    }
+
+    fn process_objects(&self, pid: u32) -> Result<Vec<String>, String> {
+        crate::elf_symbols::process_objects(pid)
     }
 
     fn possible_cpus(&self) -> u32 {

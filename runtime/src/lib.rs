@@ -4,12 +4,16 @@
 //! `Manifest`.
 
 pub mod bpf;
+pub mod btf;
 pub mod buffering;
+pub mod child;
 pub mod cli;
+pub mod elf_symbols;
 pub mod explain;
 pub mod flamegraph;
 pub mod generate;
 pub mod kernel_info;
+pub mod listing;
 pub mod output;
 pub mod params;
 pub mod session;
@@ -17,3 +21,5 @@ pub mod signals;
 pub mod symbolize;
 pub mod tracefs;
 pub mod unsafe_actions;
+pub mod usdt;
+pub mod user_listing;

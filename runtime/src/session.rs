@@ -8,6 +8,7 @@
 //! `LoadedObject`, so they are released however the session ends.
 
 use crate::bpf::{BpfError, LoadedObject};
+use crate::child;
 use crate::cli::{Buffering, Cli, Emit, OutputFormat, ScriptSource};
 use crate::kernel_info::SystemKernel;
 use crate::output::folded::folded_lines;
@@ -38,6 +39,18 @@ pub fn run(cli: &Cli) -> i32 {
 }
 
 fn run_inner(cli: &Cli) -> Result<i32, String> {
+    if cli.list {
+        let pattern = cli.args.first().map(String::as_str);
+        let user = match pattern {
+            Some(p) => crate::user_listing::is_user_pattern(p),
+            None => cli.pid.is_some(),
+        };
+        if user {
+            return list_user_probes(pattern, cli.pid);
+        }
+        crate::listing::list(pattern, cli.verbose, &mut std::io::stdout().lock())?;
+        return Ok(0);
+    }
     if let Some(what) = cli.generate {
         crate::generate::generate(what, &mut std::io::stdout().lock())
             .map_err(|e| format!("ERROR: cannot write to standard output: {e}."))?;
@@ -47,6 +60,9 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
         print!("{}", crate::explain::explain_hook(kind)?);
         return Ok(0);
     }
+    if cli.no_feature.contains(&crate::cli::NoFeature::UprobeMulti) {
+        crate::bpf::uprobe::disable_uprobe_multi();
+    }
     let Some((script, params)) = cli.script() else {
         return Err("ERROR: no program given: pass a script file, `-` for standard input, or -e 'PROGRAM'.\n\
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."
@@ -55,6 +71,7 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
     let source = read_script(script)?;
     let mut options = crate::params::options(params, &cli.named)?;
     options.allow_unsafe = cli.unsafe_;
+    options.target = target(cli)?;
     let Some(artifact) = compile(&source, cli.emit, &options)? else {
         return Ok(0);
     };
@@ -112,12 +129,24 @@ fn compile(
         Some(Emit::Llvm) => print!("{}", codegen::emit_llvm(&program).map_err(internal)?),
         Some(Emit::Asm) => print!("{}", codegen::emit_asm(&program).map_err(internal)?),
         Some(Emit::Ast) | None => {
-            return codegen::generate(&program, source)
+            return codegen::generate_with(&program, source, &codegen_options())
                 .map(Some)
                 .map_err(internal)
         }
     }
     Ok(None)
+}
+
+/// Code generation choices from the environment: `FERROTRACE_SYSCALL_DISPATCH=0`
+/// gives every syscall tracepoint probe its own perf event, as bpftrace does
+/// (slow to attach and release; for comparison and debugging). The
+/// dispatcher knows the x86-64 syscall table and `pt_regs` only, so other
+/// architectures always use one perf event per tracepoint.
+fn codegen_options() -> codegen::Options {
+    codegen::Options {
+        syscall_dispatch: cfg!(target_arch = "x86_64")
+            && std::env::var("FERROTRACE_SYSCALL_DISPATCH").as_deref() != Ok("0"),
+    }
 }
 
 /// Prints diagnostics on stderr; fails (with nothing more to say) on errors.
@@ -157,6 +186,19 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     // "Attached" is already seen as a request to stop.
     signals::install();
     let mut object = LoadedObject::load(artifact).map_err(fail)?;
+    let mut child = match &cli.cmd {
+        Some(cmd) => Some(
+            child::Child::spawn_held(
+                &child::command_words(cmd).map_err(|e| format!("ERROR: {e}"))?,
+            )
+            .map_err(|e| format!("ERROR: {e}"))?,
+        ),
+        None => None,
+    };
+    object.set_target_pid(child.as_ref().map(|c| c.pid).or(cli.pid));
+    if let Some(c) = &child {
+        object.set_cpid(c.pid).map_err(fail)?;
+    }
     // BEGIN runs before the other probes are attached (as in bpftrace), so
     // what it prints and the maps it sets come before any event.
     if !cli.dry_run {
@@ -168,7 +210,7 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     }
     let mut printer = printer(cli)?;
     if !cli.quiet {
-        printer.attached(manifest.programs.len() as u64);
+        printer.attached(manifest.probe_count() as u64);
         printer.flush();
     }
     if cli.dry_run {
@@ -178,7 +220,10 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     let mut sink = EventSink::new(manifest, printer, stacks);
     let mut events = object.event_reader().map_err(fail)?;
 
-    while sink.exit.is_none() && !signals::stop_requested() {
+    if let Some(c) = &mut child {
+        c.release().map_err(|e| format!("ERROR: {e}"))?;
+    }
+    while sink.exit.is_none() && !signals::stop_requested() && !target_gone(&mut child, cli.pid) {
         events
             .poll(POLL_INTERVAL, &mut |r| sink.record(r, &object))
             .map_err(fail)?;
@@ -224,6 +269,63 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
         }
     }
     Ok(code)
+}
+
+/// `-l` for `uprobe:`/`uretprobe:`/`usdt:` patterns, or a `-p` process's
+/// user-space probes.
+fn list_user_probes(pattern: Option<&str>, pid: Option<u32>) -> Result<i32, String> {
+    let lines = crate::user_listing::list(pattern, pid).map_err(|e| format!("ERROR: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    Ok(0)
+}
+
+/// The process the command line targets, checked before compiling.
+fn target(cli: &Cli) -> Result<sema::Target, String> {
+    if cli.pid.is_some() && cli.cmd.is_some() {
+        return Err(
+            "ERROR: -p and -c cannot be used together: trace a running process or start one."
+                .into(),
+        );
+    }
+    if let Some(pid) = cli.pid {
+        if !child::process_alive(pid) {
+            return Err(format!(
+                "ERROR: process {pid} does not exist; check the pid given with -p."
+            ));
+        }
+    }
+    let command = match &cli.cmd {
+        Some(cmd) => {
+            let words = child::command_words(cmd).map_err(|e| format!("ERROR: {e}"))?;
+            // Checked before compiling, so a typo costs no BPF load.
+            Some(child::program_path(&words[0]).ok_or_else(|| {
+                format!(
+                    "ERROR: the command `{}` given with -c was not found; give its path or put it on PATH.",
+                    words[0]
+                )
+            })?)
+        }
+        None => None,
+    };
+    Ok(sema::Target {
+        pid: cli.pid,
+        has_child: cli.cmd.is_some(),
+        command,
+    })
+}
+
+/// Whether the `-c` command or the `-p` process has exited, which ends tracing.
+fn target_gone(child: &mut Option<child::Child>, pid: Option<u32>) -> bool {
+    match (child, pid) {
+        (Some(c), _) => c.has_exited(),
+        (None, Some(pid)) => !child::process_alive(pid),
+        (None, None) => false,
+    }
 }
 
 /// The printer for `-f` and `-o`: program output to the file or stdout,

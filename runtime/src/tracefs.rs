@@ -159,6 +159,34 @@ pub fn tracepoint_id(category: &str, name: &str) -> Result<Option<u64>, BpfError
     })
 }
 
+/// Every tracepoint as `(category, name)`, read from the directories under
+/// `<tracefs>/events` with readdir alone (no file is opened), unsorted.
+pub fn tracepoints() -> Result<Vec<(String, String)>, BpfError> {
+    let events = tracefs_root()?.join("events");
+    let read_dir = |dir: &std::path::Path| {
+        std::fs::read_dir(dir).map_err(|e| {
+            BpfError::Tracefs(format!(
+                "could not list {} ({e}); run ferrotrace as root so it can read tracefs.",
+                dir.display()
+            ))
+        })
+    };
+    let subdirs = |dir: &std::path::Path| -> Result<Vec<String>, BpfError> {
+        Ok(read_dir(dir)?
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect())
+    };
+    let mut out = Vec::new();
+    for category in subdirs(&events)? {
+        for name in subdirs(&events.join(&category))? {
+            out.push((category.clone(), name));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -25,6 +25,10 @@ pub enum Builtin {
     Comm,
     Nsecs,
     Cpu,
+    /// The pid of the `-c` command.
+    Cpid,
+    /// The traced function's name, in uprobes and uretprobes.
+    Func,
     Kstack,
     Ustack,
     Rand,
@@ -34,7 +38,16 @@ pub enum Builtin {
     Ncpus,
     Elapsed,
     Curtask,
+    /// The concrete probe's full name, as bpftrace prints it.
+    Probe,
+    /// `arg0`..`arg11`: the probe's N-th raw argument.
+    Arg(u8),
+    /// The probed function's return value.
+    Retval,
 }
+
+/// The highest `argN` the language accepts (raw tracepoints pass at most 12).
+pub const MAX_ARG: u8 = 11;
 
 #[derive(Debug, Clone, Copy)]
 pub struct BuiltinInfo {
@@ -86,6 +99,18 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         name: "cpu",
         ty: ValueType::U32,
         doc: "Id of the CPU the probe runs on.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Cpid,
+        name: "cpid",
+        ty: ValueType::U32,
+        doc: "Process id of the command started with -c.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Func,
+        name: "func",
+        ty: ValueType::Str(64),
+        doc: "Name of the traced function (uprobe, uretprobe).",
     },
     BuiltinInfo {
         builtin: Builtin::Kstack,
@@ -141,17 +166,60 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         ty: ValueType::U64,
         doc: "Address of the current task's `struct task_struct` in the kernel.",
     },
+    BuiltinInfo {
+        builtin: Builtin::Probe,
+        name: "probe",
+        // The checker gives it the length of the concrete probe's name.
+        ty: ValueType::Str(64),
+        doc: "The full name of the probe that fired, e.g. \
+              `tracepoint:syscalls:sys_enter_openat`.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Arg(0),
+        name: "argN",
+        ty: ValueType::U64,
+        doc: "`arg0`, `arg1`, ...: the N-th argument of a kprobe, uprobe, raw tracepoint \
+              or fentry probe, as a 64-bit integer.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Retval,
+        name: "retval",
+        ty: ValueType::U64,
+        doc: "The return value of the function a kretprobe, uretprobe or fexit probe \
+              fires on, as a 64-bit integer.",
+    },
 ];
+
+/// `argN`: the Nth argument of the traced function or USDT probe, a
+/// uint64. Returns N for a name of that form (N up to 255, as bpftrace).
+pub fn arg_index(name: &str) -> Option<u8> {
+    let digits = name.strip_prefix("arg")?;
+    if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
+        return None;
+    }
+    digits.parse::<u8>().ok()
+}
 
 impl Builtin {
     pub fn lookup(name: &str) -> Option<Builtin> {
+        if let Some(n) = name.strip_prefix("arg") {
+            // `arg0`..`arg11`, without leading zeros.
+            return match n.parse::<u8>() {
+                Ok(i) if i <= MAX_ARG && n == i.to_string() => Some(Builtin::Arg(i)),
+                _ => None,
+            };
+        }
         BUILTINS.iter().find(|b| b.name == name).map(|b| b.builtin)
     }
 
     pub fn info(self) -> &'static BuiltinInfo {
+        let key = match self {
+            Builtin::Arg(_) => Builtin::Arg(0),
+            other => other,
+        };
         BUILTINS
             .iter()
-            .find(|b| b.builtin == self)
+            .find(|b| b.builtin == key)
             .unwrap_or(&BUILTINS[0])
     }
 
@@ -166,9 +234,23 @@ mod tests {
 
     #[test]
     fn every_builtin_round_trips() {
-        for b in BUILTINS {
+        for b in BUILTINS.iter().filter(|b| b.name != "argN") {
             assert_eq!(Builtin::lookup(b.name), Some(b.builtin));
             assert_eq!(b.builtin.info().name, b.name);
         }
+        assert_eq!(Builtin::lookup("arg3"), Some(Builtin::Arg(3)));
+        assert_eq!(Builtin::lookup("arg11"), Some(Builtin::Arg(11)));
+        assert_eq!(Builtin::lookup("arg12"), None);
+        assert_eq!(Builtin::lookup("arg01"), None);
+        assert_eq!(Builtin::lookup("argN"), None);
+    }
+
+    #[test]
+    fn arg_names() {
+        assert_eq!(arg_index("arg0"), Some(0));
+        assert_eq!(arg_index("arg12"), Some(12));
+        assert_eq!(arg_index("arg01"), None);
+        assert_eq!(arg_index("args"), None);
+        assert_eq!(arg_index("arg256"), None);
     }
 }

@@ -65,7 +65,10 @@ pub const HOOK_GUIDES: &[HookGuide] = &[
                  switches, block I/O issue and completion, signals. While nobody listens \
                  it is a patched-out jump (a static key), so it costs nothing. ferrotrace \
                  opens a perf event of type PERF_TYPE_TRACEPOINT for it and links the BPF \
-                 program to that event.",
+                 program to that event; the `syscalls` ones instead share one raw \
+                 tracepoint program on `sys_enter` (and one on `sys_exit`) that rebuilds \
+                 the same record and dispatches on the syscall number, so hundreds of them \
+                 attach and detach at once.",
         fires: "Every time execution passes the trace point, on whichever CPU and in \
                 whichever task triggers it.",
         context: "`args`: the event's record, with the fields and C types listed in its \
@@ -100,9 +103,10 @@ pub const HOOK_GUIDES: &[HookGuide] = &[
         cost: "Lower than `tracepoint`: no record is copied, the program receives the \
                arguments as they are.",
         config: &["CONFIG_TRACEPOINTS", "CONFIG_BPF_EVENTS"],
-        list: "The names are the trace point names without the category: \
+        list: "`ferrotrace -l 'rawtracepoint:*'` (the `btf_trace_*` names of the kernel's \
+               BTF). The names are the trace point names without the category: \
                `ls /sys/kernel/tracing/events/sched/` shows `sched_switch`, usable as \
-               `rawtracepoint:sched_switch`.",
+               `rawtracepoint:sched_switch` or `rawtracepoint:sched:sched_switch`.",
         try_it: "ferrotrace -e 'rawtracepoint:sched_switch { @[cpu] = count(); }'",
     },
     HookGuide {

@@ -10,8 +10,10 @@ pub mod builtins;
 pub mod docgen;
 pub mod functions;
 pub mod hooks;
+pub mod perf_events;
 pub mod printf;
 pub mod probes;
+pub mod syscalls;
 
 pub use builtins::{Builtin, BuiltinInfo, ValueType};
 pub use functions::{Function, FunctionInfo};

@@ -87,9 +87,9 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         name: "rawtracepoint",
         aliases: &["rt"],
         deprecated: &[],
-        shape: "rawtracepoint:NAME",
-        context: "arg0..argN: the tracepoint's raw arguments",
-        implemented: false,
+        shape: "rawtracepoint:[CATEGORY:]NAME",
+        context: "args.NAME and arg0..argN: the tracepoint's raw arguments, named from BTF, as u64",
+        implemented: true,
         explain: "The same kernel hooks as tracepoints, but the program receives the raw \
                   arguments before the tracepoint formats them: cheaper, less stable.",
     },
@@ -98,9 +98,9 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         name: "kprobe",
         aliases: &["k"],
         deprecated: &[],
-        shape: "kprobe:FUNCTION",
-        context: "arg0..argN, func, kstack",
-        implemented: false,
+        shape: "kprobe:[MODULE:]FUNCTION[+OFFSET]",
+        context: "arg0..arg5: the function's arguments from its registers, as u64",
+        implemented: true,
         explain: "A dynamic hook on entry to almost any kernel function, placed by \
                   patching the instruction. Needs a kernel built with CONFIG_KPROBES.",
     },
@@ -109,9 +109,9 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         name: "kretprobe",
         aliases: &["kr"],
         deprecated: &[],
-        shape: "kretprobe:FUNCTION",
-        context: "retval, func",
-        implemented: false,
+        shape: "kretprobe:[MODULE:]FUNCTION",
+        context: "retval: the return value, as u64",
+        implemented: true,
         explain: "A dynamic hook on return from a kernel function. Needs CONFIG_KPROBES.",
     },
     ProbeKindInfo {
@@ -120,8 +120,8 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         aliases: &["u"],
         deprecated: &[],
         shape: "uprobe:BINARY:FUNCTION",
-        context: "arg0..argN, func, ustack",
-        implemented: false,
+        context: "arg0..argN, func",
+        implemented: true,
         explain: "A dynamic hook on a function of a user-space binary or library: the \
                   kernel places a breakpoint in the file's mapped text.",
     },
@@ -132,7 +132,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "uretprobe:BINARY:FUNCTION",
         context: "retval, func",
-        implemented: false,
+        implemented: true,
         explain: "A dynamic hook on return from a user-space function.",
     },
     ProbeKindInfo {
@@ -142,7 +142,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "usdt:BINARY:[PROVIDER:]NAME",
         context: "arg0..argN as declared by the probe's note",
-        implemented: false,
+        implemented: true,
         explain: "A static hook a program declared for tracers (a .note.stapsdt entry); \
                   attached as a uprobe at the note's address.",
     },
@@ -151,9 +151,9 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         name: "profile",
         aliases: &["p"],
         deprecated: &[],
-        shape: "profile:hz:N | profile:s|ms|us:N",
+        shape: "profile:hz:N | profile:s|ms|us:N | profile:DURATION",
         context: "the interrupted task: pid, comm, cpu, stacks",
-        implemented: false,
+        implemented: true,
         explain: "A timer on every CPU (a perf cpu-clock event): samples whatever is \
                   running, the basis of CPU profiling.",
     },
@@ -162,7 +162,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         name: "interval",
         aliases: &["i"],
         deprecated: &[],
-        shape: "interval:s|ms|us|hz:N",
+        shape: "interval:s|ms|us|hz:N | interval:DURATION",
         context: "none worth reading: it fires on one CPU",
         implemented: true,
         explain: "A timer on one CPU (a perf cpu-clock event), for periodic output \
@@ -175,7 +175,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "software:EVENT[:COUNT]",
         context: "the task that triggered the event",
-        implemented: false,
+        implemented: true,
         explain: "A perf software event counted by the kernel (page faults, context \
                   switches, ...), sampled every COUNT occurrences.",
     },
@@ -186,7 +186,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "hardware:EVENT[:COUNT]",
         context: "the task that triggered the event",
-        implemented: false,
+        implemented: true,
         explain: "A CPU performance counter (cycles, cache misses, ...), sampled every \
                   COUNT events. Needs a hardware PMU visible to the kernel.",
     },
@@ -206,9 +206,9 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         name: "fentry",
         aliases: &["f"],
         deprecated: &["kfunc"],
-        shape: "fentry:FUNCTION",
-        context: "args: the function's arguments typed from BTF",
-        implemented: false,
+        shape: "fentry:[MODULE:]FUNCTION",
+        context: "args.NAME and arg0..argN: the function's arguments, named from BTF, as u64",
+        implemented: true,
         explain: "A BPF trampoline on entry to a kernel function: cheaper than a kprobe \
                   and typed from BTF. Needs BPF tracing programs in the kernel.",
     },
@@ -217,9 +217,9 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         name: "fexit",
         aliases: &["fr"],
         deprecated: &["kretfunc"],
-        shape: "fexit:FUNCTION",
-        context: "args and retval typed from BTF",
-        implemented: false,
+        shape: "fexit:[MODULE:]FUNCTION",
+        context: "args.NAME, arg0..argN and retval, as u64",
+        implemented: true,
         explain: "A BPF trampoline on return from a kernel function, seeing both the \
                   arguments and the return value.",
     },
@@ -270,6 +270,13 @@ impl ProbeKind {
     /// Resolves a probe kind name, case-insensitively, including aliases and
     /// deprecated names. Returns the kind and whether the spelling is deprecated.
     pub fn lookup(name: &str) -> Option<(ProbeKind, bool)> {
+        // Exact spellings first: `U` (usdt) and `u` (uprobe) differ only in case.
+        if let Some(info) = PROBE_KINDS
+            .iter()
+            .find(|i| i.name == name || i.aliases.contains(&name))
+        {
+            return Some((info.kind, false));
+        }
         for info in PROBE_KINDS {
             if info.name.eq_ignore_ascii_case(name)
                 || info.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
@@ -329,5 +336,7 @@ mod tests {
         assert_eq!(ProbeKind::lookup("t"), Some((ProbeKind::Tracepoint, false)));
         assert_eq!(ProbeKind::lookup("kfunc"), Some((ProbeKind::Fentry, true)));
         assert_eq!(ProbeKind::lookup("nope"), None);
+        assert_eq!(ProbeKind::lookup("U"), Some((ProbeKind::Usdt, false)));
+        assert_eq!(ProbeKind::lookup("u"), Some((ProbeKind::Uprobe, false)));
     }
 }

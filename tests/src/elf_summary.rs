@@ -53,11 +53,15 @@ fn summarize_elf(artifact: &Artifact, out: &mut String) -> Result<(), String> {
         .enumerate()
         .map(|(i, n)| (FIRST_FD + i as i32, n.as_str()))
         .collect();
+    // Every section holding functions, as the runtime passes it, so map
+    // references in `.text` subprograms are relocated too.
+    let text_sections: std::collections::HashSet<usize> =
+        obj.functions.keys().map(|(section, _)| *section).collect();
     obj.relocate_maps(
         maps.iter()
             .enumerate()
             .map(|(i, (n, m))| (n.as_str(), FIRST_FD + i as i32, m)),
-        &Default::default(),
+        &text_sections,
     )
     .map_err(|e| format!("map relocation failed: {e}"))?;
 
@@ -69,22 +73,19 @@ fn summarize_elf(artifact: &Artifact, out: &mut String) -> Result<(), String> {
             let _ = writeln!(out, "  error: no function for this program");
             continue;
         };
-        let _ = writeln!(
-            out,
-            "  function {}: {} instructions",
-            func.name,
-            func.instructions.len()
-        );
-        let mut targets: BTreeMap<&str, usize> = BTreeMap::new();
-        for insn in &func.instructions {
-            if insn.code == LD_IMM64 && insn.src_reg() == PSEUDO_MAP_FD {
-                let target = fds.get(&insn.imm).copied().unwrap_or("<unknown fd>");
-                *targets.entry(target).or_default() += 1;
-            }
-        }
-        let total: usize = targets.values().sum();
-        let list: Vec<String> = targets.iter().map(|(m, n)| format!("{m} x{n}")).collect();
-        let _ = writeln!(out, "  map relocations: {total} ({})", list.join(", "));
+        describe_function(out, "function", func, &fds);
+    }
+    // Functions called from programs (BPF-to-BPF) rather than loaded alone.
+    let program_keys: std::collections::HashSet<_> =
+        obj.programs.values().map(|p| p.function_key()).collect();
+    let subprograms: BTreeMap<&String, &aya_obj::Function> = obj
+        .functions
+        .iter()
+        .filter(|(key, _)| !program_keys.contains(key))
+        .map(|(_, f)| (&f.name, f))
+        .collect();
+    for func in subprograms.values() {
+        describe_function(out, "subprogram", func, &fds);
     }
     for (name, map) in &maps {
         let _ = writeln!(
@@ -97,6 +98,32 @@ fn summarize_elf(artifact: &Artifact, out: &mut String) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// One function's instruction count and map references by map name.
+fn describe_function(
+    out: &mut String,
+    what: &str,
+    func: &aya_obj::Function,
+    fds: &BTreeMap<i32, &str>,
+) {
+    let indent = if what == "function" { "  " } else { "" };
+    let _ = writeln!(
+        out,
+        "{indent}{what} {}: {} instructions",
+        func.name,
+        func.instructions.len()
+    );
+    let mut targets: BTreeMap<&str, usize> = BTreeMap::new();
+    for insn in &func.instructions {
+        if insn.code == LD_IMM64 && insn.src_reg() == PSEUDO_MAP_FD {
+            let target = fds.get(&insn.imm).copied().unwrap_or("<unknown fd>");
+            *targets.entry(target).or_default() += 1;
+        }
+    }
+    let total: usize = targets.values().sum();
+    let list: Vec<String> = targets.iter().map(|(m, n)| format!("{m} x{n}")).collect();
+    let _ = writeln!(out, "  map relocations: {total} ({})", list.join(", "));
 }
 
 #[cfg(test)]

@@ -5,3 +5,4 @@ pub mod elf_summary;
 pub mod fixture_kernel;
 pub mod harness;
 pub mod stages;
+pub mod user_programs;

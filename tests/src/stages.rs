@@ -46,3 +46,31 @@ pub fn compile(source: &SourceFile) -> Result<ferrotrace_compiler::Artifact, Str
     let program = program.ok_or_else(|| rendered(source, &diags))?;
     ferrotrace_compiler::codegen::generate(&program, source).map_err(|e| e.to_string())
 }
+
+/// Checks a script that must have no errors; panics with the rendered
+/// diagnostics otherwise. Returns the program and any warnings.
+pub fn check_ok(source: &SourceFile) -> (ir::Program, Vec<Diagnostic>) {
+    match check(source) {
+        (Some(program), diags) => (program, diags),
+        (None, diags) => panic!(
+            "{} failed to check:\n{}",
+            source.name,
+            rendered(source, &diags)
+        ),
+    }
+}
+
+/// The files of fixture directory `fixtures/{dir}`, sorted by path.
+pub fn fixture_files(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(dir);
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    paths
+}

@@ -359,14 +359,7 @@ fn every_good_fixture_passes_the_verifier_and_attaches() {
     if !kernel_available() {
         return;
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ok");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    paths.sort();
+    let paths = ferrotrace_tests::stages::fixture_files("ok");
     assert!(
         paths.len() >= 30,
         "the good corpus is too small: {}",

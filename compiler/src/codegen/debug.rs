@@ -118,6 +118,19 @@ impl<'ctx> DebugInfo<'ctx> {
         builder.set_current_debug_location(loc);
     }
 
+    /// Makes following instructions of `builder` belong to `span` in `sp`.
+    pub fn locate_in(
+        &self,
+        ctx: &'ctx Context,
+        builder: &inkwell::builder::Builder<'ctx>,
+        sp: DISubprogram<'ctx>,
+        source: &SourceFile,
+        span: Span,
+    ) {
+        let (line, col) = line_col(source, span);
+        self.locate(ctx, builder, sp, line, col);
+    }
+
     pub fn finalize(&self) {
         self.builder.finalize();
     }

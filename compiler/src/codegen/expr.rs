@@ -37,6 +37,8 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.map_load(*map, k, &e.ty)
             }
             ExprKind::TracepointField { offset } => self.tracepoint_field(*offset, &e.ty),
+            ExprKind::Register { offset } => self.register(*offset, &e.ty),
+            ExprKind::UsdtArg(arg) => self.usdt_arg(arg, &e.ty),
             ExprKind::TracepointDataLoc { offset } => {
                 self.tracepoint_data_loc(*offset, str_len(&e.ty))
             }
@@ -115,6 +117,13 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             Builtin::Gid => self.upper32(self.em.get_current_uid_gid()?)?,
             Builtin::Nsecs => self.em.ktime_get_boot_ns()?,
             Builtin::Cpu => self.em.get_smp_processor_id()?,
+            Builtin::Cpid => return self.cpid(ty),
+            Builtin::Func => {
+                return Err(CodegenError::Internal(format!(
+                    "`{}` reached code generation; the checker lowers it per probe.",
+                    b.info().name
+                )))
+            }
             Builtin::Rand => self.em.get_prandom_u32()?,
             Builtin::Jiffies => self.em.jiffies64()?,
             Builtin::Numaid => self.em.get_numa_node_id()?,
@@ -137,6 +146,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 }
                 self.em.get_current_comm(buf, n)?;
                 return Ok(Val::Str(buf));
+            }
+            Builtin::Probe | Builtin::Arg(_) | Builtin::Retval => {
+                return Err(CodegenError::Internal(format!(
+                    "`{}` should have been lowered by the checker.",
+                    b.info().name
+                )))
             }
         };
         // pid/tid/uid/gid keep 32 bits before widening to the IR type.
@@ -235,7 +250,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     }
 
     fn tracepoint_field(&mut self, offset: u32, ty: &Type) -> R<Val<'ctx>> {
-        let at = self.em.offset(self.ctx_arg, offset)?;
+        let at = self.em.offset(self.record, offset)?;
         match ty {
             Type::Str(n) => {
                 let buf = self.alloc(*n)?;

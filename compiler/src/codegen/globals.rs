@@ -5,7 +5,7 @@
 
 use super::stmt::{ProbeGen, Val};
 use super::CodegenError;
-use crate::ir::{Expr, ExprKind, LValue, Program, Stmt, StmtKind};
+use crate::ir::{Expr, ExprKind, LValue, Probe, Program, Stmt, StmtKind};
 use crate::manifest::{MapKind, MapRole, MapSpec};
 use ferrotrace_stdlib::Builtin;
 use inkwell::IntPredicate;
@@ -26,10 +26,12 @@ pub(crate) fn start_spec(program: &Program) -> Option<MapSpec> {
 
 /// Whether any expression of the program reads builtin `b`.
 pub(crate) fn uses_builtin(program: &Program, b: Builtin) -> bool {
-    program
-        .probes
-        .iter()
-        .any(|p| p.predicate.as_ref().is_some_and(|e| expr_uses(e, b)) || stmts_use(&p.body, b))
+    program.probes.iter().any(|p| probe_uses_builtin(p, b))
+}
+
+/// Whether the predicate or body of `probe` reads builtin `b`.
+pub(crate) fn probe_uses_builtin(probe: &Probe, b: Builtin) -> bool {
+    probe.predicate.as_ref().is_some_and(|e| expr_uses(e, b)) || stmts_use(&probe.body, b)
 }
 
 fn stmts_use(stmts: &[Stmt], b: Builtin) -> bool {
@@ -74,6 +76,8 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::Str(_)
         | ExprKind::Local(_)
         | ExprKind::TracepointField { .. }
+        | ExprKind::Register { .. }
+        | ExprKind::UsdtArg(_)
         | ExprKind::TracepointDataLoc { .. } => false,
         ExprKind::MapLoad { key, .. }
         | ExprKind::MapDelete { key, .. }

@@ -165,6 +165,7 @@ pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
         role: MapRole::Events,
     });
     specs.extend(super::globals::start_spec(program));
+    specs.extend(super::user::cpid_spec(program));
     specs.push(MapSpec {
         elf_name: "lost".into(),
         kind: MapKind::PercpuArray,
@@ -189,6 +190,8 @@ pub(crate) struct MapGlobals<'ctx> {
     pub user: Vec<GlobalValue<'ctx>>,
     pub events: GlobalValue<'ctx>,
     pub scratch: GlobalValue<'ctx>,
+    /// The `cpid` map, when the program reads `cpid` (see `user.rs`).
+    pub cpid: Option<GlobalValue<'ctx>>,
     /// The stack-trace maps, by stack kind and frame limit.
     pub stacks: Vec<(StackKind, u8, GlobalValue<'ctx>)>,
     /// Per-CPU count of records the ring buffer refused.
@@ -217,12 +220,14 @@ pub(crate) fn declare<'ctx>(
     let mut stacks = Vec::new();
     let mut lost = None;
     let mut start = None;
+    let mut cpid = None;
     for spec in specs {
         let g = declare_one(ctx, module, spec);
         match spec.role {
             MapRole::User { .. } => user.push(g),
             MapRole::Events => events = Some(g),
             MapRole::Scratch => scratch = Some(g),
+            MapRole::Cpid => cpid = Some(g),
             MapRole::Stacks { kind, limit } => stacks.push((kind, limit, g)),
             MapRole::Lost => lost = Some(g),
             MapRole::Start => start = Some(g),
@@ -233,6 +238,7 @@ pub(crate) fn declare<'ctx>(
         user,
         events: events.ok_or_else(missing)?,
         scratch: scratch.ok_or_else(missing)?,
+        cpid,
         stacks,
         lost: lost.ok_or_else(missing)?,
         start,

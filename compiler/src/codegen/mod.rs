@@ -5,7 +5,8 @@
 //! per probe in the section its attach kind needs (`raw_tracepoint/`,
 //! `tracepoint/`, `perf_event/`). Each probe is lowered by `stmt.rs`,
 //! `expr.rs` and `events.rs` through the typed emitter of `builder.rs`;
-//! everything is inlined, so there are no BPF-to-BPF calls. The module is
+//! everything is inlined, so there are no BPF-to-BPF calls except from a
+//! syscall dispatcher (`dispatch.rs`) to its `.text` chunks. The module is
 //! optimized with LLVM's `default<O2>` pipeline and emitted for `bpfel`,
 //! CPU `v3`. The manifest is derived from the same layout functions as the
 //! code, so the two always agree.
@@ -13,6 +14,7 @@
 mod aggregate;
 mod builder;
 mod debug;
+mod dispatch;
 mod events;
 mod expr;
 mod foreach;
@@ -23,6 +25,7 @@ mod stacks;
 mod stmt;
 mod strfns;
 mod tuples;
+mod user;
 
 use crate::ir::{Attach, Program};
 use crate::manifest::{Artifact, AttachSpec, Manifest, ProgramSpec, MANIFEST_VERSION};
@@ -34,6 +37,7 @@ use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{
     CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
 };
+use inkwell::values::FunctionValue;
 use inkwell::OptimizationLevel;
 
 #[derive(Debug, thiserror::Error)]
@@ -75,18 +79,58 @@ const PERF_TYPE_SOFTWARE: u32 = 1;
 /// `perf_event_attr.config` for the CPU clock.
 const PERF_COUNT_SW_CPU_CLOCK: u64 = 0;
 
+/// Choices about the generated code that do not change what a script means.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Run syscall tracepoint probes from one raw tracepoint program per
+    /// hook (`dispatch.rs`) instead of one tracepoint program each.
+    pub syscall_dispatch: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            syscall_dispatch: true,
+        }
+    }
+}
+
+impl Options {
+    /// The dispatch hook and syscall number of a probe compiled into a
+    /// syscall dispatcher, or `None` when it keeps a program of its own.
+    /// Probes that read `kstack` keep their own tracepoint program: from
+    /// the dispatcher the kernel stack would start in the BPF programs.
+    fn dispatched(&self, probe: &crate::ir::Probe) -> Option<(dispatch::Hook, u32)> {
+        if !self.syscall_dispatch
+            || globals::probe_uses_builtin(probe, ferrotrace_stdlib::Builtin::Kstack)
+        {
+            return None;
+        }
+        dispatch::syscall_of(&probe.attach)
+    }
+}
+
 /// Generates the BPF object and manifest for a checked program; `source` is
 /// the script the program came from, for the probes' line and column.
 pub fn generate(program: &Program, source: &SourceFile) -> Result<Artifact, CodegenError> {
+    generate_with(program, source, &Options::default())
+}
+
+/// `generate` with explicit options.
+pub fn generate_with(
+    program: &Program,
+    source: &SourceFile,
+    options: &Options,
+) -> Result<Artifact, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine()?;
-    let (module, scratch) = build_module(&ctx, &tm, program, Some(source))?;
+    let (module, scratch) = build_module(&ctx, &tm, program, Some(source), options)?;
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Object)
         .map_err(|e| CodegenError::Llvm(format!("Emitting the BPF object failed: {e}.")))?;
     let manifest = Manifest {
         version: MANIFEST_VERSION,
-        programs: program_specs(program, source),
+        programs: program_specs(program, source, options),
         maps: maps::map_specs(program, scratch),
         events: events::event_specs(program),
         config: run_config(&program.settings),
@@ -101,7 +145,7 @@ pub fn generate(program: &Program, source: &SourceFile) -> Result<Artifact, Code
 pub fn emit_llvm(program: &Program) -> Result<String, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine()?;
-    let (module, _) = build_module(&ctx, &tm, program, None)?;
+    let (module, _) = build_module(&ctx, &tm, program, None, &Options::default())?;
     Ok(module.print_to_string().to_string())
 }
 
@@ -109,7 +153,7 @@ pub fn emit_llvm(program: &Program) -> Result<String, CodegenError> {
 pub fn emit_asm(program: &Program) -> Result<String, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine()?;
-    let (module, _) = build_module(&ctx, &tm, program, None)?;
+    let (module, _) = build_module(&ctx, &tm, program, None, &Options::default())?;
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Assembly)
         .map_err(|e| CodegenError::Llvm(format!("Emitting BPF assembly failed: {e}.")))?;
@@ -139,6 +183,7 @@ fn build_module<'ctx>(
     tm: &TargetMachine,
     program: &Program,
     source: Option<&SourceFile>,
+    options: &Options,
 ) -> Result<(Module<'ctx>, u32), CodegenError> {
     let module = ctx.create_module("ferrotrace");
     module.set_triple(&tm.get_triple());
@@ -148,17 +193,47 @@ fn build_module<'ctx>(
     add_license(ctx, &module);
     let di = source.and_then(|src| debug::DebugInfo::new(ctx, &module, src).map(|d| (d, src)));
     let mut scratch = 0;
+    let mut dispatched: Vec<(dispatch::Hook, u32, FunctionValue<'ctx>)> = Vec::new();
     for (i, probe) in program.probes.iter().enumerate() {
-        let func = declare_probe(ctx, &module, i, &probe.attach);
+        let dispatched_as = options.dispatched(probe);
+        let func = declare_probe(ctx, &module, i, &probe.attach, dispatched_as.is_some());
+        if let Some((hook, nr)) = dispatched_as {
+            // Inlined into a chunk function of the syscall dispatcher
+            // (`dispatch.rs`) instead of being a program of its own.
+            func.set_section(None);
+            func.set_linkage(Linkage::Internal);
+            let inline = ctx.create_enum_attribute(
+                inkwell::attributes::Attribute::get_named_enum_kind_id("alwaysinline"),
+                0,
+            );
+            func.add_attribute(inkwell::attributes::AttributeLoc::Function, inline);
+            dispatched.push((hook, nr, func));
+        }
         let name = format!("p{i}");
         let dbg = di.as_ref().map(|(info, src)| debug::ProbeDebug {
             info,
-            scope: info.subprogram(func, &name, src, probe.span, false),
+            scope: info.subprogram(func, &name, src, probe.span, dispatched_as.is_some()),
             source: src,
         });
         let em = Emitter::new(ctx, func);
         let used = stmt::lower_probe(em, &module, program, &globals, probe, dbg)?;
         scratch = scratch.max(used);
+    }
+    for hook in [dispatch::Hook::Enter, dispatch::Hook::Exit] {
+        let cases = dispatch_cases(&dispatched, hook);
+        if cases.is_empty() {
+            continue;
+        }
+        let first = program
+            .probes
+            .iter()
+            .find(|p| options.dispatched(p).is_some_and(|(h, _)| h == hook))
+            .map(|p| p.span);
+        let debug = di
+            .as_ref()
+            .zip(first)
+            .map(|((info, src), span)| (info, *src, span));
+        dispatch::build(ctx, &module, dispatcher_name(hook), hook, &cases, debug)?;
     }
     if let Some((info, _)) = &di {
         info.finalize();
@@ -182,6 +257,37 @@ fn build_module<'ctx>(
     Ok((module, scratch))
 }
 
+/// The dispatcher's cases for `hook`: each syscall number once, with its
+/// probes in script order, sorted by number.
+fn dispatch_cases<'ctx>(
+    dispatched: &[(dispatch::Hook, u32, FunctionValue<'ctx>)],
+    hook: dispatch::Hook,
+) -> Vec<dispatch::Case<'ctx>> {
+    let mut cases: Vec<dispatch::Case<'ctx>> = Vec::new();
+    for (h, nr, func) in dispatched {
+        if *h != hook {
+            continue;
+        }
+        match cases.iter_mut().find(|c| c.nr == *nr) {
+            Some(case) => case.probes.push(*func),
+            None => cases.push(dispatch::Case {
+                nr: *nr,
+                probes: vec![*func],
+            }),
+        }
+    }
+    cases.sort_by_key(|c| c.nr);
+    cases
+}
+
+/// The ELF function of the dispatcher for `hook`.
+fn dispatcher_name(hook: dispatch::Hook) -> &'static str {
+    match hook {
+        dispatch::Hook::Enter => "sys_enter",
+        dispatch::Hook::Exit => "sys_exit",
+    }
+}
+
 fn add_license<'ctx>(ctx: &'ctx Context, module: &Module<'ctx>) {
     let text = ctx.const_string(b"GPL", true);
     let g = module.add_global(text.get_type(), None, "_license");
@@ -193,21 +299,39 @@ fn add_license<'ctx>(ctx: &'ctx Context, module: &Module<'ctx>) {
 /// The ELF section of a probe's program.
 fn section(index: usize, attach: &Attach) -> String {
     let kind = match attach {
-        Attach::Begin | Attach::End => "raw_tracepoint",
+        Attach::Begin | Attach::End | Attach::RawTracepoint { .. } => "raw_tracepoint",
         Attach::Tracepoint { .. } => "tracepoint",
-        Attach::Interval { .. } => "perf_event",
+        Attach::Interval { .. } | Attach::Perf { .. } => "perf_event",
+        Attach::Kprobe { ret: false, .. } => "kprobe",
+        Attach::Kprobe { ret: true, .. } => "kretprobe",
+        // aya-obj knows no iterator section; the manifest's `Iter` attach
+        // tells the runtime what the program is.
+        Attach::Fentry { exit: false, .. } | Attach::Iter { .. } => "fentry",
+        Attach::Fentry { exit: true, .. } => "fexit",
+        Attach::Uprobe {
+            retprobe: false, ..
+        } => "uprobe",
+        Attach::Uprobe { retprobe: true, .. } => "uretprobe",
     };
     format!("{kind}/p{index}")
 }
 
+/// Declares probe `index`'s function: `i32 (ptr ctx)`, or for a probe a
+/// syscall dispatcher runs `i32 (ptr ctx, ptr record)` (see `dispatch.rs`).
 fn declare_probe<'ctx>(
     ctx: &'ctx Context,
     module: &Module<'ctx>,
     index: usize,
     attach: &Attach,
+    dispatched: bool,
 ) -> inkwell::values::FunctionValue<'ctx> {
     let ptr = ctx.ptr_type(inkwell::AddressSpace::default());
-    let fn_type = ctx.i32_type().fn_type(&[ptr.into()], false);
+    let params: &[inkwell::types::BasicMetadataTypeEnum<'ctx>] = if dispatched {
+        &[ptr.into(), ptr.into()]
+    } else {
+        &[ptr.into()]
+    };
+    let fn_type = ctx.i32_type().fn_type(params, false);
     let func = module.add_function(&format!("p{index}"), fn_type, Some(Linkage::External));
     func.set_section(Some(&section(index, attach)));
     func
@@ -227,26 +351,92 @@ fn attach_spec(attach: &Attach) -> AttachSpec {
             period: *period_ns,
             every_cpu: false,
         },
+        Attach::RawTracepoint { name } => AttachSpec::RawTracepoint { name: name.clone() },
+        Attach::Perf {
+            event_type,
+            config,
+            period,
+            every_cpu,
+        } => AttachSpec::PerfEvent {
+            event_type: *event_type,
+            config: *config,
+            period: *period,
+            every_cpu: *every_cpu,
+        },
+        Attach::Kprobe {
+            function,
+            offset,
+            ret,
+        } => AttachSpec::Kprobe {
+            function: function.clone(),
+            offset: *offset,
+            retprobe: *ret,
+        },
+        Attach::Fentry { function, exit } => AttachSpec::Fentry {
+            function: function.clone(),
+            fexit: *exit,
+        },
+        Attach::Iter { name } => AttachSpec::Iter { name: name.clone() },
+        Attach::Uprobe {
+            binary,
+            offset,
+            retprobe,
+            ref_ctr_offset,
+        } => AttachSpec::Uprobe {
+            binary: binary.clone(),
+            offset: *offset,
+            retprobe: *retprobe,
+            ref_ctr_offset: *ref_ctr_offset,
+        },
     }
 }
 
-fn program_specs(program: &Program, source: &SourceFile) -> Vec<ProgramSpec> {
-    program
-        .probes
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let (line, column) = source.line_col(p.span.start);
-            ProgramSpec {
+/// One spec per program, in script order: a syscall dispatcher takes the
+/// place of the first probe it runs.
+fn program_specs(program: &Program, source: &SourceFile, options: &Options) -> Vec<ProgramSpec> {
+    let mut specs = Vec::new();
+    let mut dispatchers_done = Vec::new();
+    for (i, p) in program.probes.iter().enumerate() {
+        let (line, column) = source.line_col(p.span.start);
+        let Some((hook, _)) = options.dispatched(p) else {
+            specs.push(ProgramSpec {
                 function: format!("p{i}"),
                 section: section(i, &p.attach),
                 probe: p.name.clone(),
                 attach: attach_spec(&p.attach),
                 line,
                 column,
-            }
-        })
-        .collect()
+            });
+            continue;
+        };
+        if dispatchers_done.contains(&hook) {
+            continue;
+        }
+        dispatchers_done.push(hook);
+        let probes: Vec<String> = program
+            .probes
+            .iter()
+            .filter(|q| options.dispatched(q).is_some_and(|(h, _)| h == hook))
+            .map(|q| q.name.clone())
+            .collect();
+        let function = dispatcher_name(hook);
+        let probe = match probes.as_slice() {
+            [one] => one.clone(),
+            many => format!("tracepoint:syscalls:{function}_* ({} probes)", many.len()),
+        };
+        specs.push(ProgramSpec {
+            function: function.to_string(),
+            section: format!("raw_tracepoint/{}", hook.raw_tracepoint()),
+            probe,
+            attach: AttachSpec::SyscallDispatch {
+                raw_tracepoint: hook.raw_tracepoint().to_string(),
+                probes,
+            },
+            line,
+            column,
+        });
+    }
+    specs
 }
 
 #[cfg(test)]

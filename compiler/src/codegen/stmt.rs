@@ -58,6 +58,10 @@ pub(crate) struct ProbeGen<'a, 'ctx> {
     pub maps: &'a MapGlobals<'ctx>,
     /// The program's context argument.
     pub ctx_arg: PointerValue<'ctx>,
+    /// Where the probe's fields (`args`, `argN`) are read: the context, or
+    /// for a probe run by a syscall dispatcher the record it rebuilt (the
+    /// function's second parameter).
+    pub record: PointerValue<'ctx>,
     /// Element 0 of the `scratch` map for this CPU.
     pub scratch: PointerValue<'ctx>,
     /// Next free byte of scratch. Temporaries live for one statement: each
@@ -123,6 +127,9 @@ fn prologue<'a, 'ctx>(
         .ok_or_else(|| {
             CodegenError::Internal("The probe function has no context parameter.".into())
         })?;
+    let record = func
+        .get_nth_param(1)
+        .map_or(ctx_arg, |p| p.into_pointer_value());
     // A `for` loop over a map runs its body in a callback, which cannot see
     // this function's stack: then every local lives in scratch memory.
     let in_memory = super::foreach::has_for_each(&probe.body);
@@ -150,6 +157,7 @@ fn prologue<'a, 'ctx>(
         program,
         maps,
         ctx_arg,
+        record,
         scratch,
         bump: 0,
         high: 0,

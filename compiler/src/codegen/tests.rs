@@ -222,9 +222,10 @@ fn busy() -> Program {
             code: Some(int(3, Type::I64)),
         }),
     ];
+    // Not a syscall tracepoint, so it keeps a program of its own.
     let tp = Attach::Tracepoint {
-        category: "syscalls".into(),
-        name: "sys_enter_openat".into(),
+        category: "sched".into(),
+        name: "sched_process_exec".into(),
     };
     let fmt = Format {
         text: "%s %d\n".into(),
@@ -246,7 +247,7 @@ fn busy() -> Program {
     Program {
         probes: vec![
             probe(
-                "tracepoint:syscalls:sys_enter_openat",
+                "tracepoint:sched:sched_process_exec",
                 tp,
                 Some(pred),
                 body,

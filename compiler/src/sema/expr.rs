@@ -113,10 +113,16 @@ impl Checker<'_> {
     }
 
     fn ident(&mut self, name: &str, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+        if let Some(user) = self.user_ident(name, span, scope) {
+            return user;
+        }
         if self.is_macro(name) {
             return self.macro_expr(name, &[], span, scope);
         }
         if let Some(b) = Builtin::lookup(name) {
+            if let Some(e) = self.context_builtin(b, span, scope) {
+                return e;
+            }
             let ty = types::from_catalogue(b.info().ty);
             if b == Builtin::Ncpus {
                 // A kernel fact known when compiling, like bpftrace's.
@@ -256,6 +262,9 @@ impl Checker<'_> {
         let ptr = ptr?;
         let space = match &ptr.ty {
             Type::Ptr { space, .. } => *space,
+            // A plain integer address is the traced process's memory in
+            // user-space probes, as in bpftrace.
+            Type::Int { .. } if scope.user.is_some() => AddrSpace::User,
             Type::Int { .. } => AddrSpace::Kernel,
             Type::Str(_) if len.is_none() => return Some(ptr),
             other => {

@@ -12,6 +12,7 @@
 mod aggregate;
 mod cast;
 mod config;
+mod context;
 mod expr;
 mod loops;
 mod macros;
@@ -25,6 +26,7 @@ mod strfns;
 mod tuples;
 mod types;
 mod unsafe_fns;
+mod user_probes;
 
 use crate::diagnostics::{has_errors, Diagnostic};
 use crate::ir::{self, Format, MapDef, MapId, Type};
@@ -33,8 +35,23 @@ use crate::source::Span;
 use crate::syntax::ast::{Item, Script};
 use std::collections::HashMap;
 
+pub use probes::MissingProbes;
 pub use types::tracepoint_field_type;
 pub use types::MAX_STRLEN;
+
+/// What the session traces, when the command line names a process: it
+/// changes how user-space binaries resolve and whether `cpid` exists.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// `-p PID`: libraries resolve through this process's mappings, and
+    /// `usdt:*` means its mapped objects.
+    pub pid: Option<u32>,
+    /// `-c CMD` was given, so `cpid` has a value.
+    pub has_child: bool,
+    /// The `-c` command's program (absolute path): library short names
+    /// also resolve through the libraries it links.
+    pub command: Option<String>,
+}
 
 /// What the command line gives the checker besides the script.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +66,8 @@ pub struct Options {
     /// `--unsafe`: functions that change the system (`system`, `signal`)
     /// may be used.
     pub allow_unsafe: bool,
+    /// The process `-p` or `-c` names, for user-space probes and `cpid`.
+    pub target: Target,
 }
 
 /// Checks a script and produces its typed IR, with every diagnostic found.
@@ -112,6 +131,12 @@ struct MapTable {
 /// What a probe's body can see while it is checked.
 struct ProbeScope {
     tracepoint: Option<(String, TracepointFormat)>,
+    /// The concrete probe's name (the `probe` builtin).
+    probe_name: String,
+    /// Where `argN` and `retval` are read from.
+    args: probes::ArgContext,
+    /// Set in uprobe, uretprobe and usdt probes.
+    user: Option<user_probes::UserContext>,
     /// Types of the probe's scratch variables, indexed by `VarId`.
     locals: Vec<Type>,
     vars: scope::Scopes,
@@ -181,17 +206,31 @@ impl<'k> Checker<'k> {
             let Item::Probe(probe) = item else {
                 continue;
             };
+            let missing = probes::MissingProbes::from_setting(&self.settings.missing_probes);
+            let mut resolved_all = Vec::new();
             for ap in &probe.attach_points {
-                let ap = &self.substitute_params(ap);
-                let resolved = match probes::resolve(ap, self.kernel) {
-                    Ok(r) => r,
-                    Err(d) => {
-                        self.error(d);
-                        continue;
+                let ap = self.substitute_params(ap);
+                if user_probes::is_user(&ap) {
+                    match user_probes::resolve(&ap, self.kernel, &self.options.target) {
+                        Ok(all) => {
+                            resolved_all.extend(all.into_iter().map(|(r, u)| (ap.span, r, Some(u))))
+                        }
+                        Err(d) => self.error(d),
                     }
-                };
+                    continue;
+                }
+                let (resolved, diags) = probes::resolve_all(&ap, self.kernel, missing);
+                for d in diags {
+                    self.error(d);
+                }
+                resolved_all.extend(resolved.into_iter().map(|r| (ap.span, r, None)));
+            }
+            for (span, resolved, user) in resolved_all {
                 let mut scope = ProbeScope {
                     tracepoint: resolved.tracepoint,
+                    probe_name: resolved.name.clone(),
+                    args: resolved.context,
+                    user,
                     locals: Vec::new(),
                     vars: scope::Scopes::new(),
                     inferred: self
@@ -204,6 +243,12 @@ impl<'k> Checker<'k> {
                     .predicate
                     .as_ref()
                     .and_then(|p| self.condition(p, &mut scope));
+                let predicate = user_probes::pid_filter(
+                    &self.options.target,
+                    &resolved.attach,
+                    predicate,
+                    span,
+                );
                 let body = self.block(&probe.body.stmts, &mut scope);
                 if self.pass == Pass::Infer {
                     self.inferred_locals.push(scope.locals.clone());
@@ -214,7 +259,7 @@ impl<'k> Checker<'k> {
                     predicate,
                     body,
                     locals: scope.locals,
-                    span: ap.span,
+                    span,
                 });
             }
         }

@@ -14,9 +14,21 @@ use super::error::{errno_text, libbpf_errno};
 use super::BpfError;
 
 /// `enum bpf_prog_type` values ferrotrace uses.
+pub const BPF_PROG_TYPE_KPROBE: u32 = 2;
 pub const BPF_PROG_TYPE_TRACEPOINT: u32 = 5;
 pub const BPF_PROG_TYPE_PERF_EVENT: u32 = 7;
 pub const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
+pub const BPF_PROG_TYPE_TRACING: u32 = 26;
+
+/// What a program is loaded for, beyond its type: the kernel needs it up
+/// front for programs that attach to a BTF-described target (fentry, iter).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadTarget {
+    /// `enum bpf_attach_type`, or 0.
+    pub expected_attach_type: u32,
+    /// The target's id in the kernel's BTF, or 0.
+    pub attach_btf_id: u32,
+}
 
 /// `enum bpf_map_type` BPF_MAP_TYPE_ARRAY, used for `.data`/`.rodata`/`.bss`.
 pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
@@ -148,13 +160,26 @@ pub fn load_program(
     insns: &[u64],
     site: &ProbeSite<'_>,
 ) -> Result<OwnedFd, BpfError> {
-    load_program_with_btf(prog_type, name, insns, site, None)
+    load_program_with(prog_type, LoadTarget::default(), name, insns, site, None)
 }
 
 /// `load_program` with BTF function and line info (needed by programs
 /// with callbacks).
 pub fn load_program_with_btf(
     prog_type: u32,
+    name: &str,
+    insns: &[u64],
+    site: &ProbeSite<'_>,
+    btf: Option<&super::btf::ProgBtf<'_>>,
+) -> Result<OwnedFd, BpfError> {
+    load_program_with(prog_type, LoadTarget::default(), name, insns, site, btf)
+}
+
+/// `load_program` for a program that names its attach target at load time
+/// (fentry, iter), with BTF function and line info when it has callbacks.
+pub fn load_program_with(
+    prog_type: u32,
+    target: LoadTarget,
     name: &str,
     insns: &[u64],
     site: &ProbeSite<'_>,
@@ -167,14 +192,14 @@ pub fn load_program_with_btf(
             site.probe
         )));
     }
-    match try_load(prog_type, name, insns, 0, SMALL_LOG, btf) {
+    match try_load(prog_type, target, name, insns, 0, SMALL_LOG, btf) {
         Ok(fd) => Ok(fd),
         Err((errno, first_log)) => {
             if errno == libc::EPERM && first_log.trim().is_empty() {
                 return Err(BpfError::NotPermitted);
             }
             // Retry once to capture the complete verifier log.
-            let (errno, log) = match try_load(prog_type, name, insns, 1, LARGE_LOG, btf) {
+            let (errno, log) = match try_load(prog_type, target, name, insns, 1, LARGE_LOG, btf) {
                 Ok(fd) => return Ok(fd),
                 Err(failure) => failure,
             };
@@ -210,6 +235,7 @@ pub fn load_program_with_btf(
 /// One bpf_prog_load attempt; on failure the errno and the log text.
 fn try_load(
     prog_type: u32,
+    target: LoadTarget,
     name: &str,
     insns: &[u64],
     log_level: u32,
@@ -224,6 +250,8 @@ fn try_load(
         log_level,
         log_size: u32::try_from(log_size).unwrap_or(u32::MAX),
         log_buf: log.as_mut_ptr().cast(),
+        expected_attach_type: target.expected_attach_type,
+        attach_btf_id: target.attach_btf_id,
         ..Default::default()
     };
     if let Some(b) = btf {

@@ -64,7 +64,7 @@ pub fn read_all(fd: BorrowedFd<'_>, spec: &MapSpec) -> Result<Vec<MapEntry>, Bpf
             )))
         }
         MapKind::PercpuHash | MapKind::PercpuArray | MapKind::LruPercpuHash => true,
-        MapKind::Hash | MapKind::LruHash | MapKind::StackTrace => false,
+        MapKind::Hash | MapKind::Array | MapKind::LruHash | MapKind::StackTrace => false,
     };
     let value_size = spec.value_size as usize;
     let layout = Layout {

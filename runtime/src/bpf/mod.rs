@@ -13,12 +13,14 @@
 pub mod attach;
 pub mod btf;
 pub mod error;
+pub mod kinds;
 pub mod load;
 pub mod maps;
 pub mod ringbuf;
 pub mod stackmap;
 #[cfg(test)]
 mod tests;
+pub mod uprobe;
 
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -41,6 +43,9 @@ const RUN_CTX_LEN: usize = 8 * 12;
 /// Fields drop in declaration order: attachments, programs, then maps.
 #[derive(Debug)]
 pub struct LoadedObject {
+    /// Per manifest program index, its BPF links that need no perf event
+    /// (raw tracepoints, syscall dispatchers, fentry/fexit).
+    links: Vec<Vec<OwnedFd>>,
     /// Per manifest program index, the hooks it is attached to.
     attachments: Vec<Vec<Attachment>>,
     /// One program fd per manifest program.
@@ -48,6 +53,10 @@ pub struct LoadedObject {
     /// Maps by ELF name, with their manifest entry (None for data maps).
     maps: HashMap<String, (OwnedFd, Option<MapSpec>)>,
     manifest: Manifest,
+    /// The process uprobes are scoped to (`-p`, `-c`), or every process.
+    target_pid: Option<u32>,
+    /// Per program: loaded for a uprobe_multi link (see `uprobe.rs`).
+    uprobe_multi: Vec<bool>,
 }
 
 impl LoadedObject {
@@ -60,6 +69,7 @@ impl LoadedObject {
                 manifest.version, MANIFEST_VERSION
             )));
         }
+        kinds::preflight(manifest)?;
         let mut obj = aya_obj::Object::parse(&artifact.elf).map_err(|e| {
             BpfError::Object(format!(
                 "internal error: the compiled BPF object could not be parsed: {e}."
@@ -136,6 +146,8 @@ impl LoadedObject {
             .any(|f| f.func_info.func_info.len() > 1);
         let btf_fd = if needs_btf { btf::load(&mut obj) } else { None };
         let mut programs = Vec::with_capacity(manifest.programs.len());
+        let mut vmlinux_btf = None;
+        let mut uprobe_multi = Vec::with_capacity(manifest.programs.len());
         for spec in &manifest.programs {
             let program = obj.programs.get(&spec.function).ok_or_else(|| {
                 BpfError::Object(format!(
@@ -154,7 +166,9 @@ impl LoadedObject {
                 AttachSpec::Begin | AttachSpec::End => load::BPF_PROG_TYPE_RAW_TRACEPOINT,
                 AttachSpec::Tracepoint { .. } => load::BPF_PROG_TYPE_TRACEPOINT,
                 AttachSpec::PerfEvent { .. } => load::BPF_PROG_TYPE_PERF_EVENT,
+                ref other => kinds::prog_type(other).unwrap_or(load::BPF_PROG_TYPE_RAW_TRACEPOINT),
             };
+            let target = kinds::load_target(spec, &mut vmlinux_btf)?;
             // BTF.ext line info (instruction offsets are in instructions):
             // line in the upper 22 bits of `line_col`, column in the lower 10.
             let mut lines: Vec<(u32, usize, usize)> = function
@@ -184,20 +198,35 @@ impl LoadedObject {
                     func_info: &function.func_info.func_info,
                     line_info: &function.line_info.line_info,
                 });
-            programs.push(load::load_program_with_btf(
-                prog_type,
-                &spec.function,
-                &insns,
-                &site,
-                prog_btf.as_ref(),
-            )?);
+            let (fd, multi) = match spec.attach {
+                AttachSpec::Uprobe { .. } => {
+                    uprobe::load_program(&spec.function, &insns, &site, prog_btf.as_ref())?
+                }
+                _ => (
+                    load::load_program_with(
+                        prog_type,
+                        target,
+                        &spec.function,
+                        &insns,
+                        &site,
+                        prog_btf.as_ref(),
+                    )
+                    .map_err(|e| kinds::explain_load_error(spec, e))?,
+                    false,
+                ),
+            };
+            programs.push(fd);
+            uprobe_multi.push(multi);
         }
 
         Ok(LoadedObject {
+            links: manifest.programs.iter().map(|_| Vec::new()).collect(),
             attachments: manifest.programs.iter().map(|_| Vec::new()).collect(),
             programs,
             maps,
             manifest: manifest.clone(),
+            target_pid: None,
+            uprobe_multi,
         })
     }
 
@@ -206,7 +235,7 @@ impl LoadedObject {
     /// attaching an already attached program.
     pub fn attach(&mut self, index: usize) -> Result<(), BpfError> {
         let (spec, prog) = self.program(index)?;
-        if !self.attachments[index].is_empty() {
+        if !self.attachments[index].is_empty() || !self.links[index].is_empty() {
             return Ok(());
         }
         let new = match &spec.attach {
@@ -232,6 +261,50 @@ impl LoadedObject {
                 *period,
                 *every_cpu,
             )?,
+            AttachSpec::RawTracepoint { name }
+            | AttachSpec::SyscallDispatch {
+                raw_tracepoint: name,
+                ..
+            } => {
+                let link = kinds::attach_raw_tracepoint(prog.as_fd(), &spec.probe, name)?;
+                self.links[index].push(link);
+                return Ok(());
+            }
+            AttachSpec::Kprobe {
+                function,
+                offset,
+                retprobe,
+            } => vec![kinds::attach_kprobe(
+                prog.as_fd(),
+                &spec.probe,
+                function,
+                *offset,
+                *retprobe,
+            )?],
+            AttachSpec::Fentry { .. } => {
+                let link = kinds::attach_tracing(prog.as_fd(), &spec.probe)?;
+                self.links[index].push(link);
+                return Ok(());
+            }
+            // `kinds::preflight` refuses iterators before anything is loaded.
+            AttachSpec::Iter { .. } => return Ok(()),
+            AttachSpec::Uprobe {
+                binary,
+                offset,
+                retprobe,
+                ref_ctr_offset,
+            } => vec![uprobe::attach_uprobe(
+                prog.as_fd(),
+                uprobe::UprobeTarget {
+                    probe: &spec.probe,
+                    binary,
+                    offset: *offset,
+                    retprobe: *retprobe,
+                    ref_ctr_offset: *ref_ctr_offset,
+                    pid: self.target_pid,
+                    multi: self.uprobe_multi.get(index).copied().unwrap_or(false),
+                },
+            )?],
         };
         self.attachments[index] = new;
         Ok(())
@@ -357,9 +430,15 @@ impl LoadedObject {
     /// Closes every link and perf event. Programs and maps stay, so END can
     /// still run and maps can still be read.
     pub fn detach_all(&mut self) {
-        for hooks in &mut self.attachments {
-            hooks.clear();
+        for links in &mut self.links {
+            links.clear();
         }
+        let all: Vec<Attachment> = self
+            .attachments
+            .iter_mut()
+            .flat_map(std::mem::take)
+            .collect();
+        attach::close_in_parallel(all);
     }
 
     /// The manifest the object was loaded from.
