@@ -8,7 +8,7 @@
 //! `Display` prints the IR in the compact form used by snapshots and
 //! `--emit ir`.
 
-use crate::manifest::{stack_value_size, StackKind, StackMode};
+use crate::manifest::{stack_value_size, NameTable, StackKind, StackMode};
 use crate::source::Span;
 use crate::user_space::UsdtArg;
 use ferrotrace_stdlib::Builtin;
@@ -247,6 +247,9 @@ pub enum Type {
     /// An address printed as a symbol: `ksym(addr)` (kernel) or
     /// `usym(addr)` (user, with the pid; see `ValueKind::Symbol`).
     Symbol(StackKind),
+    /// An integer printed as its name in a table (`syscall_name(n)`, ...;
+    /// see `ValueKind::Named`).
+    Named(NameTable),
 }
 
 /// The byte offsets of a tuple's elements and its total size: each element
@@ -317,6 +320,7 @@ impl Type {
             Type::Ptr { .. } => 8,
             Type::Stack(s) => stack_value_size(s.kind),
             Type::Symbol(kind) => stack_value_size(*kind),
+            Type::Named(_) => 8,
             Type::Tuple(elems) => tuple_layout(elems).1,
         }
     }
@@ -325,7 +329,7 @@ impl Type {
     /// map key, map value or event record.
     pub fn slot_size(&self) -> u32 {
         match self {
-            Type::Int { .. } | Type::Ptr { .. } | Type::Bool => 8,
+            Type::Int { .. } | Type::Ptr { .. } | Type::Bool | Type::Named(_) => 8,
             Type::Str(n) => n.saturating_add(7) / 8 * 8,
             Type::Tuple(elems) => tuple_layout(elems).1,
             Type::Stack(s) => stack_value_size(s.kind),
@@ -360,6 +364,10 @@ impl fmt::Display for Type {
             }
             Type::Symbol(StackKind::Kernel) => f.write_str("ksym"),
             Type::Symbol(StackKind::User) => f.write_str("usym"),
+            Type::Named(NameTable::Syscall) => f.write_str("syscall_name"),
+            Type::Named(NameTable::Signal) => f.write_str("signal_name"),
+            Type::Named(NameTable::Errno) => f.write_str("strerror"),
+            Type::Named(NameTable::User) => f.write_str("username"),
         }
     }
 }

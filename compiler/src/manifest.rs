@@ -206,6 +206,19 @@ pub enum StackKind {
     User,
 }
 
+/// Which table turns a `ValueKind::Named` integer into text when printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NameTable {
+    /// `syscall_name(nr)`: the x86-64 syscall table.
+    Syscall,
+    /// `signal_name(sig)`: `SIGKILL` and so on.
+    Signal,
+    /// `strerror(errno)`: the C library's error descriptions.
+    Errno,
+    /// `username`: the uid's name in /etc/passwd.
+    User,
+}
+
 /// How a stack is printed (bpftrace's `stack_mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StackMode {
@@ -317,6 +330,12 @@ pub enum ValueKind {
     Symbol {
         kind: StackKind,
     },
+    /// `syscall_name(n)`, `signal_name(n)`, `strerror(n)`: like `Symbol`,
+    /// an integer (`u64`) in BPF that the runtime prints as its name in
+    /// `table`.
+    Named {
+        table: NameTable,
+    },
 }
 
 impl ValueKind {
@@ -325,7 +344,7 @@ impl ValueKind {
             ValueKind::Int { size, .. } => u32::from(*size),
             ValueKind::Bool => 1,
             ValueKind::Str { len } => *len,
-            ValueKind::Pointer => 8,
+            ValueKind::Pointer | ValueKind::Named { .. } => 8,
             ValueKind::Tuple { fields } => fields
                 .iter()
                 .map(|f| f.offset + f.kind.size().div_ceil(8) * 8)

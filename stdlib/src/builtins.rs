@@ -14,6 +14,8 @@ pub enum ValueType {
     KStack,
     /// A user stack of the current process (`ustack`), printed symbolized.
     UStack,
+    /// A user id printed as the user's name from /etc/passwd.
+    Username,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,6 +40,8 @@ pub enum Builtin {
     Ncpus,
     Elapsed,
     Curtask,
+    /// `uid`, printed as the user's name.
+    Username,
     /// The concrete probe's full name, as bpftrace prints it.
     Probe,
     /// `arg0`..`arg11`: the probe's N-th raw argument.
@@ -159,6 +163,12 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         name: "elapsed",
         ty: ValueType::U64,
         doc: "Nanoseconds since tracing started (just before BEGIN runs).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Username,
+        name: "username",
+        ty: ValueType::Username,
+        doc: "Name of the current task's user, looked up in /etc/passwd when printed (the uid when absent).",
     },
     BuiltinInfo {
         builtin: Builtin::Curtask,

@@ -211,6 +211,7 @@ fn value_type(ty: ValueType) -> String {
         ValueType::Str(n) => format!("string[{n}]"),
         ValueType::KStack => "kstack".to_string(),
         ValueType::UStack => "ustack".to_string(),
+        ValueType::Username => "string".to_string(),
     }
 }
 

@@ -33,6 +33,9 @@ pub enum Function {
     Cat,
     Signal,
     Getopt,
+    SyscallName,
+    SignalName,
+    Strerror,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -301,6 +304,36 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "0 when the first `n` bytes of `a` and `b` are equal (up to a NUL in both), 1 otherwise; `n` is an integer literal.",
+    },
+    FunctionInfo {
+        function: Function::SyscallName,
+        name: "syscall_name",
+        signature: "syscall_name(int nr)",
+        min_args: 1,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The name of x86-64 system call number `nr` (such as `read`), resolved in user space when printed; the number when unknown.",
+    },
+    FunctionInfo {
+        function: Function::SignalName,
+        name: "signal_name",
+        signature: "signal_name(int sig)",
+        min_args: 1,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The name of signal number `sig` (such as `SIGKILL`), resolved in user space when printed; the number when unknown.",
+    },
+    FunctionInfo {
+        function: Function::Strerror,
+        name: "strerror",
+        signature: "strerror(int errno)",
+        min_args: 1,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The description of error number `errno` (such as `No such file or directory`), resolved in user space when printed.",
     },
     FunctionInfo {
         function: Function::Bswap,

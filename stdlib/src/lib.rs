@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod perf_events;
 pub mod printf;
 pub mod probes;
+pub mod signals;
 pub mod syscalls;
 
 pub use builtins::{Builtin, BuiltinInfo, ValueType};

@@ -389,6 +389,14 @@ pub fn syscall_number(name: &str) -> Option<u32> {
         .map(|(nr, _)| *nr)
 }
 
+/// The name of x86-64 syscall number `nr`, if there is one.
+pub fn syscall_name(nr: u64) -> Option<&'static str> {
+    SYSCALLS_X86_64
+        .iter()
+        .find(|(n, _)| u64::from(*n) == nr)
+        .map(|(_, name)| *name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

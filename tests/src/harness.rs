@@ -39,6 +39,19 @@ pub fn run(args: &[&str]) -> Output {
     }
 }
 
+/// Runs ferrotrace to completion and returns its stdout, asserting that
+/// it exited with status 0 (its stderr is in the failure message).
+pub fn run_ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// Whether BPF programs can be loaded here. Under `CI=true` a refusal is a
 /// test failure; elsewhere the reason is printed and the test is skipped.
 pub fn kernel_available() -> bool {

@@ -1,19 +1,12 @@
 //! The data functions and builtins of issue 5 against the real kernel, each
 //! with its printed result asserted exactly.
 
-use ferrotrace_tests::harness::{kernel_available, run};
+use ferrotrace_tests::harness::{kernel_available, run, run_ok};
 
 /// Runs a BEGIN-only script with `-q` and returns its stdout.
 fn begin_output(body: &str) -> String {
     let script = format!("BEGIN {{ {body} exit(); }}");
-    let o = run(&["-q", "-e", &script]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    run_ok(&["-q", "-e", &script])
 }
 
 #[test]

@@ -108,7 +108,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         match (t, v) {
             (Type::Str(n), Val::Str(p)) => self.copy_str(dst, *n, p, str_len(ty)),
             (Type::Tuple(_), Val::Str(p)) => self.copy_buffer(dst, t.size(), p, ty),
-            (Type::Stack(_) | Type::Symbol(_), Val::Str(p)) => self.em.copy(dst, p, t.size()),
+            (Type::Stack(_) | Type::Symbol(_) | Type::Named(_), Val::Str(p)) => {
+                self.em.copy(dst, p, t.size())
+            }
             (_, Val::Int(i)) => {
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
                 self.em.store(dst, wide, 8)

@@ -147,7 +147,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.em.get_current_comm(buf, n)?;
                 return Ok(Val::Str(buf));
             }
-            Builtin::Probe | Builtin::Arg(_) | Builtin::Retval => {
+            Builtin::Probe | Builtin::Arg(_) | Builtin::Retval | Builtin::Username => {
                 return Err(CodegenError::Internal(format!(
                     "`{}` should have been lowered by the checker.",
                     b.info().name

@@ -102,6 +102,7 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
             limit: s.limit,
         },
         Type::Symbol(kind) => ValueKind::Symbol { kind: *kind },
+        Type::Named(table) => ValueKind::Named { table: *table },
     }
 }
 

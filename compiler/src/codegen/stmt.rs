@@ -137,7 +137,9 @@ fn prologue<'a, 'ctx>(
     let mut stack = Vec::new();
     for t in &probe.locals {
         stack.push(match t {
-            Type::Str(_) | Type::Tuple(_) | Type::Stack(_) | Type::Symbol(_) => None,
+            Type::Str(_) | Type::Tuple(_) | Type::Stack(_) | Type::Symbol(_) | Type::Named(_) => {
+                None
+            }
             _ if in_memory => None,
             t => {
                 let ty = scalar_type(&em, t);
@@ -182,7 +184,7 @@ fn prologue<'a, 'ctx>(
                 g.em.zero(buf, round8(n))?;
                 LocalSlot::Buf(buf, n)
             }
-            (t @ (Type::Stack(_) | Type::Symbol(_)), None) => {
+            (t @ (Type::Stack(_) | Type::Symbol(_) | Type::Named(_)), None) => {
                 LocalSlot::Buf(g.alloc(t.size())?, t.size())
             }
             (t, None) if in_memory => {
@@ -349,7 +351,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.copy_str(buf, *n, p, str_len(ty))?;
                 Ok(buf)
             }
-            (Type::Stack(_) | Type::Symbol(_), Val::Str(p)) => Ok(p),
+            (Type::Stack(_) | Type::Symbol(_) | Type::Named(_), Val::Str(p)) => Ok(p),
             (_, Val::Int(i)) => {
                 let buf = self.alloc(8)?;
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
@@ -388,7 +390,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             match kt {
                 Type::Str(n) => self.copy_str(dst, *n, v.str()?, str_len(&e.ty))?,
                 Type::Tuple(_) => self.write_slot(dst, kt, v)?,
-                Type::Stack(_) | Type::Symbol(_) => self.em.copy(dst, v.str()?, kt.size())?,
+                Type::Stack(_) | Type::Symbol(_) | Type::Named(_) => {
+                    self.em.copy(dst, v.str()?, kt.size())?
+                }
                 _ => {
                     let wide = self.em.resize(v.int()?, 64, e.ty.is_signed())?;
                     self.em.store(dst, wide, 8)?;
@@ -429,7 +433,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
 pub(crate) fn str_len(t: &Type) -> u32 {
     match t {
         Type::Str(n) => *n,
-        Type::Stack(_) | Type::Symbol(_) => t.size(),
+        Type::Stack(_) | Type::Symbol(_) | Type::Named(_) => t.size(),
         _ => 0,
     }
 }

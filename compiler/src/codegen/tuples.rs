@@ -75,7 +75,7 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
         ty: &Type,
     ) -> R<()> {
         match ty {
-            Type::Tuple(_) | Type::Stack(_) | Type::Symbol(_) => {
+            Type::Tuple(_) | Type::Stack(_) | Type::Symbol(_) | Type::Named(_) => {
                 self.em.copy(dst, src, round8(dst_n))
             }
             _ => self.copy_str(dst, dst_n, src, str_len(ty)),

@@ -6,7 +6,7 @@ use super::types::{self, convert, describe, is_truthy, promote, to_bool};
 use super::{Checker, Pass, ProbeScope};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{AddrSpace, BinaryOp, Expr, ExprKind, LValue, Type, UnaryOp};
-use crate::manifest::StackKind;
+use crate::manifest::{NameTable, StackKind};
 use crate::source::Span;
 use crate::syntax::ast;
 use ferrotrace_stdlib::{nearest, Builtin, Function};
@@ -124,6 +124,9 @@ impl Checker<'_> {
                 return e;
             }
             let ty = types::from_catalogue(b.info().ty);
+            if b == Builtin::Username {
+                return Some(self.username(span));
+            }
             if b == Builtin::Ncpus {
                 // A kernel fact known when compiling, like bpftrace's.
                 let n = u64::from(self.kernel.possible_cpus());
@@ -192,6 +195,9 @@ impl Checker<'_> {
             Function::Ksym => self.symbol_call(StackKind::Kernel, args, span, scope),
             Function::Usym => self.symbol_call(StackKind::User, args, span, scope),
             Function::Kaddr => self.kaddr_call(args, span),
+            Function::SyscallName => self.named_call(NameTable::Syscall, args, span, scope),
+            Function::SignalName => self.named_call(NameTable::Signal, args, span, scope),
+            Function::Strerror => self.named_call(NameTable::Errno, args, span, scope),
             Function::Delete | Function::HasKey => self.map_query(f, args, span, scope),
             Function::Strlen | Function::Strncmp | Function::Bswap => {
                 self.data_call(f, args, span, scope)

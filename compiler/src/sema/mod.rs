@@ -17,6 +17,7 @@ mod expr;
 mod loops;
 mod macros;
 mod mapfns;
+mod named;
 mod params;
 mod probes;
 mod scope;

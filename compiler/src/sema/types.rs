@@ -4,7 +4,7 @@
 
 use crate::ir::{AddrSpace, Expr, ExprKind, Type};
 use crate::kernel::TracepointField;
-use crate::manifest::StackKind;
+use crate::manifest::{NameTable, StackKind};
 use ferrotrace_stdlib::ValueType;
 
 /// Default capacity of strings read with `str()`, NUL included (bpftrace's
@@ -19,6 +19,7 @@ pub fn from_catalogue(t: ValueType) -> Type {
         ValueType::Str(n) => Type::Str(n),
         ValueType::KStack => super::stacks::default_stack(StackKind::Kernel),
         ValueType::UStack => super::stacks::default_stack(StackKind::User),
+        ValueType::Username => Type::Named(NameTable::User),
     }
 }
 

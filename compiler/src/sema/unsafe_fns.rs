@@ -11,14 +11,8 @@ use crate::ir::{Action, StmtKind};
 use crate::ir::{Expr, ExprKind, Type};
 use crate::source::Span;
 use crate::syntax::ast;
+use ferrotrace_stdlib::signals::SIGNALS;
 use ferrotrace_stdlib::{nearest, Function, FunctionInfo};
-
-/// Linux's signal names without `SIG`, numbered from 1 (x86-64 and arm64).
-const SIGNALS: [&str; 31] = [
-    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
-    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
-    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
-];
 
 impl Checker<'_> {
     /// `Some(())` when unsafe functions are allowed; otherwise reports why not.

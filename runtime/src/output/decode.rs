@@ -193,6 +193,9 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
                 name: None,
             }))
         }
+        ValueKind::Named { table } => {
+            Value::Str(super::names::name_of(*table, read_le(bytes, offset, 8)))
+        }
         ValueKind::Str { len } => {
             let len = usize::try_from(*len).unwrap_or(usize::MAX);
             let start = offset.min(bytes.len());

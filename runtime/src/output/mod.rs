@@ -1,7 +1,8 @@
 //! The output layer: turning raw bytes from BPF maps and ring-buffer
 //! events into the text bpftrace prints. `value` defines the decoded
 //! `Value`, `decode` reads values out of bytes using the layouts in the
-//! compiler's `Manifest`, `printf` formats `printf()` events, `hist` holds
+//! compiler's `Manifest`, `names` prints `syscall_name`/`signal_name`/`strerror` values,
+//! `printf` formats `printf()` events, `hist` holds
 //! histogram buckets and labels, `order` sorts a map's entries into print
 //! order, `text` prints maps in bpftrace's text
 //! format and `json` as its JSON records, and `printer` sends output in the
@@ -13,6 +14,7 @@ pub mod decode;
 pub mod folded;
 pub mod hist;
 pub mod json;
+pub mod names;
 pub mod order;
 pub mod printer;
 pub mod printf;
