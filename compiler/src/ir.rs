@@ -597,6 +597,13 @@ pub enum ExprKind {
         rhs: Box<Expr>,
         n: u32,
     },
+    /// `strstr(hay, needle)`: the index of `needle`'s first occurrence in
+    /// `hay` (both `Str`), or -1; `ty` is `I64`. `strcontains` is
+    /// `strstr(..) >= 0`.
+    StrStr {
+        hay: Box<Expr>,
+        needle: Box<Expr>,
+    },
     /// `bswap(n)`: the bytes of an integer reversed, at its own width.
     Bswap(Box<Expr>),
     /// `signal(sig)`: sends the (u32) signal to the current process with
@@ -846,6 +853,7 @@ impl fmt::Display for Expr {
             ExprKind::SymbolOf(addr) => write!(f, "symbol({addr})")?,
             ExprKind::Strlen(s) => write!(f, "strlen({s})")?,
             ExprKind::StrNcmp { lhs, rhs, n } => write!(f, "strncmp({lhs}, {rhs}, {n})")?,
+            ExprKind::StrStr { hay, needle } => write!(f, "strstr({hay}, {needle})")?,
             ExprKind::Bswap(v) => write!(f, "bswap({v})")?,
             ExprKind::Signal(v) => write!(f, "signal({v})")?,
         }

@@ -36,6 +36,8 @@ pub enum Function {
     SyscallName,
     SignalName,
     Strerror,
+    Strstr,
+    Strcontains,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -304,6 +306,26 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "0 when the first `n` bytes of `a` and `b` are equal (up to a NUL in both), 1 otherwise; `n` is an integer literal.",
+    },
+    FunctionInfo {
+        function: Function::Strstr,
+        name: "strstr",
+        signature: "strstr(string haystack, string needle)",
+        min_args: 2,
+        max_args: Some(2),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The index of the first `needle` in `haystack`, or -1 when there is none (an empty `needle` is at 0).",
+    },
+    FunctionInfo {
+        function: Function::Strcontains,
+        name: "strcontains",
+        signature: "strcontains(string haystack, string needle)",
+        min_args: 2,
+        max_args: Some(2),
+        aggregation: false,
+        unsafe_: false,
+        doc: "Whether `needle` occurs in `haystack` (`true` or `false`).",
     },
     FunctionInfo {
         function: Function::SyscallName,

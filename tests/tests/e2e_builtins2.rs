@@ -55,3 +55,34 @@ fn syscall_names_of_a_traced_process() {
     ]);
     assert_eq!(out, "\n\n@[exit_group]: 1\n");
 }
+
+#[test]
+fn strstr_and_strcontains_search_literals_and_comm() {
+    if !kernel_available() {
+        return;
+    }
+    let out = run_ok(&[
+        "-q",
+        "-e",
+        r#"BEGIN { printf("%d %d %d %d %d %d\n", strstr("hello world", "world"), strstr("hello", "xyz"), strstr("abc", ""), strstr("", ""), strstr(comm, "trace"), strstr("aab", "ab")); printf("%d %d\n", strcontains(comm, "ferro"), strcontains("abc", "abd")); if (strcontains(comm, "ferro")) { printf("yes\n"); } exit(); }"#,
+    ]);
+    // BEGIN runs in ferrotrace itself, whose comm is `ferrotrace`.
+    assert_eq!(out, "6 -1 0 0 5 1\n1 0\nyes\n\n\n");
+}
+
+#[test]
+fn strstr_searches_a_traced_path() {
+    if !kernel_available() {
+        return;
+    }
+    // Only our own child (`-c`) counts; `cat` opens the file it prints
+    // (and the dynamic loader's cache, also under /etc/).
+    let out = run_ok(&[
+        "-q",
+        "-c",
+        "/bin/cat /dev/null",
+        "-e",
+        r#"config = { max_strlen = 128 } tracepoint:syscalls:sys_enter_openat /pid == cpid/ { $f = str(args.filename); if (strcontains($f, "/dev/")) { printf("%s %d\n", $f, strstr($f, "null")); } }"#,
+    ]);
+    assert_eq!(out, "/dev/null 5\n\n\n");
+}

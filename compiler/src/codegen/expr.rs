@@ -63,6 +63,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::SymbolOf(addr) => self.symbol_of(addr, &e.ty),
             ExprKind::Strlen(s) => self.strlen(s),
             ExprKind::StrNcmp { lhs, rhs, n } => self.strncmp(lhs, rhs, *n),
+            ExprKind::StrStr { hay, needle } => self.strstr(hay, needle),
             ExprKind::Bswap(v) => self.bswap(v),
             ExprKind::Signal(sig) => {
                 let sig = self.expr(sig)?.int()?;

@@ -94,7 +94,11 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::Strlen(inner)
         | ExprKind::Bswap(inner)
         | ExprKind::Signal(inner) => expr_uses(inner, b),
-        ExprKind::StrNcmp { lhs, rhs, .. } => expr_uses(lhs, b) || expr_uses(rhs, b),
+        ExprKind::StrNcmp { lhs, rhs, .. }
+        | ExprKind::StrStr {
+            hay: lhs,
+            needle: rhs,
+        } => expr_uses(lhs, b) || expr_uses(rhs, b),
         ExprKind::StrRead { ptr, len, .. } => {
             expr_uses(ptr, b) || len.as_ref().is_some_and(|l| expr_uses(l, b))
         }

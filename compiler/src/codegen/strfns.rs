@@ -1,12 +1,13 @@
 //! Lowering of the data functions `strlen` (a bounded loop to the first
 //! NUL), `strncmp` (the string-equality loop with its bound lowered to `n`)
-//! and `bswap` (shifts and masks, one per byte, which LLVM folds into the
+//! `strstr` (a bounded loop over start positions around one over the
+//! needle) and `bswap` (shifts and masks, one per byte, which LLVM folds into the
 //! BPF byte-swap instruction).
 
 use super::stmt::{str_len, ProbeGen, Val};
 use super::CodegenError;
 use crate::ir::Expr;
-use inkwell::values::IntValue;
+use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate;
 
 type R<T> = Result<T, CodegenError>;
@@ -95,6 +96,74 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             .builder
             .build_int_z_extend(ne, self.em.i64t(), "strncmp")?;
         Ok(Val::Int(r))
+    }
+
+    /// `strstr(hay, needle)`: for each start `i` in `hay`, a scan of
+    /// `needle` that stops at its NUL (a match at `i`) or at a differing
+    /// byte; the outer scan stops at a match or `hay`'s NUL. Both loops
+    /// have constant bounds (the two buffers' sizes); bytes past `hay`'s
+    /// buffer read as NUL.
+    pub(super) fn strstr(&mut self, hay: &Expr, needle: &Expr) -> R<Val<'ctx>> {
+        let (hcap, ncap) = (str_len(&hay.ty), str_len(&needle.ty));
+        let (Val::Str(ph), Val::Str(pn)) = (self.expr(hay)?, self.expr(needle)?) else {
+            return Err(CodegenError::Internal(
+                "`strstr()` was given a scalar, not a string.".into(),
+            ));
+        };
+        let i64t = self.em.i64t();
+        let missing = i64t.const_all_ones();
+        if hcap == 0 {
+            return Ok(Val::Int(missing));
+        }
+        if ncap == 0 {
+            return Ok(Val::Int(self.em.u64c(0)));
+        }
+        let i8t = self.em.ctx.i8_type();
+        let bool_t = self.em.ctx.bool_type();
+        let at = self.scan_bytes(hcap, missing, |g, i| {
+            let matched = g.scan_bytes(ncap, bool_t.const_int(1, false), |g, j| {
+                let cn = g.em.load(g.em.offset_dyn(pn, j)?, i8t, 1)?;
+                let k = g.em.builder.build_int_add(i, j, "k")?;
+                let ch = g.hay_byte(ph, k, hcap)?;
+                let bl = &g.em.builder;
+                let end = bl.build_int_compare(IntPredicate::EQ, cn, i8t.const_zero(), "nend")?;
+                let differ = bl.build_int_compare(IntPredicate::NE, cn, ch, "differ")?;
+                Ok((bl.build_or(end, differ, "stop")?, end))
+            })?;
+            let ch = g.em.load(g.em.offset_dyn(ph, i)?, i8t, 1)?;
+            let bl = &g.em.builder;
+            let hend = bl.build_int_compare(IntPredicate::EQ, ch, i8t.const_zero(), "hend")?;
+            let found = bl.build_select(matched, i, missing, "at")?.into_int_value();
+            Ok((bl.build_or(matched, hend, "stop")?, found))
+        })?;
+        Ok(Val::Int(at))
+    }
+
+    /// The byte of `hay` at index `k`, or NUL when `k` is past its `cap`
+    /// bytes (a branch, so the verifier sees the read in bounds).
+    fn hay_byte(
+        &mut self,
+        hay: PointerValue<'ctx>,
+        k: IntValue<'ctx>,
+        cap: u32,
+    ) -> R<IntValue<'ctx>> {
+        let i8t = self.em.ctx.i8_type();
+        let inside = self.em.builder.build_int_compare(
+            IntPredicate::ULT,
+            k,
+            self.em.u64c(u64::from(cap)),
+            "inside",
+        )?;
+        let (read, done) = (self.em.block("hay_read"), self.em.block("hay_done"));
+        let from = self.em.current()?;
+        self.em.cond_br(inside, read, done)?;
+        self.em.at(read);
+        let c = self.em.load(self.em.offset_dyn(hay, k)?, i8t, 1)?;
+        self.em.br(done)?;
+        self.em.at(done);
+        let phi = self.em.builder.build_phi(i8t, "hay_byte")?;
+        phi.add_incoming(&[(&c, read), (&i8t.const_zero(), from)]);
+        Ok(phi.as_basic_value().into_int_value())
     }
 
     /// `bswap(v)`: the bytes of `v` reversed at its own width.

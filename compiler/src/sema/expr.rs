@@ -199,6 +199,7 @@ impl Checker<'_> {
             Function::SignalName => self.named_call(NameTable::Signal, args, span, scope),
             Function::Strerror => self.named_call(NameTable::Errno, args, span, scope),
             Function::Delete | Function::HasKey => self.map_query(f, args, span, scope),
+            Function::Strstr | Function::Strcontains => self.strstr_call(f, args, span, scope),
             Function::Strlen | Function::Strncmp | Function::Bswap => {
                 self.data_call(f, args, span, scope)
             }

@@ -144,6 +144,9 @@ struct ProbeScope {
     /// In the check pass, the inference pass's types of the same locals:
     /// strings there have grown to the longest value assigned.
     inferred: Vec<Type>,
+    /// Byte comparisons of the probe's `strstr`/`strcontains` calls so far
+    /// (their buffer sizes multiplied), against the verifier's budget.
+    strstr_cost: u64,
 }
 
 /// What every pass reads besides the script: parameters, settings, macros.
@@ -239,6 +242,7 @@ impl<'k> Checker<'k> {
                         .get(out.len())
                         .cloned()
                         .unwrap_or_default(),
+                    strstr_cost: 0,
                 };
                 let predicate = probe
                     .predicate
