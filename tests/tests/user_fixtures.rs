@@ -6,21 +6,14 @@
 
 use ferrotrace_tests::elf_summary::summarize;
 use ferrotrace_tests::harness::{kernel_available, run};
-use ferrotrace_tests::stages::{check, compile, load, rendered};
+use ferrotrace_tests::stages::{check_ok, compile, load};
 use ferrotrace_tests::user_programs::user_programs;
 
 #[test]
 fn user_scripts_produce_typed_ir() {
     insta::glob!("..", "fixtures/user/ok/*.bt", |path| {
         let source = load(path);
-        let (program, diags) = check(&source);
-        let Some(program) = program else {
-            panic!(
-                "{} failed to check:\n{}",
-                source.name,
-                rendered(&source, &diags)
-            );
-        };
+        let (program, _) = check_ok(&source);
         insta::assert_snapshot!(format!("{}\n---\n{program}", source.text));
     });
 }

@@ -416,15 +416,8 @@ impl LoadedObject {
 
     /// All entries of the map named `elf_name` in the ELF.
     pub fn read_map(&self, elf_name: &str) -> Result<Vec<MapEntry>, BpfError> {
-        let (fd, spec) = self.maps.get(elf_name).ok_or_else(|| {
-            BpfError::Map(format!("internal error: there is no map named {elf_name}."))
-        })?;
-        let spec = spec.as_ref().ok_or_else(|| {
-            BpfError::Map(format!(
-                "internal error: {elf_name} is a data section, not a table."
-            ))
-        })?;
-        maps::read_all(fd.as_fd(), spec)
+        let (fd, spec) = self.table(elf_name)?;
+        maps::read_all(fd, spec)
     }
 
     /// Closes every link and perf event. Programs and maps stay, so END can
