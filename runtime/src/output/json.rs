@@ -11,7 +11,7 @@ use std::io;
 
 use super::decode::{MapDatum, MapSnapshot};
 use super::hist::Histogram;
-use super::text::{format_key, sorted_entries};
+use super::text::{json_key, sorted_entries};
 use super::value::Value;
 
 /// A JSON value whose objects keep their insertion order.
@@ -226,7 +226,7 @@ pub fn map(m: &MapSnapshot, top: u64, div: u64) -> String {
                 .iter()
                 .skip(skip)
                 .map(|(k, d)| {
-                    let key: String = format_key(k).chars().filter(|c| *c != ' ').collect();
+                    let key = json_key(k);
                     (key, datum(&d.divided(div), div))
                 })
                 .collect(),
@@ -317,6 +317,11 @@ mod tests {
         assert_eq!(
             map(&m, 0, 1),
             "{\"type\": \"map\", \"data\": {\"@multi\": {\"1,a,3\": 1}}}\n"
+        );
+        let m = snap("@s", vec![(vec![s("a b")], MapDatum::Count(1))]);
+        assert_eq!(
+            map(&m, 0, 1),
+            "{\"type\": \"map\", \"data\": {\"@s\": {\"a b\": 1}}}\n"
         );
         let m = snap(
             "@tup",

@@ -68,7 +68,7 @@ pub fn print_map_top(
         text.push_str(&name);
         if !key.is_empty() {
             text.push('[');
-            write_key(&mut text, key);
+            write_key(&mut text, key, ", ");
             text.push(']');
         }
         let divided;
@@ -123,19 +123,26 @@ fn display_name(name: &str) -> String {
 /// tuple prints its elements the same way, without parentheses.
 pub fn format_key(key: &[Value]) -> String {
     let mut s = String::new();
-    write_key(&mut s, key);
+    write_key(&mut s, key, ", ");
     s
 }
 
-/// Appends a map key as `format_key` formats it.
-fn write_key(out: &mut String, key: &[Value]) {
+/// A map key as `-f json` names it: the parts joined by bare commas.
+pub fn json_key(key: &[Value]) -> String {
+    let mut s = String::new();
+    write_key(&mut s, key, ",");
+    s
+}
+
+/// Appends a map key's parts, joined by `sep`.
+fn write_key(out: &mut String, key: &[Value], sep: &str) {
     let items = match key {
         [Value::Tuple(items)] => items.as_slice(),
         _ => key,
     };
     for (i, v) in items.iter().enumerate() {
         if i > 0 {
-            out.push_str(", ");
+            out.push_str(sep);
         }
         write_value(out, v);
     }
