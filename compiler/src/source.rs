@@ -52,8 +52,15 @@ impl SourceFile {
         // The number of lines starting at or before `end`; at least 1,
         // because the first line starts at 0.
         let line = self.line_starts.partition_point(|&start| start <= end);
-        let line_start = self.line_starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
-        let column = self.text.get(line_start..end).map_or(0, |s| s.chars().count());
+        let line_start = self
+            .line_starts
+            .get(line.wrapping_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let column = self
+            .text
+            .get(line_start..end)
+            .map_or(0, |s| s.chars().count());
         (line.max(1), column + 1)
     }
 }

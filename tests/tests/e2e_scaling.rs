@@ -106,8 +106,5 @@ fn thousands_of_increments_run_in_the_kernel() {
     }
     let out = run_script("scaling_increments.bt", &increments(STATEMENTS));
     // The exit print's leading blank lines belong to the output format.
-    assert_eq!(
-        out.trim_start_matches('\n'),
-        format!("@n: {STATEMENTS}\n")
-    );
+    assert_eq!(out.trim_start_matches('\n'), format!("@n: {STATEMENTS}\n"));
 }

@@ -42,7 +42,9 @@ extern "C" fn on_fatal_error(reason: *const c_char) {
     } else {
         // SAFETY: LLVM passes a NUL-terminated string that lives for the
         // duration of this call.
-        unsafe { CStr::from_ptr(reason) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(reason) }
+            .to_string_lossy()
+            .into_owned()
     };
     eprintln!("ERROR: {}", fatal_message(&reason));
     std::process::exit(1);
