@@ -108,3 +108,31 @@ fn thousands_of_increments_run_in_the_kernel() {
     // The exit print's leading blank lines belong to the output format.
     assert_eq!(out.trim_start_matches('\n'), format!("@n: {STATEMENTS}\n"));
 }
+
+#[test]
+fn a_probe_beyond_the_v3_jump_range_is_an_error_sentence_under_v3() {
+    if !kernel_available() {
+        return;
+    }
+    let path = ferrotrace_tests::harness::temp_path("scaling_v3.bt");
+    if let Err(e) = std::fs::write(&path, stores(STATEMENTS)) {
+        panic!("cannot write {path}: {e}");
+    }
+    let o = std::process::Command::new(ferrotrace_tests::harness::binary())
+        .args(["--dry-run", &path])
+        .env("FERROTRACE_BPF_CPU", "v3")
+        .output();
+    let _ = std::fs::remove_file(&path);
+    let o = match o {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run ferrotrace: {e}"),
+    };
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "stderr:\n{err}");
+    assert_eq!(
+        err,
+        "ERROR: LLVM could not generate the BPF program (Branch target out of insn range): \
+         a jump spans more than 32,767 instructions, which BPF allows only from CPU v4 \
+         (Linux 6.6) on. Split the largest probe's statements across several probes.\n"
+    );
+}
