@@ -100,6 +100,11 @@ pub enum Action {
     /// `join(arr, sep)`: prints the strings of the NULL-terminated pointer
     /// array (the action's one argument, read from `space`) joined by `sep`.
     Join { sep: String, space: AddrSpace },
+    /// `system(fmt, ...)`: runs the command formatted by `format` (the
+    /// action's arguments are the format's, as for printf) with `sh -c`.
+    System { format: FormatId },
+    /// `cat(fmt, ...)`: prints the file named by `format`'s text.
+    Cat { format: FormatId },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -575,6 +580,20 @@ pub enum ExprKind {
     /// current pid for `usym`, to symbolize in user space; `ty` is
     /// `Type::Symbol`.
     SymbolOf(Box<Expr>),
+    /// `strlen(s)`: the bytes of a `Str` before its NUL; `ty` is `U64`.
+    Strlen(Box<Expr>),
+    /// `strncmp(a, b, n)`: 0 when the first `n` bytes (stopping at a NUL
+    /// in both) are equal, else 1; `ty` is `I64`.
+    StrNcmp {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        n: u32,
+    },
+    /// `bswap(n)`: the bytes of an integer reversed, at its own width.
+    Bswap(Box<Expr>),
+    /// `signal(sig)`: sends the (u32) signal to the current process with
+    /// `bpf_send_signal`; `ty` is `I64`, the helper's result.
+    Signal(Box<Expr>),
 }
 
 // ---------------------------------------------------------------------------
@@ -635,6 +654,8 @@ impl fmt::Display for Program {
                 Action::ZeroMap { map } => writeln!(f, "action #{i} zero(map#{map})")?,
                 Action::PrintValue(t) => writeln!(f, "action #{i} print({t})")?,
                 Action::Time(fmt_) => writeln!(f, "action #{i} time({fmt_:?})")?,
+                Action::System { format } => writeln!(f, "action #{i} system(format #{format})")?,
+                Action::Cat { format } => writeln!(f, "action #{i} cat(format #{format})")?,
                 Action::Join { sep, space } => {
                     writeln!(f, "action #{i} join(sep {sep:?}, {space:?})")?
                 }
@@ -815,6 +836,10 @@ impl fmt::Display for Expr {
                 prefix: false,
             } => write!(f, "(post {target} += {delta})")?,
             ExprKind::SymbolOf(addr) => write!(f, "symbol({addr})")?,
+            ExprKind::Strlen(s) => write!(f, "strlen({s})")?,
+            ExprKind::StrNcmp { lhs, rhs, n } => write!(f, "strncmp({lhs}, {rhs}, {n})")?,
+            ExprKind::Bswap(v) => write!(f, "bswap({v})")?,
+            ExprKind::Signal(v) => write!(f, "signal({v})")?,
         }
         write!(f, ":{}", self.ty)
     }

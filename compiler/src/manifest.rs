@@ -386,4 +386,16 @@ pub enum EventSpec {
         max_args: u32,
         arg_size: u32,
     },
+    /// `system(fmt, ...)`: a record laid out like `Printf`'s; format it and
+    /// run the text with `sh -c`, printing the command's output.
+    System {
+        format: String,
+        args: Vec<Field>,
+    },
+    /// `cat(fmt, ...)`: a record laid out like `Printf`'s; format it and
+    /// print the contents of the file it names.
+    Cat {
+        format: String,
+        args: Vec<Field>,
+    },
 }

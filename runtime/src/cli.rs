@@ -18,6 +18,16 @@ pub struct Cli {
     #[arg(value_name = "FILENAME")]
     pub args: Vec<String>,
 
+    /// How the program's output is buffered: `line` (written at each
+    /// newline), `full` (in large blocks, and at exit) or `none` (written at
+    /// once). Without it: lines on standard output, blocks for `-o`.
+    #[arg(short = 'B', value_enum, value_name = "MODE")]
+    pub buffering: Option<Buffering>,
+
+    /// Allow unsafe functions, which change the system rather than only
+    /// observe it (`system`, `signal`).
+    #[arg(long = "unsafe")]
+    pub unsafe_: bool,
     /// Named parameters for `getopt()`, as `--name=value` (or `--flag`)
     /// after `--`.
     #[arg(last = true, value_name = "NAMED")]
@@ -114,6 +124,17 @@ pub enum Generate {
     Zsh,
     /// fish completions.
     Fish,
+}
+
+/// What `-B` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Buffering {
+    /// Written at each newline.
+    Line,
+    /// Written in large blocks, and at exit.
+    Full,
+    /// Written at once.
+    None,
 }
 
 /// What `-f` selects.

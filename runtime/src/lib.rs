@@ -5,6 +5,7 @@
 
 pub mod bpf;
 pub mod btf;
+pub mod buffering;
 pub mod child;
 pub mod cli;
 pub mod elf_symbols;
@@ -19,5 +20,6 @@ pub mod session;
 pub mod signals;
 pub mod symbolize;
 pub mod tracefs;
+pub mod unsafe_actions;
 pub mod usdt;
 pub mod user_listing;

@@ -9,7 +9,7 @@
 
 use crate::bpf::{BpfError, LoadedObject};
 use crate::child;
-use crate::cli::{Cli, Emit, OutputFormat, ScriptSource};
+use crate::cli::{Buffering, Cli, Emit, OutputFormat, ScriptSource};
 use crate::kernel_info::SystemKernel;
 use crate::output::folded::folded_lines;
 use crate::output::timefmt::local_strftime;
@@ -70,6 +70,7 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
     };
     let source = read_script(script)?;
     let mut options = crate::params::options(params, &cli.named)?;
+    options.allow_unsafe = cli.unsafe_;
     options.target = target(cli)?;
     let Some(artifact) = compile(&source, cli.emit, &options)? else {
         return Ok(0);
@@ -231,7 +232,9 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
             .poll(POLL_INTERVAL, &mut |r| sink.record(r, &object))
             .map_err(fail)?;
         sink.report_lost(&object);
-        sink.flush();
+        if cli.buffering != Some(Buffering::Full) {
+            sink.flush();
+        }
     }
     object.detach_all();
     // Events already in the buffer when tracing stopped are still shown.
@@ -338,15 +341,16 @@ fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
         OutputFormat::Json => Format::Json,
     };
     let out: Box<dyn Write> = match &cli.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
+        Some(path) => crate::buffering::wrap(
             std::fs::File::create(path).map_err(|e| {
                 format!(
                     "ERROR: cannot create the output file {}: {e}.",
                     path.display()
                 )
             })?,
-        )),
-        None => Box::new(std::io::stdout()),
+            cli.buffering.unwrap_or(Buffering::Full),
+        ),
+        None => crate::buffering::wrap(std::io::stdout(), cli.buffering.unwrap_or(Buffering::Line)),
     };
     Ok(Printer::new(format, out, Box::new(std::io::stderr())))
 }
@@ -390,7 +394,9 @@ impl<'m, 'w> EventSink<'m, 'w> {
             .events
             .iter()
             .map(|e| match e {
-                EventSpec::Printf { format, .. } => printf::parse(format),
+                EventSpec::Printf { format, .. }
+                | EventSpec::System { format, .. }
+                | EventSpec::Cat { format, .. } => printf::parse(format),
                 _ => Vec::new(),
             })
             .collect();
@@ -423,12 +429,29 @@ impl<'m, 'w> EventSink<'m, 'w> {
         };
         let index = usize::try_from(index).unwrap_or(usize::MAX);
         match self.manifest.events.get(index) {
-            Some(EventSpec::Printf { args, .. }) => {
+            Some(
+                spec @ (EventSpec::Printf { args, .. }
+                | EventSpec::System { args, .. }
+                | EventSpec::Cat { args, .. }),
+            ) => {
                 let pieces = self.formats.get(index).map_or(&[][..], Vec::as_slice);
                 let mut values = decode_fields(record, args);
                 self.stacks.resolve_all(&mut values);
                 let text = format_pieces(pieces, &values);
-                self.out.printf(&text);
+                match spec {
+                    EventSpec::System { .. } => {
+                        self.out.flush();
+                        match crate::unsafe_actions::run_system(&text) {
+                            Ok(output) => self.out.system(&output),
+                            Err(e) => eprintln!("{e}"),
+                        }
+                    }
+                    EventSpec::Cat { .. } => match crate::unsafe_actions::read_file(&text) {
+                        Ok(contents) => self.out.cat(&contents),
+                        Err(e) => eprintln!("{e}"),
+                    },
+                    _ => self.out.printf(&text),
+                }
             }
             Some(EventSpec::Time { format }) => {
                 let now = std::time::SystemTime::now()

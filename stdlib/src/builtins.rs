@@ -37,6 +37,7 @@ pub enum Builtin {
     Cgroup,
     Ncpus,
     Elapsed,
+    Curtask,
     /// The concrete probe's full name, as bpftrace prints it.
     Probe,
     /// `arg0`..`arg11`: the probe's N-th raw argument.
@@ -158,6 +159,12 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         name: "elapsed",
         ty: ValueType::U64,
         doc: "Nanoseconds since tracing started (just before BEGIN runs).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Curtask,
+        name: "curtask",
+        ty: ValueType::U64,
+        doc: "Address of the current task's `struct task_struct` in the kernel.",
     },
     BuiltinInfo {
         builtin: Builtin::Probe,

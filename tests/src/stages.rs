@@ -15,13 +15,21 @@ pub fn load(path: &std::path::Path) -> SourceFile {
     SourceFile::new(name, text)
 }
 
+/// A fixture whose first line is this comment is checked as if run with
+/// `--unsafe`.
+pub const UNSAFE_MARKER: &str = "// ferrotrace --unsafe";
+
 /// Parses and checks against the fixture kernel.
 pub fn check(source: &SourceFile) -> (Option<ir::Program>, Vec<Diagnostic>) {
     let (ast, mut diags) = syntax::parse(source);
     if has_errors(&diags) {
         return (None, diags);
     }
-    let (program, more) = sema::analyze(&ast, &FixtureKernel::new());
+    let options = sema::Options {
+        allow_unsafe: source.text.starts_with(UNSAFE_MARKER),
+        ..sema::Options::default()
+    };
+    let (program, more) = sema::analyze_with(&ast, &FixtureKernel::new(), &options);
     diags.extend(more);
     let program = (!has_errors(&diags)).then_some(program);
     (program, diags)

@@ -366,8 +366,13 @@ fn every_good_fixture_passes_the_verifier_and_attaches() {
         paths.len()
     );
     for path in paths {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
         let path = path.to_string_lossy().into_owned();
-        let o = run(&["--dry-run", "-q", &path]);
+        let o = if text.starts_with(ferrotrace_tests::stages::UNSAFE_MARKER) {
+            run(&["--unsafe", "--dry-run", "-q", &path])
+        } else {
+            run(&["--dry-run", "-q", &path])
+        };
         assert_eq!(o.status.code(), Some(0), "{path}: {}", stderr(&o));
     }
 }

@@ -100,6 +100,14 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
                 max_args: JOIN_MAX_ARGS,
                 arg_size: JOIN_ARG_SIZE,
             },
+            Action::System { format } => {
+                let (format, args) = super::events::format_spec(program, *format);
+                EventSpec::System { format, args }
+            }
+            Action::Cat { format } => {
+                let (format, args) = super::events::format_spec(program, *format);
+                EventSpec::Cat { format, args }
+            }
             Action::PrintValue(t) => EventSpec::PrintValue {
                 value: Field {
                     offset: 8,
@@ -393,6 +401,11 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 .first()
                 .ok_or_else(|| CodegenError::Internal("join() has no array argument.".into()))?;
             return self.join(index, *space, arr);
+        }
+        if let Some(Action::System { format } | Action::Cat { format }) =
+            self.program.actions.get(action)
+        {
+            return self.format_record(index as u64, *format, args);
         }
         let vals = args.iter().map(|e| self.expr(e)).collect::<R<Vec<_>>>()?;
         let size = 8 + args.iter().map(|e| slot_size(&e.ty)).sum::<u32>();

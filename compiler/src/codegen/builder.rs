@@ -30,6 +30,8 @@ mod helper {
     pub const GET_CURRENT_PID_TGID: u64 = 14;
     pub const GET_CURRENT_UID_GID: u64 = 15;
     pub const GET_CURRENT_COMM: u64 = 16;
+    pub const GET_CURRENT_TASK: u64 = 35;
+    pub const SEND_SIGNAL: u64 = 109;
     pub const GET_STACKID: u64 = 27;
     pub const PROBE_READ_USER: u64 = 112;
     pub const PROBE_READ_KERNEL: u64 = 113;
@@ -230,6 +232,16 @@ impl<'ctx> Emitter<'ctx> {
 
     pub fn get_current_pid_tgid(&self) -> R<IntValue<'ctx>> {
         self.call_helper(helper::GET_CURRENT_PID_TGID, &[])
+    }
+
+    pub fn get_current_task(&self) -> R<IntValue<'ctx>> {
+        self.call_helper(helper::GET_CURRENT_TASK, &[])
+    }
+
+    /// `bpf_send_signal(sig)`: signals the current process.
+    pub fn send_signal(&self, sig: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+        let sig = self.resize(sig, 64, false)?;
+        self.call_helper(helper::SEND_SIGNAL, &[sig.into()])
     }
 
     pub fn get_current_uid_gid(&self) -> R<IntValue<'ctx>> {

@@ -10,7 +10,7 @@
 use super::maps::{slot_size, value_kind};
 use super::stmt::{str_len, ProbeGen, Val};
 use super::CodegenError;
-use crate::ir::{Expr, Program, Type};
+use crate::ir::{Expr, Format, Program, Type};
 use crate::manifest::{EventSpec, Field};
 
 type R<T> = Result<T, CodegenError>;
@@ -35,26 +35,36 @@ pub(crate) fn printf_layout(args: &[Type]) -> RecordLayout {
     RecordLayout { offsets, size: off }
 }
 
+/// The fields of a printf-shaped record for format `f`.
+pub(crate) fn format_fields(f: &Format) -> Vec<Field> {
+    let layout = printf_layout(&f.args);
+    layout
+        .offsets
+        .iter()
+        .zip(&f.args)
+        .map(|(off, t)| Field {
+            offset: *off,
+            kind: value_kind(t),
+        })
+        .collect()
+}
+
+/// The text and fields of format `id`, for the printf-shaped actions.
+pub(crate) fn format_spec(program: &Program, id: usize) -> (String, Vec<Field>) {
+    program
+        .formats
+        .get(id)
+        .map_or_else(Default::default, |f| (f.text.clone(), format_fields(f)))
+}
+
 /// The manifest's event list: one entry per format, then the exit event.
 pub(crate) fn event_specs(program: &Program) -> Vec<EventSpec> {
     let mut specs: Vec<EventSpec> = program
         .formats
         .iter()
-        .map(|f| {
-            let layout = printf_layout(&f.args);
-            let args = layout
-                .offsets
-                .iter()
-                .zip(&f.args)
-                .map(|(off, t)| Field {
-                    offset: *off,
-                    kind: value_kind(t),
-                })
-                .collect();
-            EventSpec::Printf {
-                format: f.text.clone(),
-                args,
-            }
+        .map(|f| EventSpec::Printf {
+            format: f.text.clone(),
+            args: format_fields(f),
         })
         .collect();
     specs.push(EventSpec::Exit);
@@ -65,6 +75,12 @@ pub(crate) fn event_specs(program: &Program) -> Vec<EventSpec> {
 impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// Evaluates the arguments, assembles the record and sends it.
     pub fn printf(&mut self, format: usize, args: &[Expr]) -> R<()> {
+        self.format_record(format as u64, format, args)
+    }
+
+    /// Sends a record with event `index` holding `args` laid out for
+    /// `format` (printf's records, and `system()`'s).
+    pub(crate) fn format_record(&mut self, index: u64, format: usize, args: &[Expr]) -> R<()> {
         let fmt = self.program.formats.get(format).ok_or_else(|| {
             CodegenError::Internal(format!(
                 "The IR refers to format #{format}, which does not exist."
@@ -73,7 +89,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let layout = printf_layout(&fmt.args);
         let vals = args.iter().map(|e| self.expr(e)).collect::<R<Vec<_>>>()?;
         let rec = self.alloc(layout.size)?;
-        self.em.store(rec, self.em.u64c(format as u64), 8)?;
+        self.em.store(rec, self.em.u64c(index), 8)?;
         for (((off, t), e), v) in layout.offsets.iter().zip(&fmt.args).zip(args).zip(vals) {
             let dst = self.em.offset(rec, *off)?;
             self.record_arg(dst, t, &e.ty, v)?;
@@ -125,7 +141,6 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::Format;
     use crate::manifest::ValueKind;
 
     #[test]

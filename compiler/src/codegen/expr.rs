@@ -61,6 +61,13 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 prefix,
             } => self.inc_dec(target, *delta, *prefix, &e.ty),
             ExprKind::SymbolOf(addr) => self.symbol_of(addr, &e.ty),
+            ExprKind::Strlen(s) => self.strlen(s),
+            ExprKind::StrNcmp { lhs, rhs, n } => self.strncmp(lhs, rhs, *n),
+            ExprKind::Bswap(v) => self.bswap(v),
+            ExprKind::Signal(sig) => {
+                let sig = self.expr(sig)?.int()?;
+                Ok(Val::Int(self.em.send_signal(sig)?))
+            }
         }
     }
 
@@ -121,6 +128,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             Builtin::Jiffies => self.em.jiffies64()?,
             Builtin::Numaid => self.em.get_numa_node_id()?,
             Builtin::Cgroup => self.em.get_current_cgroup_id()?,
+            Builtin::Curtask => self.em.get_current_task()?,
             Builtin::Elapsed => return self.elapsed(),
             Builtin::Ncpus => {
                 return Err(CodegenError::Internal(
@@ -547,7 +555,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         Ok(Val::Int(sum.as_basic_value().into_int_value()))
     }
 
-    fn str_eq(
+    pub(super) fn str_eq(
         &mut self,
         a: PointerValue<'ctx>,
         b: PointerValue<'ctx>,
@@ -557,49 +565,17 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         if cap == 0 {
             return Ok(bool_t.const_int(1, false));
         }
-        let start = self.em.current()?;
-        let (lp, check, next, done) = (
-            self.em.block("seq_loop"),
-            self.em.block("seq_nul"),
-            self.em.block("seq_next"),
-            self.em.block("seq_done"),
-        );
-        self.em.br(lp)?;
-        self.em.at(lp);
-        let i = self.em.builder.build_phi(self.em.i64t(), "i")?;
-        let iv = i.as_basic_value().into_int_value();
         let i8t = self.em.ctx.i8_type();
-        let ca = self.em.load(self.em.offset_dyn(a, iv)?, i8t, 1)?;
-        let cb = self.em.load(self.em.offset_dyn(b, iv)?, i8t, 1)?;
-        let differ = self
-            .em
-            .builder
-            .build_int_compare(IntPredicate::NE, ca, cb, "differ")?;
-        self.em.cond_br(differ, done, check)?;
-        self.em.at(check);
-        let nul =
-            self.em
-                .builder
-                .build_int_compare(IntPredicate::EQ, ca, i8t.const_zero(), "nul")?;
-        self.em.cond_br(nul, done, next)?;
-        self.em.at(next);
-        let inext = self
-            .em
-            .builder
-            .build_int_add(iv, self.em.u64c(1), "inext")?;
-        let more = self.em.builder.build_int_compare(
-            IntPredicate::ULT,
-            inext,
-            self.em.u64c(u64::from(cap)),
-            "more",
-        )?;
-        self.em.cond_br(more, lp, done)?;
-        i.add_incoming(&[(&self.em.u64c(0), start), (&inext, next)]);
-        self.em.at(done);
-        let phi = self.em.builder.build_phi(bool_t, "streq")?;
-        let (t, f) = (bool_t.const_int(1, false), bool_t.const_zero());
-        phi.add_incoming(&[(&f, lp), (&t, check), (&t, next)]);
-        Ok(phi.as_basic_value().into_int_value())
+        // Stop at the first differing byte (unequal) or a shared NUL (equal).
+        self.scan_bytes(cap, bool_t.const_int(1, false), |g, i| {
+            let ca = g.em.load(g.em.offset_dyn(a, i)?, i8t, 1)?;
+            let cb = g.em.load(g.em.offset_dyn(b, i)?, i8t, 1)?;
+            let bl = &g.em.builder;
+            let same = bl.build_int_compare(IntPredicate::EQ, ca, cb, "same")?;
+            let nul = bl.build_int_compare(IntPredicate::EQ, ca, i8t.const_zero(), "nul")?;
+            let stop = bl.build_or(bl.build_not(same, "differ")?, nul, "stop")?;
+            Ok((stop, same))
+        })
     }
 
     fn ternary(&mut self, cond: &Expr, then: &Expr, otherwise: &Expr, ty: &Type) -> R<Val<'ctx>> {

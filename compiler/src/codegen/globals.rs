@@ -89,7 +89,12 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
             then,
             otherwise,
         } => expr_uses(cond, b) || expr_uses(then, b) || expr_uses(otherwise, b),
-        ExprKind::Cast(inner) | ExprKind::SymbolOf(inner) => expr_uses(inner, b),
+        ExprKind::Cast(inner)
+        | ExprKind::SymbolOf(inner)
+        | ExprKind::Strlen(inner)
+        | ExprKind::Bswap(inner)
+        | ExprKind::Signal(inner) => expr_uses(inner, b),
+        ExprKind::StrNcmp { lhs, rhs, .. } => expr_uses(lhs, b) || expr_uses(rhs, b),
         ExprKind::StrRead { ptr, len, .. } => {
             expr_uses(ptr, b) || len.as_ref().is_some_and(|l| expr_uses(l, b))
         }

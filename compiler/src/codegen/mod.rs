@@ -24,6 +24,7 @@ mod loops;
 mod maps;
 mod stacks;
 mod stmt;
+mod strfns;
 mod tuples;
 mod user;
 

@@ -193,6 +193,9 @@ impl Checker<'_> {
             Function::Usym => self.symbol_call(StackKind::User, args, span, scope),
             Function::Kaddr => self.kaddr_call(args, span),
             Function::Delete | Function::HasKey => self.map_query(f, args, span, scope),
+            Function::Strlen | Function::Strncmp | Function::Bswap => {
+                self.data_call(f, args, span, scope)
+            }
             _ => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)
@@ -238,6 +241,9 @@ impl Checker<'_> {
                 .help(format!("the signature is `{}`", info.signature)),
             );
             return None;
+        }
+        if info.unsafe_ {
+            self.check_unsafe(info, span)?;
         }
         Some(f)
     }

@@ -117,7 +117,7 @@ impl Checker<'_> {
         Some(self.action(Action::Join { sep, space }, vec![arr]))
     }
 
-    fn action(&mut self, action: Action, args: Vec<Expr>) -> StmtKind {
+    pub(super) fn action(&mut self, action: Action, args: Vec<Expr>) -> StmtKind {
         self.actions.push(action);
         StmtKind::Action {
             action: self.actions.len() - 1,

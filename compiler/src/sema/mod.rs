@@ -22,8 +22,10 @@ mod probes;
 mod scope;
 mod stacks;
 mod stmt;
+mod strfns;
 mod tuples;
 mod types;
+mod unsafe_fns;
 mod user_probes;
 
 use crate::diagnostics::{has_errors, Diagnostic};
@@ -61,6 +63,9 @@ pub struct Options {
     /// `BPFTRACE_*` environment variables (full names), which override the
     /// script's `config` block.
     pub env: Vec<(String, String)>,
+    /// `--unsafe`: functions that change the system (`system`, `signal`)
+    /// may be used.
+    pub allow_unsafe: bool,
     /// The process `-p` or `-c` names, for user-space probes and `cpid`.
     pub target: Target,
 }
@@ -207,8 +212,9 @@ impl<'k> Checker<'k> {
                 let ap = self.substitute_params(ap);
                 if user_probes::is_user(&ap) {
                     match user_probes::resolve(&ap, self.kernel, &self.options.target) {
-                        Ok(all) => resolved_all
-                            .extend(all.into_iter().map(|(r, u)| (ap.span, r, Some(u)))),
+                        Ok(all) => {
+                            resolved_all.extend(all.into_iter().map(|(r, u)| (ap.span, r, Some(u))))
+                        }
                         Err(d) => self.error(d),
                     }
                     continue;

@@ -79,6 +79,14 @@ impl Checker<'_> {
                 self.function(name, name_span, args.len())?;
                 self.printf(args, e.span, scope)
             }
+            Some(Function::Signal) => {
+                self.function(name, name_span, args.len())?;
+                Some(StmtKind::Expr(self.signal(args.first()?, e.span, scope)?))
+            }
+            Some(f @ (Function::System | Function::Cat)) => {
+                self.function(name, name_span, args.len())?;
+                self.formatted_action(f, args, e.span, scope)
+            }
             Some(Function::Exit) => {
                 self.function(name, name_span, args.len())?;
                 if scope.vars.in_for_loop > 0 {
@@ -109,7 +117,7 @@ impl Checker<'_> {
         }
     }
 
-    fn printf(
+    pub(super) fn printf(
         &mut self,
         args: &[ast::Expr],
         span: Span,

@@ -59,8 +59,17 @@ pub fn load_program(
     btf: Option<&super::btf::ProgBtf<'_>>,
 ) -> Result<(OwnedFd, bool), BpfError> {
     use super::load::{load_program_with, LoadTarget, BPF_PROG_TYPE_KPROBE};
-    let plain =
-        || load_program_with(BPF_PROG_TYPE_KPROBE, LoadTarget::default(), name, insns, site, btf).map(|fd| (fd, false));
+    let plain = || {
+        load_program_with(
+            BPF_PROG_TYPE_KPROBE,
+            LoadTarget::default(),
+            name,
+            insns,
+            site,
+            btf,
+        )
+        .map(|fd| (fd, false))
+    };
     if NO_UPROBE_MULTI.load(std::sync::atomic::Ordering::Relaxed) {
         return plain();
     }

@@ -39,6 +39,17 @@ impl<'w> Printer<'w> {
         self.text("printf", text);
     }
 
+    /// The output of a `system()` command (a `syscall` record in JSON, as
+    /// bpftrace names it).
+    pub fn system(&mut self, text: &str) {
+        self.text("syscall", text);
+    }
+
+    /// The contents of a file printed by `cat()`.
+    pub fn cat(&mut self, text: &str) {
+        self.text("cat", text);
+    }
+
     /// The text of `time()`.
     pub fn time(&mut self, text: &str) {
         self.text("time", text);

@@ -1,0 +1,39 @@
+//! The unsafe actions the runtime performs for a script run with
+//! `--unsafe`: `system()` runs its formatted command with `/bin/sh -c`,
+//! waits for it, and hands back its standard output to print in event
+//! order (its standard error goes to ours). `cat()`, which shares the
+//! printf-shaped record but needs no `--unsafe`, reads its file here too.
+
+use std::process::{Command, Stdio};
+
+/// The contents of `path` for `cat()` (not unsafe: it only reads, as the
+/// user running the tracer may).
+pub fn read_file(path: &str) -> Result<String, String> {
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| format!("ERROR: cat() could not read file '{path}': {e}; check the path and its permissions."))
+}
+
+/// Runs `command` with `/bin/sh -c` and returns its standard output.
+pub fn run_system(command: &str) -> Result<String, String> {
+    let output = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| {
+            format!("WARNING: system() could not run `{command}` with /bin/sh: {e}. Check that /bin/sh exists and is executable.")
+        })?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_through_the_shell() {
+        assert_eq!(run_system("echo a; echo b").as_deref(), Ok("a\nb\n"));
+    }
+}
