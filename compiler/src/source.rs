@@ -26,23 +26,42 @@ impl Span {
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// Byte offset where each line starts (the first is 0), so that
+    /// `line_col` costs a binary search, not a scan from the start: code
+    /// generation asks it once per statement for debug locations.
+    line_starts: Vec<usize>,
 }
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         SourceFile {
             name: name.into(),
-            text: text.into(),
+            text,
+            line_starts,
         }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let before = &self.text[..floor_char_boundary(&self.text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (line, before[line_start..].chars().count() + 1)
+        let end = floor_char_boundary(&self.text, offset);
+        // The number of lines starting at or before `end`; at least 1,
+        // because the first line starts at 0.
+        let line = self.line_starts.partition_point(|&start| start <= end);
+        let line_start = self
+            .line_starts
+            .get(line.wrapping_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let column = self
+            .text
+            .get(line_start..end)
+            .map_or(0, |s| s.chars().count());
+        (line.max(1), column + 1)
     }
 }
 
@@ -63,5 +82,18 @@ mod tests {
         assert_eq!(f.line_col(0), (1, 1));
         assert_eq!(f.line_col(4), (2, 2));
         assert_eq!(f.line_col(99), (2, 3));
+    }
+
+    #[test]
+    fn line_col_at_line_ends_and_in_multibyte_text() {
+        let f = SourceFile::new("stdin", "a\n\néb\n");
+        assert_eq!(f.line_col(1), (1, 2));
+        assert_eq!(f.line_col(2), (2, 1));
+        assert_eq!(f.line_col(3), (3, 1));
+        // Inside `é` (bytes 3..5): counted from its start.
+        assert_eq!(f.line_col(4), (3, 1));
+        assert_eq!(f.line_col(5), (3, 2));
+        assert_eq!(f.line_col(7), (4, 1));
+        assert_eq!(SourceFile::new("stdin", "").line_col(0), (1, 1));
     }
 }

@@ -131,3 +131,35 @@ mod tests {
         );
     }
 }
+
+/// Whether the running kernel's verifier takes BPF CPU v4 instructions
+/// (Linux 6.6 and later), from `/proc/sys/kernel/osrelease`. When the
+/// release cannot be read or parsed, v3 is the safe answer.
+pub fn supports_cpu_v4() -> bool {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()
+        .and_then(|r| release_at_least(&r, (6, 6)))
+        .unwrap_or(false)
+}
+
+/// Compares a release such as `6.18.44-generic` with `(major, minor)`.
+fn release_at_least(release: &str, want: (u32, u32)) -> Option<bool> {
+    let mut parts = release.trim().split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse::<u32>().ok()?;
+    let minor = parts.next()?.parse::<u32>().ok()?;
+    Some((major, minor) >= want)
+}
+
+#[cfg(test)]
+mod release_tests {
+    use super::release_at_least;
+
+    #[test]
+    fn compares_major_and_minor() {
+        assert_eq!(release_at_least("6.18.44\n", (6, 6)), Some(true));
+        assert_eq!(release_at_least("6.6.0-rc1", (6, 6)), Some(true));
+        assert_eq!(release_at_least("6.5.13-amd64", (6, 6)), Some(false));
+        assert_eq!(release_at_least("5.19.0", (6, 6)), Some(false));
+        assert_eq!(release_at_least("garbage", (6, 6)), None);
+    }
+}

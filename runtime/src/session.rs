@@ -141,11 +141,15 @@ fn compile(
 /// gives every syscall tracepoint probe its own perf event, as bpftrace does
 /// (slow to attach and release; for comparison and debugging). The
 /// dispatcher knows the x86-64 syscall table and `pt_regs` only, so other
-/// architectures always use one perf event per tracepoint.
+/// architectures always use one perf event per tracepoint. Kernels from
+/// 6.6 on get BPF CPU v4 code, whose long jumps large probes need
+/// (`FERROTRACE_BPF_CPU=v3` keeps v3, for comparison and debugging).
 fn codegen_options() -> codegen::Options {
     codegen::Options {
         syscall_dispatch: cfg!(target_arch = "x86_64")
             && std::env::var("FERROTRACE_SYSCALL_DISPATCH").as_deref() != Ok("0"),
+        cpu_v4: std::env::var("FERROTRACE_BPF_CPU").as_deref() != Ok("v3")
+            && crate::kernel_info::supports_cpu_v4(),
     }
 }
 

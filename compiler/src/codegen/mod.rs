@@ -20,6 +20,7 @@ mod expr;
 mod floor;
 mod foreach;
 mod globals;
+mod llvm_setup;
 mod loops;
 mod maps;
 mod stacks;
@@ -86,12 +87,17 @@ pub struct Options {
     /// Run syscall tracepoint probes from one raw tracepoint program per
     /// hook (`dispatch.rs`) instead of one tracepoint program each.
     pub syscall_dispatch: bool,
+    /// Target BPF CPU v4 (Linux 6.6 and later) instead of v3: its long
+    /// jump (`gotol`) lets LLVM branch across more than 32,767
+    /// instructions, which a probe of thousands of statements needs.
+    pub cpu_v4: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             syscall_dispatch: true,
+            cpu_v4: false,
         }
     }
 }
@@ -124,7 +130,7 @@ pub fn generate_with(
     options: &Options,
 ) -> Result<Artifact, CodegenError> {
     let ctx = Context::create();
-    let tm = target_machine()?;
+    let tm = target_machine(options)?;
     let (module, scratch) = build_module(&ctx, &tm, program, Some(source), options)?;
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Object)
@@ -145,7 +151,7 @@ pub fn generate_with(
 /// The optimized LLVM IR of the program, as text (`--emit llvm`).
 pub fn emit_llvm(program: &Program) -> Result<String, CodegenError> {
     let ctx = Context::create();
-    let tm = target_machine()?;
+    let tm = target_machine(&Options::default())?;
     let (module, _) = build_module(&ctx, &tm, program, None, &Options::default())?;
     Ok(module.print_to_string().to_string())
 }
@@ -153,7 +159,7 @@ pub fn emit_llvm(program: &Program) -> Result<String, CodegenError> {
 /// The BPF assembly of the program (`--emit asm`).
 pub fn emit_asm(program: &Program) -> Result<String, CodegenError> {
     let ctx = Context::create();
-    let tm = target_machine()?;
+    let tm = target_machine(&Options::default())?;
     let (module, _) = build_module(&ctx, &tm, program, None, &Options::default())?;
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Assembly)
@@ -161,15 +167,16 @@ pub fn emit_asm(program: &Program) -> Result<String, CodegenError> {
     Ok(String::from_utf8_lossy(buf.as_slice()).into_owned())
 }
 
-fn target_machine() -> Result<TargetMachine, CodegenError> {
+fn target_machine(options: &Options) -> Result<TargetMachine, CodegenError> {
     Target::initialize_bpf(&InitializationConfig::default());
+    llvm_setup::setup();
     let triple = TargetTriple::create("bpfel");
     let target = Target::from_triple(&triple)
         .map_err(|e| CodegenError::Llvm(format!("The BPF target is unavailable: {e}.")))?;
     target
         .create_target_machine(
             &triple,
-            "v3",
+            if options.cpu_v4 { "v4" } else { "v3" },
             "",
             OptimizationLevel::Default,
             RelocMode::Default,
