@@ -267,10 +267,7 @@ fn profile_fires_on_every_cpu() {
     }
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(text(&o.stderr), "Attached 2 probes\n");
-    let expected: String = cpus
-        .iter()
-        .map(|c| format!("@[{c}]: 1\n"))
-        .collect();
+    let expected: String = cpus.iter().map(|c| format!("@[{c}]: 1\n")).collect();
     assert_eq!(text(&o.stdout), format!("\n\n{expected}"));
 }
 
