@@ -36,11 +36,19 @@ impl<'ctx> DebugInfo<'ctx> {
     ) -> Option<DebugInfo<'ctx>> {
         let version = ctx.i32_type().const_int(3, false);
         module.add_basic_value_flag("Debug Info Version", FlagBehavior::Warning, version);
+        // The BPF backend copies the text of every line it finds on disk into
+        // BTF through a string table searched linearly per string (quadratic
+        // in the script's length). Nothing reads that text: diagnostics and
+        // --explain render lines from `source`, by number. So the file is
+        // named under a directory that does not exist.
+        let name = std::path::Path::new(&source.name)
+            .file_name()
+            .map_or_else(|| source.name.clone(), |n| n.to_string_lossy().into_owned());
         let (builder, cu) = module.create_debug_info_builder(
             true,
             DWARFSourceLanguage::C,
-            &source.name,
-            ".",
+            &name,
+            "/nonexistent/ferrotrace",
             "ferrotrace",
             true,
             "",
