@@ -11,7 +11,7 @@ use std::io;
 
 use super::decode::{MapDatum, MapSnapshot};
 use super::hist::Histogram;
-use super::text::{json_key, sorted_entries};
+use super::text::{display_name, json_key, top_entries};
 use super::value::Value;
 
 /// A JSON value whose objects keep their insertion order.
@@ -201,19 +201,13 @@ fn datum(d: &MapDatum, div: u64) -> Json {
 /// The record `print(@map, top, div)` or exit writes for one map: type
 /// `hist` for histograms, `stats` for `avg`/`stats`, `map` otherwise; a
 /// scalar map's data is its value, a keyed map's an object whose keys are
-/// the key text without spaces.
+/// the key parts joined by bare commas.
 pub fn map(m: &MapSnapshot, top: u64, div: u64) -> String {
-    let entries = sorted_entries(m);
+    let entries = top_entries(m, top);
     let kind = match entries.first().map(|(_, d)| *d) {
         Some(MapDatum::Hist(_)) => "hist",
         Some(MapDatum::Avg(_) | MapDatum::Stats { .. }) => "stats",
         _ => "map",
-    };
-    let top = usize::try_from(top).unwrap_or(usize::MAX);
-    let skip = if top > 0 {
-        entries.len().saturating_sub(top)
-    } else {
-        0
     };
     let scalar = entries.len() == 1 && entries.first().is_some_and(|(k, _)| k.is_empty());
     let data = if scalar {
@@ -224,20 +218,11 @@ pub fn map(m: &MapSnapshot, top: u64, div: u64) -> String {
         Json::Object(
             entries
                 .iter()
-                .skip(skip)
-                .map(|(k, d)| {
-                    let key = json_key(k);
-                    (key, datum(&d.divided(div), div))
-                })
+                .map(|(k, d)| (json_key(k), datum(&d.divided(div), div)))
                 .collect(),
         )
     };
-    let name = if m.name.starts_with('@') {
-        m.name.clone()
-    } else {
-        format!("@{}", m.name)
-    };
-    record(kind, Json::Object(vec![(name, data)]))
+    record(kind, Json::Object(vec![(display_name(&m.name), data)]))
 }
 
 #[cfg(test)]

@@ -55,16 +55,10 @@ pub fn print_map_top(
     div: u64,
 ) -> std::io::Result<()> {
     let name = display_name(&map.name);
-    let entries = sorted_entries(map);
-    let top = usize::try_from(top).unwrap_or(usize::MAX);
-    let skip = if top > 0 {
-        entries.len().saturating_sub(top)
-    } else {
-        0
-    };
+    let entries = top_entries(map, top);
     // Every line goes into one buffer, written once.
-    let mut text = String::with_capacity(entries.len().saturating_sub(skip) * 32);
-    for (key, datum) in entries.into_iter().skip(skip) {
+    let mut text = String::with_capacity(entries.len() * 32);
+    for (key, datum) in entries {
         text.push_str(&name);
         if !key.is_empty() {
             text.push('[');
@@ -111,7 +105,7 @@ pub fn print_map_top(
 
 /// Returns the map's name as printed: names are expected to carry their
 /// `@`, and one is added when missing.
-fn display_name(name: &str) -> String {
+pub(crate) fn display_name(name: &str) -> String {
     if name.starts_with('@') {
         name.to_string()
     } else {
@@ -165,6 +159,17 @@ fn write_value(out: &mut String, v: &Value) {
 /// datum sorts by value (ties broken by key), otherwise by key.
 pub fn sorted_entries(map: &MapSnapshot) -> Vec<(&[Value], &MapDatum)> {
     super::order::sorted_entries(map)
+}
+
+/// The entries `print(@map, top)` shows: all of them sorted when `top` is
+/// 0, else the `top` that sort last.
+pub(crate) fn top_entries(map: &MapSnapshot, top: u64) -> Vec<(&[Value], &MapDatum)> {
+    let mut entries = sorted_entries(map);
+    let top = usize::try_from(top).unwrap_or(usize::MAX);
+    if top > 0 {
+        entries.drain(..entries.len().saturating_sub(top));
+    }
+    entries
 }
 
 #[cfg(test)]
