@@ -315,77 +315,43 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// per-CPU copies; a missing entry reads as 0.
     pub fn aggregate_read(&mut self, map: usize, key: PointerValue<'ctx>) -> R<Val<'ctx>> {
         let value = self.map_def(map)?.value.clone();
-        let m = self.maps.user(map)?;
-        let bl_start = self.em.current()?;
-        let (lp, body, done) = (
-            self.em.block("agg_loop"),
-            self.em.block("agg_cpu"),
-            self.em.block("agg_end"),
-        );
-        self.em.br(lp)?;
-        self.em.at(lp);
-        let i64t = self.em.i64t();
-        let cpu = self.em.builder.build_phi(i64t, "cpu")?;
-        let a = self.em.builder.build_phi(i64t, "a")?;
-        let b = self.em.builder.build_phi(i64t, "b")?;
-        let (cpu_v, a_v, b_v) = (
-            cpu.as_basic_value().into_int_value(),
-            a.as_basic_value().into_int_value(),
-            b.as_basic_value().into_int_value(),
-        );
-        let found = self.em.map_lookup_percpu_elem(m, key, cpu_v)?;
-        self.em.cond_br(self.em.is_null(found)?, done, body)?;
-        self.em.at(body);
-        let x0 = self.em.load(found, i64t, 8)?;
-        let p8 = self.em.offset(found, 8)?;
-        let x1 = self.em.load(p8, i64t, 8)?;
-        let bl = &self.em.builder;
-        // (a, b) is (count, total) for avg and (best, any set) for min/max.
-        let (a_next, b_next) = match &value {
-            MapValue::Min { signed } | MapValue::Max { signed } => {
-                let max = matches!(value, MapValue::Max { .. });
-                let pred = match (max, *signed) {
-                    (true, true) => IntPredicate::SGT,
-                    (true, false) => IntPredicate::UGT,
-                    (false, true) => IntPredicate::SLT,
-                    (false, false) => IntPredicate::ULT,
-                };
-                let this_set = bl.build_int_compare(IntPredicate::NE, x1, self.em.u64c(0), "cs")?;
-                let none_yet =
-                    bl.build_int_compare(IntPredicate::EQ, b_v, self.em.u64c(0), "ny")?;
-                let better = bl.build_int_compare(pred, x0, a_v, "bt")?;
-                let better = bl.build_or(better, none_yet, "bt2")?;
-                let take = bl.build_and(this_set, better, "tk")?;
-                let best = bl.build_select(take, x0, a_v, "best")?.into_int_value();
-                let any = bl.build_or(b_v, x1, "any")?;
-                (best, any)
-            }
-            _ => (
-                bl.build_int_add(a_v, x0, "cnt")?,
-                bl.build_int_add(b_v, x1, "tot")?,
-            ),
-        };
-        let cpu_next = bl.build_int_add(cpu_v, self.em.u64c(1), "cpu_next")?;
         let bound = match value {
             MapValue::Min { .. } | MapValue::Max { .. } => MAX_CPUS_MIN_MAX,
             _ => MAX_CPUS,
         };
-        let more =
-            bl.build_int_compare(IntPredicate::ULT, cpu_next, self.em.u64c(bound), "more")?;
-        self.em.cond_br(more, lp, done)?;
-        let zero = self.em.u64c(0);
-        cpu.add_incoming(&[(&zero, bl_start), (&cpu_next, body)]);
-        a.add_incoming(&[(&zero, bl_start), (&a_next, body)]);
-        b.add_incoming(&[(&zero, bl_start), (&b_next, body)]);
-        self.em.at(done);
-        let fa = self.em.builder.build_phi(i64t, "fa")?;
-        fa.add_incoming(&[(&a_v, lp), (&a_next, body)]);
-        let fb = self.em.builder.build_phi(i64t, "fb")?;
-        fb.add_incoming(&[(&b_v, lp), (&b_next, body)]);
-        let (fa, fb) = (
-            fa.as_basic_value().into_int_value(),
-            fb.as_basic_value().into_int_value(),
-        );
+        // (a, b) is (count, total) for avg and (best, any set) for min/max.
+        let [fa, fb] = self.fold_percpu(map, key, bound, |g, found, [a_v, b_v]| {
+            let i64t = g.em.i64t();
+            let x0 = g.em.load(found, i64t, 8)?;
+            let p8 = g.em.offset(found, 8)?;
+            let x1 = g.em.load(p8, i64t, 8)?;
+            let bl = &g.em.builder;
+            Ok(match &value {
+                MapValue::Min { signed } | MapValue::Max { signed } => {
+                    let max = matches!(value, MapValue::Max { .. });
+                    let pred = match (max, *signed) {
+                        (true, true) => IntPredicate::SGT,
+                        (true, false) => IntPredicate::UGT,
+                        (false, true) => IntPredicate::SLT,
+                        (false, false) => IntPredicate::ULT,
+                    };
+                    let this_set =
+                        bl.build_int_compare(IntPredicate::NE, x1, g.em.u64c(0), "cs")?;
+                    let none_yet =
+                        bl.build_int_compare(IntPredicate::EQ, b_v, g.em.u64c(0), "ny")?;
+                    let better = bl.build_int_compare(pred, x0, a_v, "bt")?;
+                    let better = bl.build_or(better, none_yet, "bt2")?;
+                    let take = bl.build_and(this_set, better, "tk")?;
+                    let best = bl.build_select(take, x0, a_v, "best")?.into_int_value();
+                    let any = bl.build_or(b_v, x1, "any")?;
+                    [best, any]
+                }
+                _ => [
+                    bl.build_int_add(a_v, x0, "cnt")?,
+                    bl.build_int_add(b_v, x1, "tot")?,
+                ],
+            })
+        })?;
         Ok(Val::Int(match value {
             MapValue::Avg { signed } => self.divide(true, fb, fa, signed)?,
             _ => fa,

@@ -508,54 +508,77 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         Ok(Val::Int(phi.as_basic_value().into_int_value()))
     }
 
-    /// Byte-wise equality up to the first NUL or `cap` bytes, as a bounded
-    /// loop (the verifier walks it; it stays small in instructions).
-    /// Sums a `count()`/`sum()` map's per-CPU values for one key: a loop over
-    /// CPU ids that ends at the first id the map has no value for (the
-    /// helper returns NULL past the last possible CPU), bounded by
-    /// `MAX_CPUS` so the verifier can prove it terminates.
+    /// Sums a `count()`/`sum()` map's per-CPU values for one key.
     pub(super) fn percpu_sum(&mut self, map: usize, key: PointerValue<'ctx>) -> R<Val<'ctx>> {
         const MAX_CPUS: u64 = 1024;
+        let [sum] = self.fold_percpu(map, key, MAX_CPUS, |g, found, [acc]| {
+            let v = g.em.load(found, g.em.i64t(), 8)?;
+            Ok([g.em.builder.build_int_add(acc, v, "acc_next")?])
+        })?;
+        Ok(Val::Int(sum))
+    }
+
+    /// Folds the per-CPU copies of `key` in user map `map` into `N` 64-bit
+    /// accumulators that start at 0: `step` gets each CPU's copy and the
+    /// accumulators so far and returns the next ones. The loop ends at the
+    /// first CPU without a copy (the helper returns NULL past the last
+    /// possible CPU) or after `max_cpus`, so the verifier sees it terminate.
+    pub(super) fn fold_percpu<const N: usize>(
+        &mut self,
+        map: usize,
+        key: PointerValue<'ctx>,
+        max_cpus: u64,
+        mut step: impl FnMut(
+            &mut Self,
+            PointerValue<'ctx>,
+            [IntValue<'ctx>; N],
+        ) -> R<[IntValue<'ctx>; N]>,
+    ) -> R<[IntValue<'ctx>; N]> {
         let map = self.maps.user(map)?;
         let start = self.em.current()?;
-        let (lp, add, done) = (
+        let (lp, body, done) = (
             self.em.block("pc_loop"),
-            self.em.block("pc_add"),
+            self.em.block("pc_cpu"),
             self.em.block("pc_done"),
         );
         self.em.br(lp)?;
         self.em.at(lp);
-        let cpu = self.em.builder.build_phi(self.em.i64t(), "cpu")?;
-        let acc = self.em.builder.build_phi(self.em.i64t(), "acc")?;
-        let (cpu_v, acc_v) = (
-            cpu.as_basic_value().into_int_value(),
-            acc.as_basic_value().into_int_value(),
-        );
+        let i64t = self.em.i64t();
+        let cpu = self.em.builder.build_phi(i64t, "cpu")?;
+        let mut accs = Vec::with_capacity(N);
+        for _ in 0..N {
+            accs.push(self.em.builder.build_phi(i64t, "acc")?);
+        }
+        let cpu_v = cpu.as_basic_value().into_int_value();
+        let acc_v: [IntValue<'ctx>; N] =
+            std::array::from_fn(|n| accs[n].as_basic_value().into_int_value());
         let found = self.em.map_lookup_percpu_elem(map, key, cpu_v)?;
-        self.em.cond_br(self.em.is_null(found)?, done, add)?;
-        self.em.at(add);
-        let v = self.em.load(found, self.em.i64t(), 8)?;
-        let acc_next = self.em.builder.build_int_add(acc_v, v, "acc_next")?;
-        let cpu_next = self
-            .em
-            .builder
-            .build_int_add(cpu_v, self.em.u64c(1), "cpu_next")?;
-        let more = self.em.builder.build_int_compare(
-            IntPredicate::ULT,
-            cpu_next,
-            self.em.u64c(MAX_CPUS),
-            "more",
-        )?;
+        self.em.cond_br(self.em.is_null(found)?, done, body)?;
+        self.em.at(body);
+        let acc_next = step(self, found, acc_v)?;
+        let body_end = self.em.current()?;
+        let bl = &self.em.builder;
+        let cpu_next = bl.build_int_add(cpu_v, self.em.u64c(1), "cpu_next")?;
+        let more =
+            bl.build_int_compare(IntPredicate::ULT, cpu_next, self.em.u64c(max_cpus), "more")?;
         self.em.cond_br(more, lp, done)?;
         let zero = self.em.u64c(0);
-        cpu.add_incoming(&[(&zero, start), (&cpu_next, add)]);
-        acc.add_incoming(&[(&zero, start), (&acc_next, add)]);
+        cpu.add_incoming(&[(&zero, start), (&cpu_next, body_end)]);
+        for (phi, next) in accs.iter().zip(&acc_next) {
+            phi.add_incoming(&[(&zero, start), (next, body_end)]);
+        }
         self.em.at(done);
-        let sum = self.em.builder.build_phi(self.em.i64t(), "sum")?;
-        sum.add_incoming(&[(&acc_v, lp), (&acc_next, add)]);
-        Ok(Val::Int(sum.as_basic_value().into_int_value()))
+        let mut out = acc_v;
+        for (n, slot) in out.iter_mut().enumerate() {
+            let fin = self.em.builder.build_phi(i64t, "acc_final")?;
+            fin.add_incoming(&[(&acc_v[n], lp), (&acc_next[n], body_end)]);
+            *slot = fin.as_basic_value().into_int_value();
+        }
+        Ok(out)
     }
 
+    /// Byte-wise equality up to the first NUL or `cap` bytes, as a bounded
+    /// loop (the verifier walks it; it stays small in instructions).
     pub(super) fn str_eq(
         &mut self,
         a: PointerValue<'ctx>,
