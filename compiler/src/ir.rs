@@ -8,7 +8,7 @@
 //! `Display` prints the IR in the compact form used by snapshots and
 //! `--emit ir`.
 
-use crate::manifest::{stack_value_size, NameTable, StackKind, StackMode};
+use crate::manifest::{stack_value_size, DataKind, NameTable, StackKind, StackMode};
 use crate::source::Span;
 use crate::user_space::UsdtArg;
 use ferrotrace_stdlib::Builtin;
@@ -250,6 +250,9 @@ pub enum Type {
     /// An integer printed as its name in a table (`syscall_name(n)`, ...;
     /// see `ValueKind::Named`).
     Named(NameTable),
+    /// Bytes turned into text in user space: a buffer, an IP or MAC
+    /// address, a timestamp (see `DataKind` for each layout).
+    Data(DataKind),
 }
 
 /// The byte offsets of a tuple's elements and its total size: each element
@@ -322,6 +325,7 @@ impl Type {
             Type::Symbol(kind) => stack_value_size(*kind),
             Type::Named(_) => 8,
             Type::Tuple(elems) => tuple_layout(elems).1,
+            Type::Data(d) => d.size(),
         }
     }
 
@@ -334,6 +338,7 @@ impl Type {
             Type::Tuple(elems) => tuple_layout(elems).1,
             Type::Stack(s) => stack_value_size(s.kind),
             Type::Symbol(kind) => stack_value_size(*kind),
+            Type::Data(d) => d.size().saturating_add(7) / 8 * 8,
         }
     }
 }
@@ -368,6 +373,10 @@ impl fmt::Display for Type {
             Type::Named(NameTable::Signal) => f.write_str("signal_name"),
             Type::Named(NameTable::Errno) => f.write_str("strerror"),
             Type::Named(NameTable::User) => f.write_str("username"),
+            Type::Data(DataKind::Buffer { cap }) => write!(f, "buffer[{cap}]"),
+            Type::Data(DataKind::Inet) => f.write_str("inet"),
+            Type::Data(DataKind::MacAddr) => f.write_str("macaddr"),
+            Type::Data(DataKind::Timestamp { format }) => write!(f, "timestamp({format:?})"),
         }
     }
 }
@@ -609,6 +618,38 @@ pub enum ExprKind {
     /// `signal(sig)`: sends the (u32) signal to the current process with
     /// `bpf_send_signal`; `ty` is `I64`, the helper's result.
     Signal(Box<Expr>),
+    /// `buf(ptr, len)`: reads `len` bytes (at most the buffer type's `cap`;
+    /// `cap` when `len` is absent) into a `Data(Buffer)`.
+    BufRead {
+        ptr: Box<Expr>,
+        space: AddrSpace,
+        len: Option<Box<Expr>>,
+    },
+    /// The raw bytes of a byte-array tracepoint field (`__u8 saddr[4]`):
+    /// a `Data(Buffer { cap: n })` of exactly its `n` bytes.
+    FieldBytes {
+        offset: u32,
+        n: u32,
+    },
+    /// A constant buffer (`pton("1.2.3.4")`); `ty` is `Data(Buffer)`.
+    ConstBytes(Vec<u8>),
+    /// `ntop(af, addr)`: `addr` is an integer (IPv4, 4 bytes in memory
+    /// order) or a buffer of 4 or 16 bytes; `af` an `I64`; `ty` is
+    /// `Data(Inet)`.
+    Ntop {
+        af: Box<Expr>,
+        addr: Box<Expr>,
+    },
+    /// `macaddr(addr)`: the first 6 bytes of a buffer, or 6 bytes read
+    /// from kernel memory through a pointer; `ty` is `Data(MacAddr)`.
+    MacAddr(Box<Expr>),
+    /// `memcmp(l, r, n)`: compares `n` bytes of two strings or buffers;
+    /// `ty` is `I64`.
+    Memcmp {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        n: u32,
+    },
 }
 
 // ---------------------------------------------------------------------------
@@ -856,6 +897,23 @@ impl fmt::Display for Expr {
             ExprKind::StrStr { hay, needle } => write!(f, "strstr({hay}, {needle})")?,
             ExprKind::Bswap(v) => write!(f, "bswap({v})")?,
             ExprKind::Signal(v) => write!(f, "signal({v})")?,
+            ExprKind::BufRead { ptr, space, len } => {
+                let s = if *space == AddrSpace::User {
+                    "user"
+                } else {
+                    "kernel"
+                };
+                write!(f, "buf_{s}({ptr}")?;
+                if let Some(l) = len {
+                    write!(f, ", {l}")?;
+                }
+                f.write_str(")")?
+            }
+            ExprKind::FieldBytes { offset, n } => write!(f, "bytes(args@{offset}, {n})")?,
+            ExprKind::ConstBytes(b) => write!(f, "bytes{b:?}")?,
+            ExprKind::Ntop { af, addr } => write!(f, "ntop({af}, {addr})")?,
+            ExprKind::MacAddr(a) => write!(f, "macaddr({a})")?,
+            ExprKind::Memcmp { lhs, rhs, n } => write!(f, "memcmp({lhs}, {rhs}, {n})")?,
         }
         write!(f, ":{}", self.ty)
     }

@@ -295,6 +295,23 @@ impl<'ctx> Emitter<'ctx> {
         Ok(())
     }
 
+    /// `bpf_probe_read_{user,kernel}(dst, size, src)` with a run-time
+    /// `size` the caller has bounded by `dst`'s capacity.
+    pub fn probe_read_dyn(
+        &self,
+        space: AddrSpace,
+        dst: PointerValue<'ctx>,
+        size: IntValue<'ctx>,
+        src: PointerValue<'ctx>,
+    ) -> R<()> {
+        let id = match space {
+            AddrSpace::User => helper::PROBE_READ_USER,
+            AddrSpace::Kernel => helper::PROBE_READ_KERNEL,
+        };
+        self.call_helper(id, &[dst.into(), size.into(), src.into()])?;
+        Ok(())
+    }
+
     /// `bpf_probe_read_{user,kernel}_str(dst, size, src)`.
     pub fn probe_read_str(
         &self,

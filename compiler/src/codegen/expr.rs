@@ -69,6 +69,14 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 let sig = self.expr(sig)?.int()?;
                 Ok(Val::Int(self.em.send_signal(sig)?))
             }
+            ExprKind::BufRead { ptr, space, len } => {
+                self.buf_read(ptr, *space, len.as_deref(), &e.ty)
+            }
+            ExprKind::FieldBytes { offset, n } => self.field_bytes(*offset, *n),
+            ExprKind::ConstBytes(b) => self.const_bytes(b),
+            ExprKind::Ntop { af, addr } => self.ntop(af, addr),
+            ExprKind::MacAddr(a) => self.macaddr(a),
+            ExprKind::Memcmp { lhs, rhs, n } => self.memcmp(lhs, rhs, *n),
         }
     }
 
@@ -194,7 +202,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
         let buffer_size = match &value_ty {
             Type::Str(n) => Some(*n),
-            Type::Tuple(_) => Some(value_ty.size()),
+            Type::Tuple(_) | Type::Data(_) => Some(value_ty.size()),
             _ => None,
         };
         if let Some(n) = buffer_size {
@@ -212,7 +220,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             self.em.zero(buf, round8(n))?;
             self.em.br(done)?;
             self.em.at(done);
-            if matches!(value_ty, Type::Tuple(_)) {
+            if matches!(value_ty, Type::Tuple(_) | Type::Data(_)) {
                 return Ok(Val::Str(buf));
             }
             return self.retype_str(buf, n, ty);

@@ -203,6 +203,12 @@ impl Checker<'_> {
             Function::Strlen | Function::Strncmp | Function::Bswap => {
                 self.data_call(f, args, span, scope)
             }
+            Function::Buf => self.buf_call(args, span, scope),
+            Function::Ntop => self.ntop_call(args, span, scope),
+            Function::Pton => self.pton_call(args, span),
+            Function::Macaddr => self.macaddr_call(args, span, scope),
+            Function::Memcmp => self.memcmp_call(args, span, scope),
+            Function::Strftime => self.strftime_call(args, span, scope),
             _ => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)

@@ -13,6 +13,7 @@ mod aggregate;
 mod cast;
 mod config;
 mod context;
+mod datafns;
 mod expr;
 mod loops;
 mod macros;

@@ -195,6 +195,9 @@ impl Checker<'_> {
                 args.push(convert(n, &Type::I64));
             }
             let v = values.next()?;
+            if !self.check_buffer_conversion(c.kind, &v) {
+                return None;
+            }
             if c.kind.takes_integer() && matches!(v.ty, Type::Str(_) | Type::Tuple(_)) {
                 self.error(
                     Diagnostic::error(
@@ -466,6 +469,7 @@ pub(super) fn compatible(from: &Type, to: &Type) -> bool {
         || matches!((from, to), (Type::Stack(a), Type::Stack(b)) if a == b)
         || matches!((from, to), (Type::Symbol(a), Type::Symbol(b)) if a == b)
         || matches!((from, to), (Type::Named(a), Type::Named(b)) if a == b)
+        || matches!((from, to), (Type::Data(a), Type::Data(b)) if a == b)
 }
 
 /// Grows a string type to hold a longer string; other types keep their first definition.

@@ -157,6 +157,7 @@ pub fn value(v: &Value) -> Json {
         Value::Tuple(items) => Json::Array(items.iter().map(value).collect()),
         Value::Stack(s) => Json::Array(s.frame_texts().into_iter().map(Json::Str).collect()),
         Value::Symbol(s) => Json::Str(s.to_string()),
+        Value::Buffer(_) => Json::Str(v.to_string()),
     }
 }
 

@@ -135,6 +135,20 @@ fn format_one(kind: ConversionKind, spec: &Spec, arg: &Value) -> String {
         }
         ConversionKind::Char => pad_text(char::from(bits as u8).to_string(), spec.width, spec.left),
         ConversionKind::Pointer => pad_text(format!("0x{bits:x}"), spec.width, spec.left),
+        ConversionKind::BufferText | ConversionKind::BufferEscaped | ConversionKind::BufferHex => {
+            use super::data::{format_buffer, BufferStyle};
+            let style = match kind {
+                ConversionKind::BufferText => BufferStyle::Text,
+                ConversionKind::BufferEscaped => BufferStyle::Escaped,
+                _ => BufferStyle::Hex,
+            };
+            let text = match arg {
+                Value::Buffer(b) => format_buffer(b, style),
+                Value::Str(s) => format_buffer(s.as_bytes(), style),
+                other => other.to_string(),
+            };
+            pad_text(text, spec.width, spec.left)
+        }
         ConversionKind::Str => {
             let mut text = match arg {
                 Value::Str(s) => s.clone(),

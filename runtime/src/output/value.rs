@@ -26,6 +26,9 @@ pub enum Value {
     Stack(Box<super::stack::Stack>),
     /// A `ksym`/`usym` address, printed as its function's name.
     Symbol(Box<super::stack::SymbolValue>),
+    /// The bytes of a `buf()`, printed like `%r` (printable ASCII kept,
+    /// other bytes `\xNN`).
+    Buffer(Vec<u8>),
 }
 
 impl Value {
@@ -37,7 +40,7 @@ impl Value {
             Value::Int(v) => *v as u64,
             Value::UInt(v) | Value::Pointer(v) => *v,
             Value::Bool(b) => u64::from(*b),
-            Value::Str(_) | Value::Tuple(_) => 0,
+            Value::Str(_) | Value::Tuple(_) | Value::Buffer(_) => 0,
             Value::Stack(s) => s.id as u64,
             Value::Symbol(s) => s.addr,
         }
@@ -56,7 +59,11 @@ impl Value {
             Value::Int(v) => Some(i128::from(*v)),
             Value::UInt(v) | Value::Pointer(v) => Some(i128::from(*v)),
             Value::Bool(b) => Some(i128::from(*b)),
-            Value::Str(_) | Value::Tuple(_) | Value::Stack(_) | Value::Symbol(_) => None,
+            Value::Str(_)
+            | Value::Tuple(_)
+            | Value::Stack(_)
+            | Value::Symbol(_)
+            | Value::Buffer(_) => None,
         }
     }
 
@@ -65,7 +72,7 @@ impl Value {
     fn rank(&self) -> u8 {
         match self {
             Value::Int(_) | Value::UInt(_) | Value::Pointer(_) | Value::Bool(_) => 0,
-            Value::Str(_) => 1,
+            Value::Str(_) | Value::Buffer(_) => 1,
             Value::Tuple(_) => 2,
             Value::Stack(_) | Value::Symbol(_) => 3,
         }
@@ -78,6 +85,7 @@ impl Value {
 pub fn cmp_values(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Value::Buffer(x), Value::Buffer(y)) => x.cmp(y),
         (Value::Tuple(x), Value::Tuple(y)) => cmp_value_lists(x, y),
         (Value::Stack(x), Value::Stack(y)) => x.cmp_key(y),
         (Value::Symbol(x), Value::Symbol(y)) => x.to_string().cmp(&y.to_string()),
@@ -110,6 +118,10 @@ impl fmt::Display for Value {
             Value::Pointer(p) => write!(f, "{p:#x}"),
             Value::Stack(s) => write!(f, "{s}"),
             Value::Symbol(s) => write!(f, "{s}"),
+            Value::Buffer(b) => f.write_str(&super::data::format_buffer(
+                b,
+                super::data::BufferStyle::Text,
+            )),
             Value::Tuple(items) => {
                 f.write_str("(")?;
                 for (i, item) in items.iter().enumerate() {
