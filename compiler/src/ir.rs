@@ -105,6 +105,13 @@ pub enum Action {
     System { format: FormatId },
     /// `cat(fmt, ...)`: prints the file named by `format`'s text.
     Cat { format: FormatId },
+    /// `errorf(fmt, ...)` (`error`) or `warnf(fmt, ...)`: prints `format`'s
+    /// text as a message located at the call's `span`.
+    Message {
+        format: FormatId,
+        error: bool,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -712,6 +719,11 @@ impl fmt::Display for Program {
                 Action::Time(fmt_) => writeln!(f, "action #{i} time({fmt_:?})")?,
                 Action::System { format } => writeln!(f, "action #{i} system(format #{format})")?,
                 Action::Cat { format } => writeln!(f, "action #{i} cat(format #{format})")?,
+                Action::Message { format, error, .. } => writeln!(
+                    f,
+                    "action #{i} {}(format #{format})",
+                    if *error { "errorf" } else { "warnf" }
+                )?,
                 Action::Join { sep, space } => {
                     writeln!(f, "action #{i} join(sep {sep:?}, {space:?})")?
                 }

@@ -451,4 +451,16 @@ pub enum EventSpec {
         format: String,
         args: Vec<Field>,
     },
+    /// `errorf(fmt, ...)`/`warnf(fmt, ...)`: a record laid out like
+    /// `Printf`'s; print its text as an error (or a warning) located at
+    /// `filename:line:col-end_col` of the script.
+    Message {
+        error: bool,
+        format: String,
+        args: Vec<Field>,
+        filename: String,
+        line: usize,
+        col: usize,
+        end_col: usize,
+    },
 }

@@ -61,6 +61,10 @@ pub struct Cli {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
+    /// Do not print warnings (`warnf()` messages among them).
+    #[arg(long = "no-warnings")]
+    pub no_warnings: bool,
+
     /// Trace only this process: uprobes and USDT probes attach to it alone,
     /// libraries resolve through its mappings, and tracing stops when it exits.
     #[arg(short = 'p', long = "pid", value_name = "PID")]

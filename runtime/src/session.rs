@@ -352,7 +352,11 @@ fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
         ),
         None => crate::buffering::wrap(std::io::stdout(), cli.buffering.unwrap_or(Buffering::Line)),
     };
-    Ok(Printer::new(format, out, Box::new(std::io::stderr())))
+    let mut printer = Printer::new(format, out, Box::new(std::io::stderr()));
+    if cli.no_warnings {
+        printer.silence_warnings();
+    }
+    Ok(printer)
 }
 
 /// How long one wait for events may block; signals interrupt it sooner.
@@ -396,7 +400,8 @@ impl<'m, 'w> EventSink<'m, 'w> {
             .map(|e| match e {
                 EventSpec::Printf { format, .. }
                 | EventSpec::System { format, .. }
-                | EventSpec::Cat { format, .. } => printf::parse(format),
+                | EventSpec::Cat { format, .. }
+                | EventSpec::Message { format, .. } => printf::parse(format),
                 _ => Vec::new(),
             })
             .collect();
@@ -432,7 +437,8 @@ impl<'m, 'w> EventSink<'m, 'w> {
             Some(
                 spec @ (EventSpec::Printf { args, .. }
                 | EventSpec::System { args, .. }
-                | EventSpec::Cat { args, .. }),
+                | EventSpec::Cat { args, .. }
+                | EventSpec::Message { args, .. }),
             ) => {
                 let pieces = self.formats.get(index).map_or(&[][..], Vec::as_slice);
                 let mut values = decode_fields(record, args);
@@ -450,6 +456,25 @@ impl<'m, 'w> EventSink<'m, 'w> {
                         Ok(contents) => self.out.cat(&contents),
                         Err(e) => eprintln!("{e}"),
                     },
+                    EventSpec::Message {
+                        error,
+                        filename,
+                        line,
+                        col,
+                        end_col,
+                        ..
+                    } => {
+                        let at = crate::output::printer::Location {
+                            filename,
+                            line: *line,
+                            col: *col,
+                            end_col: *end_col,
+                        };
+                        // The message goes to stderr: what the program
+                        // printed before it must come out first.
+                        self.out.flush();
+                        self.out.message(*error, &text, at);
+                    }
                     _ => self.out.printf(&text),
                 }
             }

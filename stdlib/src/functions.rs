@@ -44,6 +44,8 @@ pub enum Function {
     Pton,
     Macaddr,
     Strftime,
+    Errorf,
+    Warnf,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -472,6 +474,26 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "A boot-time timestamp in nanoseconds (such as `nsecs`) printed as local wall-clock time with a strftime format, in user space; `%f` is the microseconds.",
+    },
+    FunctionInfo {
+        function: Function::Errorf,
+        name: "errorf",
+        signature: "errorf(string fmt, ...)",
+        min_args: 1,
+        max_args: None,
+        aggregation: false,
+        unsafe_: false,
+        doc: "Prints a message formatted like printf as an error with the call's script location (`FILE:LINE:COL-COL: ERROR: message`, on stderr); tracing goes on.",
+    },
+    FunctionInfo {
+        function: Function::Warnf,
+        name: "warnf",
+        signature: "warnf(string fmt, ...)",
+        min_args: 1,
+        max_args: None,
+        aggregation: false,
+        unsafe_: false,
+        doc: "Like `errorf`, as a warning (`WARNING:`); `--no-warnings` silences it.",
     },
 ];
 

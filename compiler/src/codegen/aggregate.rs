@@ -108,6 +108,19 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
                 let (format, args) = super::events::format_spec(program, *format);
                 EventSpec::Cat { format, args }
             }
+            Action::Message { format, error, .. } => {
+                let (format, args) = super::events::format_spec(program, *format);
+                // `codegen::messages::locate` fills in the location.
+                EventSpec::Message {
+                    error: *error,
+                    format,
+                    args,
+                    filename: String::new(),
+                    line: 0,
+                    col: 0,
+                    end_col: 0,
+                }
+            }
             Action::PrintValue(t) => EventSpec::PrintValue {
                 value: Field {
                     offset: 8,
@@ -368,8 +381,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 .ok_or_else(|| CodegenError::Internal("join() has no array argument.".into()))?;
             return self.join(index, *space, arr);
         }
-        if let Some(Action::System { format } | Action::Cat { format }) =
-            self.program.actions.get(action)
+        if let Some(
+            Action::System { format } | Action::Cat { format } | Action::Message { format, .. },
+        ) = self.program.actions.get(action)
         {
             return self.format_record(index as u64, *format, args);
         }

@@ -24,6 +24,7 @@ mod globals;
 mod llvm_setup;
 mod loops;
 mod maps;
+mod messages;
 mod stacks;
 mod stmt;
 mod strfns;
@@ -140,7 +141,7 @@ pub fn generate_with(
         version: MANIFEST_VERSION,
         programs: program_specs(program, source, options),
         maps: maps::map_specs(program, scratch),
-        events: events::event_specs(program),
+        events: messages::locate(program, source, events::event_specs(program)),
         config: run_config(&program.settings),
     };
     Ok(Artifact {

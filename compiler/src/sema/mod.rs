@@ -18,6 +18,7 @@ mod expr;
 mod loops;
 mod macros;
 mod mapfns;
+mod messages;
 mod named;
 mod params;
 mod probes;

@@ -87,6 +87,10 @@ impl Checker<'_> {
                 self.function(name, name_span, args.len())?;
                 self.formatted_action(f, args, e.span, scope)
             }
+            Some(f @ (Function::Errorf | Function::Warnf)) => {
+                self.function(name, name_span, args.len())?;
+                self.message_action(f == Function::Errorf, args, e.span, scope)
+            }
             Some(Function::Exit) => {
                 self.function(name, name_span, args.len())?;
                 if scope.vars.in_for_loop > 0 {

@@ -24,11 +24,65 @@ pub struct Printer<'w> {
     format: Format,
     out: Box<dyn Write + 'w>,
     err: Box<dyn Write + 'w>,
+    /// `--no-warnings`: `warnf()` messages are dropped.
+    no_warnings: bool,
+}
+
+/// Where in the script an `errorf`/`warnf` call is.
+#[derive(Debug, Clone, Copy)]
+pub struct Location<'a> {
+    pub filename: &'a str,
+    pub line: usize,
+    pub col: usize,
+    pub end_col: usize,
 }
 
 impl<'w> Printer<'w> {
     pub fn new(format: Format, out: Box<dyn Write + 'w>, err: Box<dyn Write + 'w>) -> Self {
-        Printer { format, out, err }
+        Printer {
+            format,
+            out,
+            err,
+            no_warnings: false,
+        }
+    }
+
+    /// Drops warnings from now on (`--no-warnings`).
+    pub fn silence_warnings(&mut self) {
+        self.no_warnings = true;
+    }
+
+    /// An `errorf()` (`error`) or `warnf()` message: in text, one line on
+    /// the error stream, `FILE:LINE:COL-END: ERROR: text`; in JSON an
+    /// `errorf`/`warnf` record with `msg`, `filename`, `line` and `col`.
+    pub fn message(&mut self, error: bool, text: &str, at: Location<'_>) {
+        if !error && self.no_warnings {
+            return;
+        }
+        let _ = match self.format {
+            Format::Text => writeln!(
+                self.err,
+                "{}:{}:{}-{}: {}: {}",
+                at.filename,
+                at.line,
+                at.col,
+                at.end_col,
+                if error { "ERROR" } else { "WARNING" },
+                text.strip_suffix('\n').unwrap_or(text)
+            ),
+            Format::Json => {
+                let kind = if error { "errorf" } else { "warnf" };
+                let count = |n: usize| json::Json::UInt(u64::try_from(n).unwrap_or(u64::MAX));
+                let record = json::Json::Object(vec![
+                    ("type".into(), json::Json::Str(kind.into())),
+                    ("msg".into(), json::Json::Str(text.into())),
+                    ("filename".into(), json::Json::Str(at.filename.into())),
+                    ("line".into(), count(at.line)),
+                    ("col".into(), count(at.col)),
+                ]);
+                writeln!(self.out, "{}", json::to_text(&record))
+            }
+        };
     }
 
     // Write errors are ignored throughout: a closed stdout (e.g. `| head`)
