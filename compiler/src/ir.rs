@@ -657,6 +657,12 @@ pub enum ExprKind {
         rhs: Box<Expr>,
         n: u32,
     },
+    /// `debugf(fmt, ...)`: `bpf_trace_printk` of `format` (formatted by
+    /// the kernel) with at most 3 `U64`/`I64` arguments; `ty` is `I64`.
+    TracePrintk {
+        format: String,
+        args: Vec<Expr>,
+    },
 }
 
 // ---------------------------------------------------------------------------
@@ -926,6 +932,13 @@ impl fmt::Display for Expr {
             ExprKind::Ntop { af, addr } => write!(f, "ntop({af}, {addr})")?,
             ExprKind::MacAddr(a) => write!(f, "macaddr({a})")?,
             ExprKind::Memcmp { lhs, rhs, n } => write!(f, "memcmp({lhs}, {rhs}, {n})")?,
+            ExprKind::TracePrintk { format, args } => {
+                write!(f, "trace_printk({format:?}")?;
+                for a in args {
+                    write!(f, ", {a}")?;
+                }
+                f.write_str(")")?
+            }
         }
         write!(f, ":{}", self.ty)
     }

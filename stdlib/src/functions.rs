@@ -46,6 +46,7 @@ pub enum Function {
     Strftime,
     Errorf,
     Warnf,
+    Debugf,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -494,6 +495,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "Like `errorf`, as a warning (`WARNING:`); `--no-warnings` silences it.",
+    },
+    FunctionInfo {
+        function: Function::Debugf,
+        name: "debugf",
+        signature: "debugf(string fmt, ...)",
+        min_args: 1,
+        max_args: Some(4),
+        aggregation: false,
+        unsafe_: false,
+        doc: "Writes a message to the kernel's trace pipe (`/sys/kernel/tracing/trace_pipe`) with `bpf_trace_printk`, formatted in the kernel: at most 3 integer arguments, conversions `%d %i %u %x %p %c` (with `l`/`ll`).",
     },
 ];
 

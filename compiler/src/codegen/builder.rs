@@ -38,6 +38,7 @@ mod helper {
     pub const PROBE_READ_USER_STR: u64 = 114;
     pub const PROBE_READ_KERNEL_STR: u64 = 115;
     pub const KTIME_GET_BOOT_NS: u64 = 125;
+    pub const TRACE_PRINTK: u64 = 6;
     pub const RINGBUF_OUTPUT: u64 = 130;
     pub const MAP_LOOKUP_PERCPU_ELEM: u64 = 195;
     pub const FOR_EACH_MAP_ELEM: u64 = 164;
@@ -310,6 +311,19 @@ impl<'ctx> Emitter<'ctx> {
         };
         self.call_helper(id, &[dst.into(), size.into(), src.into()])?;
         Ok(())
+    }
+
+    /// `bpf_trace_printk(fmt, fmt_size, args...)`: at most 3 u64 arguments.
+    pub fn trace_printk(
+        &self,
+        fmt: PointerValue<'ctx>,
+        fmt_size: u32,
+        args: &[IntValue<'ctx>],
+    ) -> R<IntValue<'ctx>> {
+        let mut all: Vec<BasicMetadataValueEnum<'ctx>> =
+            vec![fmt.into(), self.u64c(fmt_size.into()).into()];
+        all.extend(args.iter().map(|a| BasicMetadataValueEnum::from(*a)));
+        self.call_helper(helper::TRACE_PRINTK, &all)
     }
 
     /// `bpf_probe_read_{user,kernel}_str(dst, size, src)`.

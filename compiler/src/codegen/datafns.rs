@@ -143,6 +143,30 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         Ok(Val::Str(out))
     }
 
+    /// `debugf(fmt, ...)`: the NUL-terminated format in scratch memory and
+    /// the integer arguments, to `bpf_trace_printk`.
+    pub(super) fn trace_printk(&mut self, format: &str, args: &[Expr]) -> R<Val<'ctx>> {
+        let vals = args
+            .iter()
+            .map(|a| {
+                let v = self.expr(a)?.int()?;
+                self.em.resize(v, 64, a.ty.is_signed())
+            })
+            .collect::<R<Vec<_>>>()?;
+        let mut bytes = format.as_bytes().to_vec();
+        bytes.push(0);
+        let size = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        let buf = self.alloc(size)?;
+        for (i, chunk) in bytes.chunks(8).enumerate() {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            let p = self.em.offset(buf, (i * 8) as u32)?;
+            self.em
+                .store(p, self.em.u64c(u64::from_le_bytes(word)), 8)?;
+        }
+        Ok(Val::Int(self.em.trace_printk(buf, size, &vals)?))
+    }
+
     /// `memcmp(l, r, n)`: the difference of the first differing bytes (as
     /// unsigned), or 0 when the first `n` bytes are equal.
     pub(super) fn memcmp(&mut self, lhs: &Expr, rhs: &Expr, n: u32) -> R<Val<'ctx>> {

@@ -77,6 +77,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::Ntop { af, addr } => self.ntop(af, addr),
             ExprKind::MacAddr(a) => self.macaddr(a),
             ExprKind::Memcmp { lhs, rhs, n } => self.memcmp(lhs, rhs, *n),
+            ExprKind::TracePrintk { format, args } => self.trace_printk(format, args),
         }
     }
 
