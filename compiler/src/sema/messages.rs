@@ -70,7 +70,7 @@ impl Checker<'_> {
                     ) && c.width != Count::FromArg
                         && c.precision.is_none()
                         && matches!(c.bits, 32 | 64);
-                    (!kernel_knows).then(|| format.get(c.offset..).unwrap_or("").to_string())
+                    (!kernel_knows).then(|| conversion_text(format, c.offset))
                 }
                 Piece::Invalid { text, .. } => Some(text.to_string()),
                 _ => None,
@@ -82,7 +82,7 @@ impl Checker<'_> {
                         "`debugf()` formats in the kernel, which does not know this conversion",
                         fmt_arg.span,
                     )
-                    .label(format!("at `{}`", bad.chars().take(6).collect::<String>()))
+                    .label(format!("`{bad}` is not supported"))
                     .help("use `%d %i %u %x %p %c` (with `l` or `ll`), or `printf()` for anything else"),
                 );
                 return None;
@@ -138,4 +138,16 @@ impl Checker<'_> {
             span,
         })
     }
+}
+
+/// The conversion starting at byte `offset` of `format`, up to and
+/// including its conversion letter.
+fn conversion_text(format: &str, offset: usize) -> String {
+    let rest = format.get(offset..).unwrap_or("");
+    let end = rest
+        .char_indices()
+        .skip(1)
+        .find(|(_, ch)| ch.is_ascii_alphabetic() && !matches!(ch, 'l' | 'h' | 'j' | 'z' | 't'))
+        .map_or(rest.len(), |(i, ch)| i + ch.len_utf8());
+    rest.get(..end).unwrap_or(rest).to_string()
 }
