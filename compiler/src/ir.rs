@@ -647,8 +647,8 @@ pub enum ExprKind {
         af: Box<Expr>,
         addr: Box<Expr>,
     },
-    /// `macaddr(addr)`: the first 6 bytes of a buffer, or 6 bytes read
-    /// from kernel memory through a pointer; `ty` is `Data(MacAddr)`.
+    /// `macaddr(addr)`: the first 6 bytes of a buffer (a pointer argument
+    /// is read into one); `ty` is `Data(MacAddr)`.
     MacAddr(Box<Expr>),
     /// `memcmp(l, r, n)`: compares `n` bytes of two strings or buffers;
     /// `ty` is `I64`.

@@ -120,26 +120,19 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         Ok(Val::Str(out))
     }
 
-    /// `macaddr(addr)`: 6 bytes from a buffer or through a kernel pointer.
+    /// `macaddr(addr)`: the first 6 bytes of a buffer (of at least 6; its
+    /// allocation is rounded up to 8, so 8 bytes can be copied).
     pub(super) fn macaddr(&mut self, addr: &Expr) -> R<Val<'ctx>> {
+        let Val::Str(p) = self.expr(addr)? else {
+            return Err(CodegenError::Internal(
+                "`macaddr()` was given a scalar, not bytes.".into(),
+            ));
+        };
         let out = self.alloc(8)?;
-        self.em.zero(out, 8)?;
-        match self.expr(addr)? {
-            Val::Str(p) => {
-                let src = self.em.offset(p, BUFFER_DATA)?;
-                self.em.copy(out, src, 8)?;
-                let hi = self.em.offset(out, 6)?;
-                self.em.store(hi, self.em.ctx.i16_type().const_zero(), 2)?;
-            }
-            Val::Int(a) => {
-                let a = self.em.resize(a, 64, false)?;
-                let src = self
-                    .em
-                    .builder
-                    .build_int_to_ptr(a, self.em.ptr_t(), "mac")?;
-                self.em.probe_read(AddrSpace::Kernel, out, 6, src)?;
-            }
-        }
+        let src = self.em.offset(p, BUFFER_DATA)?;
+        self.em.copy(out, src, 8)?;
+        let hi = self.em.offset(out, 6)?;
+        self.em.store(hi, self.em.ctx.i16_type().const_zero(), 2)?;
         Ok(Val::Str(out))
     }
 

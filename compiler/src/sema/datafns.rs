@@ -187,7 +187,24 @@ impl Checker<'_> {
         let addr = self.bytes_arg(args.first()?, scope)?;
         let addr = match &addr.ty {
             Type::Data(DataKind::Buffer { cap }) if *cap >= 6 => addr,
-            Type::Ptr { .. } | Type::Int { .. } => convert(addr, &Type::U64),
+            // Through a pointer: the 6 bytes it points to, read like `buf(p, 6)`.
+            Type::Ptr { .. } | Type::Int { .. } => {
+                let space = match &addr.ty {
+                    Type::Ptr { space, .. } => *space,
+                    _ if scope.user.is_some() => AddrSpace::User,
+                    _ => AddrSpace::Kernel,
+                };
+                let span = addr.span;
+                Expr {
+                    kind: ExprKind::BufRead {
+                        ptr: Box::new(convert(addr, &Type::U64)),
+                        space,
+                        len: None,
+                    },
+                    ty: Type::Data(DataKind::Buffer { cap: 6 }),
+                    span,
+                }
+            }
             other => {
                 self.error(
                     Diagnostic::error(
