@@ -657,6 +657,17 @@ pub enum ExprKind {
         rhs: Box<Expr>,
         n: u32,
     },
+    /// `len(@map)`: the number of entries (`bpf_for_each_map_elem` with a
+    /// callback that counts nothing else); `ty` is `I64`.
+    MapLen {
+        map: MapId,
+    },
+    /// `len(kstack)`/`len(ustack)`: the number of frames of the current
+    /// stack (`bpf_get_stack` into `limit` slots); `ty` is `I64`.
+    StackLen {
+        kind: StackKind,
+        limit: u8,
+    },
     /// `debugf(fmt, ...)`: `bpf_trace_printk` of `format` (formatted by
     /// the kernel) with at most 3 `U64`/`I64` arguments; `ty` is `I64`.
     TracePrintk {
@@ -932,6 +943,8 @@ impl fmt::Display for Expr {
             ExprKind::Ntop { af, addr } => write!(f, "ntop({af}, {addr})")?,
             ExprKind::MacAddr(a) => write!(f, "macaddr({a})")?,
             ExprKind::Memcmp { lhs, rhs, n } => write!(f, "memcmp({lhs}, {rhs}, {n})")?,
+            ExprKind::MapLen { map } => write!(f, "len(map#{map})")?,
+            ExprKind::StackLen { kind, limit } => write!(f, "len({kind:?} stack, {limit})")?,
             ExprKind::TracePrintk { format, args } => {
                 write!(f, "trace_printk({format:?}")?;
                 for a in args {

@@ -47,6 +47,8 @@ pub enum Function {
     Errorf,
     Warnf,
     Debugf,
+    Len,
+    Find,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -495,6 +497,26 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "Like `errorf`, as a warning (`WARNING:`); `--no-warnings` silences it.",
+    },
+    FunctionInfo {
+        function: Function::Len,
+        name: "len",
+        signature: "len(@map | kstack | ustack)",
+        min_args: 1,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The number of entries of a map (counted in the kernel), or the number of frames of the current kernel or user stack (int64).",
+    },
+    FunctionInfo {
+        function: Function::Find,
+        name: "find",
+        signature: "find(@map, key, $out)",
+        min_args: 3,
+        max_args: Some(3),
+        aggregation: false,
+        unsafe_: false,
+        doc: "Whether `@map` holds `key`; when it does, its value is stored in the scratch variable `$out`.",
     },
     FunctionInfo {
         function: Function::Debugf,

@@ -202,3 +202,31 @@ fn debugf_writes_to_the_trace_buffer() {
         "no debugf line in {trace}: {found:?}"
     );
 }
+
+#[test]
+fn len_counts_map_entries_and_find_copies_values() {
+    if !kernel_available() {
+        return;
+    }
+    let out = run_ok(&[
+        "-q",
+        "-e",
+        r#"BEGIN { @a[1] = 1; @a[2] = 2; @a[7] = 3; @c["x"] = count(); @e[1] = 1; delete(@e, 1); printf("%d %d %d\n", len(@a), len(@c), len(@e)); delete(@a, 2); $n = len(@a); printf("%d\n", $n); if (find(@a, 7, $v)) { printf("found %d\n", $v); } if (!find(@a, 2, $v)) { printf("no 2, $v still %d\n", $v); } @s["k"] = "text"; if (find(@s, "k", $t)) { printf("%s\n", $t); } clear(@a); clear(@c); clear(@s); exit(); }"#,
+    ]);
+    assert_eq!(out, "3 1 0\n2\nfound 3\nno 2, $v still 3\ntext\n\n\n");
+}
+
+#[test]
+fn len_of_the_current_stacks() {
+    if !kernel_available() {
+        return;
+    }
+    // sched_switch always runs deep in the scheduler; the limit caps the
+    // count.
+    let out = run_ok(&[
+        "-q",
+        "-e",
+        r#"tracepoint:sched:sched_switch { @deep = len(kstack) > 3; @capped = len(kstack(2)); exit(); }"#,
+    ]);
+    assert_eq!(out, "\n\n@capped: 2\n@deep: true\n");
+}

@@ -39,6 +39,7 @@ mod helper {
     pub const PROBE_READ_KERNEL_STR: u64 = 115;
     pub const KTIME_GET_BOOT_NS: u64 = 125;
     pub const TRACE_PRINTK: u64 = 6;
+    pub const GET_STACK: u64 = 67;
     pub const RINGBUF_OUTPUT: u64 = 130;
     pub const MAP_LOOKUP_PERCPU_ELEM: u64 = 195;
     pub const FOR_EACH_MAP_ELEM: u64 = 164;
@@ -311,6 +312,26 @@ impl<'ctx> Emitter<'ctx> {
         };
         self.call_helper(id, &[dst.into(), size.into(), src.into()])?;
         Ok(())
+    }
+
+    /// `bpf_get_stack(ctx, buf, size, flags)`: the bytes written, or a
+    /// negative error.
+    pub fn get_stack(
+        &self,
+        ctx: PointerValue<'ctx>,
+        buf: PointerValue<'ctx>,
+        size: u32,
+        flags: u64,
+    ) -> R<IntValue<'ctx>> {
+        self.call_helper(
+            helper::GET_STACK,
+            &[
+                ctx.into(),
+                buf.into(),
+                self.u64c(size.into()).into(),
+                self.u64c(flags).into(),
+            ],
+        )
     }
 
     /// `bpf_trace_printk(fmt, fmt_size, args...)`: at most 3 u64 arguments.

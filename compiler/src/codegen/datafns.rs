@@ -209,3 +209,63 @@ fn bytes_of(ty: &Type) -> (u32, u32) {
         _ => (0, 0),
     }
 }
+
+impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
+    /// `len(@map)`: `bpf_for_each_map_elem` returns how many entries it
+    /// visited; the callback only says "go on".
+    pub(super) fn map_len(&mut self, map: usize, span: crate::source::Span) -> R<Val<'ctx>> {
+        let m = self.maps.user(map)?;
+        let i64t = self.em.i64t();
+        let name = format!(
+            "{}_len{}",
+            self.em.func.get_name().to_string_lossy(),
+            self.module.get_functions().count()
+        );
+        let ptr = self.em.ptr_t().into();
+        let cb = self.module.add_function(
+            &name,
+            i64t.fn_type(&[ptr; 4], false),
+            Some(inkwell::module::Linkage::Internal),
+        );
+        cb.set_section(Some(".text"));
+        let here = self.em.current()?;
+        let entry = self.em.ctx.append_basic_block(cb, "entry");
+        self.em.builder.position_at_end(entry);
+        if let Some(d) = self.debug {
+            let scope = d.info.subprogram(cb, &name, d.source, span, true);
+            let d = super::debug::ProbeDebug { scope, ..d };
+            d.locate(self.em.ctx, &self.em.builder, span);
+        }
+        self.em.builder.build_return(Some(&i64t.const_zero()))?;
+        self.em.at(here);
+        if let Some(d) = &self.debug {
+            d.locate(self.em.ctx, &self.em.builder, span);
+        }
+        let null = self.em.ptr_t().const_null();
+        let n = self.em.for_each_map_elem(m, cb, null)?;
+        Ok(Val::Int(n))
+    }
+
+    /// `len(kstack)`/`len(ustack)`: `bpf_get_stack` into `limit` frame
+    /// slots; the bytes it wrote, divided by 8 (0 on error).
+    pub(super) fn stack_len(
+        &mut self,
+        kind: crate::manifest::StackKind,
+        limit: u8,
+    ) -> R<Val<'ctx>> {
+        let size = u32::from(limit.max(1)) * 8;
+        let buf = self.alloc(size)?;
+        let flags = match kind {
+            crate::manifest::StackKind::Kernel => 0,
+            crate::manifest::StackKind::User => 1 << 8,
+        };
+        let n = self.em.get_stack(self.ctx_arg, buf, size, flags)?;
+        let b = &self.em.builder;
+        let neg = b.build_int_compare(IntPredicate::SLT, n, self.em.u64c(0), "neg")?;
+        let n = b
+            .build_select(neg, self.em.u64c(0), n, "bytes")?
+            .into_int_value();
+        let frames = b.build_right_shift(n, self.em.u64c(3), false, "frames")?;
+        Ok(Val::Int(frames))
+    }
+}

@@ -78,6 +78,8 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::MacAddr(a) => self.macaddr(a),
             ExprKind::Memcmp { lhs, rhs, n } => self.memcmp(lhs, rhs, *n),
             ExprKind::TracePrintk { format, args } => self.trace_printk(format, args),
+            ExprKind::MapLen { map } => self.map_len(*map, e.span),
+            ExprKind::StackLen { kind, limit } => self.stack_len(*kind, *limit),
         }
     }
 

@@ -103,7 +103,11 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
             expr_uses(ptr, b) || len.as_ref().is_some_and(|l| expr_uses(l, b))
         }
         ExprKind::IncDec { target, .. } => lvalue_uses(target, b),
-        ExprKind::Bytes(_) | ExprKind::FieldBytes { .. } | ExprKind::ConstBytes(_) => false,
+        ExprKind::Bytes(_)
+        | ExprKind::FieldBytes { .. }
+        | ExprKind::ConstBytes(_)
+        | ExprKind::MapLen { .. }
+        | ExprKind::StackLen { .. } => false,
         ExprKind::BufRead { ptr, len, .. } => {
             expr_uses(ptr, b) || len.as_ref().is_some_and(|l| expr_uses(l, b))
         }

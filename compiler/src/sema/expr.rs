@@ -209,6 +209,8 @@ impl Checker<'_> {
             Function::Macaddr => self.macaddr_call(args, span, scope),
             Function::Memcmp => self.memcmp_call(args, span, scope),
             Function::Strftime => self.strftime_call(args, span, scope),
+            Function::Len => self.len_call(args, span, scope),
+            Function::Find => self.find_call(args, span, scope),
             _ => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)

@@ -15,6 +15,7 @@ mod config;
 mod context;
 mod datafns;
 mod expr;
+mod lenfind;
 mod loops;
 mod macros;
 mod mapfns;

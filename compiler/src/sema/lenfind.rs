@@ -1,0 +1,180 @@
+//! Checking `len(@map)` (the number of entries, counted by
+//! `bpf_for_each_map_elem`), `len(kstack)`/`len(ustack)` (the depth of the
+//! current stack) and `find(@map, key, $out)`, which is true when the key
+//! is present and then stores its value in the scratch variable `$out`
+//! (declared here when it is new): `has_key(@m, k) ? { $out = @m[k]; true }
+//! : false` in the IR.
+
+use super::stmt::compatible;
+use super::types::{convert, describe};
+use super::{Checker, ProbeScope};
+use crate::diagnostics::Diagnostic;
+use crate::ir::{Expr, ExprKind, LValue, Stmt, StmtKind, Type};
+use crate::source::Span;
+use crate::syntax::ast;
+
+impl Checker<'_> {
+    /// `len(@map)` or `len(kstack)`/`len(ustack)`.
+    pub(super) fn len_call(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
+        let arg = args.first()?;
+        if let ast::ExprKind::Map { name, keys } = &arg.kind {
+            if keys.is_empty() {
+                let map = self.map_id(&super::expr::map_name(name), arg.span)?;
+                let keyed = self.maps.defs.get(map).is_some_and(|d| !d.key.is_empty());
+                if !keyed {
+                    self.error(
+                        Diagnostic::error("E0384", "`len()` of a map without keys", arg.span)
+                            .label("a scalar map has one value")
+                            .help("count the entries of a map with keys, e.g. `len(@bytes)` of `@bytes[pid] = ...`"),
+                    );
+                    return None;
+                }
+                return Some(Expr {
+                    kind: ExprKind::MapLen { map },
+                    ty: Type::I64,
+                    span,
+                });
+            }
+        }
+        let stack_here = matches!(&arg.kind, ast::ExprKind::Ident(n) if n == "kstack" || n == "ustack")
+            || matches!(&arg.kind, ast::ExprKind::Call { name, .. } if name == "kstack" || name == "ustack");
+        let v = self.expr(arg, scope)?;
+        match &v.ty {
+            Type::Stack(st) if stack_here => Some(Expr {
+                kind: ExprKind::StackLen {
+                    kind: st.kind,
+                    limit: st.limit,
+                },
+                ty: Type::I64,
+                span,
+            }),
+            other => {
+                self.error(
+                    Diagnostic::error(
+                        "E0385",
+                        format!("`len()` counts a map's entries or a stack's frames, not {}", describe(other)),
+                        arg.span,
+                    )
+                    .label("not a map or the current stack")
+                    .help("write `len(@map)`, `len(kstack)` or `len(ustack)`; for a string use `strlen()`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `find(@map, key, $out)`.
+    pub(super) fn find_call(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
+        let [map_arg, key, out] = args else {
+            return None;
+        };
+        let ast::ExprKind::Map { name, keys } = &map_arg.kind else {
+            self.error(
+                Diagnostic::error(
+                    "E0386",
+                    "`find()` needs a map as its first argument",
+                    map_arg.span,
+                )
+                .label("not a map")
+                .help("write `find(@map, key, $value)`"),
+            );
+            return None;
+        };
+        let ast::ExprKind::Var(out_name) = &out.kind else {
+            self.error(
+                Diagnostic::error(
+                    "E0387",
+                    "`find()` stores the value in a scratch variable",
+                    out.span,
+                )
+                .label("not a `$variable`")
+                .help("write `find(@map, key, $value)`"),
+            );
+            return None;
+        };
+        if !keys.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    "E0386",
+                    "`find()` takes the map and the key separately",
+                    map_arg.span,
+                )
+                .label("a map entry")
+                .help("write `find(@map, key, $value)`"),
+            );
+            return None;
+        }
+        let entry = ast::Expr {
+            kind: ast::ExprKind::Map {
+                name: name.clone(),
+                keys: vec![key.clone()],
+            },
+            span: map_arg.span.to(key.span),
+        };
+        let has = ast::Expr {
+            kind: ast::ExprKind::Call {
+                name: "has_key".into(),
+                name_span: span,
+                args: vec![map_arg.clone(), key.clone()],
+            },
+            span,
+        };
+        let cond = self.expr(&has, scope)?;
+        let value = self.expr(&entry, scope)?;
+        let id = self.assign_var(out_name, out.span, &value.ty, scope);
+        let local = scope.locals.get(id).cloned().unwrap_or(Type::I64);
+        if !compatible(&value.ty, &local) {
+            self.error(
+                Diagnostic::error(
+                    "E0388",
+                    format!(
+                        "`find()` would store {} in `${out_name}`, which holds {}",
+                        describe(&value.ty),
+                        describe(&local)
+                    ),
+                    out.span,
+                )
+                .label("wrong type for this map's values"),
+            );
+            return None;
+        }
+        let store = Stmt {
+            kind: StmtKind::Store {
+                target: LValue::Local(id),
+                value: convert(value, &local),
+            },
+            span,
+        };
+        let constant = |b| Expr {
+            kind: ExprKind::Bool(b),
+            ty: Type::Bool,
+            span,
+        };
+        Some(Expr {
+            kind: ExprKind::Ternary {
+                cond: Box::new(cond),
+                then: Box::new(Expr {
+                    kind: ExprKind::Block {
+                        stmts: vec![store],
+                        value: Box::new(constant(true)),
+                    },
+                    ty: Type::Bool,
+                    span,
+                }),
+                otherwise: Box::new(constant(false)),
+            },
+            ty: Type::Bool,
+            span,
+        })
+    }
+}
