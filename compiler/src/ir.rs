@@ -668,6 +668,11 @@ pub enum ExprKind {
         kind: StackKind,
         limit: u8,
     },
+    /// `path(p, size)`: `bpf_d_path` of the `struct path *` `ptr` into a
+    /// string of `ty`'s size.
+    DPath {
+        ptr: Box<Expr>,
+    },
     /// `debugf(fmt, ...)`: `bpf_trace_printk` of `format` (formatted by
     /// the kernel) with at most 3 `U64`/`I64` arguments; `ty` is `I64`.
     TracePrintk {
@@ -944,6 +949,7 @@ impl fmt::Display for Expr {
             ExprKind::MacAddr(a) => write!(f, "macaddr({a})")?,
             ExprKind::Memcmp { lhs, rhs, n } => write!(f, "memcmp({lhs}, {rhs}, {n})")?,
             ExprKind::MapLen { map } => write!(f, "len(map#{map})")?,
+            ExprKind::DPath { ptr } => write!(f, "d_path({ptr})")?,
             ExprKind::StackLen { kind, limit } => write!(f, "len({kind:?} stack, {limit})")?,
             ExprKind::TracePrintk { format, args } => {
                 write!(f, "trace_printk({format:?}")?;

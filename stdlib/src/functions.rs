@@ -49,6 +49,7 @@ pub enum Function {
     Debugf,
     Len,
     Find,
+    Path,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -517,6 +518,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "Whether `@map` holds `key`; when it does, its value is stored in the scratch variable `$out`.",
+    },
+    FunctionInfo {
+        function: Function::Path,
+        name: "path",
+        signature: "path(struct path *p[, int size])",
+        min_args: 1,
+        max_args: Some(2),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The full path of a `struct path`, built by the kernel's `bpf_d_path` (at most `size` bytes, default `max_strlen`); only in fentry/fexit probes of the functions the kernel allows (such as `vfs_getattr`, `filp_close`, `security_file_open`) and in iterators.",
     },
     FunctionInfo {
         function: Function::Debugf,

@@ -230,3 +230,33 @@ fn len_of_the_current_stacks() {
     ]);
     assert_eq!(out, "\n\n@capped: 2\n@deep: true\n");
 }
+
+#[test]
+fn path_needs_fentry_which_this_kernel_refuses_clearly() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&[
+        "-e",
+        r#"tracepoint:syscalls:sys_enter_openat { print(path(args.filename)); }"#,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("error[E0389]: `path()` works only in fentry/fexit and iter probes"),
+        "{err}"
+    );
+    // The fentry form compiles; whether it loads is the kernel's answer.
+    let o = run(&[
+        "-e",
+        r#"fentry:security_inode_getattr { @[path(args.path)] = count(); }"#,
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    if o.status.code() != Some(0) {
+        assert!(
+            err.contains("ERROR: the kernel refused to load probe fentry:security_inode_getattr"),
+            "{err}"
+        );
+        assert!(!err.contains("error["), "a compile error: {err}");
+    }
+}

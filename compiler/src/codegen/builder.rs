@@ -40,6 +40,7 @@ mod helper {
     pub const KTIME_GET_BOOT_NS: u64 = 125;
     pub const TRACE_PRINTK: u64 = 6;
     pub const GET_STACK: u64 = 67;
+    pub const D_PATH: u64 = 147;
     pub const RINGBUF_OUTPUT: u64 = 130;
     pub const MAP_LOOKUP_PERCPU_ELEM: u64 = 195;
     pub const FOR_EACH_MAP_ELEM: u64 = 164;
@@ -331,6 +332,20 @@ impl<'ctx> Emitter<'ctx> {
                 self.u64c(size.into()).into(),
                 self.u64c(flags).into(),
             ],
+        )
+    }
+
+    /// `bpf_d_path(path, buf, size)`: the path's text in `buf`.
+    pub fn d_path(
+        &self,
+        path: IntValue<'ctx>,
+        buf: PointerValue<'ctx>,
+        size: u32,
+    ) -> R<IntValue<'ctx>> {
+        let path = self.builder.build_int_to_ptr(path, self.ptr_t(), "path")?;
+        self.call_helper(
+            helper::D_PATH,
+            &[path.into(), buf.into(), self.u64c(size.into()).into()],
         )
     }
 

@@ -269,3 +269,16 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         Ok(Val::Int(frames))
     }
 }
+
+impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
+    /// `path(p)`: `bpf_d_path` into a zeroed string buffer.
+    pub(super) fn d_path(&mut self, ptr: &Expr, ty: &Type) -> R<Val<'ctx>> {
+        let n = super::stmt::str_len(ty);
+        let p = self.expr(ptr)?.int()?;
+        let p = self.em.resize(p, 64, false)?;
+        let buf = self.alloc(n)?;
+        self.em.zero(buf, round8(n))?;
+        self.em.d_path(p, buf, n)?;
+        Ok(Val::Str(buf))
+    }
+}

@@ -79,6 +79,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::Memcmp { lhs, rhs, n } => self.memcmp(lhs, rhs, *n),
             ExprKind::TracePrintk { format, args } => self.trace_printk(format, args),
             ExprKind::MapLen { map } => self.map_len(*map, e.span),
+            ExprKind::DPath { ptr } => self.d_path(ptr, &e.ty),
             ExprKind::StackLen { kind, limit } => self.stack_len(*kind, *limit),
         }
     }

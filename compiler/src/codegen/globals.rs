@@ -111,7 +111,7 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         ExprKind::BufRead { ptr, len, .. } => {
             expr_uses(ptr, b) || len.as_ref().is_some_and(|l| expr_uses(l, b))
         }
-        ExprKind::MacAddr(inner) => expr_uses(inner, b),
+        ExprKind::MacAddr(inner) | ExprKind::DPath { ptr: inner } => expr_uses(inner, b),
         ExprKind::TracePrintk { args, .. } => args.iter().any(|a| expr_uses(a, b)),
         ExprKind::Ntop { af: lhs, addr: rhs } | ExprKind::Memcmp { lhs, rhs, .. } => {
             expr_uses(lhs, b) || expr_uses(rhs, b)

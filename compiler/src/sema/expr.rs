@@ -211,6 +211,7 @@ impl Checker<'_> {
             Function::Strftime => self.strftime_call(args, span, scope),
             Function::Len => self.len_call(args, span, scope),
             Function::Find => self.find_call(args, span, scope),
+            Function::Path => self.path_call(args, span, scope),
             _ => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)

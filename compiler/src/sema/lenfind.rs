@@ -178,3 +178,96 @@ impl Checker<'_> {
         })
     }
 }
+
+/// The kernel functions whose fentry/fexit programs may call `bpf_d_path`
+/// (`btf_allowlist_d_path` in the kernel's `kernel/trace/bpf_trace.c`).
+const D_PATH_ALLOWED: &[&str] = &[
+    "security_file_permission",
+    "security_inode_getattr",
+    "security_file_open",
+    "security_path_truncate",
+    "vfs_truncate",
+    "vfs_fallocate",
+    "dentry_open",
+    "vfs_getattr",
+    "filp_close",
+];
+
+impl Checker<'_> {
+    /// `path(p[, size])`: only where the kernel lets `bpf_d_path` run.
+    pub(super) fn path_call(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
+        match &scope.attach {
+            crate::ir::Attach::Fentry { function, .. } => {
+                if !D_PATH_ALLOWED.contains(&function.as_str()) {
+                    self.error(
+                        Diagnostic::warning(
+                            "W0060",
+                            format!("the kernel lets `path()` run only in some functions, and `{function}` is not one of them"),
+                            span,
+                        )
+                        .label("the verifier will likely refuse this")
+                        .note(format!("the kernel's list: {}", D_PATH_ALLOWED.join(", "))),
+                    );
+                }
+            }
+            crate::ir::Attach::Iter { .. } => {}
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        "E0389",
+                        "`path()` works only in fentry/fexit and iter probes",
+                        span,
+                    )
+                    .label("the kernel's `bpf_d_path` is not available here")
+                    .help("trace a function that takes a `struct path *`, e.g. `fentry:vfs_getattr { print(path(args.path)); }`"),
+                );
+                return None;
+            }
+        }
+        let ptr = self.expr(args.first()?, scope)?;
+        if !matches!(ptr.ty, Type::Ptr { .. } | Type::Int { .. }) {
+            self.error(
+                Diagnostic::error(
+                    "E0389",
+                    format!(
+                        "`path()` needs a `struct path *`, not {}",
+                        describe(&ptr.ty)
+                    ),
+                    ptr.span,
+                )
+                .label("not a pointer"),
+            );
+            return None;
+        }
+        let size = match args.get(1) {
+            None => self.settings.max_strlen,
+            Some(ast::Expr {
+                kind: ast::ExprKind::Int(n),
+                ..
+            }) => u32::try_from(*n).unwrap_or(u32::MAX).clamp(1, 4096),
+            Some(other) => {
+                self.error(
+                    Diagnostic::error(
+                        "E0389",
+                        "`path()`'s size must be an integer literal",
+                        other.span,
+                    )
+                    .label("not a literal"),
+                );
+                return None;
+            }
+        };
+        Some(Expr {
+            kind: ExprKind::DPath {
+                ptr: Box::new(convert(ptr, &Type::U64)),
+            },
+            ty: Type::Str(size),
+            span,
+        })
+    }
+}

@@ -150,6 +150,8 @@ struct ProbeScope {
     /// Byte comparisons of the probe's `strstr`/`strcontains` calls so far
     /// (their buffer sizes multiplied), against the verifier's budget.
     strstr_cost: u64,
+    /// How the probe attaches (`path()` needs an fentry or iter probe).
+    attach: ir::Attach,
 }
 
 /// What every pass reads besides the script: parameters, settings, macros.
@@ -246,6 +248,7 @@ impl<'k> Checker<'k> {
                         .cloned()
                         .unwrap_or_default(),
                     strstr_cost: 0,
+                    attach: resolved.attach.clone(),
                 };
                 let predicate = probe
                     .predicate
