@@ -249,7 +249,7 @@ fn path_needs_fentry_which_this_kernel_refuses_clearly() {
     // The fentry form compiles; whether it loads is the kernel's answer.
     let o = run(&[
         "-e",
-        r#"fentry:security_inode_getattr { @[path(args.path)] = count(); }"#,
+        r#"fentry:security_inode_getattr { @[path(args.path)] = count(); } interval:ms:100 { exit(); }"#,
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     if o.status.code() != Some(0) {
@@ -259,4 +259,17 @@ fn path_needs_fentry_which_this_kernel_refuses_clearly() {
         );
         assert!(!err.contains("error["), "a compile error: {err}");
     }
+}
+
+#[test]
+fn type_questions_are_compile_time_booleans() {
+    if !kernel_available() {
+        return;
+    }
+    let out = run_ok(&[
+        "-q",
+        "-e",
+        r#"BEGIN { $s = "a"; $n = 5; printf("%s %s %s %s %s %s %s %s\n", is_str($s), is_str($n), is_integer($n), is_unsigned_integer(pid), is_unsigned_integer($n), is_literal(5), is_literal($n), is_array(pton("::1"))); exit(); }"#,
+    ]);
+    assert_eq!(out, "true false true true false true false true\n\n\n");
 }

@@ -374,7 +374,7 @@ impl Checker<'_> {
     }
 
     /// `args.FIELD` when FIELD is an array of single bytes: its raw bytes.
-    fn byte_field(&mut self, e: &ast::Expr, scope: &ProbeScope) -> Option<Expr> {
+    pub(super) fn byte_field(&mut self, e: &ast::Expr, scope: &ProbeScope) -> Option<Expr> {
         let ast::ExprKind::Field { base, field, .. } = &e.kind else {
             return None;
         };

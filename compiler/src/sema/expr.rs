@@ -212,6 +212,12 @@ impl Checker<'_> {
             Function::Len => self.len_call(args, span, scope),
             Function::Find => self.find_call(args, span, scope),
             Function::Path => self.path_call(args, span, scope),
+            Function::IsStr
+            | Function::IsPtr
+            | Function::IsInteger
+            | Function::IsUnsignedInteger
+            | Function::IsArray
+            | Function::IsLiteral => self.introspect(f, args, span, scope),
             _ => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)

@@ -271,3 +271,43 @@ impl Checker<'_> {
         })
     }
 }
+
+impl Checker<'_> {
+    /// `is_str(e)` and the other type questions: a constant `bool`; `e` is
+    /// checked for its type but never evaluated.
+    pub(super) fn introspect(
+        &mut self,
+        f: ferrotrace_stdlib::Function,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
+        use ferrotrace_stdlib::Function as F;
+        let arg = args.first()?;
+        let answer = if f == F::IsLiteral {
+            matches!(
+                arg.kind,
+                ast::ExprKind::Int(_)
+                    | ast::ExprKind::Str(_)
+                    | ast::ExprKind::Bytes(_)
+                    | ast::ExprKind::Bool(_)
+            )
+        } else if f == F::IsArray && self.byte_field(arg, scope).is_some() {
+            true
+        } else {
+            let ty = self.expr(arg, scope)?.ty;
+            match f {
+                F::IsStr => matches!(ty, Type::Str(_)),
+                F::IsPtr => matches!(ty, Type::Ptr { .. }),
+                F::IsInteger => ty.is_int(),
+                F::IsUnsignedInteger => ty.is_int() && !ty.is_signed(),
+                _ => matches!(ty, Type::Data(crate::manifest::DataKind::Buffer { .. })),
+            }
+        };
+        Some(Expr {
+            kind: ExprKind::Bool(answer),
+            ty: Type::Bool,
+            span,
+        })
+    }
+}
