@@ -290,12 +290,7 @@ impl<'ctx> Emitter<'ctx> {
         size: u32,
         src: PointerValue<'ctx>,
     ) -> R<()> {
-        let id = match space {
-            AddrSpace::User => helper::PROBE_READ_USER,
-            AddrSpace::Kernel => helper::PROBE_READ_KERNEL,
-        };
-        self.call_helper(id, &[dst.into(), self.u64c(size.into()).into(), src.into()])?;
-        Ok(())
+        self.probe_read_dyn(space, dst, self.u64c(size.into()), src)
     }
 
     /// `bpf_probe_read_{user,kernel}(dst, size, src)` with a run-time

@@ -9,7 +9,7 @@ use super::stmt::{ProbeGen, Val};
 use super::CodegenError;
 use crate::ir::{AddrSpace, Expr, Type};
 use crate::manifest::DataKind;
-use inkwell::values::PointerValue;
+use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate;
 
 type R<T> = Result<T, CodegenError>;
@@ -35,40 +35,67 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         ty: &Type,
     ) -> R<Val<'ctx>> {
         let cap = buffer_cap(ty)?;
+        let (src, size) = self.read_source(ptr, len, cap)?;
+        let buf = self.new_buffer(cap)?;
+        let len32 = self.em.resize(size, 32, false)?;
+        self.em.store(buf, len32, 8)?;
+        let data = self.em.offset(buf, BUFFER_DATA)?;
+        self.em.probe_read_dyn(space, data, size, src)?;
+        Ok(Val::Str(buf))
+    }
+
+    /// The address and byte count of a read of at most `cap` bytes
+    /// (`str(p, len)`, `buf(p, len)`): `len` clamped to `cap`, or `cap`.
+    pub(super) fn read_source(
+        &mut self,
+        ptr: &Expr,
+        len: Option<&Expr>,
+        cap: u32,
+    ) -> R<(PointerValue<'ctx>, IntValue<'ctx>)> {
         let addr = self.expr(ptr)?.int()?;
         let addr = self.em.resize(addr, 64, false)?;
         let capv = self.em.u64c(u64::from(cap));
         let size = match len {
             Some(l) => {
                 let l = self.expr(l)?.int()?;
-                let l = self.em.resize(l, 64, l.get_type().get_bit_width() > 1)?;
+                let l = self.em.resize(l, 64, false)?;
                 let b = &self.em.builder;
                 let big = b.build_int_compare(IntPredicate::UGT, l, capv, "big")?;
                 b.build_select(big, capv, l, "len")?.into_int_value()
             }
             None => capv,
         };
-        let buf = self.new_buffer(cap)?;
-        let len32 = self.em.resize(size, 32, false)?;
-        self.em.store(buf, len32, 8)?;
-        let data = self.em.offset(buf, BUFFER_DATA)?;
         let src = self
             .em
             .builder
             .build_int_to_ptr(addr, self.em.ptr_t(), "src")?;
-        self.em.probe_read_dyn(space, data, size, src)?;
-        Ok(Val::Str(buf))
+        Ok((src, size))
+    }
+
+    /// Stores `bytes` at `dst` 8 at a time (the last word zero padded).
+    pub(super) fn store_bytes(&mut self, dst: PointerValue<'ctx>, bytes: &[u8]) -> R<()> {
+        for (i, chunk) in bytes.chunks(8).enumerate() {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            let p = self.em.offset(dst, (i * 8) as u32)?;
+            self.em
+                .store(p, self.em.u64c(u64::from_le_bytes(word)), 8)?;
+        }
+        Ok(())
+    }
+
+    /// A buffer of exactly `n` bytes (its length already stored) and where
+    /// its bytes go.
+    fn full_buffer(&mut self, n: u32) -> R<(PointerValue<'ctx>, PointerValue<'ctx>)> {
+        let buf = self.new_buffer(n)?;
+        let len = self.em.ctx.i32_type().const_int(u64::from(n), false);
+        self.em.store(buf, len, 8)?;
+        Ok((buf, self.em.offset(buf, BUFFER_DATA)?))
     }
 
     /// The `n` raw bytes of a tracepoint array field, as a full buffer.
     pub(super) fn field_bytes(&mut self, offset: u32, n: u32) -> R<Val<'ctx>> {
-        let buf = self.new_buffer(n)?;
-        self.em.store(
-            buf,
-            self.em.ctx.i32_type().const_int(u64::from(n), false),
-            8,
-        )?;
-        let data = self.em.offset(buf, BUFFER_DATA)?;
+        let (buf, data) = self.full_buffer(n)?;
         let at = self.em.offset(self.record, offset)?;
         self.em.probe_read(AddrSpace::Kernel, data, n, at)?;
         Ok(Val::Str(buf))
@@ -77,19 +104,8 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// A constant buffer, stored 8 bytes at a time.
     pub(super) fn const_bytes(&mut self, bytes: &[u8]) -> R<Val<'ctx>> {
         let n = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-        let buf = self.new_buffer(n)?;
-        self.em.store(
-            buf,
-            self.em.ctx.i32_type().const_int(u64::from(n), false),
-            8,
-        )?;
-        for (i, chunk) in bytes.chunks(8).enumerate() {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            let p = self.em.offset(buf, BUFFER_DATA + (i * 8) as u32)?;
-            self.em
-                .store(p, self.em.u64c(u64::from_le_bytes(word)), 8)?;
-        }
+        let (buf, data) = self.full_buffer(n)?;
+        self.store_bytes(data, bytes)?;
         Ok(Val::Str(buf))
     }
 
@@ -150,13 +166,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         bytes.push(0);
         let size = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
         let buf = self.alloc(size)?;
-        for (i, chunk) in bytes.chunks(8).enumerate() {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            let p = self.em.offset(buf, (i * 8) as u32)?;
-            self.em
-                .store(p, self.em.u64c(u64::from_le_bytes(word)), 8)?;
-        }
+        self.store_bytes(buf, &bytes)?;
         Ok(Val::Int(self.em.trace_printk(buf, size, &vals)?))
     }
 
@@ -216,18 +226,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     pub(super) fn map_len(&mut self, map: usize, span: crate::source::Span) -> R<Val<'ctx>> {
         let m = self.maps.user(map)?;
         let i64t = self.em.i64t();
-        let name = format!(
-            "{}_len{}",
-            self.em.func.get_name().to_string_lossy(),
-            self.module.get_functions().count()
-        );
-        let ptr = self.em.ptr_t().into();
-        let cb = self.module.add_function(
-            &name,
-            i64t.fn_type(&[ptr; 4], false),
-            Some(inkwell::module::Linkage::Internal),
-        );
-        cb.set_section(Some(".text"));
+        let (cb, name) = self.static_function("len", &[self.em.ptr_t().into(); 4]);
         let here = self.em.current()?;
         let entry = self.em.ctx.append_basic_block(cb, "entry");
         self.em.builder.position_at_end(entry);

@@ -104,13 +104,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let mut bytes = s.to_vec();
         bytes.truncate(n.saturating_sub(1) as usize);
         bytes.resize(round8(n) as usize, 0);
-        for (i, chunk) in bytes.chunks(8).enumerate() {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            let p = self.em.offset(buf, (i * 8) as u32)?;
-            self.em
-                .store(p, self.em.u64c(u64::from_le_bytes(word)), 8)?;
-        }
+        self.store_bytes(buf, &bytes)?;
         Ok(Val::Str(buf))
     }
 
@@ -316,30 +310,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         ty: &Type,
     ) -> R<Val<'ctx>> {
         let n = str_len(ty);
-        let addr = self.expr(ptr)?.int()?;
-        let addr = self.em.resize(addr, 64, false)?;
-        let size = match len {
-            Some(l) => {
-                let l = self.expr(l)?.int()?;
-                let l = self.em.resize(l, 64, false)?;
-                let cap = self.em.u64c(u64::from(n));
-                let big = self
-                    .em
-                    .builder
-                    .build_int_compare(IntPredicate::UGT, l, cap, "big")?;
-                self.em
-                    .builder
-                    .build_select(big, cap, l, "len")?
-                    .into_int_value()
-            }
-            None => self.em.u64c(u64::from(n)),
-        };
+        let (src, size) = self.read_source(ptr, len, n)?;
         let buf = self.alloc(n)?;
         self.em.zero(buf, round8(n))?;
-        let src = self
-            .em
-            .builder
-            .build_int_to_ptr(addr, self.em.ptr_t(), "src")?;
         self.em.probe_read_str(space, buf, size, src)?;
         Ok(Val::Str(buf))
     }

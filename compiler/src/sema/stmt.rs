@@ -83,17 +83,13 @@ impl Checker<'_> {
                 self.function(name, name_span, args.len())?;
                 Some(StmtKind::Expr(self.signal(args.first()?, e.span, scope)?))
             }
-            Some(f @ (Function::System | Function::Cat)) => {
+            Some(f @ (Function::System | Function::Cat | Function::Errorf | Function::Warnf)) => {
                 self.function(name, name_span, args.len())?;
                 self.formatted_action(f, args, e.span, scope)
             }
             Some(Function::Debugf) => {
                 self.function(name, name_span, args.len())?;
                 Some(StmtKind::Expr(self.debugf(args, e.span, scope)?))
-            }
-            Some(f @ (Function::Errorf | Function::Warnf)) => {
-                self.function(name, name_span, args.len())?;
-                self.message_action(f == Function::Errorf, args, e.span, scope)
             }
             Some(Function::Exit) => {
                 self.function(name, name_span, args.len())?;

@@ -1,40 +1,17 @@
-//! Checking `errorf(fmt, ...)` and `warnf(fmt, ...)`: their arguments are
-//! checked as printf's, and the call becomes a `Message` action whose span
-//! the code generator turns into the script location the runtime prints.
-//! `debugf(fmt, ...)` is formatted by the kernel's `bpf_trace_printk`, so
-//! its format may use only the conversions the kernel knows, on at most 3
-//! integers.
+//! Checking `debugf(fmt, ...)`, which the kernel's `bpf_trace_printk`
+//! formats, so its format may use only the conversions the kernel knows,
+//! on at most 3 integers. (`errorf`/`warnf` are printf-shaped actions,
+//! checked with `system` and `cat` in `unsafe_fns`.)
 
 use super::types::{convert, describe};
 use super::{Checker, ProbeScope};
 use crate::diagnostics::Diagnostic;
-use crate::ir::{Action, Expr, ExprKind, StmtKind, Type};
+use crate::ir::{Expr, ExprKind, Type};
 use crate::source::Span;
 use crate::syntax::ast;
 use ferrotrace_stdlib::printf::{parse, ConversionKind, Count, Piece};
 
 impl Checker<'_> {
-    /// `errorf` (`error` true) or `warnf`.
-    pub(super) fn message_action(
-        &mut self,
-        error: bool,
-        args: &[ast::Expr],
-        span: Span,
-        scope: &mut ProbeScope,
-    ) -> Option<StmtKind> {
-        let StmtKind::Printf { format, args } = self.printf(args, span, scope)? else {
-            return None;
-        };
-        Some(self.action(
-            Action::Message {
-                format,
-                error,
-                span,
-            },
-            args,
-        ))
-    }
-
     /// `debugf(fmt, ...)`: a literal format whose conversions the kernel's
     /// `bpf_trace_printk` understands, matched by integer arguments.
     pub(super) fn debugf(
