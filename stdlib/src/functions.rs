@@ -56,6 +56,7 @@ pub enum Function {
     IsUnsignedInteger,
     IsArray,
     IsLiteral,
+    Strcap,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -594,6 +595,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: false,
         doc: "Whether `e` is written as a literal (a number, string or `true`/`false`), decided when the script is compiled.",
+    },
+    FunctionInfo {
+        function: Function::Strcap,
+        name: "strcap",
+        signature: "strcap(string s | char[N] a | char *p)",
+        min_args: 1,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: false,
+        doc: "The capacity of a string-like value: a string's buffer size (NUL included) or an array's length, known when compiling; for a pointer, the length of the string it points to (int64).",
     },
     FunctionInfo {
         function: Function::Debugf,

@@ -87,7 +87,7 @@ fn ntop_of_tracepoint_address_arrays() {
     let out = run(&[
         "-q",
         "-c",
-        "/bin/bash -c 'echo > /dev/tcp/127.0.0.1/1; echo > /dev/tcp/::1/1' 2>/dev/null",
+        "/bin/bash -c 'echo > /dev/tcp/127.0.0.1/1; echo > /dev/tcp/::1/1'",
         "-e",
         r#"tracepoint:sock:inet_sock_set_state /pid == cpid && args.newstate == 2/ { printf("%s %s %s %d\n", ntop(args.saddr), ntop(args.daddr), ntop(args.daddr_v6), args.dport); }"#,
     ]);
@@ -158,6 +158,16 @@ fn errorf_and_warnf_print_located_messages() {
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
         "stdin:1:24-43: ERROR: bad 5\nstdin:1:45-72: WARNING: careful ferrotrace\n"
+    );
+    // The example of bpftrace's own documentation, byte for byte.
+    let doc = run(&[
+        "-q",
+        "-e",
+        r#"BEGIN { errorf("Something bad with args: %d, %s", 10, "arg2"); exit(); }"#,
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&doc.stderr),
+        "stdin:1:9-62: ERROR: Something bad with args: 10, arg2\n"
     );
     let quiet = run(&["-q", "--no-warnings", "-e", script]);
     assert_eq!(
@@ -269,7 +279,10 @@ fn type_questions_are_compile_time_booleans() {
     let out = run_ok(&[
         "-q",
         "-e",
-        r#"BEGIN { $s = "a"; $n = 5; printf("%s %s %s %s %s %s %s %s\n", is_str($s), is_str($n), is_integer($n), is_unsigned_integer(pid), is_unsigned_integer($n), is_literal(5), is_literal($n), is_array(pton("::1"))); exit(); }"#,
+        r#"BEGIN { $s = "a"; $n = 5; printf("%s %s %s %s %s %s %s %s\n", is_str($s), is_str($n), is_integer($n), is_unsigned_integer(pid), is_unsigned_integer($n), is_literal(5), is_literal($n), is_array(pton("::1"))); printf("%d %d %d\n", strcap($s), strcap(comm), strcap(pton("::1"))); exit(); }"#,
     ]);
-    assert_eq!(out, "true false true true false true false true\n\n\n");
+    assert_eq!(
+        out,
+        "true false true true false true false true\n2 16 16\n\n\n"
+    );
 }

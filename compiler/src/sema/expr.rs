@@ -218,6 +218,7 @@ impl Checker<'_> {
             | Function::IsUnsignedInteger
             | Function::IsArray
             | Function::IsLiteral => self.introspect(f, args, span, scope),
+            Function::Strcap => self.strcap(args, span, scope),
             _ => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)

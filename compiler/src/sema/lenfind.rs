@@ -311,3 +311,65 @@ impl Checker<'_> {
         })
     }
 }
+
+impl Checker<'_> {
+    /// `strcap(e)`: a string's capacity or an array's length as a constant;
+    /// for a pointer, `strlen(str(p))`.
+    pub(super) fn strcap(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
+        let arg = args.first()?;
+        let constant = |n: u32| {
+            Some(Expr {
+                kind: ExprKind::Int(u64::from(n)),
+                ty: Type::I64,
+                span,
+            })
+        };
+        if let Some(bytes) = self.byte_field(arg, scope) {
+            return constant(bytes.ty.size().saturating_sub(8));
+        }
+        let v = self.expr(arg, scope)?;
+        match &v.ty {
+            Type::Str(n) => constant(*n),
+            Type::Data(crate::manifest::DataKind::Buffer { cap }) => constant(*cap),
+            Type::Ptr { .. } | Type::Int { .. } => {
+                let read = ast::Expr {
+                    kind: ast::ExprKind::Call {
+                        name: "str".into(),
+                        name_span: span,
+                        args: vec![arg.clone()],
+                    },
+                    span: arg.span,
+                };
+                let s = self.expr(&read, scope)?;
+                Some(Expr {
+                    kind: ExprKind::Cast(Box::new(Expr {
+                        kind: ExprKind::Strlen(Box::new(s)),
+                        ty: Type::U64,
+                        span,
+                    })),
+                    ty: Type::I64,
+                    span,
+                })
+            }
+            other => {
+                self.error(
+                    Diagnostic::error(
+                        "E0385",
+                        format!(
+                            "`strcap()` needs a string, an array or a pointer, not {}",
+                            describe(other)
+                        ),
+                        arg.span,
+                    )
+                    .label("not string-like"),
+                );
+                None
+            }
+        }
+    }
+}
