@@ -89,12 +89,12 @@ fn ntop_of_tracepoint_address_arrays() {
         "-c",
         "/bin/bash -c 'echo > /dev/tcp/127.0.0.1/1; echo > /dev/tcp/::1/1'",
         "-e",
-        r#"tracepoint:sock:inet_sock_set_state /pid == cpid && args.newstate == 2/ { printf("%s %s %s %d\n", ntop(args.saddr), ntop(args.daddr), ntop(args.daddr_v6), args.dport); }"#,
+        r#"tracepoint:sock:inet_sock_set_state /pid == cpid && args.newstate == 2/ { printf("%s %s %s %d %rh\n", ntop(args.saddr), ntop(args.daddr), ntop(args.daddr_v6), args.dport, buf(args.daddr, 2)); }"#,
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         stdout,
-        "127.0.0.1 127.0.0.1 ::ffff:127.0.0.1 1\n0.0.0.0 0.0.0.0 ::1 1\n\n\n",
+        "127.0.0.1 127.0.0.1 ::ffff:127.0.0.1 1 7f 00\n0.0.0.0 0.0.0.0 ::1 1 00 00\n\n\n",
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -31,8 +31,19 @@ impl Checker<'_> {
     ) -> Option<Expr> {
         let first = args.first()?;
         if let Some(bytes) = self.byte_field(first, scope) {
-            if args.len() == 1 {
-                return Some(bytes);
+            // A byte array: all of it, or its first `len` bytes.
+            let len = match args.get(1).map(|a| &a.kind) {
+                None => return Some(bytes),
+                Some(ast::ExprKind::Int(n)) => u32::try_from(*n).ok(),
+                Some(_) => None,
+            };
+            if let (Some(len), ExprKind::FieldBytes { offset, n }) = (len, &bytes.kind) {
+                let n = len.min(*n);
+                return Some(Expr {
+                    kind: ExprKind::FieldBytes { offset: *offset, n },
+                    ty: Type::Data(DataKind::Buffer { cap: n }),
+                    span,
+                });
             }
         }
         let ptr = self.expr(first, scope)?;
