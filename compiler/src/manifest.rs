@@ -453,7 +453,8 @@ pub enum EventSpec {
     },
     /// `errorf(fmt, ...)`/`warnf(fmt, ...)`: a record laid out like
     /// `Printf`'s; print its text as an error (or a warning) located at
-    /// `filename:line:col-end_col` of the script.
+    /// `filename:line:col-end_col` of the script (`filename:line-end_line`
+    /// when the call spans lines).
     Message {
         error: bool,
         format: String,
@@ -461,6 +462,7 @@ pub enum EventSpec {
         filename: String,
         line: usize,
         col: usize,
+        end_line: usize,
         end_col: usize,
     },
 }

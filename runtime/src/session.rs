@@ -461,6 +461,7 @@ impl<'m, 'w> EventSink<'m, 'w> {
                         filename,
                         line,
                         col,
+                        end_line,
                         end_col,
                         ..
                     } => {
@@ -468,6 +469,7 @@ impl<'m, 'w> EventSink<'m, 'w> {
                             filename,
                             line: *line,
                             col: *col,
+                            end_line: *end_line,
                             end_col: *end_col,
                         };
                         // The message goes to stderr: what the program

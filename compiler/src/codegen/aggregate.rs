@@ -118,6 +118,7 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
                     filename: String::new(),
                     line: 0,
                     col: 0,
+                    end_line: 0,
                     end_col: 0,
                 }
             }

@@ -1,7 +1,8 @@
 //! Script locations for the `errorf`/`warnf` events: the manifest's
 //! `EventSpec::Message` names the file, line and column range of the call,
 //! computed here from the action's span, as bpftrace prints them
-//! (`stdin:1:9-24`, the end column one past the call's last character).
+//! (`stdin:1:9-24`, the end column one past the call's last character;
+//! `stdin:1-3` for a call over several lines).
 
 use crate::ir::{Action, Program};
 use crate::manifest::EventSpec;
@@ -26,17 +27,15 @@ pub(crate) fn locate(
                 filename,
                 line,
                 col,
+                end_line,
                 end_col,
                 ..
             },
         ) = (action, spec)
         {
-            let (l, c) = source.line_col(span.start);
-            let (end_line, end) = source.line_col(span.end);
+            (*line, *col) = source.line_col(span.start);
+            (*end_line, *end_col) = source.line_col(span.end);
             *filename = source.name.clone();
-            *line = l;
-            *col = c;
-            *end_col = if end_line == l { end } else { c };
         }
     }
     events

@@ -34,7 +34,23 @@ pub struct Location<'a> {
     pub filename: &'a str,
     pub line: usize,
     pub col: usize,
+    pub end_line: usize,
     pub end_col: usize,
+}
+
+impl std::fmt::Display for Location<'_> {
+    /// `FILE:LINE:COL-END`, or `FILE:LINE-END_LINE` across lines.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.end_line > self.line {
+            write!(f, "{}:{}-{}", self.filename, self.line, self.end_line)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}-{}",
+                self.filename, self.line, self.col, self.end_col
+            )
+        }
+    }
 }
 
 impl<'w> Printer<'w> {
@@ -62,11 +78,7 @@ impl<'w> Printer<'w> {
         let _ = match self.format {
             Format::Text => writeln!(
                 self.err,
-                "{}:{}:{}-{}: {}: {}",
-                at.filename,
-                at.line,
-                at.col,
-                at.end_col,
+                "{at}: {}: {}",
                 if error { "ERROR" } else { "WARNING" },
                 text.strip_suffix('\n').unwrap_or(text)
             ),
@@ -266,5 +278,44 @@ mod tests {
              {\"type\": \"map\", \"data\": {\"@b\": 2}}\n"
         );
         assert_eq!(err, "");
+    }
+
+    #[test]
+    fn located_messages() {
+        let one = Location {
+            filename: "stdin",
+            line: 1,
+            col: 9,
+            end_line: 1,
+            end_col: 62,
+        };
+        let two = Location {
+            filename: "x.bt",
+            line: 2,
+            col: 3,
+            end_line: 3,
+            end_col: 12,
+        };
+        let session = |p: &mut Printer| {
+            p.message(true, "bad 10\n", one);
+            p.message(false, "careful", two);
+            p.silence_warnings();
+            p.message(false, "dropped", one);
+            p.message(true, "kept", one);
+        };
+        let (out, err) = run(Format::Text, session);
+        assert_eq!(out, "");
+        assert_eq!(
+            err,
+            "stdin:1:9-62: ERROR: bad 10\nx.bt:2-3: WARNING: careful\nstdin:1:9-62: ERROR: kept\n"
+        );
+        let (out, err) = run(Format::Json, session);
+        assert_eq!(err, "");
+        assert_eq!(
+            out,
+            "{\"type\": \"errorf\", \"msg\": \"bad 10\\n\", \"filename\": \"stdin\", \"line\": 1, \"col\": 9}\n\
+             {\"type\": \"warnf\", \"msg\": \"careful\", \"filename\": \"x.bt\", \"line\": 2, \"col\": 3}\n\
+             {\"type\": \"errorf\", \"msg\": \"kept\", \"filename\": \"stdin\", \"line\": 1, \"col\": 9}\n"
+        );
     }
 }
