@@ -12,6 +12,7 @@ use crate::child;
 use crate::cli::{Buffering, Cli, Emit, OutputFormat, ScriptSource};
 use crate::kernel_info::SystemKernel;
 use crate::output::folded::folded_lines;
+use crate::output::located;
 use crate::output::timefmt::local_strftime;
 use crate::output::{
     decode_field, decode_fields, decode_map, format_pieces, Format, MapDatum, MapSnapshot, Printer,
@@ -222,6 +223,7 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     }
     let stacks = StackResolver::new(object.stack_maps().map_err(fail)?);
     let mut sink = EventSink::new(manifest, printer, stacks);
+    sink.source = Some(source);
     let mut events = object.event_reader().map_err(fail)?;
 
     if let Some(c) = &mut child {
@@ -261,6 +263,7 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     if let Some(w) = sink.stacks.unrecorded_warning() {
         eprintln!("{w}");
     }
+    sink.out.lost_total(sink.lost);
     sink.flush();
     if let Some(path) = &cli.flamegraph {
         let title = format!("ferrotrace {}", source.name);
@@ -386,6 +389,8 @@ struct EventSink<'m, 'w> {
     lost: u64,
     /// Reads and symbolizes the stacks in records and maps.
     stacks: StackResolver,
+    /// The script, for the location of `assert` failures and helper errors.
+    source: Option<&'m SourceFile>,
 }
 
 impl<'m, 'w> EventSink<'m, 'w> {
@@ -407,6 +412,7 @@ impl<'m, 'w> EventSink<'m, 'w> {
             exit: None,
             lost: 0,
             stacks,
+            source: None,
         }
     }
 
@@ -500,6 +506,24 @@ impl<'m, 'w> EventSink<'m, 'w> {
                     eprintln!("WARNING: zero() failed: {e}");
                 }
             }
+            Some(EventSpec::AssertFailed {
+                message,
+                start,
+                end,
+            }) => {
+                let at = self.location(*start, *end);
+                let (text, json) = located::assert_failed(&at, message);
+                self.out.located(&text, &json);
+            }
+            Some(EventSpec::HelperError { helper, start, end }) => {
+                let retcode = record
+                    .get(8..16)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, i64::from_le_bytes);
+                let at = self.location(*start, *end);
+                let (text, json) = located::helper_error(&at, helper, retcode);
+                self.out.located(&text, &json);
+            }
             Some(EventSpec::Exit) => {
                 let code = record
                     .get(8..16)
@@ -514,6 +538,12 @@ impl<'m, 'w> EventSink<'m, 'w> {
 
     fn flush(&mut self) {
         self.out.flush();
+    }
+
+    /// Where bytes `start..end` of the script are.
+    fn location(&self, start: usize, end: usize) -> located::Location {
+        let empty = SourceFile::new("stdin", "");
+        located::Location::of(self.source.unwrap_or(&empty), start, end)
     }
 }
 

@@ -108,6 +108,11 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
                 let (format, args) = super::events::format_spec(program, *format);
                 EventSpec::Cat { format, args }
             }
+            Action::AssertFailed { message, span } => EventSpec::AssertFailed {
+                message: message.clone(),
+                start: span.start,
+                end: span.end,
+            },
             Action::PrintValue(t) => EventSpec::PrintValue {
                 value: Field {
                     offset: 8,

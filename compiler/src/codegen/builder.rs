@@ -94,7 +94,11 @@ impl<'ctx> Emitter<'ctx> {
     // --- helpers ---------------------------------------------------------------
 
     /// Calls helper `id` with the given arguments; every helper returns an i64.
-    fn call_helper(&self, id: u64, args: &[BasicMetadataValueEnum<'ctx>]) -> R<IntValue<'ctx>> {
+    pub(super) fn call_helper(
+        &self,
+        id: u64,
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> R<IntValue<'ctx>> {
         let arg_types: Vec<BasicMetadataTypeEnum<'ctx>> = args
             .iter()
             .map(|a| match a {

@@ -26,6 +26,7 @@ mod maps;
 mod stacks;
 mod stmt;
 mod strfns;
+mod sysfns;
 mod tuples;
 mod user;
 

@@ -24,6 +24,7 @@ mod scope;
 mod stacks;
 mod stmt;
 mod strfns;
+mod sysfns;
 mod tuples;
 mod types;
 mod unsafe_fns;
@@ -147,6 +148,8 @@ struct ProbeScope {
     /// Byte comparisons of the probe's `strstr`/`strcontains` calls so far
     /// (their buffer sizes multiplied), against the verifier's budget.
     strstr_cost: u64,
+    /// Where the probe attaches (what `usermode`, `reg()` and `uaddr()` read).
+    attach: ir::Attach,
 }
 
 /// What every pass reads besides the script: parameters, settings, macros.
@@ -243,6 +246,7 @@ impl<'k> Checker<'k> {
                         .cloned()
                         .unwrap_or_default(),
                     strstr_cost: 0,
+                    attach: resolved.attach.clone(),
                 };
                 let predicate = probe
                     .predicate
