@@ -608,6 +608,11 @@ fn read_maps(
 
 /// Renders a load or attach failure as a user-facing message.
 fn bpf_error(e: &BpfError, source: &SourceFile) -> String {
+    if let (Some(reason), BpfError::Verifier { probe, .. }) =
+        (crate::bpf::kinds::refused_helper(e), e)
+    {
+        return format!("ERROR: the kernel refused to load probe {probe}: {reason}");
+    }
     match e {
         BpfError::Verifier {
             probe,

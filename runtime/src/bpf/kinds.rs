@@ -174,19 +174,13 @@ pub fn explain_load_error(spec: &ProgramSpec, e: BpfError) -> BpfError {
                 short(&e)
             ),
         },
-        _ => match refused_helper(&e) {
-            Some(reason) => BpfError::Load {
-                probe: spec.probe.clone(),
-                reason,
-            },
-            None => e,
-        },
+        _ => e,
     }
 }
 
 /// The sentence for a verifier that refused an unsafe function's helper
 /// outright (not a program's mistake, a kernel policy).
-fn refused_helper(e: &BpfError) -> Option<String> {
+pub fn refused_helper(e: &BpfError) -> Option<String> {
     let BpfError::Verifier { log_tail, .. } = e else {
         return None;
     };
