@@ -73,7 +73,7 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
     let mut options = crate::params::options(params, &cli.named)?;
     options.allow_unsafe = cli.unsafe_;
     options.target = target(cli)?;
-    let Some(artifact) = compile(&source, cli.emit, &options)? else {
+    let Some(artifact) = compile(&source, cli.emit, &options, cli.warnings)? else {
         return Ok(0);
     };
     if cli.explain {
@@ -115,6 +115,7 @@ fn compile(
     source: &SourceFile,
     emit: Option<Emit>,
     options: &sema::Options,
+    helper_warnings: bool,
 ) -> Result<Option<Artifact>, String> {
     let (ast, diags) = syntax::parse(source);
     report(source, &diags)?;
@@ -130,9 +131,13 @@ fn compile(
         Some(Emit::Llvm) => print!("{}", codegen::emit_llvm(&program).map_err(internal)?),
         Some(Emit::Asm) => print!("{}", codegen::emit_asm(&program).map_err(internal)?),
         Some(Emit::Ast) | None => {
-            return codegen::generate_with(&program, source, &codegen_options())
+            let options = codegen::Options {
+                helper_warnings,
+                ..codegen_options()
+            };
+            return codegen::generate_with(&program, source, &options)
                 .map(Some)
-                .map_err(internal)
+                .map_err(internal);
         }
     }
     Ok(None)
@@ -151,6 +156,7 @@ fn codegen_options() -> codegen::Options {
             && std::env::var("FERROTRACE_SYSCALL_DISPATCH").as_deref() != Ok("0"),
         cpu_v4: std::env::var("FERROTRACE_BPF_CPU").as_deref() != Ok("v3")
             && crate::kernel_info::supports_cpu_v4(),
+        helper_warnings: false,
     }
 }
 

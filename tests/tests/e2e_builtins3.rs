@@ -168,7 +168,10 @@ fn uaddr_is_the_address_the_program_sees() {
         .find_map(|l| l.strip_suffix(" original"))
         .unwrap_or_else(|| panic!("the program printed no address in {out:?}"));
     // A position-independent binary: the address moved with the load bias.
-    assert!(traced.starts_with("0x5") || traced.starts_with("0x7"), "{traced}");
+    assert!(
+        traced.starts_with("0x5") || traced.starts_with("0x7"),
+        "{traced}"
+    );
     assert_eq!(traced, printed);
 }
 
@@ -179,9 +182,8 @@ fn write_user_changes_the_programs_memory_or_names_the_refusal() {
     }
     let bin = build_c("write_user", ADDRESS_PROGRAM);
     let bin = bin.to_string_lossy();
-    let script = format!(
-        r#"uprobe:{bin}:touch {{ @ok = write_user(uaddr("message"), "changed", 8); }}"#
-    );
+    let script =
+        format!(r#"uprobe:{bin}:touch {{ @ok = write_user(uaddr("message"), "changed", 8); }}"#);
     let o = run(&["-q", "--unsafe", "-c", &bin, "-e", &script]);
     let err = stderr(&o);
     if err.contains("does not let BPF programs write user memory") {
@@ -219,7 +221,10 @@ fn cgroup_path_and_cgroupid_of_a_cgroup_made_for_the_test() {
     if !kernel_available() {
         return;
     }
-    let Some(root) = ferrotrace_runtime::cgroups::cgroup2_mounts().into_iter().next() else {
+    let Some(root) = ferrotrace_runtime::cgroups::cgroup2_mounts()
+        .into_iter()
+        .next()
+    else {
         eprintln!("SKIPPED: no cgroup2 filesystem is mounted");
         return;
     };
@@ -246,7 +251,10 @@ fn cgroup_path_and_cgroupid_of_a_cgroup_made_for_the_test() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     let mut lines = out.lines();
-    assert_eq!(lines.next(), Some(format!("unified:/{name} {id} {id}").as_str()));
+    assert_eq!(
+        lines.next(),
+        Some(format!("unified:/{name} {id} {id}").as_str())
+    );
     assert!(
         out.lines().any(|l| l == format!("0::/{name}")),
         "/proc/self/cgroup does not name the cgroup: {out:?}"
@@ -286,7 +294,11 @@ fn failed_assert_prints_its_location_and_exits_1() {
         stdout(&o),
         "{\"type\": \"errorf\", \"msg\": \"assert failed: x is small\", \"filename\": \"stdin\", \"line\": 1, \"col\": 17}\n"
     );
-    let ok = run_ok(&["-q", "-e", r#"BEGIN { assert(1 < 2, "holds"); printf("passed\n"); exit(); }"#]);
+    let ok = run_ok(&[
+        "-q",
+        "-e",
+        r#"BEGIN { assert(1 < 2, "holds"); printf("passed\n"); exit(); }"#,
+    ]);
     assert_eq!(ok, "passed\n\n\n");
 }
 
@@ -317,7 +329,8 @@ fn a_full_map_warns_with_the_script_location() {
     if !kernel_available() {
         return;
     }
-    let script = r#"config = { max_map_keys = 2 } BEGIN { @a[1] = 1; @a[2] = 2; @a[3] = 3; exit(); }"#;
+    let script =
+        r#"config = { max_map_keys = 2 } BEGIN { @a[1] = 1; @a[2] = 2; @a[3] = 3; exit(); }"#;
     let o = run(&["-q", "-e", script]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), "\n\n@a[1]: 1\n@a[2]: 2\n");
@@ -329,9 +342,9 @@ fn a_full_map_warns_with_the_script_location() {
              max_map_keys config or manually setting the max entries in a map declaration e.g. \
              `let @a = hash(5000)`\nAdditional Info - helper: map_update_elem, retcode: -7\n\
              {script}\n{}{}\n",
-            col + 10,
+            col + 9,
             " ".repeat(col - 1),
-            "~".repeat(10)
+            "~".repeat(9)
         )
     );
 }
@@ -341,11 +354,50 @@ fn a_full_count_map_warns_once_per_failed_update() {
     if !kernel_available() {
         return;
     }
-    let script = r#"config = { max_map_keys = 1 } BEGIN { @c[1] = count(); @c[2] = count(); exit(); }"#;
+    let script =
+        r#"config = { max_map_keys = 1 } BEGIN { @c[1] = count(); @c[2] = count(); exit(); }"#;
     let o = run(&["-q", "-e", script]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), "\n\n@c[1]: 1\n");
     let err = stderr(&o);
     assert_eq!(err.matches("WARNING: Map full").count(), 1, "{err}");
     assert!(err.contains("Additional Info - helper: map_update_elem, retcode: -7\n"));
+}
+
+#[test]
+fn k_reports_failed_reads_with_their_location() {
+    if !kernel_available() {
+        return;
+    }
+    // Reading a string at kernel address 0 fails (-ERANGE: below the
+    // kernel's addresses); only `-k` reports it.
+    let script = r#"BEGIN { printf("[%s]\n", str(0)); exit(); }"#;
+    let quiet = run(&["-q", "-e", script]);
+    assert_eq!(stdout(&quiet), "[]\n\n\n");
+    assert_eq!(stderr(&quiet), "");
+    let o = run(&["-q", "-k", "-e", script]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "[]\n\n\n");
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "stdin:1:9-33: WARNING: Numerical result out of range\nAdditional Info - helper: \
+             probe_read_kernel_str, retcode: -34\n{script}\n{}{}\n",
+            " ".repeat(8),
+            "~".repeat(24)
+        )
+    );
+    let json = run_ok(&[
+        "-q",
+        "-k",
+        "-f",
+        "json",
+        "-e",
+        r#"BEGIN { $s = str(0); exit(); }"#,
+    ]);
+    assert_eq!(
+        json,
+        "{\"type\": \"helper_error\", \"msg\": \"Numerical result out of range\", \"helper\": \
+         \"probe_read_kernel_str\", \"retcode\": -34, \"filename\": \"stdin\", \"line\": 1, \"col\": 9}\n"
+    );
 }

@@ -186,7 +186,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         self.em.at(init);
         let buf = self.alloc(size)?;
         self.em.zero(buf, round8(size))?;
-        self.em.map_update_elem(m, key, buf, BPF_NOEXIST)?;
+        self.checked_map_update(m, key, buf, BPF_NOEXIST)?;
         let again = self.em.map_lookup_elem(m, key)?;
         let init_end = self.em.current()?;
         self.em.br(have)?;

@@ -350,7 +350,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             .em
             .builder
             .build_int_to_ptr(addr, self.em.ptr_t(), "src")?;
-        self.em.probe_read_str(space, buf, size, src)?;
+        self.checked_probe_read_str(space, buf, size, src)?;
         Ok(Val::Str(buf))
     }
 

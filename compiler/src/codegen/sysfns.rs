@@ -58,14 +58,13 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let n = str_len(ty);
             let buf = self.alloc(n)?;
             self.em.zero(buf, round8(n))?;
-            self.em
-                .probe_read(AddrSpace::Kernel, buf, n.saturating_sub(1), src)?;
+            self.checked_probe_read(AddrSpace::Kernel, buf, n.saturating_sub(1), src)?;
             return Ok(Val::Str(buf));
         }
         let size = ty.size().clamp(1, 8);
         let buf = self.alloc(8)?;
         self.em.store(buf, self.em.u64c(0), 8)?;
-        self.em.probe_read(AddrSpace::Kernel, buf, size, src)?;
+        self.checked_probe_read(AddrSpace::Kernel, buf, size, src)?;
         let v = self.em.load(buf, self.em.int_type(size * 8), 8)?;
         let bits = super::stmt::scalar_type(&self.em, ty).get_bit_width();
         Ok(Val::Int(self.em.resize(v, bits, ty.is_signed())?))
