@@ -21,6 +21,21 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Runs `cmd` to completion; returns its pid and output.
+fn run_with_pid(cmd: &mut Command) -> (u32, std::process::Output) {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let pid = child.id();
+    let o = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    (pid, o)
+}
+
 /// A scratch directory of this test process.
 fn scratch_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ft_b3_{}_{name}", std::process::id()));
@@ -51,21 +66,12 @@ fn task_builtins_name_the_parent_and_the_leader() {
         return;
     }
     // BEGIN runs in ferrotrace itself: its parent is this test's thread.
-    let child = Command::new(binary())
-        .args([
-            "-q",
-            "-e",
-            r#"BEGIN { printf("%d %d %d %d %d|%s|%s|%s|%d\n", pid, pid(init), tid, leader_tid, ppid, pcomm, leader_comm, probetype, has_cpid); exit(); }"#,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run ferrotrace: {e}"));
-    let me = child.id();
-    let o = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("ferrotrace: {e}"));
+    let (me, o) = run_with_pid(Command::new(binary()).args([
+        "-q",
+        "-e",
+        r#"BEGIN { printf("%d %d %d %d %d|%s|%s|%s|%d\n", pid, pid(init), tid, leader_tid, ppid, pcomm, leader_comm, probetype, has_cpid); exit(); }"#,
+    ])
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The comm of the thread that spawned ferrotrace (a test thread named
     // after the test, cut to 15 bytes by the kernel).
@@ -102,23 +108,16 @@ fn pid_is_relative_to_ferrotraces_pid_namespace() {
     // In a new pid namespace ferrotrace (forked by unshare) is pid 1;
     // `pid(init)` and `ppid` stay in the initial namespace, where
     // ferrotrace's parent is unshare.
-    let child = Command::new("unshare")
-        .args(["--pid", "--fork"])
-        .arg(binary())
-        .args([
-            "-q",
-            "-e",
-            r#"BEGIN { printf("%d %d %d %d %d\n", pid, tid(curr_ns), pid(curr_ns), pid(init) != 1, ppid); exit(); }"#,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run unshare: {e}"));
-    let unshare = child.id();
-    let o = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("unshare: {e}"));
+    let (unshare, o) = run_with_pid(
+        Command::new("unshare")
+            .args(["--pid", "--fork"])
+            .arg(binary())
+            .args([
+                "-q",
+                "-e",
+                r#"BEGIN { printf("%d %d %d %d %d\n", pid, tid(curr_ns), pid(curr_ns), pid(init) != 1, ppid); exit(); }"#,
+            ]),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), format!("1 1 1 1 {unshare}\n\n\n"));
 }

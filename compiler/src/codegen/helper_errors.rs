@@ -5,6 +5,11 @@
 //! arguments) do too. Each (helper, statement) pair is one event of the
 //! manifest, numbered after the printf formats, the exit event and the
 //! actions, in the order code generation meets them.
+//!
+//! A check costs three branches, and the verifier refuses a path with more
+//! than 8,192 branches still to explore, so a probe checks only its first
+//! `MAX_CHECKS_PER_PROBE` helper calls: a probe of thousands of map
+//! updates (`tests/e2e_scaling.rs`) still loads.
 
 use super::stmt::ProbeGen;
 use super::CodegenError;
@@ -22,6 +27,9 @@ const EEXIST: i64 = -17;
 
 /// Bytes of a helper-error record: the event index and the i64 code.
 const RECORD_SIZE: u32 = 16;
+
+/// The helper calls one probe checks at most (see the module comment).
+const MAX_CHECKS_PER_PROBE: u32 = 64;
 
 /// The helper-error events of one module.
 pub(crate) struct HelperSites {
@@ -83,6 +91,10 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// negative, other than `-EEXIST` when `racy` (an insert another CPU
     /// may win).
     fn report_failure(&mut self, helper: &'static str, rc: IntValue<'ctx>, racy: bool) -> R<()> {
+        if self.helper_checks >= MAX_CHECKS_PER_PROBE {
+            return Ok(());
+        }
+        self.helper_checks += 1;
         let index = self.helper_sites.index(helper, self.span);
         let b = &self.em.builder;
         let zero = self.em.u64c(0);

@@ -86,6 +86,8 @@ pub(crate) struct ProbeGen<'a, 'ctx> {
     pub span: crate::source::Span,
     /// The module's helper-error events (`helper_errors`).
     pub helper_sites: &'a super::helper_errors::HelperSites,
+    /// Helper checks emitted in this probe so far.
+    pub helper_checks: u32,
 }
 
 /// Lowers `probe` into `func`; returns the scratch bytes it uses.
@@ -178,6 +180,7 @@ fn prologue<'a, 'ctx>(
         debug: None,
         span: probe.span,
         helper_sites,
+        helper_checks: 0,
     };
     for (t, slot) in probe.locals.iter().zip(stack) {
         g.local_offsets.push(g.bump);
