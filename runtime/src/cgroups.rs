@@ -11,9 +11,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// `CGROUP2_SUPER_MAGIC`: the `f_type` of a cgroup v2 filesystem.
-const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
-
 /// The mount points of every `cgroup2` filesystem, from /proc/mounts.
 pub fn cgroup2_mounts() -> Vec<PathBuf> {
     let text = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
@@ -88,7 +85,8 @@ fn is_cgroup2(path: &Path) -> bool {
     // call fills in.
     let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::statfs(c.as_ptr(), &mut buf) };
-    rc == 0 && i64::from(buf.f_type) == CGROUP2_SUPER_MAGIC
+    // `CGROUP2_SUPER_MAGIC` is the `f_type` of a cgroup v2 filesystem.
+    rc == 0 && buf.f_type == libc::CGROUP2_SUPER_MAGIC
 }
 
 /// `cgroup_path(id)` as printed: `unified:/PATH` per cgroup2 mount holding
