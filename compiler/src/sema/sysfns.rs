@@ -441,6 +441,18 @@ impl Checker<'_> {
     ) -> Option<StmtKind> {
         match f {
             Function::Assert => {
+                if scope.vars.in_for_loop > 0 {
+                    self.error(
+                        Diagnostic::error(
+                            "E0400",
+                            "`assert()` is not allowed inside a `for` loop",
+                            span,
+                        )
+                        .label("inside the loop body")
+                        .help("a failed assert exits, which a loop body cannot do: set a flag in the loop and assert after it"),
+                    );
+                    return None;
+                }
                 let cond = self.condition(args.first()?, scope);
                 let message = self.literal_arg(f, args.get(1)?)?;
                 let failed = self.action(Action::AssertFailed { message, span }, Vec::new());
