@@ -400,3 +400,18 @@ fn k_reports_failed_reads_with_their_location() {
          \"probe_read_kernel_str\", \"retcode\": -34, \"filename\": \"stdin\", \"line\": 1, \"col\": 9}\n"
     );
 }
+
+#[test]
+fn address_spaces_and_error_pointers() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = user_programs().demo_str();
+    // `greet(name)` gets a user pointer: read as user memory it is the
+    // string, read as kernel memory the read fails and gives "".
+    let script = format!(
+        r#"uprobe:{demo}:greet {{ printf("%s|%s|%d %d %d\n", str(uptr(arg0)), str(kptr(arg0)), is_err(-22), is_err(-4095), is_err(-4096)); }}"#
+    );
+    let out = run_ok(&["-q", "-c", &format!("{demo} 1"), "-e", &script]);
+    assert_eq!(out, "ferrotrace||1 1 0\n\n\n");
+}
