@@ -136,7 +136,13 @@ impl<'w> Printer<'w> {
     /// on the error stream, or its JSON record.
     pub fn located(&mut self, text: &str, json: &str) {
         let _ = match self.format {
-            Format::Text => self.err.write_all(text.as_bytes()),
+            // Output so far comes first, so the message follows what the
+            // probe printed before it, as on a terminal.
+            Format::Text => self
+                .out
+                .flush()
+                .and_then(|()| self.err.write_all(text.as_bytes()))
+                .and_then(|()| self.err.flush()),
             Format::Json => self.out.write_all(json.as_bytes()),
         };
     }
