@@ -112,6 +112,9 @@ pub enum Action {
         error: bool,
         span: Span,
     },
+    /// `assert(cond, msg)` failed: prints `assert failed: MSG` as an error
+    /// located at `span` (the runtime exits with code 1 after it).
+    AssertFailed { message: String, span: Span },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -379,6 +382,7 @@ impl fmt::Display for Type {
             Type::Named(NameTable::Syscall) => f.write_str("syscall_name"),
             Type::Named(NameTable::Signal) => f.write_str("signal_name"),
             Type::Named(NameTable::Errno) => f.write_str("strerror"),
+            Type::Named(NameTable::CgroupPath) => f.write_str("cgroup_path"),
             Type::Named(NameTable::User) => f.write_str("username"),
             Type::Data(DataKind::Buffer { cap }) => write!(f, "buffer[{cap}]"),
             Type::Data(DataKind::Inet) => f.write_str("inet"),
@@ -679,6 +683,35 @@ pub enum ExprKind {
         format: String,
         args: Vec<Expr>,
     },
+    /// Reads `ty` (an integer, or `Str(N)` as N bytes) at kernel address
+    /// `addr + offset` with `bpf_probe_read_kernel` (`ppid`, `pcomm`:
+    /// `task_struct` members at offsets found in BTF).
+    KernelRead {
+        addr: Box<Expr>,
+        offset: u32,
+    },
+    /// `pid` (`thread == false`) or `tid` as seen from the pid namespace
+    /// with device `dev` and inode `ino` (`bpf_get_ns_current_pid_tgid`).
+    NsPid {
+        thread: bool,
+        dev: u64,
+        ino: u64,
+    },
+    /// `signal_thread(sig)`: like `Signal`, to the current thread only
+    /// (`bpf_send_signal_thread`).
+    SignalThread(Box<Expr>),
+    /// `override(rc)`: `bpf_override_return(ctx, rc)`, in kprobes.
+    Override(Box<Expr>),
+    /// `write_user(dst, src, len)`: writes the first `len` bytes of `src`
+    /// (a `Str` or an integer) to user address `dst` with
+    /// `bpf_probe_write_user`; `ty` is `Bool`, true on success.
+    WriteUser {
+        dst: Box<Expr>,
+        src: Box<Expr>,
+        len: u32,
+    },
+    /// `socket_cookie(sk)`: `bpf_get_socket_cookie`; `ty` is `U64`.
+    SocketCookie(Box<Expr>),
 }
 
 // ---------------------------------------------------------------------------
@@ -745,6 +778,11 @@ impl fmt::Display for Program {
                     f,
                     "action #{i} {}(format #{format})",
                     if *error { "errorf" } else { "warnf" }
+                )?,
+                Action::AssertFailed { message, span } => writeln!(
+                    f,
+                    "action #{i} assert_failed({message:?} at {}..{})",
+                    span.start, span.end
                 )?,
                 Action::Join { sep, space } => {
                     writeln!(f, "action #{i} join(sep {sep:?}, {space:?})")?
@@ -958,6 +996,16 @@ impl fmt::Display for Expr {
                 }
                 f.write_str(")")?
             }
+            ExprKind::KernelRead { addr, offset } => write!(f, "kread({addr} + {offset})")?,
+            ExprKind::NsPid { thread, dev, ino } => write!(
+                f,
+                "ns_{}(dev {dev}, ino {ino})",
+                if *thread { "tid" } else { "pid" }
+            )?,
+            ExprKind::SignalThread(v) => write!(f, "signal_thread({v})")?,
+            ExprKind::Override(v) => write!(f, "override({v})")?,
+            ExprKind::WriteUser { dst, src, len } => write!(f, "write_user({dst}, {src}, {len})")?,
+            ExprKind::SocketCookie(v) => write!(f, "socket_cookie({v})")?,
         }
         write!(f, ":{}", self.ty)
     }

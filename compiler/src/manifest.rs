@@ -217,6 +217,9 @@ pub enum NameTable {
     Errno,
     /// `username`: the uid's name in /etc/passwd.
     User,
+    /// `cgroup_path(id)`: the cgroup v2 directory with that id, as
+    /// `unified:/PATH`.
+    CgroupPath,
 }
 
 /// The data values made by `buf`, `ntop`, `pton`, `macaddr` and
@@ -464,5 +467,21 @@ pub enum EventSpec {
         col: usize,
         end_line: usize,
         end_col: usize,
+    },
+    /// `assert(cond, msg)` failed at bytes `start..end` of the script:
+    /// print `assert failed: MSG` as an error located there (the exit
+    /// event follows). The record holds only the event index.
+    AssertFailed {
+        message: String,
+        start: usize,
+        end: usize,
+    },
+    /// A BPF helper failed at bytes `start..end` of the script: an i64
+    /// return code at offset 8. Map updates report a full map; with `-k`,
+    /// failed reads of kernel or user memory report too.
+    HelperError {
+        helper: String,
+        start: usize,
+        end: usize,
     },
 }

@@ -61,6 +61,12 @@ pub struct Cli {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
+    /// Warn, with the script location, when a probe fails to read kernel or
+    /// user memory (str(), ppid, USDT arguments). Failed map updates, such
+    /// as a full map, are always reported.
+    #[arg(short = 'k', long = "warnings")]
+    pub warnings: bool,
+
     /// Do not print warnings (`warnf()` messages among them).
     #[arg(long = "no-warnings")]
     pub no_warnings: bool,

@@ -6,6 +6,7 @@
 pub mod bpf;
 pub mod btf;
 pub mod buffering;
+pub mod cgroups;
 pub mod child;
 pub mod cli;
 pub mod elf_symbols;
@@ -22,4 +23,5 @@ pub mod symbolize;
 pub mod tracefs;
 pub mod unsafe_actions;
 pub mod usdt;
+pub mod user_data;
 pub mod user_listing;

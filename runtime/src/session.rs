@@ -12,6 +12,7 @@ use crate::child;
 use crate::cli::{Buffering, Cli, Emit, OutputFormat, ScriptSource};
 use crate::kernel_info::SystemKernel;
 use crate::output::folded::folded_lines;
+use crate::output::located;
 use crate::output::timefmt::local_strftime;
 use crate::output::{
     decode_field, decode_fields, decode_map, format_pieces, Format, MapDatum, MapSnapshot, Printer,
@@ -72,7 +73,7 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
     let mut options = crate::params::options(params, &cli.named)?;
     options.allow_unsafe = cli.unsafe_;
     options.target = target(cli)?;
-    let Some(artifact) = compile(&source, cli.emit, &options)? else {
+    let Some(artifact) = compile(&source, cli.emit, &options, cli.warnings)? else {
         return Ok(0);
     };
     if cli.explain {
@@ -114,6 +115,7 @@ fn compile(
     source: &SourceFile,
     emit: Option<Emit>,
     options: &sema::Options,
+    helper_warnings: bool,
 ) -> Result<Option<Artifact>, String> {
     let (ast, diags) = syntax::parse(source);
     report(source, &diags)?;
@@ -129,9 +131,13 @@ fn compile(
         Some(Emit::Llvm) => print!("{}", codegen::emit_llvm(&program).map_err(internal)?),
         Some(Emit::Asm) => print!("{}", codegen::emit_asm(&program).map_err(internal)?),
         Some(Emit::Ast) | None => {
-            return codegen::generate_with(&program, source, &codegen_options())
+            let options = codegen::Options {
+                helper_warnings,
+                ..codegen_options()
+            };
+            return codegen::generate_with(&program, source, &options)
                 .map(Some)
-                .map_err(internal)
+                .map_err(internal);
         }
     }
     Ok(None)
@@ -150,6 +156,7 @@ fn codegen_options() -> codegen::Options {
             && std::env::var("FERROTRACE_SYSCALL_DISPATCH").as_deref() != Ok("0"),
         cpu_v4: std::env::var("FERROTRACE_BPF_CPU").as_deref() != Ok("v3")
             && crate::kernel_info::supports_cpu_v4(),
+        helper_warnings: false,
     }
 }
 
@@ -222,6 +229,7 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     }
     let stacks = StackResolver::new(object.stack_maps().map_err(fail)?);
     let mut sink = EventSink::new(manifest, printer, stacks);
+    sink.source = Some(source);
     let mut events = object.event_reader().map_err(fail)?;
 
     if let Some(c) = &mut child {
@@ -261,6 +269,7 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     if let Some(w) = sink.stacks.unrecorded_warning() {
         eprintln!("{w}");
     }
+    sink.out.lost_total(sink.lost);
     sink.flush();
     if let Some(path) = &cli.flamegraph {
         let title = format!("ferrotrace {}", source.name);
@@ -390,6 +399,8 @@ struct EventSink<'m, 'w> {
     lost: u64,
     /// Reads and symbolizes the stacks in records and maps.
     stacks: StackResolver,
+    /// The script, for the location of `assert` failures and helper errors.
+    source: Option<&'m SourceFile>,
 }
 
 impl<'m, 'w> EventSink<'m, 'w> {
@@ -412,6 +423,7 @@ impl<'m, 'w> EventSink<'m, 'w> {
             exit: None,
             lost: 0,
             stacks,
+            source: None,
         }
     }
 
@@ -527,6 +539,24 @@ impl<'m, 'w> EventSink<'m, 'w> {
                     eprintln!("WARNING: zero() failed: {e}");
                 }
             }
+            Some(EventSpec::AssertFailed {
+                message,
+                start,
+                end,
+            }) => {
+                let at = self.location(*start, *end);
+                let (text, json) = located::assert_failed(&at, message);
+                self.out.located(&text, &json);
+            }
+            Some(EventSpec::HelperError { helper, start, end }) => {
+                let retcode = record
+                    .get(8..16)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, i64::from_le_bytes);
+                let at = self.location(*start, *end);
+                let (text, json) = located::helper_error(&at, helper, retcode);
+                self.out.located(&text, &json);
+            }
             Some(EventSpec::Exit) => {
                 let code = record
                     .get(8..16)
@@ -541,6 +571,12 @@ impl<'m, 'w> EventSink<'m, 'w> {
 
     fn flush(&mut self) {
         self.out.flush();
+    }
+
+    /// Where bytes `start..end` of the script are.
+    fn location(&self, start: usize, end: usize) -> located::Location {
+        let empty = SourceFile::new("stdin", "");
+        located::Location::of(self.source.unwrap_or(&empty), start, end)
     }
 }
 
@@ -605,6 +641,11 @@ fn read_maps(
 
 /// Renders a load or attach failure as a user-facing message.
 fn bpf_error(e: &BpfError, source: &SourceFile) -> String {
+    if let (Some(reason), BpfError::Verifier { probe, .. }) =
+        (crate::bpf::kinds::refused_helper(e), e)
+    {
+        return format!("ERROR: the kernel refused to load probe {probe}: {reason}");
+    }
     match e {
         BpfError::Verifier {
             probe,

@@ -97,7 +97,11 @@ impl<'ctx> Emitter<'ctx> {
     // --- helpers ---------------------------------------------------------------
 
     /// Calls helper `id` with the given arguments; every helper returns an i64.
-    fn call_helper(&self, id: u64, args: &[BasicMetadataValueEnum<'ctx>]) -> R<IntValue<'ctx>> {
+    pub(super) fn call_helper(
+        &self,
+        id: u64,
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> R<IntValue<'ctx>> {
         let arg_types: Vec<BasicMetadataTypeEnum<'ctx>> = args
             .iter()
             .map(|a| match a {
@@ -188,7 +192,7 @@ impl<'ctx> Emitter<'ctx> {
         key: PointerValue<'ctx>,
         value: PointerValue<'ctx>,
         flags: u64,
-    ) -> R<()> {
+    ) -> R<IntValue<'ctx>> {
         self.call_helper(
             helper::MAP_UPDATE_ELEM,
             &[
@@ -197,8 +201,7 @@ impl<'ctx> Emitter<'ctx> {
                 value.into(),
                 self.u64c(flags).into(),
             ],
-        )?;
-        Ok(())
+        )
     }
 
     /// `bpf_map_delete_elem(map, key)`: 0 when the key was removed.
@@ -282,32 +285,32 @@ impl<'ctx> Emitter<'ctx> {
     }
 
     /// `bpf_probe_read_{user,kernel}(dst, size, src)`: copies `size` bytes,
-    /// zeroing `dst` when the read faults.
+    /// zeroing `dst` when the read faults; 0 or a negative error.
     pub fn probe_read(
         &self,
         space: AddrSpace,
         dst: PointerValue<'ctx>,
         size: u32,
         src: PointerValue<'ctx>,
-    ) -> R<()> {
+    ) -> R<IntValue<'ctx>> {
         self.probe_read_dyn(space, dst, self.u64c(size.into()), src)
     }
 
     /// `bpf_probe_read_{user,kernel}(dst, size, src)` with a run-time
-    /// `size` the caller has bounded by `dst`'s capacity.
+    /// `size` the caller has bounded by `dst`'s capacity; 0 or a negative
+    /// error.
     pub fn probe_read_dyn(
         &self,
         space: AddrSpace,
         dst: PointerValue<'ctx>,
         size: IntValue<'ctx>,
         src: PointerValue<'ctx>,
-    ) -> R<()> {
+    ) -> R<IntValue<'ctx>> {
         let id = match space {
             AddrSpace::User => helper::PROBE_READ_USER,
             AddrSpace::Kernel => helper::PROBE_READ_KERNEL,
         };
-        self.call_helper(id, &[dst.into(), size.into(), src.into()])?;
-        Ok(())
+        self.call_helper(id, &[dst.into(), size.into(), src.into()])
     }
 
     /// `bpf_get_stack(ctx, buf, size, flags)`: the bytes written, or a
@@ -364,13 +367,12 @@ impl<'ctx> Emitter<'ctx> {
         dst: PointerValue<'ctx>,
         size: IntValue<'ctx>,
         src: PointerValue<'ctx>,
-    ) -> R<()> {
+    ) -> R<IntValue<'ctx>> {
         let id = match space {
             AddrSpace::User => helper::PROBE_READ_USER_STR,
             AddrSpace::Kernel => helper::PROBE_READ_KERNEL_STR,
         };
-        self.call_helper(id, &[dst.into(), size.into(), src.into()])?;
-        Ok(())
+        self.call_helper(id, &[dst.into(), size.into(), src.into()])
     }
 
     /// `bpf_ringbuf_output(map, data, size, 0)`: 0 when the record was sent.
@@ -452,7 +454,8 @@ impl<'ctx> Emitter<'ctx> {
         }
         // A failed probe read zero fills its destination: reading from NULL
         // clears a large buffer with one helper call.
-        self.probe_read(AddrSpace::Kernel, dst, size, self.ptr_t().const_null())
+        self.probe_read(AddrSpace::Kernel, dst, size, self.ptr_t().const_null())?;
+        Ok(())
     }
 
     /// Copies `size` bytes between 8-aligned buffers.
@@ -465,7 +468,8 @@ impl<'ctx> Emitter<'ctx> {
                 .build_memcpy(dst, 8, src, 8, self.u64c(size.into()))?;
             return Ok(());
         }
-        self.probe_read(AddrSpace::Kernel, dst, size, src)
+        self.probe_read(AddrSpace::Kernel, dst, size, src)?;
+        Ok(())
     }
 
     // --- integers ------------------------------------------------------------

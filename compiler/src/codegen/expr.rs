@@ -81,6 +81,18 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::MapLen { map } => self.map_len(*map, e.span),
             ExprKind::DPath { ptr } => self.d_path(ptr, &e.ty),
             ExprKind::StackLen { kind, limit } => self.stack_len(*kind, *limit),
+            ExprKind::KernelRead { addr, offset } => self.kernel_read(addr, *offset, &e.ty),
+            ExprKind::NsPid { thread, dev, ino } => self.ns_pid(*thread, *dev, *ino, &e.ty),
+            ExprKind::SignalThread(sig) => {
+                let sig = self.expr(sig)?.int()?;
+                Ok(Val::Int(self.em.send_signal_thread(sig)?))
+            }
+            ExprKind::Override(rc) => self.override_return(rc),
+            ExprKind::WriteUser { dst, src, len } => self.write_user(dst, src, *len),
+            ExprKind::SocketCookie(sk) => {
+                let sk = self.expr(sk)?.int()?;
+                Ok(Val::Int(self.em.get_socket_cookie(sk)?))
+            }
         }
     }
 
@@ -154,7 +166,17 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.em.get_current_comm(buf, n)?;
                 return Ok(Val::Str(buf));
             }
-            Builtin::Probe | Builtin::Arg(_) | Builtin::Retval | Builtin::Username => {
+            Builtin::Probe
+            | Builtin::Arg(_)
+            | Builtin::Retval
+            | Builtin::Username
+            | Builtin::Usermode
+            | Builtin::Ppid
+            | Builtin::Pcomm
+            | Builtin::LeaderTid
+            | Builtin::LeaderComm
+            | Builtin::Probetype
+            | Builtin::HasCpid => {
                 return Err(CodegenError::Internal(format!(
                     "`{}` should have been lowered by the checker.",
                     b.info().name
@@ -313,7 +335,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let (src, size) = self.read_source(ptr, len, n)?;
         let buf = self.alloc(n)?;
         self.em.zero(buf, round8(n))?;
-        self.em.probe_read_str(space, buf, size, src)?;
+        self.checked_probe_read_str(space, buf, size, src)?;
         Ok(Val::Str(buf))
     }
 

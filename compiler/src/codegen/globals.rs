@@ -93,7 +93,13 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::SymbolOf(inner)
         | ExprKind::Strlen(inner)
         | ExprKind::Bswap(inner)
-        | ExprKind::Signal(inner) => expr_uses(inner, b),
+        | ExprKind::Signal(inner)
+        | ExprKind::SignalThread(inner)
+        | ExprKind::Override(inner)
+        | ExprKind::SocketCookie(inner)
+        | ExprKind::KernelRead { addr: inner, .. } => expr_uses(inner, b),
+        ExprKind::NsPid { .. } => false,
+        ExprKind::WriteUser { dst, src, .. } => expr_uses(dst, b) || expr_uses(src, b),
         ExprKind::StrNcmp { lhs, rhs, .. }
         | ExprKind::StrStr {
             hay: lhs,

@@ -21,6 +21,7 @@ mod expr;
 mod floor;
 mod foreach;
 mod globals;
+mod helper_errors;
 mod llvm_setup;
 mod loops;
 mod maps;
@@ -28,6 +29,7 @@ mod messages;
 mod stacks;
 mod stmt;
 mod strfns;
+mod sysfns;
 mod tuples;
 mod user;
 
@@ -93,6 +95,9 @@ pub struct Options {
     /// jump (`gotol`) lets LLVM branch across more than 32,767
     /// instructions, which a probe of thousands of statements needs.
     pub cpu_v4: bool,
+    /// `-k`: failed reads of kernel and user memory send a warning event
+    /// with the script location (failed map updates always do).
+    pub helper_warnings: bool,
 }
 
 impl Default for Options {
@@ -100,6 +105,7 @@ impl Default for Options {
         Options {
             syscall_dispatch: true,
             cpu_v4: false,
+            helper_warnings: false,
         }
     }
 }
@@ -133,7 +139,11 @@ pub fn generate_with(
 ) -> Result<Artifact, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine(options)?;
-    let (module, scratch) = build_module(&ctx, &tm, program, Some(source), options)?;
+    let sites = helper_errors::HelperSites::new(
+        program.formats.len() + 1 + program.actions.len(),
+        options.helper_warnings,
+    );
+    let (module, scratch) = build_module(&ctx, &tm, program, Some(source), options, &sites)?;
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Object)
         .map_err(|e| CodegenError::Llvm(format!("Emitting the BPF object failed: {e}.")))?;
@@ -141,7 +151,14 @@ pub fn generate_with(
         version: MANIFEST_VERSION,
         programs: program_specs(program, source, options),
         maps: maps::map_specs(program, scratch),
-        events: messages::locate(program, source, events::event_specs(program)),
+        events: messages::locate(
+            program,
+            source,
+            events::event_specs(program)
+                .into_iter()
+                .chain(sites.specs())
+                .collect(),
+        ),
         config: run_config(&program.settings),
     };
     Ok(Artifact {
@@ -154,7 +171,8 @@ pub fn generate_with(
 pub fn emit_llvm(program: &Program) -> Result<String, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine(&Options::default())?;
-    let (module, _) = build_module(&ctx, &tm, program, None, &Options::default())?;
+    let sites = helper_errors::HelperSites::new(0, false);
+    let (module, _) = build_module(&ctx, &tm, program, None, &Options::default(), &sites)?;
     Ok(module.print_to_string().to_string())
 }
 
@@ -162,7 +180,8 @@ pub fn emit_llvm(program: &Program) -> Result<String, CodegenError> {
 pub fn emit_asm(program: &Program) -> Result<String, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine(&Options::default())?;
-    let (module, _) = build_module(&ctx, &tm, program, None, &Options::default())?;
+    let sites = helper_errors::HelperSites::new(0, false);
+    let (module, _) = build_module(&ctx, &tm, program, None, &Options::default(), &sites)?;
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Assembly)
         .map_err(|e| CodegenError::Llvm(format!("Emitting BPF assembly failed: {e}.")))?;
@@ -194,6 +213,7 @@ fn build_module<'ctx>(
     program: &Program,
     source: Option<&SourceFile>,
     options: &Options,
+    sites: &helper_errors::HelperSites,
 ) -> Result<(Module<'ctx>, u32), CodegenError> {
     let module = ctx.create_module("ferrotrace");
     module.set_triple(&tm.get_triple());
@@ -226,7 +246,7 @@ fn build_module<'ctx>(
             source: src,
         });
         let em = Emitter::new(ctx, func);
-        let used = stmt::lower_probe(em, &module, program, &globals, probe, dbg)?;
+        let used = stmt::lower_probe(em, &module, program, &globals, probe, dbg, sites)?;
         scratch = scratch.max(used);
     }
     for hook in [dispatch::Hook::Enter, dispatch::Hook::Exit] {

@@ -27,6 +27,7 @@ mod scope;
 mod stacks;
 mod stmt;
 mod strfns;
+mod sysfns;
 mod tuples;
 mod types;
 mod unsafe_fns;
@@ -150,7 +151,8 @@ struct ProbeScope {
     /// Byte comparisons of the probe's `strstr`/`strcontains` calls so far
     /// (their buffer sizes multiplied), against the verifier's budget.
     strstr_cost: u64,
-    /// How the probe attaches (`path()` needs an fentry or iter probe).
+    /// Where the probe attaches (what `usermode`, `reg()` and `uaddr()`
+    /// read; `path()` needs an fentry or iter probe).
     attach: ir::Attach,
 }
 

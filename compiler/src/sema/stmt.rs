@@ -83,6 +83,15 @@ impl Checker<'_> {
                 self.function(name, name_span, args.len())?;
                 Some(StmtKind::Expr(self.signal(args.first()?, e.span, scope)?))
             }
+            Some(
+                f @ (Function::Assert
+                | Function::StaticAssert
+                | Function::SignalThread
+                | Function::Override),
+            ) => {
+                self.function(name, name_span, args.len())?;
+                self.sys_stmt(f, args, e.span, scope)
+            }
             Some(f @ (Function::System | Function::Cat | Function::Errorf | Function::Warnf)) => {
                 self.function(name, name_span, args.len())?;
                 self.formatted_action(f, args, e.span, scope)

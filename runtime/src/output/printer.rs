@@ -198,6 +198,28 @@ impl<'w> Printer<'w> {
         };
     }
 
+    /// A message tied to a script location (`output::located`): its text
+    /// on the error stream, or its JSON record.
+    pub fn located(&mut self, text: &str, json: &str) {
+        let _ = match self.format {
+            // Output so far comes first, so the message follows what the
+            // probe printed before it, as on a terminal.
+            Format::Text => self
+                .out
+                .flush()
+                .and_then(|()| self.err.write_all(text.as_bytes()))
+                .and_then(|()| self.err.flush()),
+            Format::Json => self.out.write_all(json.as_bytes()),
+        };
+    }
+
+    /// `WARNING: Total lost event count: N` at exit, in text mode.
+    pub fn lost_total(&mut self, n: u64) {
+        if self.format == Format::Text && n > 0 {
+            let _ = writeln!(self.err, "WARNING: Total lost event count: {n}");
+        }
+    }
+
     pub fn flush(&mut self) {
         let _ = self.out.flush();
         let _ = self.err.flush();
