@@ -139,7 +139,20 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         size: u32,
         src: PointerValue<'ctx>,
     ) -> R<()> {
-        let rc = self.em.probe_read(space, dst, size, src)?;
+        let size = self.em.u64c(size.into());
+        self.checked_probe_read_dyn(space, dst, size, src)
+    }
+
+    /// `checked_probe_read` with a run-time size (`buf(p, len)`), which the
+    /// caller has bounded by `dst`'s capacity.
+    pub(super) fn checked_probe_read_dyn(
+        &mut self,
+        space: AddrSpace,
+        dst: PointerValue<'ctx>,
+        size: IntValue<'ctx>,
+        src: PointerValue<'ctx>,
+    ) -> R<()> {
+        let rc = self.em.probe_read_dyn(space, dst, size, src)?;
         if self.helper_sites.warn_reads {
             self.report_failure(read_helper(space, false), rc, false)?;
         }
