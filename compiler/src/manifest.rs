@@ -456,17 +456,13 @@ pub enum EventSpec {
     },
     /// `errorf(fmt, ...)`/`warnf(fmt, ...)`: a record laid out like
     /// `Printf`'s; print its text as an error (or a warning) located at
-    /// `filename:line:col-end_col` of the script (`filename:line-end_line`
-    /// when the call spans lines).
+    /// bytes `start..end` of the script (the call).
     Message {
         error: bool,
         format: String,
         args: Vec<Field>,
-        filename: String,
-        line: usize,
-        col: usize,
-        end_line: usize,
-        end_col: usize,
+        start: usize,
+        end: usize,
     },
     /// `assert(cond, msg)` failed at bytes `start..end` of the script:
     /// print `assert failed: MSG` as an error located there (the exit

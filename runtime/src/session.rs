@@ -469,25 +469,13 @@ impl<'m, 'w> EventSink<'m, 'w> {
                         Err(e) => eprintln!("{e}"),
                     },
                     EventSpec::Message {
-                        error,
-                        filename,
-                        line,
-                        col,
-                        end_line,
-                        end_col,
-                        ..
+                        error, start, end, ..
                     } => {
-                        let at = crate::output::printer::Location {
-                            filename,
-                            line: *line,
-                            col: *col,
-                            end_line: *end_line,
-                            end_col: *end_col,
-                        };
-                        // The message goes to stderr: what the program
-                        // printed before it must come out first.
-                        self.out.flush();
-                        self.out.message(*error, &text, at);
+                        if *error || !self.out.warnings_silenced() {
+                            let at = self.location(*start, *end);
+                            let (text, json) = located::message(&at, *error, &text);
+                            self.out.located(&text, &json);
+                        }
                     }
                     _ => self.out.printf(&text),
                 }

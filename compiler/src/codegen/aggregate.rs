@@ -108,18 +108,18 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
                 let (format, args) = super::events::format_spec(program, *format);
                 EventSpec::Cat { format, args }
             }
-            Action::Message { format, error, .. } => {
+            Action::Message {
+                format,
+                error,
+                span,
+            } => {
                 let (format, args) = super::events::format_spec(program, *format);
-                // `codegen::messages::locate` fills in the location.
                 EventSpec::Message {
                     error: *error,
                     format,
                     args,
-                    filename: String::new(),
-                    line: 0,
-                    col: 0,
-                    end_line: 0,
-                    end_col: 0,
+                    start: span.start,
+                    end: span.end,
                 }
             }
             Action::AssertFailed { message, span } => EventSpec::AssertFailed {

@@ -25,7 +25,6 @@ mod helper_errors;
 mod llvm_setup;
 mod loops;
 mod maps;
-mod messages;
 mod stacks;
 mod stmt;
 mod strfns;
@@ -151,14 +150,10 @@ pub fn generate_with(
         version: MANIFEST_VERSION,
         programs: program_specs(program, source, options),
         maps: maps::map_specs(program, scratch),
-        events: messages::locate(
-            program,
-            source,
-            events::event_specs(program)
-                .into_iter()
-                .chain(sites.specs())
-                .collect(),
-        ),
+        events: events::event_specs(program)
+            .into_iter()
+            .chain(sites.specs())
+            .collect(),
         config: run_config(&program.settings),
     };
     Ok(Artifact {

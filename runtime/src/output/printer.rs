@@ -28,31 +28,6 @@ pub struct Printer<'w> {
     no_warnings: bool,
 }
 
-/// Where in the script an `errorf`/`warnf` call is.
-#[derive(Debug, Clone, Copy)]
-pub struct Location<'a> {
-    pub filename: &'a str,
-    pub line: usize,
-    pub col: usize,
-    pub end_line: usize,
-    pub end_col: usize,
-}
-
-impl std::fmt::Display for Location<'_> {
-    /// `FILE:LINE:COL-END`, or `FILE:LINE-END_LINE` across lines.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.end_line > self.line {
-            write!(f, "{}:{}-{}", self.filename, self.line, self.end_line)
-        } else {
-            write!(
-                f,
-                "{}:{}:{}-{}",
-                self.filename, self.line, self.col, self.end_col
-            )
-        }
-    }
-}
-
 impl<'w> Printer<'w> {
     pub fn new(format: Format, out: Box<dyn Write + 'w>, err: Box<dyn Write + 'w>) -> Self {
         Printer {
@@ -68,37 +43,10 @@ impl<'w> Printer<'w> {
         self.no_warnings = true;
     }
 
-    /// An `errorf()` (`error`) or `warnf()` message: in text, one line on
-    /// the error stream, `FILE:LINE:COL-END: ERROR: text`; in JSON an
-    /// `errorf`/`warnf` record with `msg`, `filename`, `line` and `col`.
-    pub fn message(&mut self, error: bool, text: &str, at: Location<'_>) {
-        if !error && self.no_warnings {
-            return;
-        }
-        let _ = match self.format {
-            Format::Text => writeln!(
-                self.err,
-                "{at}: {}: {}",
-                if error { "ERROR" } else { "WARNING" },
-                text.strip_suffix('\n').unwrap_or(text)
-            ),
-            Format::Json => {
-                let kind = if error { "errorf" } else { "warnf" };
-                let count = |n: usize| json::Json::UInt(u64::try_from(n).unwrap_or(u64::MAX));
-                let record = json::Json::Object(vec![
-                    ("type".into(), json::Json::Str(kind.into())),
-                    ("msg".into(), json::Json::Str(text.into())),
-                    ("filename".into(), json::Json::Str(at.filename.into())),
-                    ("line".into(), count(at.line)),
-                    ("col".into(), count(at.col)),
-                ]);
-                writeln!(self.out, "{}", json::to_text(&record))
-            }
-        };
+    /// Whether `--no-warnings` asked to drop warnings.
+    pub fn warnings_silenced(&self) -> bool {
+        self.no_warnings
     }
-
-    // Write errors are ignored throughout: a closed stdout (e.g. `| head`)
-    // ends output but not tracing, and there is nowhere left to report it.
 
     /// The output of one `printf()`.
     pub fn printf(&mut self, text: &str) {
@@ -300,44 +248,5 @@ mod tests {
              {\"type\": \"map\", \"data\": {\"@b\": 2}}\n"
         );
         assert_eq!(err, "");
-    }
-
-    #[test]
-    fn located_messages() {
-        let one = Location {
-            filename: "stdin",
-            line: 1,
-            col: 9,
-            end_line: 1,
-            end_col: 62,
-        };
-        let two = Location {
-            filename: "x.bt",
-            line: 2,
-            col: 3,
-            end_line: 3,
-            end_col: 12,
-        };
-        let session = |p: &mut Printer| {
-            p.message(true, "bad 10\n", one);
-            p.message(false, "careful", two);
-            p.silence_warnings();
-            p.message(false, "dropped", one);
-            p.message(true, "kept", one);
-        };
-        let (out, err) = run(Format::Text, session);
-        assert_eq!(out, "");
-        assert_eq!(
-            err,
-            "stdin:1:9-62: ERROR: bad 10\nx.bt:2-3: WARNING: careful\nstdin:1:9-62: ERROR: kept\n"
-        );
-        let (out, err) = run(Format::Json, session);
-        assert_eq!(err, "");
-        assert_eq!(
-            out,
-            "{\"type\": \"errorf\", \"msg\": \"bad 10\\n\", \"filename\": \"stdin\", \"line\": 1, \"col\": 9}\n\
-             {\"type\": \"warnf\", \"msg\": \"careful\", \"filename\": \"x.bt\", \"line\": 2, \"col\": 3}\n\
-             {\"type\": \"errorf\", \"msg\": \"kept\", \"filename\": \"stdin\", \"line\": 1, \"col\": 9}\n"
-        );
     }
 }
