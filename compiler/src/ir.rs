@@ -105,6 +105,9 @@ pub enum Action {
     System { format: FormatId },
     /// `cat(fmt, ...)`: prints the file named by `format`'s text.
     Cat { format: FormatId },
+    /// `unwatch(addr)`: the tracer removes the watchpoints on the address
+    /// (the action's one argument, a u64).
+    Unwatch,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +171,23 @@ pub enum Attach {
         offset: u64,
         retprobe: bool,
         ref_ctr_offset: Option<u64>,
+    },
+    /// A hardware breakpoint on `len` bytes at `addr`; `bp_type` is the
+    /// kernel's `HW_BREAKPOINT_R|W|X` bits of the mode (`rw` is 3).
+    Watchpoint {
+        addr: u64,
+        len: u8,
+        bp_type: u32,
+    },
+    /// `self:signal:SIGUSR1`: run by the tracer when it receives `signal`.
+    SelfSignal {
+        signal: u32,
+    },
+    /// `test:NAME` (`bench == false`) or `bench:NAME`: run by the tracer
+    /// under `--test` / `--bench` only.
+    Test {
+        name: String,
+        bench: bool,
     },
 }
 
@@ -671,6 +691,7 @@ impl fmt::Display for Program {
                 Action::Time(fmt_) => writeln!(f, "action #{i} time({fmt_:?})")?,
                 Action::System { format } => writeln!(f, "action #{i} system(format #{format})")?,
                 Action::Cat { format } => writeln!(f, "action #{i} cat(format #{format})")?,
+                Action::Unwatch => writeln!(f, "action #{i} unwatch(u64)")?,
                 Action::Join { sep, space } => {
                     writeln!(f, "action #{i} join(sep {sep:?}, {space:?})")?
                 }

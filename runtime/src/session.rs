@@ -190,6 +190,9 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     // "Attached" is already seen as a request to stop.
     signals::install();
     let mut object = LoadedObject::load(artifact).map_err(fail)?;
+    if cli.test || cli.bench {
+        return crate::testmode::run(&object, cli, printer(cli)?).map_err(fail);
+    }
     let mut child = match &cli.cmd {
         Some(cmd) => Some(
             child::Child::spawn_held(
@@ -223,6 +226,11 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     let stacks = StackResolver::new(object.stack_maps().map_err(fail)?);
     let mut sink = EventSink::new(manifest, printer, stacks);
     let mut events = object.event_reader().map_err(fail)?;
+    for spec in &manifest.programs {
+        if let AttachSpec::SelfSignal { signal } = spec.attach {
+            signals::install_self_signal(signal);
+        }
+    }
 
     if let Some(c) = &mut child {
         c.release().map_err(|e| format!("ERROR: {e}"))?;
@@ -232,6 +240,12 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
             .poll(POLL_INTERVAL, &mut |r| sink.record(r, &object))
             .map_err(fail)?;
         sink.report_lost(&object);
+        for signal in signals::take_self_signals() {
+            run_special(&object, &AttachSpec::SelfSignal { signal }).map_err(fail)?;
+        }
+        for addr in std::mem::take(&mut sink.unwatch) {
+            object.unwatch(addr);
+        }
         if cli.buffering != Some(Buffering::Full) {
             sink.flush();
         }
@@ -334,7 +348,7 @@ fn target_gone(child: &mut Option<child::Child>, pid: Option<u32>) -> bool {
 
 /// The printer for `-f` and `-o`: program output to the file or stdout,
 /// informational lines to stderr.
-fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
+pub(crate) fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
     let format = match cli.format {
         // Folded stacks replace the maps at exit; the rest is text.
         OutputFormat::Text | OutputFormat::Folded => Format::Text,
@@ -358,7 +372,8 @@ fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
 /// How long one wait for events may block; signals interrupt it sooner.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Runs every BEGIN (or END) program once, in declaration order.
+/// Runs every BEGIN (or END, or `self:signal:` probe of one signal)
+/// program once, in declaration order.
 fn run_special(object: &LoadedObject, which: &AttachSpec) -> Result<(), BpfError> {
     let indexes: Vec<usize> = object
         .manifest()
@@ -376,12 +391,14 @@ fn run_special(object: &LoadedObject, which: &AttachSpec) -> Result<(), BpfError
 
 /// Turns event records into output and map actions, following the
 /// manifest's layouts.
-struct EventSink<'m, 'w> {
+pub(crate) struct EventSink<'m, 'w> {
     manifest: &'m Manifest,
     /// Each event's printf format, parsed once (empty for other events).
     formats: Vec<Vec<Piece<'m>>>,
     out: Printer<'w>,
-    exit: Option<i32>,
+    pub(crate) exit: Option<i32>,
+    /// Addresses `unwatch()` asked to stop watching, for the event loop.
+    pub(crate) unwatch: Vec<u64>,
     /// Lost events already reported.
     lost: u64,
     /// Reads and symbolizes the stacks in records and maps.
@@ -389,7 +406,7 @@ struct EventSink<'m, 'w> {
 }
 
 impl<'m, 'w> EventSink<'m, 'w> {
-    fn new(manifest: &'m Manifest, out: Printer<'w>, stacks: StackResolver) -> Self {
+    pub(crate) fn new(manifest: &'m Manifest, out: Printer<'w>, stacks: StackResolver) -> Self {
         let formats = manifest
             .events
             .iter()
@@ -405,6 +422,7 @@ impl<'m, 'w> EventSink<'m, 'w> {
             formats,
             out,
             exit: None,
+            unwatch: Vec::new(),
             lost: 0,
             stacks,
         }
@@ -419,7 +437,7 @@ impl<'m, 'w> EventSink<'m, 'w> {
         }
     }
 
-    fn record(&mut self, record: &[u8], object: &LoadedObject) {
+    pub(crate) fn record(&mut self, record: &[u8], object: &LoadedObject) {
         let Some(index) = record
             .get(..8)
             .and_then(|b| b.try_into().ok())
@@ -500,6 +518,10 @@ impl<'m, 'w> EventSink<'m, 'w> {
                     eprintln!("WARNING: zero() failed: {e}");
                 }
             }
+            Some(EventSpec::Unwatch) => {
+                self.unwatch
+                    .push(decode_field(record, &u64_at(8)).as_bits());
+            }
             Some(EventSpec::Exit) => {
                 let code = record
                     .get(8..16)
@@ -512,7 +534,7 @@ impl<'m, 'w> EventSink<'m, 'w> {
         }
     }
 
-    fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         self.out.flush();
     }
 }

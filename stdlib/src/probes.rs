@@ -197,7 +197,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "watchpoint:ADDR:LEN:MODE",
         context: "the task touching the address",
-        implemented: false,
+        implemented: true,
         explain: "A hardware breakpoint on a memory address: fires when it is read, \
                   written or executed.",
     },
@@ -241,7 +241,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "self:signal:SIGUSR1",
         context: "none",
-        implemented: false,
+        implemented: true,
         explain: "Runs when the tracer itself receives the signal.",
     },
     ProbeKindInfo {
@@ -251,7 +251,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "test:NAME",
         context: "none",
-        implemented: false,
+        implemented: true,
         explain: "Runs once under --test; passes when it neither errors nor exits.",
     },
     ProbeKindInfo {
@@ -261,7 +261,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "bench:NAME",
         context: "none",
-        implemented: false,
+        implemented: true,
         explain: "Runs repeatedly under --bench and reports the average time per run.",
     },
 ];

@@ -108,6 +108,7 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
                 let (format, args) = super::events::format_spec(program, *format);
                 EventSpec::Cat { format, args }
             }
+            Action::Unwatch => EventSpec::Unwatch,
             Action::PrintValue(t) => EventSpec::PrintValue {
                 value: Field {
                     offset: 8,

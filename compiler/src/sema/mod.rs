@@ -21,6 +21,7 @@ mod named;
 mod params;
 mod probes;
 mod scope;
+mod special_probes;
 mod stacks;
 mod stmt;
 mod strfns;

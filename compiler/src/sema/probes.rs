@@ -185,6 +185,10 @@ fn resolve(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Resolved, Diagno
         ProbeKind::Kprobe | ProbeKind::Kretprobe => kprobe(ap, kind),
         ProbeKind::Fentry | ProbeKind::Fexit => fentry(ap, kind, kernel),
         ProbeKind::Iter => iter(ap),
+        ProbeKind::Watchpoint => super::special_probes::watchpoint(ap),
+        ProbeKind::SelfSignal => super::special_probes::self_signal(ap),
+        ProbeKind::Test => super::special_probes::test_probe(ap, false),
+        ProbeKind::Bench => super::special_probes::test_probe(ap, true),
         other => Err(Diagnostic::error(
             "E0104",
             format!(

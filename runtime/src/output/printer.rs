@@ -75,6 +75,17 @@ impl<'w> Printer<'w> {
         };
     }
 
+    /// Text already laid out in this printer's format (`--test` and
+    /// `--bench` results), written as it is.
+    pub fn raw(&mut self, text: &str) {
+        let _ = self.out.write_all(text.as_bytes());
+    }
+
+    /// Whether records are JSON lines.
+    pub fn is_json(&self) -> bool {
+        self.format == Format::Json
+    }
+
     /// `print(value)`.
     pub fn value(&mut self, v: &Value) {
         let _ = match self.format {
