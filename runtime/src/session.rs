@@ -189,6 +189,11 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     // Before anything is attached, so a signal arriving right after
     // "Attached" is already seen as a request to stop.
     signals::install();
+    for spec in &manifest.programs {
+        if let AttachSpec::SelfSignal { signal } = spec.attach {
+            signals::install_self_signal(signal);
+        }
+    }
     let mut object = LoadedObject::load(artifact).map_err(fail)?;
     if cli.test || cli.bench {
         return crate::testmode::run(&object, cli, printer(cli)?).map_err(fail);
@@ -226,11 +231,6 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     let stacks = StackResolver::new(object.stack_maps().map_err(fail)?);
     let mut sink = EventSink::new(manifest, printer, stacks);
     let mut events = object.event_reader().map_err(fail)?;
-    for spec in &manifest.programs {
-        if let AttachSpec::SelfSignal { signal } = spec.attach {
-            signals::install_self_signal(signal);
-        }
-    }
 
     if let Some(c) = &mut child {
         c.release().map_err(|e| format!("ERROR: {e}"))?;

@@ -55,8 +55,8 @@ pub fn attach_watchpoint(
         attr.__bindgen_anon_3.bp_addr = target.addr;
         attr.__bindgen_anon_4.bp_len = u64::from(target.len);
         attr.__bindgen_anon_1.sample_period = 1;
-        // Report the access on the instruction that made it.
-        attr.set_precise_ip(2);
+        // No `precise_ip`: the kernel refuses it for programs that read
+        // stacks (EPROTO), and a breakpoint fires on the access anyway.
         let perf = perf_event_open_for(&mut attr, pid, cpu)
             .map_err(|errno| attach_err(reason(errno, target, cpu)))?;
         attachments.push(attach_to_perf(prog, perf).map_err(|e| attach_err(link_reason(e)))?);

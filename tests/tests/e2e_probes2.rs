@@ -1,0 +1,329 @@
+//! End-to-end tests of the tracer-run and breakpoint probe kinds against
+//! the real kernel: watchpoints on a global of a test program (`-c` with
+//! its address as a positional parameter, `-p` with `unwatch()`),
+//! `self:signal:SIGUSR1`, `--test` and `--bench`, `-p`/`-c` scoping of
+//! profile and software events, and `missing_probes` for user probes.
+//! Every traced session is scoped to its own child process, so tests
+//! running in parallel never see each other's events.
+
+use ferrotrace_tests::harness::{binary, kernel_available, line_reader, run, Session};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The watch program (`fixtures/user/watch.c`), built once with -no-pie,
+/// and the address of its `counter` global as `nm` prints it.
+fn watch_program() -> &'static (PathBuf, String) {
+    static BUILT: OnceLock<(PathBuf, String)> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/user/watch.c");
+        let dir = std::env::temp_dir().join(format!("ferrotrace-probes2-{}", std::process::id()));
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            panic!("cannot create {}: {e}", dir.display());
+        }
+        let exe = dir.join("watch");
+        let out = Command::new("gcc")
+            .args(["-O0", "-no-pie", "-o"])
+            .arg(&exe)
+            .arg(&src)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => panic!("gcc failed: {}", stderr(&o)),
+            Err(e) => panic!("cannot run gcc: {e}"),
+        }
+        let nm = Command::new("nm").arg(&exe).output();
+        let symbols = match nm {
+            Ok(o) => stdout(&o),
+            Err(e) => panic!("cannot run nm: {e}"),
+        };
+        let addr = symbols
+            .lines()
+            .find(|l| l.ends_with(" counter"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|a| u64::from_str_radix(a, 16).ok())
+            .unwrap_or_else(|| panic!("no `counter` in nm output: {symbols}"));
+        (exe, format!("0x{addr:x}"))
+    })
+}
+
+fn watch_exe() -> &'static str {
+    watch_program().0.to_str().unwrap_or_default()
+}
+
+fn watch_addr() -> &'static str {
+    &watch_program().1
+}
+
+#[test]
+fn watchpoint_counts_writes_of_a_c_child_with_a_positional_address() {
+    if !kernel_available() {
+        return;
+    }
+    let cmd = format!("{} 4", watch_exe());
+    let o = run(&[
+        "-c",
+        &cmd,
+        "-e",
+        r#"watchpoint:$1:8:w { @writes = count(); printf("%s by child %d\n", probe, pid == cpid); }"#,
+        watch_addr(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let line = format!("watchpoint:{}:8:w by child 1\n", watch_addr());
+    assert_eq!(
+        stdout(&o),
+        format!("{}\n\n@writes: 4\n", line.repeat(4))
+    );
+    assert_eq!(stderr(&o), "Attached 1 probe\n");
+}
+
+/// The watch program in its interactive mode: it prints the address of
+/// `counter`, then writes it N times for each line N it reads.
+struct Interactive {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Interactive {
+    fn start() -> Interactive {
+        let mut child = match Command::new(watch_exe())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => panic!("cannot start the watch program: {e}"),
+        };
+        let lines = match child.stdout.take() {
+            Some(out) => line_reader(out),
+            None => panic!("no stdout"),
+        };
+        let mut me = Interactive { child, lines };
+        assert_eq!(me.line(), watch_addr());
+        me
+    }
+
+    fn line(&mut self) -> String {
+        match self.lines.recv_timeout(Duration::from_secs(10)) {
+            Ok(l) => l,
+            Err(e) => panic!("the watch program said nothing: {e}"),
+        }
+    }
+
+    fn write(&mut self, n: u32) {
+        if let Some(stdin) = self.child.stdin.as_mut() {
+            let _ = writeln!(stdin, "{n}");
+            let _ = stdin.flush();
+        }
+        assert_eq!(self.line(), "done");
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+}
+
+impl Drop for Interactive {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn watchpoint_with_pid_then_unwatch_stops_it() {
+    if !kernel_available() {
+        return;
+    }
+    let mut target = Interactive::start();
+    let addr = watch_addr();
+    let script = format!(
+        r#"watchpoint:{addr}:8:w {{ printf("hit %d\n", @hits); @hits = @hits + 1; if (@hits == 2) {{ unwatch({addr}); }} }}"#
+    );
+    let mut child = match Command::new(binary())
+        .args(["-p", &target.pid(), "-e", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot start ferrotrace: {e}"),
+    };
+    let err = line_reader(child.stderr.take().unwrap_or_else(|| panic!("no stderr")));
+    let out = line_reader(child.stdout.take().unwrap_or_else(|| panic!("no stdout")));
+    assert_eq!(
+        err.recv_timeout(Duration::from_secs(30)).ok().as_deref(),
+        Some("Attached 1 probe")
+    );
+    let next = || match out.recv_timeout(Duration::from_secs(10)) {
+        Ok(l) => l,
+        Err(e) => panic!("ferrotrace printed nothing: {e}"),
+    };
+    target.write(1);
+    assert_eq!(next(), "hit 0");
+    target.write(1);
+    assert_eq!(next(), "hit 1");
+    // unwatch() is asynchronous, as in bpftrace: the tracer detaches the
+    // watchpoint right after the poll that read the event (at most 100 ms).
+    std::thread::sleep(Duration::from_millis(500));
+    target.write(3);
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let rest: Vec<String> = out.iter().collect();
+    let status = child.wait().ok().and_then(|s| s.code());
+    assert_eq!(status, Some(0));
+    assert_eq!(rest, ["", "", "@hits: 2"]);
+}
+
+#[test]
+fn self_signal_probe_runs_when_the_tracer_gets_sigusr1() {
+    if !kernel_available() {
+        return;
+    }
+    let s = Session::start(&[
+        "-e",
+        r#"self:signal:SIGUSR1 { @n = @n + 1; printf("usr1 %d %s\n", @n, probe); if (@n == 2) { exit(); } }"#,
+    ]);
+    s.signal(libc::SIGUSR1);
+    std::thread::sleep(Duration::from_millis(300));
+    s.signal(libc::SIGUSR1);
+    let (code, out, err) = s.finish();
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(
+        out,
+        "usr1 1 self:signal:SIGUSR1\nusr1 2 self:signal:SIGUSR1\n\n\n@n: 2\n"
+    );
+    assert_eq!(err, "Attached 1 probe");
+}
+
+/// Replaces the `(N us)` durations of `--test` output, which vary.
+fn without_durations(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.rfind(" (") {
+            Some(i) if l.ends_with(')') => format!("{} (T)", &l[..i]),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn test_mode_runs_only_test_probes_and_reports_like_bpftrace() {
+    if !kernel_available() {
+        return;
+    }
+    let script = r#"
+        BEGIN { printf("begin must not run\n"); }
+        tracepoint:syscalls:sys_enter_getpid { printf("nor this\n"); }
+        test:arith { if (1 + 2 != 3) { exit(1); } printf("quiet when passing\n"); }
+        test:fails { printf("shown when failing\n"); exit(3); }
+        bench:skipped { @b = 1; }
+    "#;
+    let o = run(&["--test", "-e", script]);
+    assert_eq!(o.status.code(), Some(1), "stderr: {}", stderr(&o));
+    let (g, r, z) = ("\x1b[32m", "\x1b[31m", "\x1b[0m");
+    assert_eq!(
+        without_durations(&stdout(&o)),
+        format!(
+            "{g}[==========]{z} Running 2 tests.\n\
+             {g}[ RUN      ]{z} arith\n\
+             {g}[       OK ]{z} arith (T)\n\
+             {g}[ RUN      ]{z} fails\n\
+             shown when failing\n\
+             {r}[  FAILED  ]{z} fails (T)\n\
+             {g}[==========]{z} 2 tests ran.\n\
+             {g}[  PASSED  ]{z} 1 test.\n\
+             {r}[  FAILED  ]{z} 1 test, listed below:\n\
+             {r}[  FAILED  ]{z} fails"
+        )
+    );
+    assert_eq!(stderr(&o), "");
+
+    let o = run(&["--test", "-f", "json", "-e", "test:one { printf(\"hi\\n\"); }"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let text = stdout(&o);
+    let duration = text
+        .split("\"duration\": ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap_or_default();
+    assert!(duration.parse::<u64>().is_ok(), "{text}");
+    assert_eq!(
+        text.replace(duration, "T"),
+        "{\"type\": \"test_result\", \"data\": {\"one\": {\"duration\": T, \"passed\": true, \"output\": \"hi\\n\"}}}\n"
+    );
+}
+
+#[test]
+fn bench_mode_prints_a_table_and_test_probes_are_ignored_without_flags() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&["--bench", "-e", "bench:map_update { @x = 1; } test:t { exit(1); }"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[0], format!("{:<41}{:<15}Iterations", "Benchmark", "Time(ns)"));
+    assert_eq!(lines[1], "-".repeat(66));
+    let row: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(row.first(), Some(&"map_update"), "{text}");
+    let ns: u64 = row.get(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+    let iters: u64 = row.get(2).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(ns > 0 && iters > 0, "{text}");
+
+    let o = run(&["-f", "json", "--bench", "-e", "bench:b { @x = 1; }"]);
+    assert!(
+        stdout(&o).starts_with("{\"type\": \"benchmark_result\", \"data\": {\"b\": {\"average\": "),
+        "{}",
+        stdout(&o)
+    );
+
+    // Without a flag, test: and bench: probes neither run nor count.
+    let o = run(&[
+        "-e",
+        "test:t { printf(\"no\\n\"); } bench:b { printf(\"no\\n\"); } BEGIN { printf(\"yes\\n\"); exit(); }",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), "yes\n\n\n");
+    assert_eq!(stderr(&o), "Attached 1 probe\n");
+
+    let o = run(&["--test", "-e", "BEGIN { exit(); }"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "ERROR: --test found no `test:` probes in the script; add one, such as `test:NAME { ... }`.\n"
+    );
+}
+
+#[test]
+fn profile_and_software_events_are_scoped_to_the_c_child() {
+    if !kernel_available() {
+        return;
+    }
+    let cmd = format!("{} spin 400", watch_exe());
+    let o = run(&[
+        "-c",
+        &cmd,
+        "-e",
+        r#"profile:hz:499 { if (pid == cpid) { @profile_child = count(); } else { @profile_other = count(); } }
+           software:page-faults:1 { if (pid == cpid) { @faults_child = count(); } else { @faults_other = count(); } }"#,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("@profile_child: "), "{text}");
+    assert!(text.contains("@faults_child: "), "{text}");
+    assert!(!text.contains("_other"), "{text}");
+}
