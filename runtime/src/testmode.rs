@@ -140,7 +140,9 @@ fn bench(object: &LoadedObject, index: usize) -> Result<(Duration, u64), BpfErro
         // What the benchmark printed is read and dropped, so the ring
         // buffer never fills.
         events.poll(Duration::ZERO, &mut |r| sink.record(r, object))?;
-        batch = (batch * 2).min(BENCH_MAX_ITERS - iters.min(BENCH_MAX_ITERS)).max(1);
+        batch = (batch * 2)
+            .min(BENCH_MAX_ITERS - iters.min(BENCH_MAX_ITERS))
+            .max(1);
     }
     let average = spent / u32::try_from(iters.max(1)).unwrap_or(u32::MAX);
     Ok((average, iters))
@@ -202,7 +204,10 @@ fn test_text(
             names.len(),
             plural(names.len())
         ));
-        s.push_str(&format!("{GREEN}[  PASSED  ]{RESET} {ok} {}.\n", plural(ok)));
+        s.push_str(&format!(
+            "{GREEN}[  PASSED  ]{RESET} {ok} {}.\n",
+            plural(ok)
+        ));
         if failed > 0 {
             s.push_str(&format!(
                 "{RED}[  FAILED  ]{RESET} {failed} {}, listed below:\n",

@@ -81,10 +81,7 @@ fn watchpoint_counts_writes_of_a_c_child_with_a_positional_address() {
     ]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     let line = format!("watchpoint:{}:8:w by child 1\n", watch_addr());
-    assert_eq!(
-        stdout(&o),
-        format!("{}\n\n@writes: 4\n", line.repeat(4))
-    );
+    assert_eq!(stdout(&o), format!("{}\n\n@writes: 4\n", line.repeat(4)));
     assert_eq!(stderr(&o), "Attached 1 probe\n");
 }
 
@@ -251,7 +248,13 @@ fn test_mode_runs_only_test_probes_and_reports_like_bpftrace() {
     );
     assert_eq!(stderr(&o), "");
 
-    let o = run(&["--test", "-f", "json", "-e", "test:one { printf(\"hi\\n\"); }"]);
+    let o = run(&[
+        "--test",
+        "-f",
+        "json",
+        "-e",
+        "test:one { printf(\"hi\\n\"); }",
+    ]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     let text = stdout(&o);
     let duration = text
@@ -271,12 +274,19 @@ fn bench_mode_prints_a_table_and_test_probes_are_ignored_without_flags() {
     if !kernel_available() {
         return;
     }
-    let o = run(&["--bench", "-e", "bench:map_update { @x = 1; } test:t { exit(1); }"]);
+    let o = run(&[
+        "--bench",
+        "-e",
+        "bench:map_update { @x = 1; } test:t { exit(1); }",
+    ]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
-    assert_eq!(lines[0], format!("{:<41}{:<15}Iterations", "Benchmark", "Time(ns)"));
+    assert_eq!(
+        lines[0],
+        format!("{:<41}{:<15}Iterations", "Benchmark", "Time(ns)")
+    );
     assert_eq!(lines[1], "-".repeat(66));
     let row: Vec<&str> = lines[2].split_whitespace().collect();
     assert_eq!(row.first(), Some(&"map_update"), "{text}");
@@ -326,4 +336,75 @@ fn profile_and_software_events_are_scoped_to_the_c_child() {
     assert!(text.contains("@profile_child: "), "{text}");
     assert!(text.contains("@faults_child: "), "{text}");
     assert!(!text.contains("_other"), "{text}");
+}
+
+#[test]
+fn pid_filters_tracepoints_and_raw_tracepoints_but_not_interval() {
+    if !kernel_available() {
+        return;
+    }
+    let mut target = Interactive::start();
+    let pid = target.pid();
+    let s = Session::start(&[
+        "-p",
+        &pid,
+        "-e",
+        r#"tracepoint:syscalls:sys_enter_write { @tp[pid] = count(); }
+           rawtracepoint:sys_enter { @rt[pid] = count(); }
+           interval:ms:50 { @ticks = 1; }"#,
+    ]);
+    target.write(1);
+    target.write(1);
+    std::thread::sleep(Duration::from_millis(200));
+    s.signal(libc::SIGINT);
+    let (code, out, err) = s.finish();
+    assert_eq!(code, 0, "stderr: {err}");
+    // The target wrote "done\n" twice, one write(2) each.
+    assert!(out.contains(&format!("\n@tp[{pid}]: 2\n")), "{out}");
+    let rt: Vec<&str> = out.lines().filter(|l| l.starts_with("@rt[")).collect();
+    assert_eq!(rt.len(), 1, "{out}");
+    assert!(rt[0].starts_with(&format!("@rt[{pid}]: ")), "{out}");
+    assert!(out.contains("@ticks: 1\n"), "{out}");
+}
+
+#[test]
+fn missing_probes_warn_and_ignore_relax_user_probes() {
+    if !kernel_available() {
+        return;
+    }
+    let demo = ferrotrace_tests::user_programs::user_programs().demo_str();
+    let script = |policy: &str| {
+        format!(
+            r#"config = {{ missing_probes = "{policy}" }}
+uprobe:{demo}:no_such_function, usdt:{demo}:demo:no_such_probe, uprobe:{demo}:add_ints {{ @calls = count(); }}"#
+        )
+    };
+    let cmd = format!("{demo} 2");
+    let o = run(&["-c", &cmd, "-e", &script("warn")]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), "\n\n@calls: 2\n");
+    let err = stderr(&o);
+    assert_eq!(err.matches("warning[W0006]").count(), 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "warning[W0006]: function `no_such_function` does not exist in `{demo}`"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "warning[W0006]: no USDT probe `demo:no_such_probe` in `{demo}`"
+        )),
+        "{err}"
+    );
+    assert!(err.ends_with("Attached 1 probe\n"), "{err}");
+
+    let o = run(&["-c", &cmd, "-e", &script("ignore")]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(stdout(&o), "\n\n@calls: 2\n");
+    assert_eq!(stderr(&o), "Attached 1 probe\n");
+
+    let o = run(&["-c", &cmd, "-e", &script("error")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error[E0103]"), "{}", stderr(&o));
 }

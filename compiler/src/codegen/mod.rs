@@ -399,11 +399,7 @@ fn attach_spec(attach: &Attach) -> AttachSpec {
             retprobe: *retprobe,
             ref_ctr_offset: *ref_ctr_offset,
         },
-        Attach::Watchpoint {
-            addr,
-            len,
-            bp_type,
-        } => AttachSpec::Watchpoint {
+        Attach::Watchpoint { addr, len, bp_type } => AttachSpec::Watchpoint {
             addr: *addr,
             len: *len,
             bp_type: *bp_type,

@@ -220,7 +220,11 @@ impl<'k> Checker<'k> {
                         Ok(all) => {
                             resolved_all.extend(all.into_iter().map(|(r, u)| (ap.span, r, Some(u))))
                         }
-                        Err(d) => self.error(d),
+                        Err(d) => {
+                            if let Some(d) = probes::missing_policy(d, missing) {
+                                self.error(d);
+                            }
+                        }
                     }
                     continue;
                 }

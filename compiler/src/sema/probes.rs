@@ -111,19 +111,29 @@ pub fn resolve_all(
             (Vec::new(), diags)
         }
         Ok(probes) => (probes, diags),
-        // A named probe the kernel lacks (E0103) follows the policy too.
-        Err(mut d) if d.code == "E0103" && missing != MissingProbes::Error => {
-            if missing == MissingProbes::Warn {
-                d.severity = crate::diagnostics::Severity::Warning;
-                d.code = "W0006";
-                diags.push(d);
-            }
-            (Vec::new(), diags)
-        }
         Err(d) => {
-            diags.push(d);
+            diags.extend(missing_policy(d, missing));
             (Vec::new(), diags)
         }
+    }
+}
+
+/// Applies the `missing_probes` policy to an attach point's error: a named
+/// probe that does not exist (E0103: a kernel function or tracepoint, a
+/// user-space function or USDT probe) becomes warning W0006 or nothing;
+/// other errors stay errors.
+pub(super) fn missing_policy(mut d: Diagnostic, missing: MissingProbes) -> Option<Diagnostic> {
+    if d.code != "E0103" {
+        return Some(d);
+    }
+    match missing {
+        MissingProbes::Error => Some(d),
+        MissingProbes::Warn => {
+            d.severity = crate::diagnostics::Severity::Warning;
+            d.code = "W0006";
+            Some(d)
+        }
+        MissingProbes::Ignore => None,
     }
 }
 

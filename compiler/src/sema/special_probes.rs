@@ -47,7 +47,9 @@ pub fn watchpoint(ap: &AttachPoint) -> Result<Resolved, Diagnostic> {
             ap.span,
         )
         .label("expected an address, a length and a mode")
-        .help(format!("write it as `{SHAPE}`, e.g. `watchpoint:0x10000000:8:w`"))
+        .help(format!(
+            "write it as `{SHAPE}`, e.g. `watchpoint:0x10000000:8:w`"
+        ))
         .note("bpftrace 0.25 removed the `watchpoint:FUNC+argN:LEN:MODE` form"));
     };
     let addr_value = parse_address(addr)?;

@@ -250,11 +250,7 @@ impl LoadedObject {
             | AttachSpec::End
             | AttachSpec::SelfSignal { .. }
             | AttachSpec::Test { .. } => return Ok(()),
-            AttachSpec::Watchpoint {
-                addr,
-                len,
-                bp_type,
-            } => watchpoint::attach_watchpoint(
+            AttachSpec::Watchpoint { addr, len, bp_type } => watchpoint::attach_watchpoint(
                 prog.as_fd(),
                 watchpoint::WatchTarget {
                     probe: &spec.probe,
