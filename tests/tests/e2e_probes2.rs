@@ -408,3 +408,195 @@ uprobe:{demo}:no_such_function, usdt:{demo}:demo:no_such_probe, uprobe:{demo}:ad
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("error[E0103]"), "{}", stderr(&o));
 }
+
+/// The kernel objects one ferrotrace process holds, read from its
+/// `/proc/PID/fd` links and `fdinfo`: BPF program, link and map ids, and
+/// how many perf events it has open.
+#[derive(Debug, Default)]
+struct Held {
+    progs: Vec<u32>,
+    links: Vec<u32>,
+    maps: Vec<u32>,
+    perf_events: usize,
+}
+
+impl Held {
+    fn of_process(pid: i32) -> Held {
+        let mut held = Held::default();
+        let dir = format!("/proc/{pid}/fd");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            panic!("cannot read {dir}");
+        };
+        for entry in entries.flatten() {
+            let target = std::fs::read_link(entry.path()).unwrap_or_default();
+            let target = target.to_string_lossy();
+            let fd = entry.file_name().to_string_lossy().into_owned();
+            let info =
+                std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap_or_default();
+            let field = |name: &str| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .and_then(|v| v.trim().parse::<u32>().ok())
+            };
+            match &*target {
+                "anon_inode:bpf-prog" => held.progs.extend(field("prog_id:")),
+                "anon_inode:bpf_link" => held.links.extend(field("link_id:")),
+                "anon_inode:bpf-map" => held.maps.extend(field("map_id:")),
+                "anon_inode:[perf_event]" => held.perf_events += 1,
+                _ => {}
+            }
+        }
+        held
+    }
+}
+
+/// Whether a BPF object of this kind and id still exists.
+fn exists(get_fd_by_id: unsafe extern "C" fn(u32) -> libc::c_int, id: u32) -> bool {
+    // SAFETY: a plain bpf() call; a returned fd is closed at once.
+    let fd = unsafe { get_fd_by_id(id) };
+    if fd >= 0 {
+        // SAFETY: the fd was just returned and is owned here.
+        unsafe { libc::close(fd) };
+        return true;
+    }
+    false
+}
+
+/// Every BPF link in the system whose program is one of `progs`.
+fn links_of(progs: &[u32]) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut id = 0u32;
+    loop {
+        let mut next = 0u32;
+        // SAFETY: `next` is a valid out pointer for the call.
+        if unsafe { libbpf_sys::bpf_link_get_next_id(id, &mut next) } != 0 {
+            break;
+        }
+        id = next;
+        // SAFETY: a plain bpf() call.
+        let fd = unsafe { libbpf_sys::bpf_link_get_fd_by_id(id) };
+        if fd < 0 {
+            continue;
+        }
+        // SAFETY: all-zero is a valid bpf_link_info.
+        let mut info: libbpf_sys::bpf_link_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libbpf_sys::bpf_link_info>() as u32;
+        // SAFETY: `info` has `len` bytes and outlives the call; the fd is live.
+        let ret = unsafe {
+            libbpf_sys::bpf_obj_get_info_by_fd(
+                fd,
+                (&mut info as *mut libbpf_sys::bpf_link_info).cast(),
+                &mut len,
+            )
+        };
+        // SAFETY: the fd is owned here.
+        unsafe { libc::close(fd) };
+        if ret == 0 && progs.contains(&info.prog_id) {
+            found.push(id);
+        }
+    }
+    found
+}
+
+/// Starts ferrotrace with probes of every kind this kernel attaches, stops
+/// it with `sig` once attached, and checks that none of its programs,
+/// links or maps, and no tracefs uprobe entry of its binary, survive it.
+fn nothing_survives(sig: libc::c_int) {
+    let demo = ferrotrace_tests::user_programs::user_programs().demo_str();
+    let script = format!(
+        r#"tracepoint:syscalls:sys_enter_getppid {{ @a = count(); }}
+           tracepoint:sched:sched_process_exec {{ @b = count(); }}
+           rawtracepoint:sched_switch {{ @c = count(); }}
+           uprobe:{demo}:add_ints {{ @d = count(); }}
+           usdt:{demo}:demo:tick {{ @e = count(); }}
+           profile:hz:99 {{ @f = count(); }}
+           interval:s:10 {{ @g = count(); }}
+           software:page-faults:1000 {{ @h = count(); }}
+           watchpoint:0x10000000:8:w {{ @i = count(); }}"#
+    );
+    let s = Session::start(&["-e", &script]);
+    let pid = s.pid();
+    let held = Held::of_process(pid);
+    eprintln!("ferrotrace {pid} holds {held:?}");
+    // One program per probe (the syscall tracepoint's is its dispatcher).
+    assert_eq!(held.progs.len(), 9, "{held:?}");
+    // Perf events: the tracepoint, interval, and profile, software and
+    // watchpoint on each CPU; links: those, plus the raw tracepoints and
+    // uprobe_multi links, all held by this process.
+    assert!(held.perf_events >= 5 && !held.maps.is_empty(), "{held:?}");
+    let mut system = links_of(&held.progs);
+    system.sort_unstable();
+    let mut own = held.links.clone();
+    own.sort_unstable();
+    assert_eq!(system, own, "{held:?}");
+    s.signal(sig);
+    let (code, _, err) = s.finish();
+    if sig == libc::SIGKILL {
+        assert_eq!(code, -1);
+    } else {
+        assert_eq!(code, 0, "stderr: {err}");
+    }
+    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    // The kernel frees programs and maps after an RCU grace period.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let left = loop {
+        let progs: Vec<u32> = held
+            .progs
+            .iter()
+            .copied()
+            .filter(|id| exists(libbpf_sys::bpf_prog_get_fd_by_id, *id))
+            .collect();
+        let links: Vec<u32> = held
+            .links
+            .iter()
+            .copied()
+            .filter(|id| exists(libbpf_sys::bpf_link_get_fd_by_id, *id))
+            .chain(links_of(&held.progs))
+            .collect();
+        let maps: Vec<u32> = held
+            .maps
+            .iter()
+            .copied()
+            .filter(|id| exists(libbpf_sys::bpf_map_get_fd_by_id, *id))
+            .collect();
+        if (progs.is_empty() && links.is_empty() && maps.is_empty())
+            || std::time::Instant::now() > deadline
+        {
+            break (progs, links, maps);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        left,
+        (vec![], vec![], vec![]),
+        "left behind (progs, links, maps)"
+    );
+    for events in [
+        "/sys/kernel/tracing/uprobe_events",
+        "/sys/kernel/debug/tracing/uprobe_events",
+    ] {
+        let text = std::fs::read_to_string(events).unwrap_or_default();
+        assert!(!text.contains(demo), "{events} still names {demo}: {text}");
+    }
+}
+
+#[test]
+fn nothing_survives_sigkill() {
+    if kernel_available() {
+        nothing_survives(libc::SIGKILL);
+    }
+}
+
+#[test]
+fn nothing_survives_sigterm() {
+    if kernel_available() {
+        nothing_survives(libc::SIGTERM);
+    }
+}
+
+#[test]
+fn nothing_survives_ctrl_c() {
+    if kernel_available() {
+        nothing_survives(libc::SIGINT);
+    }
+}
