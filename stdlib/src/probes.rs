@@ -252,7 +252,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         shape: "test:NAME",
         context: "none",
         implemented: true,
-        explain: "Runs once under --test; passes when it neither errors nor exits.",
+        explain: "Runs once under --test; passes unless it calls exit() with a non-zero code.",
     },
     ProbeKindInfo {
         kind: ProbeKind::Bench,
