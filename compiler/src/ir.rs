@@ -149,7 +149,9 @@ pub enum Attach {
         period: u64,
         every_cpu: bool,
     },
-    /// A kprobe (`ret == false`, at `function+offset`) or a kretprobe.
+    /// A kprobe (`ret == false`, at `function+offset`) or a kretprobe;
+    /// `kprobe:0xADDR` (`--unsafe`) has an empty `function` and the
+    /// address in `offset`.
     Kprobe {
         function: String,
         offset: u64,

@@ -98,7 +98,8 @@ pub enum AttachSpec {
         raw_tracepoint: String,
         probes: Vec<String>,
     },
-    /// A kprobe at `function+offset`, or a kretprobe.
+    /// A kprobe at `function+offset`, or a kretprobe; with an empty
+    /// `function`, at the kernel address `offset` (`kprobe:0xADDR`).
     Kprobe {
         function: String,
         offset: u64,

@@ -600,3 +600,22 @@ fn nothing_survives_ctrl_c() {
         nothing_survives(libc::SIGINT);
     }
 }
+
+#[test]
+fn kernel_functions_are_listed_for_kprobes_and_fentry() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&["-l", "kprobe:vfs_rea*"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.lines().any(|l| l == "kprobe:vfs_read"), "{text}");
+    assert!(
+        text.lines().all(|l| l.starts_with("kprobe:vfs_rea")),
+        "{text}"
+    );
+    let o = run(&["-l", "fentry:vfs_read"]);
+    assert_eq!(stdout(&o), "fentry:vmlinux:vfs_read\n");
+    let o = run(&["-l", "fexit:*:vfs_read"]);
+    assert_eq!(stdout(&o), "fexit:vmlinux:vfs_read\n");
+}

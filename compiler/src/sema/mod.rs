@@ -235,6 +235,7 @@ impl<'k> Checker<'k> {
                 resolved_all.extend(resolved.into_iter().map(|r| (ap.span, r, None)));
             }
             for (span, resolved, user) in resolved_all {
+                self.check_unsafe_attach(&resolved.attach, span);
                 let mut scope = ProbeScope {
                     tracepoint: resolved.tracepoint,
                     probe_name: resolved.name.clone(),

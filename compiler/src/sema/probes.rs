@@ -691,6 +691,20 @@ fn kprobe(ap: &AttachPoint, kind: ProbeKind) -> Result<Resolved, Diagnostic> {
         [_, f] | [_, _, f] => f,
         _ => return Err(malformed(ap, "2 or 3 parts", shape)),
     };
+    if let [_, addr] = ap.parts.as_slice() {
+        if let Some(address) = super::special_probes::kernel_address(addr) {
+            return Ok(Resolved {
+                name: format!("{}:{}", kind.name(), addr.text),
+                attach: Attach::Kprobe {
+                    function: String::new(),
+                    offset: address,
+                    ret,
+                },
+                tracepoint: None,
+                context: kprobe_context(ret),
+            });
+        }
+    }
     let (function, offset) = match target.text.split_once('+') {
         Some((f, off)) if !ret => {
             let offset = parse_offset(off).ok_or_else(|| {
@@ -723,15 +737,20 @@ fn kprobe(ap: &AttachPoint, kind: ProbeKind) -> Result<Resolved, Diagnostic> {
             ret,
         },
         tracepoint: None,
-        context: ArgContext {
-            args: if ret {
-                Vec::new()
-            } else {
-                PT_REGS_ARGS.to_vec()
-            },
-            retval: ret.then_some(PT_REGS_AX),
-        },
+        context: kprobe_context(ret),
     })
+}
+
+/// `argN` of a kprobe, or `retval` of a kretprobe, from `pt_regs`.
+fn kprobe_context(ret: bool) -> ArgContext {
+    ArgContext {
+        args: if ret {
+            Vec::new()
+        } else {
+            PT_REGS_ARGS.to_vec()
+        },
+        retval: ret.then_some(PT_REGS_AX),
+    }
 }
 
 /// `KIND:[MODULE:]TARGET` with the kind's canonical name.

@@ -2,7 +2,9 @@
 //! watchpoints (`watchpoint:ADDR:LEN:MODE`, and `unwatch(addr)`, which asks
 //! the tracer to remove them), `self:signal:SIGUSR1` (run by the tracer when
 //! it receives the signal) and `test:NAME` / `bench:NAME` (run by the tracer
-//! under `--test` / `--bench`).
+//! under `--test` / `--bench`); also the address forms of kprobes
+//! (`kprobe:0xADDR`, only with `--unsafe`) and `func` in kernel function
+//! probes.
 
 #![allow(
     clippy::result_large_err,
@@ -13,7 +15,9 @@ use super::probes::{ArgContext, Resolved};
 use super::types::convert;
 use super::{Checker, ProbeScope};
 use crate::diagnostics::Diagnostic;
-use crate::ir::{Action, Attach, StmtKind, Type};
+use crate::ir::{Action, Attach, Expr, ExprKind, StmtKind, Type};
+use crate::manifest::StackKind;
+use crate::source::Span;
 use crate::syntax::ast::{self, AttachPart, AttachPoint};
 use ferrotrace_stdlib::signals::SIGNALS;
 
@@ -202,5 +206,65 @@ impl Checker<'_> {
     pub(super) fn unwatch(&mut self, addr: &ast::Expr, scope: &mut ProbeScope) -> Option<StmtKind> {
         let addr = convert(self.int_expr(addr, scope)?, &Type::U64);
         Some(self.action(Action::Unwatch, vec![addr]))
+    }
+}
+
+/// The address of `kprobe:0xADDR`, when the part is one.
+pub fn kernel_address(part: &AttachPart) -> Option<u64> {
+    let hex = part.text.strip_prefix("0x")?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
+impl Checker<'_> {
+    /// `kprobe:0xADDR` places a breakpoint at an arbitrary kernel address:
+    /// only with `--unsafe`, as in bpftrace.
+    pub(super) fn check_unsafe_attach(&mut self, attach: &Attach, span: Span) {
+        if matches!(attach, Attach::Kprobe { function, .. } if function.is_empty())
+            && !self.options.allow_unsafe
+        {
+            self.error(
+                Diagnostic::error(
+                    "E0417",
+                    "a kprobe on a raw address needs --unsafe",
+                    span,
+                )
+                .label("an arbitrary kernel address")
+                .help("run with `--unsafe` if the address is the start of an instruction, or name the function: `kprobe:FUNCTION+OFFSET`"),
+            );
+        }
+    }
+
+    /// `func` in kprobes, kretprobes, fentry and fexit probes: the
+    /// function's name, known from the attach point (wildcards are
+    /// expanded into one probe per function); for `kprobe:0xADDR` the
+    /// kernel symbol at the address, named in user space.
+    pub(super) fn kernel_func(&mut self, scope: &ProbeScope, span: Span) -> Option<Expr> {
+        let (kind, rest) = scope.probe_name.split_once(':')?;
+        if !matches!(kind, "kprobe" | "kretprobe" | "fentry" | "fexit") {
+            return None;
+        }
+        let target = rest.rsplit(':').next()?;
+        let function = target.split('+').next()?;
+        if let Some(addr) = function
+            .strip_prefix("0x")
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        {
+            let addr = Expr {
+                kind: ExprKind::Int(addr),
+                ty: Type::U64,
+                span,
+            };
+            return Some(Expr {
+                kind: ExprKind::SymbolOf(Box::new(addr)),
+                ty: Type::Symbol(StackKind::Kernel),
+                span,
+            });
+        }
+        let len = u32::try_from(function.len() + 1).unwrap_or(u32::MAX);
+        Some(Expr {
+            kind: ExprKind::Str(function.to_string()),
+            ty: Type::Str(len),
+            span,
+        })
     }
 }

@@ -627,6 +627,9 @@ impl Checker<'_> {
         let Some(user) = &scope.user else {
             // `argN` and `retval` of kernel probes come from their own context.
             let b = builtin.filter(|b| *b == Builtin::Func)?;
+            if let Some(func) = self.kernel_func(scope, span) {
+                return Some(Some(func));
+            }
             self.error(
                 Diagnostic::error(
                     "E0206",
