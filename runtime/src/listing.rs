@@ -8,7 +8,9 @@
 //! `tracepoint:`, ...) picks one lister; without a kind every lister runs.
 //! Listers read only what they need: tracepoints come from readdir of
 //! tracefs (format files are opened only for `-lv`), raw tracepoints from
-//! the `btf_trace_*` typedefs of the kernel's BTF. To list
+//! the `btf_trace_*` typedefs of the kernel's BTF, kprobe/fentry functions
+//! (only when the pattern names the kind) from `available_filter_functions`
+//! or the kernel's BTF functions. To list
 //! another kind, add its `ProbeKind` arm to `lister` and a function
 //! producing its entries.
 
