@@ -5,9 +5,6 @@
 //! 0.26's text layout or as `test_result` / `benchmark_result` JSON
 //! records. Nothing is attached and no other probe runs.
 
-use std::cell::RefCell;
-use std::io::Write;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use ferrotrace_compiler::manifest::AttachSpec;
@@ -15,7 +12,7 @@ use ferrotrace_compiler::manifest::AttachSpec;
 use crate::bpf::{BpfError, LoadedObject};
 use crate::cli::Cli;
 use crate::output::json::{record, Json};
-use crate::output::{Format, Printer};
+use crate::output::{Captured, Format, Printer};
 use crate::session::EventSink;
 use crate::symbolize::StackResolver;
 
@@ -76,20 +73,6 @@ pub fn run(object: &LoadedObject, cli: &Cli, mut out: Printer<'static>) -> Resul
     Ok(i32::from(passed.contains(&false)))
 }
 
-/// A writer into a buffer the caller keeps a handle on.
-#[derive(Clone, Default)]
-struct Captured(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Runs test program `index` once; returns whether it passed, how long it
 /// took and the text it printed.
 fn test(object: &LoadedObject, index: usize) -> Result<(bool, Duration, String), BpfError> {
@@ -109,7 +92,7 @@ fn test(object: &LoadedObject, index: usize) -> Result<(bool, Duration, String),
     sink.flush();
     let exit_code = sink.exit.unwrap_or(0);
     drop(sink);
-    let mut output = String::from_utf8_lossy(&captured.0.borrow()).into_owned();
+    let mut output = captured.text();
     if let Err(e) = &ran {
         output.push_str(&format!("ERROR: {e}\n"));
     }
@@ -225,20 +208,31 @@ fn test_text(
 
 /// `{"type": "test_result", "data": {"NAME": {"duration": NS, "passed": B, "output": "..."}}}`.
 fn test_json(name: &str, duration: Duration, passed: bool, output: &str) -> String {
-    record(
+    named_record(
         "test_result",
-        Json::Object(vec![(
-            name.to_string(),
-            Json::Object(vec![
-                (
-                    "duration".into(),
-                    Json::UInt(u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)),
-                ),
-                ("passed".into(), Json::Bool(passed)),
-                ("output".into(), Json::Str(output.to_string())),
-            ]),
-        )]),
+        name,
+        vec![
+            ("duration", nanos(duration)),
+            ("passed", Json::Bool(passed)),
+            ("output", Json::Str(output.to_string())),
+        ],
     )
+}
+
+/// A JSON record whose data is one object named `name`.
+fn named_record(kind: &str, name: &str, fields: Vec<(&str, Json)>) -> String {
+    let fields = fields
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    record(
+        kind,
+        Json::Object(vec![(name.to_string(), Json::Object(fields))]),
+    )
+}
+
+fn nanos(d: Duration) -> Json {
+    Json::UInt(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// bpftrace's benchmark table: a header and rule before the first row,
@@ -265,17 +259,72 @@ fn bench_text(names: &[String], at: usize, average: Duration, iters: u64) -> Str
 
 /// `{"type": "benchmark_result", "data": {"NAME": {"average": NS, "iters": N}}}`.
 fn bench_json(name: &str, average: Duration, iters: u64) -> String {
-    record(
+    named_record(
         "benchmark_result",
-        Json::Object(vec![(
-            name.to_string(),
-            Json::Object(vec![
-                (
-                    "average".into(),
-                    Json::UInt(u64::try_from(average.as_nanos()).unwrap_or(u64::MAX)),
-                ),
-                ("iters".into(), Json::UInt(iters)),
-            ]),
-        )]),
+        name,
+        vec![("average", nanos(average)), ("iters", Json::UInt(iters))],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_use_the_largest_whole_unit() {
+        assert_eq!(human(Duration::from_nanos(999)), "999 ns");
+        assert_eq!(human(Duration::from_micros(56)), "56 us");
+        assert_eq!(human(Duration::from_millis(1500)), "1 s");
+    }
+
+    #[test]
+    fn test_report_lists_failures_with_their_output() {
+        let names = vec!["a".to_string(), "b".to_string()];
+        let d = Duration::from_micros(3);
+        let first = test_text(&names, 0, d, &[true], "hidden\n");
+        assert_eq!(
+            first,
+            format!(
+                "{GREEN}[==========]{RESET} Running 2 tests.\n\
+                 {GREEN}[ RUN      ]{RESET} a\n{GREEN}[       OK ]{RESET} a (3 us)\n"
+            )
+        );
+        let last = test_text(&names, 1, d, &[true, false], "why\n\n");
+        assert_eq!(
+            last,
+            format!(
+                "{GREEN}[ RUN      ]{RESET} b\nwhy\n{RED}[  FAILED  ]{RESET} b (3 us)\n\
+                 {GREEN}[==========]{RESET} 2 tests ran.\n\
+                 {GREEN}[  PASSED  ]{RESET} 1 test.\n\
+                 {RED}[  FAILED  ]{RESET} 1 test, listed below:\n\
+                 {RED}[  FAILED  ]{RESET} b\n"
+            )
+        );
+    }
+
+    #[test]
+    fn bench_table_widens_for_long_names() {
+        let long = "x".repeat(45);
+        let names = vec![long.clone()];
+        let text = bench_text(&names, 0, Duration::from_nanos(120), 1000);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!("{:<46}{:<15}Iterations", "Benchmark", "Time(ns)")
+        );
+        assert_eq!(lines[1].len(), 46 + 15 + 10);
+        assert_eq!(lines[2], format!("{long} {:<15}1000", 120));
+    }
+
+    #[test]
+    fn json_records_name_the_test() {
+        assert_eq!(
+            bench_json("b", Duration::from_nanos(7), 9),
+            "{\"type\": \"benchmark_result\", \"data\": {\"b\": {\"average\": 7, \"iters\": 9}}}\n"
+        );
+        assert_eq!(
+            test_json("t", Duration::from_nanos(5), false, "x\n"),
+            "{\"type\": \"test_result\", \"data\": {\"t\": {\"duration\": 5, \"passed\": false, \"output\": \"x\\n\"}}}\n"
+        );
+    }
 }

@@ -6,7 +6,8 @@
 //! Every traced session is scoped to its own child process, so tests
 //! running in parallel never see each other's events.
 
-use ferrotrace_tests::harness::{binary, kernel_available, line_reader, run, Session};
+use ferrotrace_tests::harness::{kernel_available, line_reader, run, spawn, Session};
+use ferrotrace_tests::user_programs::gcc;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,16 +34,13 @@ fn watch_program() -> &'static (PathBuf, String) {
             panic!("cannot create {}: {e}", dir.display());
         }
         let exe = dir.join("watch");
-        let out = Command::new("gcc")
-            .args(["-O0", "-no-pie", "-o"])
-            .arg(&exe)
-            .arg(&src)
-            .output();
-        match out {
-            Ok(o) if o.status.success() => {}
-            Ok(o) => panic!("gcc failed: {}", stderr(&o)),
-            Err(e) => panic!("cannot run gcc: {e}"),
-        }
+        gcc(&[
+            "-O0",
+            "-no-pie",
+            "-o",
+            exe.to_str().unwrap_or_default(),
+            src.to_str().unwrap_or_default(),
+        ]);
         let nm = Command::new("nm").arg(&exe).output();
         let symbols = match nm {
             Ok(o) => stdout(&o),
@@ -148,16 +146,7 @@ fn watchpoint_with_pid_then_unwatch_stops_it() {
     let script = format!(
         r#"watchpoint:{addr}:8:w {{ printf("hit %d\n", @hits); @hits = @hits + 1; if (@hits == 2) {{ unwatch({addr}); }} }}"#
     );
-    let mut child = match Command::new(binary())
-        .args(["-p", &target.pid(), "-e", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => panic!("cannot start ferrotrace: {e}"),
-    };
+    let mut child = spawn(&["-p", &target.pid(), "-e", &script]);
     let err = line_reader(child.stderr.take().unwrap_or_else(|| panic!("no stderr")));
     let out = line_reader(child.stdout.take().unwrap_or_else(|| panic!("no stdout")));
     assert_eq!(
