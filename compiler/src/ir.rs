@@ -461,6 +461,8 @@ pub enum StmtKind {
     Continue,
     /// Leaves the probe.
     Return,
+    /// `return VALUE`: leaves the probe with this i32 return code.
+    ReturnValue(Expr),
     /// Sends the event of `actions[action]`; `args` is the value of a
     /// `PrintValue` action and empty otherwise.
     Action {
@@ -788,6 +790,7 @@ fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt:
             StmtKind::Break => writeln!(f, "{pad}break")?,
             StmtKind::Continue => writeln!(f, "{pad}continue")?,
             StmtKind::Return => writeln!(f, "{pad}return")?,
+            StmtKind::ReturnValue(v) => writeln!(f, "{pad}return {v}")?,
             StmtKind::Action { action, args } => {
                 writeln!(f, "{pad}action #{action}({})", list(args))?
             }

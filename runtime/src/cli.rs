@@ -39,7 +39,7 @@ pub struct Cli {
     pub dry_run: bool,
 
     /// Run only the script's `test:` probes, each once, and report which
-    /// passed (a test fails when it calls exit() with a non-zero code).
+    /// passed (a test fails on `return N` or `exit(N)` with N not 0).
     #[arg(long, conflicts_with = "bench")]
     pub test: bool,
 

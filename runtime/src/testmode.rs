@@ -1,5 +1,6 @@
 //! `--test` and `--bench`: run the script's `test:` probes once each (a
-//! test fails when it calls `exit()` with a non-zero code or cannot run;
+//! test fails when it returns a non-zero value (`return 1;`), calls
+//! `exit()` with a non-zero code or cannot run;
 //! its output is shown only when it fails) or its `bench:` probes many
 //! times each, with BPF_PROG_TEST_RUN, and report the results in bpftrace
 //! 0.26's text layout or as `test_result` / `benchmark_result` JSON
@@ -96,7 +97,11 @@ fn test(object: &LoadedObject, index: usize) -> Result<(bool, Duration, String),
     if let Err(e) = &ran {
         output.push_str(&format!("ERROR: {e}\n"));
     }
-    Ok((ran.is_ok() && exit_code == 0, duration, output))
+    Ok((
+        ran.is_ok_and(|code| code == 0) && exit_code == 0,
+        duration,
+        output,
+    ))
 }
 
 /// Runs bench program `index` repeatedly for about `BENCH_TIME`; returns the

@@ -363,7 +363,7 @@ pub const HOOK_GUIDES: &[HookGuide] = &[
         cost: "Nothing per event.",
         config: &["CONFIG_BPF_SYSCALL"],
         list: "The `test:` blocks of the script.",
-        try_it: "ferrotrace --test -e 'test:arith { if (1 + 1 != 2) { exit(1); } }'",
+        try_it: "ferrotrace --test -e 'test:arith { if (1 + 1 != 2) { return 1; } }'",
     },
     HookGuide {
         kind: ProbeKind::Bench,

@@ -252,7 +252,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         shape: "test:NAME",
         context: "none",
         implemented: true,
-        explain: "Runs once under --test; passes unless it calls exit() with a non-zero code.",
+        explain: "Runs once under --test; passes unless it returns or exits with a non-zero code.",
     },
     ProbeKindInfo {
         kind: ProbeKind::Bench,

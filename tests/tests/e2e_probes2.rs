@@ -215,6 +215,8 @@ fn test_mode_runs_only_test_probes_and_reports_like_bpftrace() {
         tracepoint:syscalls:sys_enter_getpid { printf("nor this\n"); }
         test:arith { if (1 + 2 != 3) { exit(1); } printf("quiet when passing\n"); }
         test:fails { printf("shown when failing\n"); exit(3); }
+        test:returns { printf("returned 1\n"); if (1) { return 1; } printf("never\n"); }
+        test:returns_zero { return 0; }
         bench:skipped { @b = 1; }
     "#;
     let o = run(&["--test", "-e", script]);
@@ -223,16 +225,22 @@ fn test_mode_runs_only_test_probes_and_reports_like_bpftrace() {
     assert_eq!(
         without_durations(&stdout(&o)),
         format!(
-            "{g}[==========]{z} Running 2 tests.\n\
+            "{g}[==========]{z} Running 4 tests.\n\
              {g}[ RUN      ]{z} arith\n\
              {g}[       OK ]{z} arith (T)\n\
              {g}[ RUN      ]{z} fails\n\
              shown when failing\n\
              {r}[  FAILED  ]{z} fails (T)\n\
-             {g}[==========]{z} 2 tests ran.\n\
-             {g}[  PASSED  ]{z} 1 test.\n\
-             {r}[  FAILED  ]{z} 1 test, listed below:\n\
-             {r}[  FAILED  ]{z} fails"
+             {g}[ RUN      ]{z} returns\n\
+             returned 1\n\
+             {r}[  FAILED  ]{z} returns (T)\n\
+             {g}[ RUN      ]{z} returns_zero\n\
+             {g}[       OK ]{z} returns_zero (T)\n\
+             {g}[==========]{z} 4 tests ran.\n\
+             {g}[  PASSED  ]{z} 2 tests.\n\
+             {r}[  FAILED  ]{z} 2 tests, listed below:\n\
+             {r}[  FAILED  ]{z} fails\n\
+             {r}[  FAILED  ]{z} returns"
         )
     );
     assert_eq!(stderr(&o), "");

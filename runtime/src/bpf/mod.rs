@@ -331,8 +331,8 @@ impl LoadedObject {
     }
 
     /// Runs a BEGIN/END (or self, test or bench) program once with
-    /// BPF_PROG_TEST_RUN.
-    pub fn run_once(&self, index: usize) -> Result<(), BpfError> {
+    /// BPF_PROG_TEST_RUN; returns the program's return code (`return N`).
+    pub fn run_once(&self, index: usize) -> Result<u32, BpfError> {
         let (spec, prog) = self.program(index)?;
         if !matches!(
             spec.attach,
@@ -354,7 +354,7 @@ impl LoadedObject {
             }
         });
         match result {
-            Ok(_) => Ok(()),
+            Ok(retval) => Ok(retval),
             Err(errno) if error::is_permission(errno) => Err(BpfError::NotPermitted),
             Err(errno) => Err(BpfError::Run {
                 probe: spec.probe.clone(),
