@@ -99,6 +99,7 @@ pub fn analyze_with(
     check.inferred_locals = infer.inferred_locals;
     check.diags.append(&mut config_diags);
     let probes = check.script(script);
+    check.unique_test_names(&probes);
     if probes.is_empty() && !has_errors(&check.diags) {
         check.diags.push(
             Diagnostic::error("E0100", "the script has no probes", script.span)

@@ -15,7 +15,7 @@ use super::probes::{ArgContext, Resolved};
 use super::types::convert;
 use super::{Checker, ProbeScope};
 use crate::diagnostics::Diagnostic;
-use crate::ir::{Action, Attach, Expr, ExprKind, StmtKind, Type};
+use crate::ir::{Action, Attach, Expr, ExprKind, Probe, StmtKind, Type};
 use crate::manifest::StackKind;
 use crate::source::Span;
 use crate::syntax::ast::{self, AttachPart, AttachPoint};
@@ -201,6 +201,32 @@ pub fn test_probe(ap: &AttachPoint, bench: bool) -> Result<Resolved, Diagnostic>
 }
 
 impl Checker<'_> {
+    /// Each `test:` and `bench:` name may be used once, as in bpftrace.
+    pub(super) fn unique_test_names(&mut self, probes: &[Probe]) {
+        let mut seen: Vec<(&str, bool, Span)> = Vec::new();
+        for p in probes {
+            let Attach::Test { name, bench } = &p.attach else {
+                continue;
+            };
+            match seen.iter().find(|(n, b, _)| n == name && b == bench) {
+                Some((_, _, first)) => {
+                    let kind = if *bench { "bench" } else { "test" };
+                    self.error(
+                        Diagnostic::error(
+                            "E0419",
+                            format!("`{name}` names more than one {kind} probe"),
+                            p.span,
+                        )
+                        .label("second use")
+                        .secondary(*first, "first use")
+                        .help(format!("give each {kind} probe its own name")),
+                    );
+                }
+                None => seen.push((name, *bench, p.span)),
+            }
+        }
+    }
+
     /// `unwatch(addr)`: an action, so the tracer removes the watchpoints
     /// on `addr` in event order.
     pub(super) fn unwatch(&mut self, addr: &ast::Expr, scope: &mut ProbeScope) -> Option<StmtKind> {
