@@ -136,6 +136,44 @@ impl Drop for Interactive {
     }
 }
 
+/// ferrotrace in the background, its output read line by line as it comes.
+struct Traced {
+    child: Child,
+    out: Receiver<String>,
+}
+
+impl Traced {
+    /// Starts ferrotrace and waits for `Attached N probe(s)` on stderr.
+    fn start(args: &[&str]) -> Traced {
+        let mut child = spawn(args);
+        let err = line_reader(child.stderr.take().unwrap_or_else(|| panic!("no stderr")));
+        let out = line_reader(child.stdout.take().unwrap_or_else(|| panic!("no stdout")));
+        match err.recv_timeout(Duration::from_secs(30)) {
+            Ok(l) if l.starts_with("Attached ") => {}
+            other => panic!("ferrotrace did not attach: {other:?}"),
+        }
+        Traced { child, out }
+    }
+
+    fn next_line(&self) -> String {
+        match self.out.recv_timeout(Duration::from_secs(10)) {
+            Ok(l) => l,
+            Err(e) => panic!("ferrotrace printed nothing: {e}"),
+        }
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    /// Waits for the exit; returns the code and the rest of stdout.
+    fn finish(mut self) -> (Option<i32>, Vec<String>) {
+        let rest: Vec<String> = self.out.iter().collect();
+        (self.child.wait().ok().and_then(|s| s.code()), rest)
+    }
+}
+
 #[test]
 fn watchpoint_with_pid_then_unwatch_stops_it() {
     if !kernel_available() {
@@ -146,29 +184,17 @@ fn watchpoint_with_pid_then_unwatch_stops_it() {
     let script = format!(
         r#"watchpoint:{addr}:8:w {{ printf("hit %d\n", @hits); @hits = @hits + 1; if (@hits == 2) {{ unwatch({addr}); }} }}"#
     );
-    let mut child = spawn(&["-p", &target.pid(), "-e", &script]);
-    let err = line_reader(child.stderr.take().unwrap_or_else(|| panic!("no stderr")));
-    let out = line_reader(child.stdout.take().unwrap_or_else(|| panic!("no stdout")));
-    assert_eq!(
-        err.recv_timeout(Duration::from_secs(30)).ok().as_deref(),
-        Some("Attached 1 probe")
-    );
-    let next = || match out.recv_timeout(Duration::from_secs(10)) {
-        Ok(l) => l,
-        Err(e) => panic!("ferrotrace printed nothing: {e}"),
-    };
+    let traced = Traced::start(&["-p", &target.pid(), "-e", &script]);
     target.write(1);
-    assert_eq!(next(), "hit 0");
+    assert_eq!(traced.next_line(), "hit 0");
     target.write(1);
-    assert_eq!(next(), "hit 1");
+    assert_eq!(traced.next_line(), "hit 1");
     // unwatch() is asynchronous, as in bpftrace: the tracer detaches the
     // watchpoint right after the poll that read the event (at most 100 ms).
     std::thread::sleep(Duration::from_millis(500));
     target.write(3);
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let rest: Vec<String> = out.iter().collect();
-    let status = child.wait().ok().and_then(|s| s.code());
+    traced.signal(libc::SIGINT);
+    let (status, rest) = traced.finish();
     assert_eq!(status, Some(0));
     assert_eq!(rest, ["", "", "@hits: 2"]);
 }
@@ -178,20 +204,17 @@ fn self_signal_probe_runs_when_the_tracer_gets_sigusr1() {
     if !kernel_available() {
         return;
     }
-    let s = Session::start(&[
+    let traced = Traced::start(&[
         "-e",
         r#"self:signal:SIGUSR1 { @n = @n + 1; printf("usr1 %d %s\n", @n, probe); if (@n == 2) { exit(); } }"#,
     ]);
-    s.signal(libc::SIGUSR1);
-    std::thread::sleep(Duration::from_millis(300));
-    s.signal(libc::SIGUSR1);
-    let (code, out, err) = s.finish();
-    assert_eq!(code, 0, "stderr: {err}");
-    assert_eq!(
-        out,
-        "usr1 1 self:signal:SIGUSR1\nusr1 2 self:signal:SIGUSR1\n\n\n@n: 2\n"
-    );
-    assert_eq!(err, "Attached 1 probe");
+    traced.signal(libc::SIGUSR1);
+    assert_eq!(traced.next_line(), "usr1 1 self:signal:SIGUSR1");
+    traced.signal(libc::SIGUSR1);
+    assert_eq!(traced.next_line(), "usr1 2 self:signal:SIGUSR1");
+    let (status, rest) = traced.finish();
+    assert_eq!(status, Some(0));
+    assert_eq!(rest, ["", "", "@n: 2"]);
 }
 
 /// Replaces the `(N us)` durations of `--test` output, which vary.
