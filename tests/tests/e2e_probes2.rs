@@ -639,3 +639,31 @@ fn kernel_functions_are_listed_for_kprobes_and_fentry() {
     let o = run(&["-l", "fexit:*:vfs_read"]);
     assert_eq!(stdout(&o), "fexit:vmlinux:vfs_read\n");
 }
+
+#[test]
+fn execution_watchpoints_on_kernel_code_fail_with_a_sentence() {
+    if !kernel_available() {
+        return;
+    }
+    let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
+    let Some(addr) = kallsyms
+        .lines()
+        .find(|l| l.ends_with(" T ksys_read"))
+        .and_then(|l| l.split_whitespace().next())
+    else {
+        panic!("no ksys_read in /proc/kallsyms");
+    };
+    let probe = format!("watchpoint:0x{addr}:8:x");
+    let o = run(&["-e", &format!("{probe} {{ @ = count(); }}")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(&format!("ERROR: could not attach probe {probe}: ")),
+        "{err}"
+    );
+    // This kernel has no kprobes, so it refuses every kernel code breakpoint.
+    if !Path::new("/sys/bus/event_source/devices/kprobe").exists() {
+        assert!(err.contains("CONFIG_KPROBES"), "{err}");
+    }
+    assert!(!err.contains("os error"), "{err}");
+}

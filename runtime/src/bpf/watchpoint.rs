@@ -11,8 +11,12 @@ use super::attach::{
 };
 use super::BpfError;
 
-/// The kernel's `HW_BREAKPOINT_R`; x86 cannot watch reads alone.
+/// The kernel's `HW_BREAKPOINT_R` (x86 cannot watch reads alone) and
+/// `HW_BREAKPOINT_X`.
 const BP_R: u32 = 1;
+const BP_X: u32 = 4;
+/// Where x86-64 kernel addresses begin.
+const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
 
 /// One watchpoint to attach.
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +74,12 @@ fn reason(errno: i32, target: WatchTarget<'_>, cpu: i32) -> String {
         libc::EINVAL if target.bp_type == BP_R && cfg!(target_arch = "x86_64") => {
             "x86-64 cannot watch reads alone; use mode `rw` (reads and writes) instead.".to_string()
         }
+        libc::EINVAL if target.bp_type & BP_X != 0 && target.addr >= KERNEL_HALF => format!(
+            "the kernel refuses execution breakpoints on kernel code where it could not place \
+             a kprobe (on a kernel without CONFIG_KPROBES, anywhere); watch the function with \
+             a tracepoint or an fentry probe, or watch data (`w`, `rw`) instead of code at 0x{:x}.",
+            target.addr
+        ),
         libc::EINVAL => format!(
             "the kernel refused a breakpoint on {} byte{} at 0x{:x}: the address must be aligned \
              to its length, and execution breakpoints (`x`) must be {} bytes long.",
@@ -99,6 +109,18 @@ fn reason(errno: i32, target: WatchTarget<'_>, cpu: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_code_breakpoints_are_explained() {
+        let t = WatchTarget {
+            probe: "watchpoint:0xffffffff816bb820:8:x",
+            addr: 0xffff_ffff_816b_b820,
+            len: 8,
+            bp_type: BP_X,
+            pid: None,
+        };
+        assert!(reason(libc::EINVAL, t, 0).contains("CONFIG_KPROBES"));
+    }
 
     #[test]
     fn read_only_watch_on_x86_is_explained() {
