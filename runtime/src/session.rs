@@ -4,8 +4,11 @@
 //! privileges, load every program and map, run BEGIN, attach every other
 //! probe, print `Attached N probes` on stderr, then stream events until
 //! `exit()`, Ctrl-C or SIGTERM; then detach, run END, print two newlines
-//! and every non-empty map. All kernel objects are owned by one
-//! `LoadedObject`, so they are released however the session ends.
+//! and every non-empty map. While events stream, `self:signal:` programs
+//! run when their signal has arrived and the watchpoints `unwatch()` named
+//! are detached. `--test`/`--bench` hand the loaded object to `testmode`
+//! instead. All kernel objects are owned by one `LoadedObject`, so they
+//! are released however the session ends.
 
 use crate::bpf::{BpfError, LoadedObject};
 use crate::child;

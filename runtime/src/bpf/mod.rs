@@ -342,7 +342,7 @@ impl LoadedObject {
                 | AttachSpec::Test { .. }
         ) {
             return Err(BpfError::Object(format!(
-                "internal error: probe {} is not BEGIN or END and cannot be run directly.",
+                "internal error: probe {} is not one ferrotrace runs itself (BEGIN, END, self, test or bench).",
                 spec.probe
             )));
         }
@@ -461,9 +461,9 @@ impl LoadedObject {
         attach::close_in_parallel(all);
     }
 
-    /// Removes the watchpoints on `addr` (`unwatch(addr)`); returns how
-    /// many probes were detached.
-    pub fn unwatch(&mut self, addr: u64) -> usize {
+    /// Removes the watchpoints on `addr` (`unwatch(addr)`); watchpoints
+    /// already removed, and other addresses, are left as they are.
+    pub fn unwatch(&mut self, addr: u64) {
         let mut closed = Vec::new();
         for (spec, attachments) in self.manifest.programs.iter().zip(&mut self.attachments) {
             if matches!(spec.attach, AttachSpec::Watchpoint { addr: a, .. } if a == addr)
@@ -472,9 +472,7 @@ impl LoadedObject {
                 closed.push(std::mem::take(attachments));
             }
         }
-        let n = closed.len();
         attach::close_in_parallel(closed.into_iter().flatten().collect());
-        n
     }
 
     /// The manifest the object was loaded from.
