@@ -200,6 +200,12 @@ pub fn test_probe(ap: &AttachPoint, bench: bool) -> Result<Resolved, Diagnostic>
     ))
 }
 
+/// The address of `kprobe:0xADDR`, when the part is one.
+pub fn kernel_address(part: &AttachPart) -> Option<u64> {
+    let hex = part.text.strip_prefix("0x")?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
 impl Checker<'_> {
     /// Each `test:` and `bench:` name may be used once, as in bpftrace.
     pub(super) fn unique_test_names(&mut self, probes: &[Probe]) {
@@ -233,15 +239,7 @@ impl Checker<'_> {
         let addr = convert(self.int_expr(addr, scope)?, &Type::U64);
         Some(self.action(Action::Unwatch, vec![addr]))
     }
-}
 
-/// The address of `kprobe:0xADDR`, when the part is one.
-pub fn kernel_address(part: &AttachPart) -> Option<u64> {
-    let hex = part.text.strip_prefix("0x")?;
-    u64::from_str_radix(hex, 16).ok()
-}
-
-impl Checker<'_> {
     /// `kprobe:0xADDR` places a breakpoint at an arbitrary kernel address:
     /// only with `--unsafe`, as in bpftrace.
     pub(super) fn check_unsafe_attach(&mut self, attach: &Attach, span: Span) {
