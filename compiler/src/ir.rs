@@ -115,6 +115,9 @@ pub enum Action {
     /// `assert(cond, msg)` failed: prints `assert failed: MSG` as an error
     /// located at `span` (the runtime exits with code 1 after it).
     AssertFailed { message: String, span: Span },
+    /// `unwatch(addr)`: the tracer removes the watchpoints on the address
+    /// (the action's one argument, a u64).
+    Unwatch,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,7 +159,9 @@ pub enum Attach {
         period: u64,
         every_cpu: bool,
     },
-    /// A kprobe (`ret == false`, at `function+offset`) or a kretprobe.
+    /// A kprobe (`ret == false`, at `function+offset`) or a kretprobe;
+    /// `kprobe:0xADDR` (`--unsafe`) has an empty `function` and the
+    /// address in `offset`.
     Kprobe {
         function: String,
         offset: u64,
@@ -178,6 +183,23 @@ pub enum Attach {
         offset: u64,
         retprobe: bool,
         ref_ctr_offset: Option<u64>,
+    },
+    /// A hardware breakpoint on `len` bytes at `addr`; `bp_type` is the
+    /// kernel's `HW_BREAKPOINT_R|W|X` bits of the mode (`rw` is 3).
+    Watchpoint {
+        addr: u64,
+        len: u8,
+        bp_type: u32,
+    },
+    /// `self:signal:SIGUSR1`: run by the tracer when it receives `signal`.
+    SelfSignal {
+        signal: u32,
+    },
+    /// `test:NAME` (`bench == false`) or `bench:NAME`: run by the tracer
+    /// under `--test` / `--bench` only.
+    Test {
+        name: String,
+        bench: bool,
     },
 }
 
@@ -459,6 +481,8 @@ pub enum StmtKind {
     Continue,
     /// Leaves the probe.
     Return,
+    /// `return VALUE`: leaves the probe with this i32 return code.
+    ReturnValue(Expr),
     /// Sends the event of `actions[action]`; `args` is the value of a
     /// `PrintValue` action and empty otherwise.
     Action {
@@ -784,6 +808,7 @@ impl fmt::Display for Program {
                     "action #{i} assert_failed({message:?} at {}..{})",
                     span.start, span.end
                 )?,
+                Action::Unwatch => writeln!(f, "action #{i} unwatch(u64)")?,
                 Action::Join { sep, space } => {
                     writeln!(f, "action #{i} join(sep {sep:?}, {space:?})")?
                 }
@@ -878,6 +903,7 @@ fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt:
             StmtKind::Break => writeln!(f, "{pad}break")?,
             StmtKind::Continue => writeln!(f, "{pad}continue")?,
             StmtKind::Return => writeln!(f, "{pad}return")?,
+            StmtKind::ReturnValue(v) => writeln!(f, "{pad}return {v}")?,
             StmtKind::Action { action, args } => {
                 writeln!(f, "{pad}action #{action}({})", list(args))?
             }

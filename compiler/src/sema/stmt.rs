@@ -79,6 +79,10 @@ impl Checker<'_> {
                 self.function(name, name_span, args.len())?;
                 self.printf(args, e.span, scope)
             }
+            Some(Function::Unwatch) => {
+                self.function(name, name_span, args.len())?;
+                self.unwatch(args.first()?, scope)
+            }
             Some(Function::Signal) => {
                 self.function(name, name_span, args.len())?;
                 Some(StmtKind::Expr(self.signal(args.first()?, e.span, scope)?))

@@ -27,7 +27,7 @@ pub mod timefmt;
 pub mod value;
 
 pub use decode::{decode_field, decode_fields, decode_map, MapDatum, MapSnapshot};
-pub use printer::{Format, Printer};
+pub use printer::{Captured, Format, Printer};
 pub use printf::{format_pieces, format_printf};
 pub use text::{
     format_key, print_map, print_map_top, print_maps, print_maps_at_exit, sorted_entries,
