@@ -40,7 +40,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let len32 = self.em.resize(size, 32, false)?;
         self.em.store(buf, len32, 8)?;
         let data = self.em.offset(buf, BUFFER_DATA)?;
-        self.checked_probe_read_dyn(space, data, size, src)?;
+        self.checked_read(space, data, size, src, false)?;
         Ok(Val::Str(buf))
     }
 

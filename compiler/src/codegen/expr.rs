@@ -335,7 +335,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let (src, size) = self.read_source(ptr, len, n)?;
         let buf = self.alloc(n)?;
         self.em.zero(buf, round8(n))?;
-        self.checked_probe_read_str(space, buf, size, src)?;
+        self.checked_read(space, buf, size, src, true)?;
         Ok(Val::Str(buf))
     }
 
