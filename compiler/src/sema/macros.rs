@@ -354,6 +354,15 @@ impl Expansion<'_> {
                 prefix: *prefix,
             },
             ExprKind::Tuple(elems) => ExprKind::Tuple(self.exprs(elems)),
+            ExprKind::Record(fields) => ExprKind::Record(
+                fields
+                    .iter()
+                    .map(|f| ast::RecordField {
+                        value: self.expr(&f.value),
+                        ..f.clone()
+                    })
+                    .collect(),
+            ),
             ExprKind::TupleIndex { base, index } => ExprKind::TupleIndex {
                 base: self.boxed(base),
                 index: *index,

@@ -20,6 +20,7 @@ mod mapfns;
 mod named;
 mod params;
 mod probes;
+mod records;
 mod scope;
 mod stacks;
 mod stmt;

@@ -195,7 +195,9 @@ impl Checker<'_> {
                 args.push(convert(n, &Type::I64));
             }
             let v = values.next()?;
-            if c.kind.takes_integer() && matches!(v.ty, Type::Str(_) | Type::Tuple(_)) {
+            if c.kind.takes_integer()
+                && matches!(v.ty, Type::Str(_) | Type::Tuple(_) | Type::Record { .. })
+            {
                 self.error(
                     Diagnostic::error(
                         "E0211",
@@ -463,6 +465,7 @@ pub(super) fn compatible(from: &Type, to: &Type) -> bool {
             | (Type::Ptr { .. }, Type::Ptr { .. })
     ) || matches!((from, to), (Type::Tuple(a), Type::Tuple(b))
         if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| compatible(x, y)))
+        || super::records::compatible_records(from, to)
         || matches!((from, to), (Type::Stack(a), Type::Stack(b)) if a == b)
         || matches!((from, to), (Type::Symbol(a), Type::Symbol(b)) if a == b)
         || matches!((from, to), (Type::Named(a), Type::Named(b)) if a == b)
@@ -472,7 +475,10 @@ pub(super) fn compatible(from: &Type, to: &Type) -> bool {
 pub(super) fn widen(have: &mut Type, new: &Type) {
     match (&mut *have, new) {
         (Type::Str(a), Type::Str(b)) => *a = (*a).max(*b),
-        (Type::Tuple(a), Type::Tuple(b)) if a.len() == b.len() => {
+        (Type::Tuple(a), Type::Tuple(b))
+        | (Type::Record { elems: a, .. }, Type::Record { elems: b, .. })
+            if a.len() == b.len() =>
+        {
             for (x, y) in a.iter_mut().zip(b) {
                 widen(x, y);
             }

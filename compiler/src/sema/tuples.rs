@@ -132,6 +132,7 @@ impl Checker<'_> {
             return Some(keys);
         }
         let key = keys.pop()?;
+        // A record key stays one value: its field names are printed.
         Some(if matches!(key.ty, Type::Tuple(_)) {
             tuple_elements(key)
         } else {
