@@ -1,6 +1,9 @@
 //! Source text and byte spans. Every AST node and every diagnostic carries a
 //! `Span` into one `SourceFile`; line and column are computed only when a
-//! diagnostic is rendered.
+//! diagnostic is rendered. Files brought in by `import` are appended to the
+//! script's text as further segments, each with its own name, so one span
+//! still names one place and the renderer shows the imported file's own
+//! name, line and column.
 
 /// A half-open byte range `start..end` in the script text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -30,18 +33,78 @@ pub struct SourceFile {
     /// `line_col` costs a binary search, not a scan from the start: code
     /// generation asks it once per statement for debug locations.
     line_starts: Vec<usize>,
+    /// The files making up `text`: the script itself first, then each
+    /// imported file, every one starting on a line of its own.
+    segments: Vec<Segment>,
+}
+
+/// One file's part of a `SourceFile`'s text.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub name: String,
+    pub start: usize,
+    pub end: usize,
 }
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
-        let text = text.into();
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let text: String = text.into();
+        let name: String = name.into();
+        let line_starts = line_starts(&text);
+        let segments = vec![Segment {
+            name: name.clone(),
+            start: 0,
+            end: text.len(),
+        }];
         SourceFile {
-            name: name.into(),
+            name,
             text,
             line_starts,
+            segments,
+        }
+    }
+
+    /// Appends an imported file's text as a new segment named `name`,
+    /// starting on a new line; returns the segment's index.
+    pub fn append(&mut self, name: impl Into<String>, text: &str) -> usize {
+        if !self.text.is_empty() && !self.text.ends_with('\n') {
+            self.text.push('\n');
+        }
+        let start = self.text.len();
+        self.text.push_str(text);
+        self.segments.push(Segment {
+            name: name.into(),
+            start,
+            end: self.text.len(),
+        });
+        self.line_starts = line_starts(&self.text);
+        self.segments.len() - 1
+    }
+
+    /// The files making up the text, the script first.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The index of the segment holding byte `offset`.
+    pub fn segment_of(&self, offset: usize) -> usize {
+        self.segments
+            .iter()
+            .rposition(|s| s.start <= offset)
+            .unwrap_or(0)
+    }
+
+    /// The file name, 1-based line and column of a byte offset, counted in
+    /// the file (script or import) that holds it.
+    pub fn location(&self, offset: usize) -> (&str, usize, usize) {
+        let seg = self.segments.get(self.segment_of(offset));
+        let (line, col) = self.line_col(offset);
+        match seg {
+            Some(s) if s.start > 0 => {
+                let (first, _) = self.line_col(s.start);
+                (s.name.as_str(), line + 1 - first, col)
+            }
+            _ => (self.name.as_str(), line, col),
         }
     }
 
@@ -63,6 +126,12 @@ impl SourceFile {
             .map_or(0, |s| s.chars().count());
         (line.max(1), column + 1)
     }
+}
+
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -95,5 +164,15 @@ mod tests {
         assert_eq!(f.line_col(5), (3, 2));
         assert_eq!(f.line_col(7), (4, 1));
         assert_eq!(SourceFile::new("stdin", "").line_col(0), (1, 1));
+    }
+
+    #[test]
+    fn appended_files_count_their_own_lines() {
+        let mut f = SourceFile::new("main.bt", "a\nb");
+        f.append("lib.bt", "x\ny");
+        assert_eq!(f.segments().len(), 2);
+        let y = f.text.rfind('y').unwrap_or(0);
+        assert_eq!(f.location(y), ("lib.bt", 2, 1));
+        assert_eq!(f.location(2), ("main.bt", 2, 1));
     }
 }

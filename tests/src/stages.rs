@@ -5,14 +5,20 @@ use crate::fixture_kernel::FixtureKernel;
 use ferrotrace_compiler::diagnostics::{has_errors, render, Diagnostic};
 use ferrotrace_compiler::{ir, sema, syntax, SourceFile};
 
-/// Reads a fixture script as a `SourceFile` named by its file name.
+/// Reads a fixture script as a `SourceFile` named by its file name, with
+/// the files it imports (from its directory) appended. Import errors are
+/// tested through the binary (`e2e_lang2.rs`).
 pub fn load(path: &std::path::Path) -> SourceFile {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    SourceFile::new(name, text)
+    let mut source = SourceFile::new(name, text);
+    let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let read = |p: &std::path::Path| std::fs::read_to_string(dir.join(p));
+    let _ = syntax::imports::resolve(&mut source, &read);
+    source
 }
 
 /// A fixture whose first line is this comment is checked as if run with

@@ -5,8 +5,8 @@
 //! a bare parameter any expression — and then checked like a block (a
 //! block expression when the call is used as a value). Expansion is
 //! hygienic: the body's own scratch variables get a name no script can
-//! write (`$x'1`), fresh for each call. `import` is parsed but not
-//! supported yet (E0224).
+//! write (`$x'1`), fresh for each call. Macros of imported files are
+//! in the script already (`syntax::imports`).
 
 use super::{Checker, ProbeScope};
 use crate::diagnostics::Diagnostic;
@@ -18,7 +18,7 @@ use std::collections::HashMap;
 /// How deeply macros may call macros before expansion gives up.
 const MAX_DEPTH: u32 = 16;
 
-/// The script's macros by name; duplicate names and imports are reported.
+/// The script's macros by name; duplicate names are reported.
 pub(super) fn collect(script: &ast::Script) -> (HashMap<String, MacroDef>, Vec<Diagnostic>) {
     let mut out: HashMap<String, MacroDef> = HashMap::new();
     let mut diags = Vec::new();
@@ -39,15 +39,6 @@ pub(super) fn collect(script: &ast::Script) -> (HashMap<String, MacroDef>, Vec<D
                 }
                 out.insert(m.name.clone(), m.clone());
             }
-            Item::Import { path, span } => diags.push(
-                Diagnostic::error(
-                    "E0224",
-                    format!("`import \"{path}\"` is not supported yet"),
-                    *span,
-                )
-                .label("import")
-                .help("paste the imported file's probes and macros into this script"),
-            ),
             _ => {}
         }
     }
