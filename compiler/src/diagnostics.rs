@@ -99,7 +99,11 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
     // One codespan file per segment: the script, then each imported file.
     let mut files = SimpleFiles::new();
     for seg in source.segments() {
-        let text = source.text.get(seg.start..seg.end).unwrap_or("");
+        let (start, end) = (
+            source.to_original(seg.start, false),
+            source.to_original(seg.end, true),
+        );
+        let text = source.original().get(start..end).unwrap_or("");
         files.add(seg.name.as_str(), text);
     }
     let config = term::Config::default();
@@ -121,7 +125,8 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The segment (file id) holding a span and the span relative to it.
+/// The segment (file id) holding a span and the span relative to it, in
+/// the text as the user wrote it.
 fn place(source: &SourceFile, s: Span) -> (usize, std::ops::Range<usize>) {
     let len = source.text.len();
     let id = source.segment_of(s.start.min(len));
@@ -131,7 +136,9 @@ fn place(source: &SourceFile, s: Span) -> (usize, std::ops::Range<usize>) {
         .map_or((0, len), |seg| (seg.start, seg.end));
     let start = s.start.clamp(base, end);
     let stop = s.end.clamp(start, end);
-    (id, start - base..stop - base)
+    let orig = |o: usize, end: bool| source.to_original(o, end);
+    let base = orig(base, false);
+    (id, orig(start, false) - base..orig(stop, true).max(orig(start, false)) - base)
 }
 
 fn to_codespan(d: &Diagnostic, source: &SourceFile) -> cs::Diagnostic<usize> {

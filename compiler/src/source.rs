@@ -36,6 +36,19 @@ pub struct SourceFile {
     /// The files making up `text`: the script itself first, then each
     /// imported file, every one starting on a line of its own.
     segments: Vec<Segment>,
+    /// The text as the user wrote it, before `#define` macros were
+    /// expanded (`syntax::preprocess`); diagnostics show this text.
+    original: String,
+    /// The macro expansions, in text order: how offsets in `text` map
+    /// back to offsets in `original`.
+    edits: Vec<Edit>,
+}
+
+/// One macro expansion: `original[orig]` became `text[exp]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub exp: std::ops::Range<usize>,
+    pub orig: std::ops::Range<usize>,
 }
 
 /// One file's part of a `SourceFile`'s text.
@@ -58,10 +71,55 @@ impl SourceFile {
         }];
         SourceFile {
             name,
+            original: text.clone(),
             text,
             line_starts,
             segments,
+            edits: Vec::new(),
         }
+    }
+
+    /// The text as the user wrote it (before macro expansion).
+    pub fn original(&self) -> &str {
+        &self.original
+    }
+
+    /// Maps an offset in `text` to the offset in `original` it came from:
+    /// an offset inside a macro expansion maps to the start of the macro's
+    /// use (or its end, for the `end` of a span).
+    pub fn to_original(&self, offset: usize, end: bool) -> usize {
+        let i = self.edits.partition_point(|e| e.exp.start <= offset);
+        let Some(e) = i.checked_sub(1).and_then(|i| self.edits.get(i)) else {
+            return offset;
+        };
+        if offset < e.exp.end {
+            return if end { e.orig.end } else { e.orig.start };
+        }
+        e.orig.end + (offset - e.exp.end)
+    }
+
+    /// Replaces the text of the last segment, which starts at `from`,
+    /// with its macro-expanded form; `edits` are relative to the segment.
+    pub fn rewrite_last(&mut self, text: &str, edits: Vec<Edit>) {
+        let Some(seg) = self.segments.last_mut() else {
+            return;
+        };
+        let from = seg.start;
+        let orig_from = {
+            let i = self.edits.partition_point(|e| e.exp.start <= from);
+            match i.checked_sub(1).and_then(|i| self.edits.get(i)) {
+                Some(e) => e.orig.end + (from - e.exp.end),
+                None => from,
+            }
+        };
+        self.text.truncate(from);
+        self.text.push_str(text);
+        seg.end = self.text.len();
+        self.edits.extend(edits.into_iter().map(|e| Edit {
+            exp: from + e.exp.start..from + e.exp.end,
+            orig: orig_from + e.orig.start..orig_from + e.orig.end,
+        }));
+        self.line_starts = line_starts(&self.text);
     }
 
     /// Appends an imported file's text as a new segment named `name`,
@@ -69,9 +127,11 @@ impl SourceFile {
     pub fn append(&mut self, name: impl Into<String>, text: &str) -> usize {
         if !self.text.is_empty() && !self.text.ends_with('\n') {
             self.text.push('\n');
+            self.original.push('\n');
         }
         let start = self.text.len();
         self.text.push_str(text);
+        self.original.push_str(text);
         self.segments.push(Segment {
             name: name.into(),
             start,

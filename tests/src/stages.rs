@@ -6,9 +6,14 @@ use ferrotrace_compiler::diagnostics::{has_errors, render, Diagnostic};
 use ferrotrace_compiler::{ir, sema, syntax, SourceFile};
 
 /// Reads a fixture script as a `SourceFile` named by its file name, with
-/// the files it imports (from its directory) appended. Import errors are
-/// tested through the binary (`e2e_lang2.rs`).
+/// its preprocessor lines expanded and the files it imports (from its
+/// directory) appended; problems there are for `load_reporting`.
 pub fn load(path: &std::path::Path) -> SourceFile {
+    load_reporting(path).0
+}
+
+/// `load`, with the diagnostics of the preprocessor lines and imports.
+pub fn load_reporting(path: &std::path::Path) -> (SourceFile, Vec<Diagnostic>) {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -17,8 +22,8 @@ pub fn load(path: &std::path::Path) -> SourceFile {
     let mut source = SourceFile::new(name, text);
     let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
     let read = |p: &std::path::Path| std::fs::read_to_string(dir.join(p));
-    let _ = syntax::imports::resolve(&mut source, &read);
-    source
+    let diags = syntax::imports::resolve(&mut source, &read);
+    (source, diags)
 }
 
 /// A fixture whose first line is this comment is checked as if run with

@@ -1,4 +1,5 @@
-//! `import "file.bt";` (stable in bpftrace 0.26): before parsing, every
+//! Brings a script's other files in before parsing: its preprocessor lines
+//! first (`preprocess`), then `import "file.bt";` (stable in bpftrace 0.26): every
 //! imported script is appended to the `SourceFile` as a segment of its own,
 //! found relative to the file that imports it and brought in once however
 //! often it is named; imports inside imported files are followed too. The
@@ -8,6 +9,7 @@
 
 use super::ast::Item;
 use super::parser::segment_items;
+use super::preprocess::preprocess_last;
 use crate::diagnostics::Diagnostic;
 use crate::source::{SourceFile, Span};
 use std::collections::HashSet;
@@ -20,7 +22,9 @@ pub type Reader<'a> = &'a dyn Fn(&Path) -> io::Result<String>;
 /// Appends every file `source` imports (transitively) to it. Returns the
 /// diagnostics of imports that cannot be brought in.
 pub fn resolve(source: &mut SourceFile, read: Reader<'_>) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
+    // Each file's preprocessor lines are handled as it comes in, while it
+    // is the last segment, before its imports are looked for.
+    let mut diags = preprocess_last(source);
     let mut seen: HashSet<PathBuf> = HashSet::new();
     let mut next = 0;
     while next < source.segments().len() {
@@ -53,6 +57,7 @@ pub fn resolve(source: &mut SourceFile, read: Reader<'_>) -> Vec<Diagnostic> {
             match read(&target) {
                 Ok(text) => {
                     source.append(target.display().to_string(), &text);
+                    diags.extend(preprocess_last(source));
                 }
                 Err(e) => diags.push(unreadable(&path, &target, &e, span)),
             }

@@ -11,6 +11,7 @@ mod lexscan;
 pub(crate) mod literal;
 mod lower;
 mod parser;
+pub mod preprocess;
 pub mod print;
 
 pub use parser::parse;
