@@ -218,7 +218,7 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
                 Some(nul) => region.get(..nul).unwrap_or(&[]),
                 None => region,
             };
-            Value::Str(String::from_utf8_lossy(text).into_owned())
+            Value::Str(super::rawbytes::escape(text))
         }
     }
 }
@@ -475,7 +475,7 @@ mod tests {
                     kind: ValueKind::Str { len: 4 }
                 }
             ),
-            Value::Str("a\u{fffd}b".into())
+            Value::Str("a\u{10ffff}b".into())
         );
     }
 

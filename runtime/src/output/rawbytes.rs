@@ -1,0 +1,94 @@
+//! Strings from the kernel are bytes, not always UTF-8 (a file name may
+//! hold byte 0xff), and bpftrace prints them as they are, in text and in
+//! JSON alike. `Value::Str` is a Rust `String`, so `escape` carries each
+//! byte that is not part of valid UTF-8 as one private-use character
+//! (U+10FF00 plus the byte), which survives formatting, padding and JSON
+//! quoting unchanged; `Unescape`, the writer around program output, turns
+//! those characters back into the raw bytes. Nothing else produces
+//! characters of that range except a script printing them on purpose.
+
+use std::io::{self, Write};
+
+/// The first of the 256 characters that stand for raw bytes.
+const BASE: u32 = 0x10_FF00;
+
+/// Bytes as a `String`: valid UTF-8 as it is, every other byte as its
+/// stand-in character.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            out.push(char::from_u32(BASE + u32::from(b)).unwrap_or(char::REPLACEMENT_CHARACTER));
+        }
+    }
+    out
+}
+
+/// Whether `b[i..]` starts with the UTF-8 form of a stand-in character
+/// (`F4 8F BC..BF 80..BF`); returns the byte it stands for.
+fn stand_in(b: &[u8]) -> Option<u8> {
+    match b {
+        [0xF4, 0x8F, c @ 0xBC..=0xBF, d @ 0x80..=0xBF, ..] => {
+            Some(((c - 0xBC) << 6) | (d - 0x80))
+        }
+        _ => None,
+    }
+}
+
+/// Writes its input to `W` with every stand-in character replaced by the
+/// raw byte it stands for.
+pub struct Unescape<W: Write> {
+    inner: W,
+}
+
+impl<W: Write> Unescape<W> {
+    pub fn new(inner: W) -> Self {
+        Unescape { inner }
+    }
+}
+
+impl<W: Write> Write for Unescape<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !buf.contains(&0xF4) {
+            return self.inner.write(buf);
+        }
+        let mut raw = Vec::with_capacity(buf.len());
+        let mut i = 0;
+        while i < buf.len() {
+            match buf.get(i..).and_then(stand_in) {
+                Some(byte) => {
+                    raw.push(byte);
+                    i += 4;
+                }
+                None => {
+                    raw.push(buf[i]);
+                    i += 1;
+                }
+            }
+        }
+        self.inner.write_all(&raw)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_bytes_round_trip_through_a_string() {
+        let bytes = b"a\xffb\xc3\xa9\x80".as_slice();
+        let s = escape(bytes);
+        assert_eq!(s.chars().count(), 6);
+        let mut out = Vec::new();
+        Unescape::new(&mut out)
+            .write_all(format!("[{s:>8}]").as_bytes())
+            .ok();
+        assert_eq!(out, b"[  a\xffb\xc3\xa9\x80]");
+    }
+}
