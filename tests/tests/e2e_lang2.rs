@@ -83,8 +83,8 @@ fn imported_macros_maps_and_probes_run() {
     if !kernel_available() {
         return;
     }
-    // import_macros.bt imports imports/common.bt (a macro, a map
-    // declaration, an END probe), which imports imports/more.bt.
+    // import_macros.bt imports ../imports/common.bt (a macro, a map
+    // declaration, an END probe), which imports more.bt.
     let script = fixture("ok/import_macros.bt");
     let s = Session::start(&[&script]);
     s.signal(libc::SIGINT);
@@ -99,10 +99,10 @@ fn import_errors_name_the_imported_file() {
     let o = run(&["--dry-run", &script]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("error[E0342]: cannot import `imports/missing.bt`: there is no such file"), "{err}");
+    assert!(err.contains("error[E0342]: cannot import `../imports/missing.bt`: there is no such file"), "{err}");
     assert!(err.contains("error[E0343]"), "{err}");
     // A type error inside an imported macro is shown in its own file.
-    let broken = fixture("err/imports/broken.bt");
+    let broken = fixture("imports/broken.bt");
     let o = run(&[
         "--dry-run",
         "-e",
@@ -168,6 +168,31 @@ fn typed_integers_wrap_at_their_width() {
         text(&["-q", "-e", script]),
         "0 127 4464 -32768 0 10\n\n\n"
     );
+}
+
+#[test]
+fn scratch_variables_keep_their_first_width() {
+    if !kernel_available() {
+        return;
+    }
+    // 0.26: `$h` is a uint16 and wraps there; `$p` is a uint32 (pid); a
+    // literal makes a 64-bit variable, so `$n` holds 2^32.
+    let script = r#"BEGIN {
+  $h = (uint16)65535; $h += 1;
+  $p = pid; $p = $p - $p - 1;
+  $s = (int8)100; $s = $s * 2;
+  $n = 1; $n = $n << 32;
+  printf("%d %u %d %ld %d %d\n", $h, $p, $s, $n, sizeof($h), sizeof($p));
+  exit();
+}"#;
+    assert_eq!(
+        text(&["-q", "-e", script]),
+        "0 4294967295 -56 4294967296 2 4\n\n\n"
+    );
+    let o = run(&["--dry-run", "-e", "BEGIN { $x = pid; $x = cgroup; }"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("error[E0348]: integer size mismatch: `$x` is an uint32, the value is an uint64"), "{err}");
 }
 
 #[test]

@@ -29,6 +29,7 @@ mod tuples;
 mod types;
 mod unsafe_fns;
 mod user_probes;
+mod widths;
 
 use crate::diagnostics::{has_errors, Diagnostic};
 use crate::ir::{self, Format, MapDef, MapId, Type};

@@ -253,6 +253,7 @@ impl Checker<'_> {
                 return self.aggregate(name, keys, func, args, target.span, scope);
             }
         }
+        let source = value;
         let value = match op {
             Some(op) => {
                 let current = self.expr(target, scope);
@@ -261,10 +262,21 @@ impl Checker<'_> {
             }
             None => self.expr(value, scope)?,
         };
-        let target = self.lvalue(target, value.clone(), scope)?;
-        let ty = self.lvalue_type(&target, scope);
+        // A new variable takes its first value's width (`widths`).
+        let mut first = value.clone();
+        first.ty = super::widths::first_type(source, &value.ty);
+        let lvalue = self.lvalue(target, first, scope)?;
+        let ty = self.lvalue_type(&lvalue, scope);
+        if let (LValue::Local(_), ast::ExprKind::Var(name)) = (&lvalue, &target.kind) {
+            if !self.width_fits(name, source, op.is_some(), &value, &ty, span) {
+                return None;
+            }
+        }
         let value = self.coerce(value, &ty, span)?;
-        Some(StmtKind::Store { target, value })
+        Some(StmtKind::Store {
+            target: lvalue,
+            value,
+        })
     }
 
     fn aggregate(
