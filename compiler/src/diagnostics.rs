@@ -150,6 +150,10 @@ fn to_codespan(d: &Diagnostic, source: &SourceFile) -> cs::Diagnostic<usize> {
     }));
     let mut notes: Vec<String> = d.help.iter().map(|h| format!("help: {h}")).collect();
     notes.extend(d.notes.iter().map(|n| format!("note: {n}")));
+    let own = crate::syntax::preprocess::CODES.contains(&d.code);
+    if let Some(text) = source.expansion_at(d.primary.span.start).filter(|_| !own) {
+        notes.push(format!("note: in the expansion of a `#define` macro: `{text}`"));
+    }
     let base = match d.severity {
         Severity::Error => cs::Diagnostic::error(),
         Severity::Warning => cs::Diagnostic::warning(),

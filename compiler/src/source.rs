@@ -98,6 +98,16 @@ impl SourceFile {
         e.orig.end + (offset - e.exp.end)
     }
 
+    /// The text a macro use expanded to, when `offset` lies inside one.
+    pub fn expansion_at(&self, offset: usize) -> Option<&str> {
+        let i = self.edits.partition_point(|e| e.exp.start <= offset);
+        let e = self.edits.get(i.checked_sub(1)?)?;
+        (offset < e.exp.end)
+            .then(|| self.text.get(e.exp.clone()))
+            .flatten()
+            .map(str::trim_end)
+    }
+
     /// Replaces the text of the last segment, which starts at `from`,
     /// with its macro-expanded form; `edits` are relative to the segment.
     pub fn rewrite_last(&mut self, text: &str, edits: Vec<Edit>) {

@@ -14,6 +14,10 @@ use crate::diagnostics::Diagnostic;
 use crate::source::{Edit, SourceFile, Span};
 use std::collections::HashMap;
 
+/// The codes of the problems found here, which are about a macro's use
+/// itself (the renderer adds no "in the expansion of" note to them).
+pub const CODES: &[&str] = &["E0344", "E0345", "E0346", "E0347", "W0050"];
+
 /// How deeply a macro's expansion may use further macros.
 const MAX_DEPTH: usize = 32;
 
@@ -39,10 +43,13 @@ pub fn preprocess_last(source: &mut SourceFile) -> Vec<Diagnostic> {
         return pre.diags;
     }
     let (expanded, edits) = pre.expand_top(&masked);
-    // Directive diagnostics were placed in the unexpanded text: move them
-    // to where the same bytes are now.
-    let to_expanded = |o: usize| {
+    // Diagnostics were placed in the unexpanded text: move them to where
+    // the same bytes are now (the renderer maps them back).
+    let to_expanded = |o: usize, end: bool| {
         let rel = o.saturating_sub(base);
+        if let Some(e) = edits.iter().find(|e| e.orig.start < rel && rel < e.orig.end) {
+            return base + if end { e.exp.end } else { e.exp.start };
+        }
         let shift: isize = edits
             .iter()
             .filter(|e| e.orig.end <= rel)
@@ -50,10 +57,10 @@ pub fn preprocess_last(source: &mut SourceFile) -> Vec<Diagnostic> {
             .sum();
         base + rel.saturating_add_signed(shift)
     };
-    for d in &mut pre.diags[..pre.directive_diags] {
+    for d in &mut pre.diags {
         d.primary.span = Span::new(
-            to_expanded(d.primary.span.start),
-            to_expanded(d.primary.span.end),
+            to_expanded(d.primary.span.start, false),
+            to_expanded(d.primary.span.end, true),
         );
     }
     source.rewrite_last(&expanded, edits);
@@ -79,8 +86,9 @@ struct Pre {
     /// Definitions and `#undef`s by the offset from which they apply.
     events: Vec<(usize, Event)>,
     diags: Vec<Diagnostic>,
-    /// How many of `diags` come from directive lines.
-    directive_diags: usize,
+    /// The macro use being expanded at the top level: problems found
+    /// inside macro bodies are reported there.
+    top_use: (usize, usize),
 }
 
 /// One open `#if`-family block.
@@ -109,7 +117,7 @@ impl Pre {
             macros,
             events: Vec::new(),
             diags: Vec::new(),
-            directive_diags: 0,
+            top_use: (0, 0),
         }
     }
 
@@ -156,7 +164,6 @@ impl Pre {
                     .help("add `#endif` after the lines it guards"),
             );
         }
-        self.directive_diags = self.diags.len();
         out
     }
 
@@ -321,6 +328,7 @@ impl Pre {
             if tok.start < pos {
                 continue;
             }
+            self.top_use = (tok.start, tok.end);
             let Some((expansion, end)) = self.use_at(text, tok.start, tok.end, &mut Vec::new(), 0)
             else {
                 continue;
@@ -354,13 +362,25 @@ impl Pre {
         if disabled.iter().any(|d| d == name) {
             return None;
         }
+        // Offsets inside a macro body mean nothing to the user: report at
+        // the use in the script.
+        let at = |close: usize| {
+            if depth == 0 {
+                (start, close)
+            } else {
+                self.top_use
+            }
+        };
         let m = self.macros.get(name)?.clone();
         if depth >= MAX_DEPTH {
             self.diags.push(
                 Diagnostic::error(
                     "E0347",
                     format!("macro `{name}` expands too deeply"),
-                    self.span(start, end),
+                    {
+                        let (a, b) = at(end);
+                        self.span(a, b)
+                    },
                 )
                 .label("expansion stopped here")
                 .help("a macro that uses itself, directly or through others, never ends"),
@@ -379,12 +399,17 @@ impl Pre {
                         Diagnostic::error(
                             "E0345",
                             format!("the arguments of macro `{name}` are never closed"),
-                            self.span(start, end),
+                            {
+                                let (a, b) = at(end);
+                                self.span(a, b)
+                            },
                         )
                         .label("missing `)`"),
                     );
                     return None;
                 };
+                // After an error the use becomes `0`, so the checker does
+                // not report it again as an unknown function.
                 let args_given = if params.is_empty() && args.len() == 1 && args[0].trim().is_empty() {
                     0
                 } else {
@@ -399,12 +424,15 @@ impl Pre {
                                 params.len(),
                                 if params.len() == 1 { "" } else { "s" }
                             ),
-                            self.span(start, close),
+                            {
+                                let (a, b) = at(close);
+                                self.span(a, b)
+                            },
                         )
                         .label("this use")
                         .help(format!("it is defined as `{name}({})`", params.join(", "))),
                     );
-                    return None;
+                    return Some(("0".to_string(), close));
                 }
                 let args: Vec<String> = args
                     .iter()
