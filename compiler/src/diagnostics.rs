@@ -138,7 +138,10 @@ fn place(source: &SourceFile, s: Span) -> (usize, std::ops::Range<usize>) {
     let stop = s.end.clamp(start, end);
     let orig = |o: usize, end: bool| source.to_original(o, end);
     let base = orig(base, false);
-    (id, orig(start, false) - base..orig(stop, true).max(orig(start, false)) - base)
+    (
+        id,
+        orig(start, false) - base..orig(stop, true).max(orig(start, false)) - base,
+    )
 }
 
 fn to_codespan(d: &Diagnostic, source: &SourceFile) -> cs::Diagnostic<usize> {
@@ -152,7 +155,9 @@ fn to_codespan(d: &Diagnostic, source: &SourceFile) -> cs::Diagnostic<usize> {
     notes.extend(d.notes.iter().map(|n| format!("note: {n}")));
     let own = crate::syntax::preprocess::CODES.contains(&d.code);
     if let Some(text) = source.expansion_at(d.primary.span.start).filter(|_| !own) {
-        notes.push(format!("note: in the expansion of a `#define` macro: `{text}`"));
+        notes.push(format!(
+            "note: in the expansion of a `#define` macro: `{text}`"
+        ));
     }
     let base = match d.severity {
         Severity::Error => cs::Diagnostic::error(),

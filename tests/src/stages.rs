@@ -20,7 +20,10 @@ pub fn load_reporting(path: &std::path::Path) -> (SourceFile, Vec<Diagnostic>) {
         .unwrap_or_default();
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut source = SourceFile::new(name, text);
-    let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let dir = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
     let read = |p: &std::path::Path| std::fs::read_to_string(dir.join(p));
     let diags = syntax::imports::resolve(&mut source, &read);
     (source, diags)

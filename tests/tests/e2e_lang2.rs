@@ -99,7 +99,10 @@ fn import_errors_name_the_imported_file() {
     let o = run(&["--dry-run", &script]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("error[E0342]: cannot import `../imports/missing.bt`: there is no such file"), "{err}");
+    assert!(
+        err.contains("error[E0342]: cannot import `../imports/missing.bt`: there is no such file"),
+        "{err}"
+    );
     assert!(err.contains("error[E0343]"), "{err}");
     // A type error inside an imported macro is shown in its own file.
     let broken = fixture("imports/broken.bt");
@@ -164,10 +167,7 @@ fn typed_integers_wrap_at_their_width() {
 }"#;
     // As BPF defines them: division by zero gives 0, modulo by zero
     // leaves the dividend.
-    assert_eq!(
-        text(&["-q", "-e", script]),
-        "0 127 4464 -32768 0 10\n\n\n"
-    );
+    assert_eq!(text(&["-q", "-e", script]), "0 127 4464 -32768 0 10\n\n\n");
 }
 
 #[test]
@@ -192,7 +192,12 @@ fn scratch_variables_keep_their_first_width() {
     let o = run(&["--dry-run", "-e", "BEGIN { $x = pid; $x = cgroup; }"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("error[E0348]: integer size mismatch: `$x` is an uint32, the value is an uint64"), "{err}");
+    assert!(
+        err.contains(
+            "error[E0348]: integer size mismatch: `$x` is an uint32, the value is an uint64"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

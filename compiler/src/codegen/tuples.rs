@@ -31,7 +31,9 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
     pub(super) fn write_slot(&mut self, dst: PointerValue<'ctx>, ty: &Type, v: Val<'ctx>) -> R<()> {
         match (ty, v) {
             (Type::Str(n), Val::Str(p)) => self.copy_str(dst, *n, p, *n),
-            (Type::Tuple(_) | Type::Record { .. }, Val::Str(p)) => self.em.copy(dst, p, round8(ty.size())),
+            (Type::Tuple(_) | Type::Record { .. }, Val::Str(p)) => {
+                self.em.copy(dst, p, round8(ty.size()))
+            }
             (_, Val::Int(i)) => {
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
                 self.em.store(dst, wide, 8)

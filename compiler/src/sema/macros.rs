@@ -23,24 +23,22 @@ pub(super) fn collect(script: &ast::Script) -> (HashMap<String, MacroDef>, Vec<D
     let mut out: HashMap<String, MacroDef> = HashMap::new();
     let mut diags = Vec::new();
     for item in &script.items {
-        match item {
-            Item::Macro(m) => {
-                if let Some(prev) = out.get(&m.name) {
-                    diags.push(
-                        Diagnostic::error(
-                            "E0224",
-                            format!("macro `{}` is defined twice", m.name),
-                            m.span,
-                        )
-                        .label("second definition")
-                        .secondary(prev.span, "first definition"),
-                    );
-                    continue;
-                }
-                out.insert(m.name.clone(), m.clone());
-            }
-            _ => {}
+        let Item::Macro(m) = item else {
+            continue;
+        };
+        if let Some(prev) = out.get(&m.name) {
+            diags.push(
+                Diagnostic::error(
+                    "E0224",
+                    format!("macro `{}` is defined twice", m.name),
+                    m.span,
+                )
+                .label("second definition")
+                .secondary(prev.span, "first definition"),
+            );
+            continue;
         }
+        out.insert(m.name.clone(), m.clone());
     }
     (out, diags)
 }

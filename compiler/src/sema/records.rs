@@ -10,8 +10,8 @@ use crate::diagnostics::Diagnostic;
 use crate::ir::{Expr, ExprKind, Type};
 use crate::source::Span;
 use crate::syntax::ast;
-use std::collections::HashMap;
 use ferrotrace_stdlib::nearest;
+use std::collections::HashMap;
 
 impl Checker<'_> {
     pub(super) fn record(

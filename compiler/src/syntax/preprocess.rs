@@ -47,7 +47,10 @@ pub fn preprocess_last(source: &mut SourceFile) -> Vec<Diagnostic> {
     // the same bytes are now (the renderer maps them back).
     let to_expanded = |o: usize, end: bool| {
         let rel = o.saturating_sub(base);
-        if let Some(e) = edits.iter().find(|e| e.orig.start < rel && rel < e.orig.end) {
+        if let Some(e) = edits
+            .iter()
+            .find(|e| e.orig.start < rel && rel < e.orig.end)
+        {
             return base + if end { e.exp.end } else { e.exp.start };
         }
         let shift: isize = edits
@@ -140,7 +143,9 @@ impl Pre {
             let shebang = pos == 0 && line.starts_with("#!");
             let is_directive = !in_comment && !shebang && trimmed.starts_with('#');
             if is_directive {
-                while text[pos..end].trim_end_matches(['\r', '\n']).ends_with('\\')
+                while text[pos..end]
+                    .trim_end_matches(['\r', '\n'])
+                    .ends_with('\\')
                     && end < text.len()
                 {
                     end = line_end(text, end);
@@ -337,7 +342,10 @@ impl Pre {
             let exp_start = out.len();
             out.push_str(&expansion);
             // Keep line numbers: the newlines the use spanned follow it.
-            out.extend(std::iter::repeat_n('\n', text[tok.start..end].matches('\n').count()));
+            out.extend(std::iter::repeat_n(
+                '\n',
+                text[tok.start..end].matches('\n').count(),
+            ));
             edits.push(Edit {
                 exp: exp_start..out.len(),
                 orig: tok.start..end,
@@ -374,14 +382,10 @@ impl Pre {
         let m = self.macros.get(name)?.clone();
         if depth >= MAX_DEPTH {
             self.diags.push(
-                Diagnostic::error(
-                    "E0347",
-                    format!("macro `{name}` expands too deeply"),
-                    {
-                        let (a, b) = at(end);
-                        self.span(a, b)
-                    },
-                )
+                Diagnostic::error("E0347", format!("macro `{name}` expands too deeply"), {
+                    let (a, b) = at(end);
+                    self.span(a, b)
+                })
                 .label("expansion stopped here")
                 .help("a macro that uses itself, directly or through others, never ends"),
             );
@@ -410,11 +414,12 @@ impl Pre {
                 };
                 // After an error the use becomes `0`, so the checker does
                 // not report it again as an unknown function.
-                let args_given = if params.is_empty() && args.len() == 1 && args[0].trim().is_empty() {
-                    0
-                } else {
-                    args.len()
-                };
+                let args_given =
+                    if params.is_empty() && args.len() == 1 && args[0].trim().is_empty() {
+                        0
+                    } else {
+                        args.len()
+                    };
                 if args_given != params.len() {
                     self.diags.push(
                         Diagnostic::error(
@@ -576,10 +581,7 @@ impl Iterator for Tokens<'_> {
                     while self.i < b.len() && word(b[self.i]) {
                         self.i += 1;
                     }
-                    return Some(Token {
-                        start,
-                        end: self.i,
-                    });
+                    return Some(Token { start, end: self.i });
                 }
                 _ => self.i += 1,
             }

@@ -29,9 +29,7 @@ pub fn escape(bytes: &[u8]) -> String {
 /// (`F4 8F BC..BF 80..BF`); returns the byte it stands for.
 fn stand_in(b: &[u8]) -> Option<u8> {
     match b {
-        [0xF4, 0x8F, c @ 0xBC..=0xBF, d @ 0x80..=0xBF, ..] => {
-            Some(((c - 0xBC) << 6) | (d - 0x80))
-        }
+        [0xF4, 0x8F, c @ 0xBC..=0xBF, d @ 0x80..=0xBF, ..] => Some(((c - 0xBC) << 6) | (d - 0x80)),
         _ => None,
     }
 }
