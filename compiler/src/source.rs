@@ -111,16 +111,13 @@ impl SourceFile {
     /// Replaces the text of the last segment, which starts at `from`,
     /// with its macro-expanded form; `edits` are relative to the segment.
     pub fn rewrite_last(&mut self, text: &str, edits: Vec<Edit>) {
-        let Some(seg) = self.segments.last_mut() else {
+        let Some(from) = self.segments.last().map(|s| s.start) else {
             return;
         };
-        let from = seg.start;
-        let orig_from = {
-            let i = self.edits.partition_point(|e| e.exp.start <= from);
-            match i.checked_sub(1).and_then(|i| self.edits.get(i)) {
-                Some(e) => e.orig.end + (from - e.exp.end),
-                None => from,
-            }
+        // Earlier segments' edits end before `from`.
+        let orig_from = self.to_original(from, false);
+        let Some(seg) = self.segments.last_mut() else {
+            return;
         };
         self.text.truncate(from);
         self.text.push_str(text);
@@ -162,20 +159,6 @@ impl SourceFile {
             .iter()
             .rposition(|s| s.start <= offset)
             .unwrap_or(0)
-    }
-
-    /// The file name, 1-based line and column of a byte offset, counted in
-    /// the file (script or import) that holds it.
-    pub fn location(&self, offset: usize) -> (&str, usize, usize) {
-        let seg = self.segments.get(self.segment_of(offset));
-        let (line, col) = self.line_col(offset);
-        match seg {
-            Some(s) if s.start > 0 => {
-                let (first, _) = self.line_col(s.start);
-                (s.name.as_str(), line + 1 - first, col)
-            }
-            _ => (self.name.as_str(), line, col),
-        }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -242,7 +225,8 @@ mod tests {
         f.append("lib.bt", "x\ny");
         assert_eq!(f.segments().len(), 2);
         let y = f.text.rfind('y').unwrap_or(0);
-        assert_eq!(f.location(y), ("lib.bt", 2, 1));
-        assert_eq!(f.location(2), ("main.bt", 2, 1));
+        assert_eq!(f.segment_of(y), 1);
+        assert_eq!(f.segment_of(2), 0);
+        assert_eq!(&f.text[f.segments()[1].start..], "x\ny");
     }
 }

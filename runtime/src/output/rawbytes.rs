@@ -82,11 +82,12 @@ mod tests {
     fn invalid_bytes_round_trip_through_a_string() {
         let bytes = b"a\xffb\xc3\xa9\x80".as_slice();
         let s = escape(bytes);
-        assert_eq!(s.chars().count(), 6);
+        // `a`, a stand-in, `b`, `é`, a stand-in.
+        assert_eq!(s.chars().count(), 5);
         let mut out = Vec::new();
         Unescape::new(&mut out)
             .write_all(format!("[{s:>8}]").as_bytes())
             .ok();
-        assert_eq!(out, b"[  a\xffb\xc3\xa9\x80]");
+        assert_eq!(out, b"[   a\xffb\xc3\xa9\x80]");
     }
 }
