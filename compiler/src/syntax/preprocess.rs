@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 /// The codes of the problems found here, which are about a macro's use
 /// itself (the renderer adds no "in the expansion of" note to them).
-pub const CODES: &[&str] = &["E0344", "E0345", "E0346", "E0347", "W0050"];
+pub const CODES: &[&str] = &["E0344", "E0345", "E0346", "E0347", "W0050", "W0051"];
 
 /// How deeply a macro's expansion may use further macros.
 const MAX_DEPTH: usize = 32;
@@ -233,12 +233,24 @@ impl Pre {
             }
             _ if !active => {}
             "include" => {
-                let ok = (rest.starts_with('<') && rest.ends_with('>'))
-                    || (rest.len() >= 2 && rest.starts_with('"') && rest.ends_with('"'));
-                if !ok {
+                let system = rest.starts_with('<') && rest.ends_with('>');
+                let local = rest.len() >= 2 && rest.starts_with('"') && rest.ends_with('"');
+                if !system && !local {
                     self.diags.push(
                         Diagnostic::error("E0344", "malformed `#include`", span)
                             .label("expected `<file.h>` or `\"file.h\"`"),
+                    );
+                } else if local {
+                    // A system header only brings kernel types, which BTF
+                    // has; a local one may hold the script's own macros.
+                    self.diags.push(
+                        Diagnostic::warning(
+                            "W0051",
+                            format!("{rest} is not read"),
+                            span,
+                        )
+                        .label("skipped")
+                        .help("ferrotrace takes types from the kernel's BTF and does not read headers: put the macros this script needs in `#define` lines of its own"),
                     );
                 }
             }
