@@ -25,6 +25,30 @@ pub fn escape(bytes: &[u8]) -> String {
     out
 }
 
+/// A byte as a character of a `String`: ASCII as it is, any other byte
+/// as its stand-in (C's `%c` prints the byte itself).
+pub fn byte_char(b: u8) -> char {
+    if b.is_ascii() {
+        char::from(b)
+    } else {
+        char::from_u32(BASE + u32::from(b)).unwrap_or(char::REPLACEMENT_CHARACTER)
+    }
+}
+
+/// How many bytes a character takes in the output: one for a stand-in.
+pub fn out_len(c: char) -> usize {
+    if (BASE..=BASE + 0xFF).contains(&u32::from(c)) {
+        1
+    } else {
+        c.len_utf8()
+    }
+}
+
+/// How many bytes `s` takes in the output, as C's printf counts widths.
+pub fn raw_len(s: &str) -> usize {
+    s.chars().map(out_len).sum()
+}
+
 /// Whether `b[i..]` starts with the UTF-8 form of a stand-in character
 /// (`F4 8F BC..BF 80..BF`); returns the byte it stands for.
 fn stand_in(b: &[u8]) -> Option<u8> {
@@ -84,10 +108,29 @@ mod tests {
         let s = escape(bytes);
         // `a`, a stand-in, `b`, `é`, a stand-in.
         assert_eq!(s.chars().count(), 5);
+        // Output bytes: `a`, 0xff, `b`, two for `é`, 0x80.
+        assert_eq!(raw_len(&s), 6);
         let mut out = Vec::new();
         Unescape::new(&mut out)
-            .write_all(format!("[{s:>8}]").as_bytes())
+            .write_all(format!("[{s}{}]", byte_char(0xfe)).as_bytes())
             .ok();
-        assert_eq!(out, b"[   a\xffb\xc3\xa9\x80]");
+        assert_eq!(out, b"[a\xffb\xc3\xa9\x80\xfe]");
+    }
+
+    #[test]
+    fn printf_widths_and_precisions_count_raw_bytes() {
+        use crate::output::{format_printf, Value};
+        let text = format_printf(
+            "[%4s|%.2s|%c|%-3s]",
+            &[
+                Value::Str(escape(b"\xff")),
+                Value::Str(escape(b"a\xffb")),
+                Value::UInt(0xfe),
+                Value::Str(escape(b"\x80")),
+            ],
+        );
+        let mut out = Vec::new();
+        Unescape::new(&mut out).write_all(text.as_bytes()).ok();
+        assert_eq!(out, b"[   \xff|a\xff|\xfe|\x80  ]");
     }
 }
