@@ -79,6 +79,30 @@ fn records_are_json_objects() {
 }
 
 #[test]
+fn record_keys_work_in_loops_and_map_functions() {
+    if !kernel_available() {
+        return;
+    }
+    let script = r#"BEGIN {
+  @k[(name = "a", n = 1)] = 5;
+  @k[(name = "b", n = 2)] = 6;
+  for ($kv : @k) { printf("%s %d %d\n", $kv.0.name, $kv.0.n, $kv.1); }
+  if (has_key(@k, (name = "a", n = 1))) { printf("has\n"); }
+  delete(@k, (name = "b", n = 2));
+  exit();
+}"#;
+    let out = text(&["-q", "-e", script]);
+    // Hash order decides the loop's order.
+    let mut lines: Vec<&str> = out.lines().take(2).collect();
+    lines.sort_unstable();
+    assert_eq!(lines, ["a 1 5", "b 2 6"]);
+    assert!(
+        out.ends_with("has\n\n\n@k[name = a, n = 1]: 5\n"),
+        "{out}"
+    );
+}
+
+#[test]
 fn imported_macros_maps_and_probes_run() {
     if !kernel_available() {
         return;
