@@ -96,10 +96,7 @@ fn record_keys_work_in_loops_and_map_functions() {
     let mut lines: Vec<&str> = out.lines().take(2).collect();
     lines.sort_unstable();
     assert_eq!(lines, ["a 1 5", "b 2 6"]);
-    assert!(
-        out.ends_with("has\n\n\n@k[name = a, n = 1]: 5\n"),
-        "{out}"
-    );
+    assert!(out.ends_with("has\n\n\n@k[name = a, n = 1]: 5\n"), "{out}");
 }
 
 #[test]
@@ -156,10 +153,12 @@ fn preprocessor_macros_expand() {
 #endif
 #ifndef LIMIT
 this line is dropped
+#elif LIMIT > 2 && defined(ADD)
+#define BIG 1
 #endif
-BEGIN { printf("%d %d %d %s\n", LIMIT, ADD(LIMIT, 10), HAVE, "LIMIT"); exit(); }
+BEGIN { printf("%d %d %d %d %s\n", LIMIT, ADD(LIMIT, 10), HAVE, BIG, "LIMIT"); exit(); }
 "#;
-    assert_eq!(text(&["-q", "-e", script]), "3 13 1 LIMIT\n\n\n");
+    assert_eq!(text(&["-q", "-e", script]), "3 13 1 1 LIMIT\n\n\n");
 }
 
 #[test]

@@ -2,8 +2,9 @@
 //! (no clang): `#include` lines and `#pragma`s are accepted and skipped (kernel
 //! types come from BTF), `#define NAME value` and `#define F(a, b) ((a) + (b))` macros
 //! are expanded token by token in the program text after their definition
-//! (`#undef` ends one), and `#ifdef`/`#ifndef`/`#if 0|1`/`#else`/`#endif`
-//! keep or drop lines. `BPFTRACE_HAVE_BTF` is predefined, as in bpftrace.
+//! (`#undef` ends one), and `#ifdef`/`#ifndef`/`#if`/`#elif`/`#else`/
+//! `#endif` keep or drop lines (conditions of integers, macro names,
+//! `defined`, `!`, `&&`, `||`, comparisons, `+` and `-`). `BPFTRACE_HAVE_BTF` is predefined, as in bpftrace.
 //!
 //! Directive lines and dropped lines become blanks of the same length, and
 //! an expansion is padded with the newlines its use spanned, so every line
@@ -194,30 +195,24 @@ impl Pre {
                 });
             }
             "if" => {
-                let keep = match rest {
-                    "0" => false,
-                    "1" => true,
-                    _ => {
-                        if active {
-                            self.diags.push(
-                                Diagnostic::error(
-                                    "E0344",
-                                    "`#if` conditions other than 0 and 1 are not supported",
-                                    span,
-                                )
-                                .label("condition not evaluated")
-                                .help("use `#ifdef NAME` or `#ifndef NAME`"),
-                            );
-                        }
-                        false
-                    }
-                };
+                let keep = active && self.condition(rest, span);
                 conds.push(Cond {
                     active: active && keep,
                     taken: keep,
                     outer: active,
                     span,
                 });
+            }
+            "elif" => {
+                let Some(outer) = conds.last().map(|c| c.outer && !c.taken) else {
+                    self.unmatched(span, "#elif");
+                    return;
+                };
+                let keep = outer && self.condition(rest, span);
+                if let Some(c) = conds.last_mut() {
+                    c.active = keep;
+                    c.taken |= keep;
+                }
             }
             "else" => match conds.last_mut() {
                 Some(c) => {
@@ -269,8 +264,31 @@ impl Pre {
                     span,
                 )
                 .label("ignored")
-                .help("ferrotrace handles `#include`, `#define`, `#undef`, `#ifdef`, `#ifndef`, `#if 0|1`, `#else` and `#endif`"),
+                .help("ferrotrace handles `#include`, `#define`, `#undef`, `#ifdef`, `#ifndef`, `#if`, `#elif`, `#else` and `#endif`"),
             ),
+        }
+    }
+
+    /// Evaluates an `#if`/`#elif` condition; one it cannot evaluate is
+    /// reported and counts as false.
+    fn condition(&mut self, text: &str, span: Span) -> bool {
+        let tokens = cond_tokens(text);
+        let mut eval = CondEval {
+            macros: &self.macros,
+            tokens: &tokens,
+            pos: 0,
+            depth: 0,
+        };
+        match eval.or().filter(|_| eval.pos == tokens.len()) {
+            Some(v) => v != 0,
+            None => {
+                self.diags.push(
+                    Diagnostic::error("E0344", "cannot evaluate this `#if` condition", span)
+                        .label("condition not understood")
+                        .help("conditions may use integers, macro names, `defined(NAME)`, `!`, `&&`, `||`, comparisons, `+`, `-` and parentheses"),
+                );
+                false
+            }
         }
     }
 
@@ -483,6 +501,158 @@ impl Pre {
     }
 }
 
+/// The tokens of an `#if` condition: numbers, names and operators.
+fn cond_tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c.is_ascii_alphanumeric() || c == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            out.push(text[start..i].to_string());
+        } else if b[i..].starts_with(b"//") {
+            break;
+        } else {
+            let two = text.get(i..i + 2).unwrap_or("");
+            let len = if ["&&", "||", "==", "!=", "<=", ">="].contains(&two) {
+                2
+            } else {
+                1
+            };
+            out.push(text.get(i..i + len).unwrap_or("").to_string());
+            i += len;
+        }
+    }
+    out
+}
+
+/// A recursive-descent evaluator of `#if` conditions; `None` when the
+/// condition is not understood.
+struct CondEval<'a> {
+    macros: &'a HashMap<String, Macro>,
+    tokens: &'a [String],
+    pos: usize,
+    depth: usize,
+}
+
+impl CondEval<'_> {
+    fn peek(&self) -> Option<&str> {
+        self.tokens.get(self.pos).map(String::as_str)
+    }
+
+    fn eat(&mut self, t: &str) -> bool {
+        let hit = self.peek() == Some(t);
+        if hit {
+            self.pos += 1;
+        }
+        hit
+    }
+
+    fn or(&mut self) -> Option<i64> {
+        let mut v = self.and()?;
+        while self.eat("||") {
+            let r = self.and()?;
+            v = i64::from(v != 0 || r != 0);
+        }
+        Some(v)
+    }
+
+    fn and(&mut self) -> Option<i64> {
+        let mut v = self.compare()?;
+        while self.eat("&&") {
+            let r = self.compare()?;
+            v = i64::from(v != 0 && r != 0);
+        }
+        Some(v)
+    }
+
+    fn compare(&mut self) -> Option<i64> {
+        let l = self.sum()?;
+        for op in ["==", "!=", "<=", ">=", "<", ">"] {
+            if self.eat(op) {
+                let r = self.sum()?;
+                return Some(i64::from(match op {
+                    "==" => l == r,
+                    "!=" => l != r,
+                    "<=" => l <= r,
+                    ">=" => l >= r,
+                    "<" => l < r,
+                    _ => l > r,
+                }));
+            }
+        }
+        Some(l)
+    }
+
+    fn sum(&mut self) -> Option<i64> {
+        let mut v = self.unary()?;
+        loop {
+            if self.eat("+") {
+                v = v.wrapping_add(self.unary()?);
+            } else if self.eat("-") {
+                v = v.wrapping_sub(self.unary()?);
+            } else {
+                return Some(v);
+            }
+        }
+    }
+
+    fn unary(&mut self) -> Option<i64> {
+        if self.eat("!") {
+            return Some(i64::from(self.unary()? == 0));
+        }
+        if self.eat("-") {
+            return Some(self.unary()?.wrapping_neg());
+        }
+        if self.eat("(") {
+            let v = self.or()?;
+            return self.eat(")").then_some(v);
+        }
+        let tok = self.peek()?.to_string();
+        self.pos += 1;
+        if tok == "defined" {
+            let paren = self.eat("(");
+            let name = self.peek()?.to_string();
+            self.pos += 1;
+            if paren && !self.eat(")") {
+                return None;
+            }
+            return Some(i64::from(self.macros.contains_key(&name)));
+        }
+        if tok.starts_with(|c: char| c.is_ascii_digit()) {
+            let digits = tok.trim_end_matches(['u', 'U', 'l', 'L']);
+            return match digits
+                .strip_prefix("0x")
+                .or_else(|| digits.strip_prefix("0X"))
+            {
+                Some(hex) => i64::from_str_radix(hex, 16).ok(),
+                None => digits.parse().ok(),
+            };
+        }
+        // A macro's value, evaluated in turn; an unknown name is 0, as in C.
+        let Some(m) = self.macros.get(&tok).filter(|m| m.params.is_none()) else {
+            return Some(0);
+        };
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        let tokens = cond_tokens(&m.body);
+        let mut inner = CondEval {
+            macros: self.macros,
+            tokens: &tokens,
+            pos: 0,
+            depth: self.depth + 1,
+        };
+        inner.or().filter(|_| inner.pos == tokens.len())
+    }
+}
+
 /// Replaces each parameter identifier in `body` by its argument.
 fn substitute(body: &str, params: &[String], args: &[String]) -> String {
     let mut out = String::with_capacity(body.len());
@@ -678,6 +848,18 @@ mod tests {
         assert!(src.text.contains("@a = 1"));
         assert!(!src.text.contains("nope"));
         assert!(src.text.contains("@b = A"));
+    }
+
+    #[test]
+    fn if_and_elif_conditions_are_evaluated() {
+        let (src, diags) = run(
+            "#define V 3\n#if defined(V) && V >= 2 && !defined(W)\n#define A 1\n#elif 1\n#define A 2\n#endif\n#if V == 4\n#define B 1\n#elif (V - 1) == 2 || X\n#define B 2\n#else\n#define B 3\n#endif\nBEGIN { @ = A + B }\n",
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(src.text.contains("@ = 1 + 2"), "{}", src.text);
+        let (_, diags) = run("#if 1 +\n#endif\n");
+        let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0344"]);
     }
 
     #[test]
