@@ -299,3 +299,20 @@ fn file_names_that_are_not_utf8_print_byte_for_byte() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn cat_reads_a_non_utf8_path_and_prints_its_bytes() {
+    if !kernel_available() {
+        return;
+    }
+    let dir = format!("/tmp/ferrotrace-e2e-lang2-cat-{}", std::process::id());
+    let _ = std::fs::create_dir_all(&dir);
+    let mut name = dir.clone().into_bytes();
+    name.extend_from_slice(b"/c\xfe");
+    let path = std::path::PathBuf::from(std::ffi::OsString::from_vec(name));
+    let _ = std::fs::write(&path, b"a\xffb\n");
+    let script = format!("BEGIN {{ cat(\"%s\", \"{dir}/c\\xfe\"); exit(); }}");
+    let out = stdout(&["-q", "-e", &script]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out, b"a\xffb\n\n\n");
+}

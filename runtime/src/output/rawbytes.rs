@@ -58,6 +58,13 @@ fn stand_in(b: &[u8]) -> Option<u8> {
     }
 }
 
+/// The bytes a `String` stands for: stand-ins back to their raw bytes.
+pub fn unescape(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = Unescape::new(&mut out).write_all(s.as_bytes());
+    out
+}
+
 /// Writes its input to `W` with every stand-in character replaced by the
 /// raw byte it stands for.
 pub struct Unescape<W: Write> {
