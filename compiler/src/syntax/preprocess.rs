@@ -22,6 +22,9 @@ pub const CODES: &[&str] = &["E0344", "E0345", "E0346", "E0347", "W0050", "W0051
 /// How deeply a macro's expansion may use further macros.
 const MAX_DEPTH: usize = 32;
 
+/// How deeply operators and parentheses may nest in an `#if` condition.
+const MAX_NEST: usize = 256;
+
 /// Expands the preprocessor lines of `source`'s last segment (the script,
 /// or the file just imported). Returns the problems found.
 pub fn preprocess_last(source: &mut SourceFile) -> Vec<Diagnostic> {
@@ -278,6 +281,7 @@ impl Pre {
             tokens: &tokens,
             pos: 0,
             depth: 0,
+            nest: 0,
         };
         match eval.or().filter(|_| eval.pos == tokens.len()) {
             Some(v) => v != 0,
@@ -538,7 +542,10 @@ struct CondEval<'a> {
     macros: &'a HashMap<String, Macro>,
     tokens: &'a [String],
     pos: usize,
+    /// How deeply macro values are being evaluated.
     depth: usize,
+    /// How deeply unary operators and parentheses nest.
+    nest: usize,
 }
 
 impl CondEval<'_> {
@@ -604,6 +611,17 @@ impl CondEval<'_> {
     }
 
     fn unary(&mut self) -> Option<i64> {
+        self.nest += 1;
+        let v = if self.nest > MAX_NEST {
+            None
+        } else {
+            self.operand()
+        };
+        self.nest -= 1;
+        v
+    }
+
+    fn operand(&mut self) -> Option<i64> {
         if self.eat("!") {
             return Some(i64::from(self.unary()? == 0));
         }
@@ -648,6 +666,7 @@ impl CondEval<'_> {
             tokens: &tokens,
             pos: 0,
             depth: self.depth + 1,
+            nest: self.nest,
         };
         inner.or().filter(|_| inner.pos == tokens.len())
     }
