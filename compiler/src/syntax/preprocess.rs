@@ -22,6 +22,13 @@ pub const CODES: &[&str] = &["E0344", "E0345", "E0346", "E0347", "W0050", "W0051
 /// How deeply a macro's expansion may use further macros.
 const MAX_DEPTH: usize = 32;
 
+/// How much text all expansions of one file may produce together (macros
+/// that use others twice grow exponentially).
+const MAX_EXPANSION: usize = 1 << 20;
+
+/// How many macro values one `#if` condition may evaluate.
+const MAX_COND_MACROS: usize = 10_000;
+
 /// How deeply operators and parentheses may nest in an `#if` condition.
 const MAX_NEST: usize = 256;
 
@@ -96,6 +103,11 @@ struct Pre {
     /// The macro use being expanded at the top level: problems found
     /// inside macro bodies are reported there.
     top_use: (usize, usize),
+    /// Bytes produced by expansions so far, against `MAX_EXPANSION`.
+    expanded: usize,
+    /// Set once an expansion ran too deep or too long: nothing more is
+    /// expanded, so the work stays bounded.
+    gave_up: bool,
 }
 
 /// One open `#if`-family block.
@@ -125,6 +137,8 @@ impl Pre {
             events: Vec::new(),
             diags: Vec::new(),
             top_use: (0, 0),
+            expanded: 0,
+            gave_up: false,
         }
     }
 
@@ -276,12 +290,14 @@ impl Pre {
     /// reported and counts as false.
     fn condition(&mut self, text: &str, span: Span) -> bool {
         let tokens = cond_tokens(text);
+        let evaluated = std::cell::Cell::new(0);
         let mut eval = CondEval {
             macros: &self.macros,
             tokens: &tokens,
             pos: 0,
             depth: 0,
             nest: 0,
+            evaluated: &evaluated,
         };
         match eval.or().filter(|_| eval.pos == tokens.len()) {
             Some(v) => v != 0,
@@ -401,20 +417,22 @@ impl Pre {
         depth: usize,
     ) -> Option<(String, usize)> {
         let name = &text[start..end];
-        if disabled.iter().any(|d| d == name) {
+        if self.gave_up || disabled.iter().any(|d| d == name) {
             return None;
         }
         // Offsets inside a macro body mean nothing to the user: report at
         // the use in the script.
-        let at = |close: usize| {
+        let top_use = self.top_use;
+        let at = move |close: usize| {
             if depth == 0 {
                 (start, close)
             } else {
-                self.top_use
+                top_use
             }
         };
         let m = self.macros.get(name)?.clone();
         if depth >= MAX_DEPTH {
+            self.gave_up = true;
             self.diags.push(
                 Diagnostic::error("E0347", format!("macro `{name}` expands too deeply"), {
                     let (a, b) = at(end);
@@ -483,6 +501,24 @@ impl Pre {
         disabled.push(name.to_string());
         let expanded = self.expand_nested(&body, disabled, depth + 1);
         disabled.pop();
+        self.expanded = self.expanded.saturating_add(expanded.len());
+        if self.gave_up {
+            return Some(("0".to_string(), end));
+        }
+        if self.expanded > MAX_EXPANSION {
+            self.gave_up = true;
+            let (a, b) = at(end);
+            self.diags.push(
+                Diagnostic::error(
+                    "E0347",
+                    format!("macro `{name}` expands to more than 1 MiB of text"),
+                    self.span(a, b),
+                )
+                .label("expansion stopped here")
+                .help("a macro that uses another several times doubles its text at every level"),
+            );
+            return Some(("0".to_string(), end));
+        }
         Some((expanded, end))
     }
 
@@ -546,6 +582,9 @@ struct CondEval<'a> {
     depth: usize,
     /// How deeply unary operators and parentheses nest.
     nest: usize,
+    /// Macro values evaluated so far for this condition (macros using
+    /// others several times would otherwise take exponential time).
+    evaluated: &'a std::cell::Cell<usize>,
 }
 
 impl CondEval<'_> {
@@ -657,7 +696,8 @@ impl CondEval<'_> {
         let Some(m) = self.macros.get(&tok).filter(|m| m.params.is_none()) else {
             return Some(0);
         };
-        if self.depth >= MAX_DEPTH {
+        self.evaluated.set(self.evaluated.get() + 1);
+        if self.depth >= MAX_DEPTH || self.evaluated.get() > MAX_COND_MACROS {
             return None;
         }
         let tokens = cond_tokens(&m.body);
@@ -667,6 +707,7 @@ impl CondEval<'_> {
             pos: 0,
             depth: self.depth + 1,
             nest: self.nest,
+            evaluated: self.evaluated,
         };
         inner.or().filter(|_| inner.pos == tokens.len())
     }
@@ -870,12 +911,45 @@ mod tests {
     }
 
     #[test]
+    fn exponential_expansion_stops() {
+        let mut text = String::from("#define M0 x x\n");
+        for i in 1..30 {
+            text.push_str(&format!("#define M{i} M{} M{}\n", i - 1, i - 1));
+        }
+        text.push_str("BEGIN { @ = M29 }\n");
+        let (src, diags) = run(&text);
+        let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0347"]);
+        assert!(src.text.len() < 4 * MAX_EXPANSION);
+    }
+
+    #[test]
+    fn deep_fan_out_stops_at_the_first_too_deep_use() {
+        let mut text = String::from("#define M0 x\n");
+        for i in 1..60 {
+            text.push_str(&format!("#define M{i} M{} M{}\n", i - 1, i - 1));
+        }
+        text.push_str("BEGIN { @ = M59 }\n");
+        let (_, diags) = run(&text);
+        let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0347"]);
+    }
+
+    #[test]
     fn if_and_elif_conditions_are_evaluated() {
         let (src, diags) = run(
             "#define V 3\n#if defined(V) && V >= 2 && !defined(W)\n#define A 1\n#elif 1\n#define A 2\n#endif\n#if V == 4\n#define B 1\n#elif (V - 1) == 2 || X\n#define B 2\n#else\n#define B 3\n#endif\nBEGIN { @ = A + B }\n",
         );
         assert!(diags.is_empty(), "{diags:?}");
         assert!(src.text.contains("@ = 1 + 2"), "{}", src.text);
+        let mut fan = String::from("#define C0 1\n");
+        for i in 1..40 {
+            fan.push_str(&format!("#define C{i} C{} + C{}\n", i - 1, i - 1));
+        }
+        fan.push_str("#if C39\n#endif\n");
+        let (_, diags) = run(&fan);
+        let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0344"]);
         let (_, diags) = run("#if 1 +\n#endif\n");
         let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
         assert_eq!(codes, ["E0344"]);
