@@ -65,6 +65,17 @@ pub fn unescape(s: &str) -> Vec<u8> {
     out
 }
 
+/// Compares two strings by the bytes they stand for, like `strcmp`.
+pub fn cmp_bytes(a: &str, b: &str) -> std::cmp::Ordering {
+    // Only a stand-in starts with 0xF4 0x8F 0xBC..0xBF; without one the
+    // text's own bytes are the raw bytes.
+    if a.as_bytes().contains(&0xF4) || b.as_bytes().contains(&0xF4) {
+        unescape(a).cmp(&unescape(b))
+    } else {
+        a.as_bytes().cmp(b.as_bytes())
+    }
+}
+
 /// Writes its input to `W` with every stand-in character replaced by the
 /// raw byte it stands for.
 pub struct Unescape<W: Write> {
@@ -122,6 +133,16 @@ mod tests {
             .write_all(format!("[{s}{}]", byte_char(0xfe)).as_bytes())
             .ok();
         assert_eq!(out, b"[a\xffb\xc3\xa9\x80\xfe]");
+    }
+
+    #[test]
+    fn strings_sort_by_their_raw_bytes() {
+        // 0x80 sorts before `é` (0xC3 0xA9), 0xFF after it.
+        let low = escape(b"\x80");
+        let high = escape(b"\xff");
+        assert_eq!(cmp_bytes(&low, "é"), std::cmp::Ordering::Less);
+        assert_eq!(cmp_bytes(&high, "é"), std::cmp::Ordering::Greater);
+        assert_eq!(cmp_bytes("a", "b"), std::cmp::Ordering::Less);
     }
 
     #[test]

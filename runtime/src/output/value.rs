@@ -83,7 +83,7 @@ impl Value {
 /// with the first element primary.
 pub fn cmp_values(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
-        (Value::Str(x), Value::Str(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Value::Str(x), Value::Str(y)) => super::rawbytes::cmp_bytes(x, y),
         (Value::Tuple(x), Value::Tuple(y)) => cmp_value_lists(x, y),
         (Value::Record(x), Value::Record(y)) => x
             .iter()
