@@ -35,7 +35,7 @@ fn fixture(rel: &str) -> String {
 
 const RECORDS: &str = r#"BEGIN {
   $r = (name = "x", size = 2);
-  printf("%s %d|%s\n", $r.name, $r.size, $r);
+  printf("%s %d|%s|%d\n", $r.name, $r.size, $r, $r.1);
   print($r);
   if ($r == (name = "x", size = 2)) { printf("equal\n"); }
   @m[1] = (name = "abc", size = 7);
@@ -51,7 +51,7 @@ fn records_print_like_bpftrace() {
     }
     assert_eq!(
         text(&["-q", "-e", RECORDS]),
-        "x 2|(name = x, size = 2)\n(name = x, size = 2)\nequal\n\n\n\
+        "x 2|(name = x, size = 2)|2\n(name = x, size = 2)\nequal\n\n\n\
          @k[name = k, size = 3]: 5\n\
          @m[1]: (name = abc, size = 7)\n\
          @n: (a = 1, b = (c = z, d = -1))\n"
@@ -68,7 +68,7 @@ fn records_are_json_objects() {
     assert_eq!(
         lines,
         [
-            r#"{"type": "printf", "data": "x 2|(name = x, size = 2)\n"}"#,
+            r#"{"type": "printf", "data": "x 2|(name = x, size = 2)|2\n"}"#,
             r#"{"type": "value", "data": {"name": "x", "size": 2}}"#,
             r#"{"type": "printf", "data": "equal\n"}"#,
             r#"{"type": "map", "data": {"@k": {"name=k,size=3": 5}}}"#,
