@@ -25,6 +25,17 @@ fn text(args: &[&str]) -> String {
     String::from_utf8_lossy(&stdout(args)).into_owned()
 }
 
+/// A fresh directory for test `tag` and the bytes of the path of `file`
+/// inside it (a file name that need not be UTF-8).
+fn raw_path(tag: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let dir = format!("/tmp/ferrotrace-e2e-lang2-{tag}-{}", std::process::id());
+    let _ = std::fs::create_dir_all(&dir);
+    let mut name = dir.clone().into_bytes();
+    name.push(b'/');
+    name.extend_from_slice(file);
+    (dir, name)
+}
+
 fn fixture(rel: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
@@ -228,10 +239,7 @@ fn file_names_that_are_not_utf8_print_byte_for_byte() {
     if !kernel_available() {
         return;
     }
-    let dir = format!("/tmp/ferrotrace-e2e-lang2-{}", std::process::id());
-    let _ = std::fs::create_dir_all(&dir);
-    let mut name = dir.clone().into_bytes();
-    name.extend_from_slice(b"/n\xffx");
+    let (dir, name) = raw_path("open", b"n\xffx");
     let literal = format!("{dir}/n\\xffx");
     let script = format!(
         "tracepoint:syscalls:sys_enter_openat /str(args.filename) == \"{literal}\"/ {{ printf(\"<%s>\\n\", str(args.filename)); @[str(args.filename)] = count(); exit(); }}"
@@ -305,10 +313,7 @@ fn cat_reads_a_non_utf8_path_and_prints_its_bytes() {
     if !kernel_available() {
         return;
     }
-    let dir = format!("/tmp/ferrotrace-e2e-lang2-cat-{}", std::process::id());
-    let _ = std::fs::create_dir_all(&dir);
-    let mut name = dir.clone().into_bytes();
-    name.extend_from_slice(b"/c\xfe");
+    let (dir, name) = raw_path("cat", b"c\xfe");
     let path = std::path::PathBuf::from(std::ffi::OsString::from_vec(name));
     let _ = std::fs::write(&path, b"a\xffb\n");
     let script = format!("BEGIN {{ cat(\"%s\", \"{dir}/c\\xfe\"); exit(); }}");

@@ -910,14 +910,20 @@ mod tests {
         assert!(src.text.contains("@b = A"));
     }
 
-    #[test]
-    fn exponential_expansion_stops() {
-        let mut text = String::from("#define M0 x x\n");
-        for i in 1..30 {
+    /// `M0` is `leaf`; each `Mi` uses `M(i-1)` twice, up to `M(levels-1)`,
+    /// which the script uses.
+    fn fan_out(leaf: &str, levels: usize) -> String {
+        let mut text = format!("#define M0 {leaf}\n");
+        for i in 1..levels {
             text.push_str(&format!("#define M{i} M{} M{}\n", i - 1, i - 1));
         }
-        text.push_str("BEGIN { @ = M29 }\n");
-        let (src, diags) = run(&text);
+        text.push_str(&format!("BEGIN {{ @ = M{} }}\n", levels - 1));
+        text
+    }
+
+    #[test]
+    fn exponential_expansion_stops() {
+        let (src, diags) = run(&fan_out("x x", 30));
         let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
         assert_eq!(codes, ["E0347"]);
         assert!(src.text.len() < 4 * MAX_EXPANSION);
@@ -925,12 +931,7 @@ mod tests {
 
     #[test]
     fn deep_fan_out_stops_at_the_first_too_deep_use() {
-        let mut text = String::from("#define M0 x\n");
-        for i in 1..60 {
-            text.push_str(&format!("#define M{i} M{} M{}\n", i - 1, i - 1));
-        }
-        text.push_str("BEGIN { @ = M59 }\n");
-        let (_, diags) = run(&text);
+        let (_, diags) = run(&fan_out("x", 60));
         let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
         assert_eq!(codes, ["E0347"]);
     }
