@@ -6,6 +6,7 @@
 pub mod bpf;
 pub mod btf;
 pub mod buffering;
+pub mod cgroups;
 pub mod child;
 pub mod cli;
 pub mod elf_symbols;
@@ -19,7 +20,9 @@ pub mod params;
 pub mod session;
 pub mod signals;
 pub mod symbolize;
+pub mod testmode;
 pub mod tracefs;
 pub mod unsafe_actions;
 pub mod usdt;
+pub mod user_data;
 pub mod user_listing;
