@@ -274,6 +274,13 @@ pub enum Type {
     },
     /// `(a, b, ...)`: elements at the offsets of `tuple_layout`.
     Tuple(Vec<Type>),
+    /// `(name = a, size = b)`: a record (named tuple), laid out like the
+    /// tuple of its `elems`; `names[i]` names `elems[i]`. Two records are
+    /// the same type only with the same names in the same order.
+    Record {
+        names: Vec<String>,
+        elems: Vec<Type>,
+    },
     /// A stack recorded by `kstack`/`ustack` (see `ValueKind::Stack`).
     Stack(StackType),
     /// An address printed as a symbol: `ksym(addr)` (kernel) or
@@ -356,8 +363,16 @@ impl Type {
             Type::Stack(s) => stack_value_size(s.kind),
             Type::Symbol(kind) => stack_value_size(*kind),
             Type::Named(_) => 8,
-            Type::Tuple(elems) => tuple_layout(elems).1,
+            Type::Tuple(elems) | Type::Record { elems, .. } => tuple_layout(elems).1,
             Type::Data(d) => d.size(),
+        }
+    }
+
+    /// The elements of a tuple or a record, which share one layout.
+    pub fn tuple_elems(&self) -> Option<&[Type]> {
+        match self {
+            Type::Tuple(elems) | Type::Record { elems, .. } => Some(elems),
+            _ => None,
         }
     }
 
@@ -367,7 +382,7 @@ impl Type {
         match self {
             Type::Int { .. } | Type::Ptr { .. } | Type::Bool | Type::Named(_) => 8,
             Type::Str(n) => n.saturating_add(7) / 8 * 8,
-            Type::Tuple(elems) => tuple_layout(elems).1,
+            Type::Tuple(elems) | Type::Record { elems, .. } => tuple_layout(elems).1,
             Type::Stack(s) => stack_value_size(s.kind),
             Type::Symbol(kind) => stack_value_size(*kind),
             Type::Data(d) => d.size().saturating_add(7) / 8 * 8,
@@ -390,6 +405,14 @@ impl fmt::Display for Type {
             }
             Type::Tuple(elems) => {
                 let parts: Vec<String> = elems.iter().map(Type::to_string).collect();
+                write!(f, "({})", parts.join(", "))
+            }
+            Type::Record { names, elems } => {
+                let parts: Vec<String> = names
+                    .iter()
+                    .zip(elems)
+                    .map(|(n, t)| format!("{n} = {t}"))
+                    .collect();
                 write!(f, "({})", parts.join(", "))
             }
             Type::Stack(s) => {

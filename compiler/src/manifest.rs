@@ -366,6 +366,12 @@ pub enum ValueKind {
     Tuple {
         fields: Vec<Field>,
     },
+    /// A record (named tuple): laid out like a tuple, `names[i]` naming
+    /// `fields[i]`; printed `(name = x, size = 2)`, a JSON object.
+    Record {
+        fields: Vec<Field>,
+        names: Vec<String>,
+    },
     /// A stack recorded by `kstack`/`ustack`: an `i64` stack id into the
     /// `MapRole::Stacks` map of this kind and limit, followed for user
     /// stacks by the `u64` pid whose address space the frames belong to.
@@ -399,7 +405,7 @@ impl ValueKind {
             ValueKind::Bool => 1,
             ValueKind::Str { len } => *len,
             ValueKind::Pointer | ValueKind::Named { .. } => 8,
-            ValueKind::Tuple { fields } => fields
+            ValueKind::Tuple { fields } | ValueKind::Record { fields, .. } => fields
                 .iter()
                 .map(|f| f.offset + f.kind.size().div_ceil(8) * 8)
                 .max()

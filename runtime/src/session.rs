@@ -72,7 +72,10 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."
             .to_string());
     };
-    let source = read_script(script)?;
+    let mut source = read_script(script)?;
+    let read = |path: &std::path::Path| std::fs::read_to_string(path);
+    let import_diags = syntax::imports::resolve(&mut source, &read);
+    report(&source, &import_diags)?;
     let mut options = crate::params::options(params, &cli.named)?;
     options.allow_unsafe = cli.unsafe_;
     options.target = target(cli)?;

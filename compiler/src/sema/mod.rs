@@ -23,6 +23,7 @@ mod mapfns;
 mod named;
 mod params;
 mod probes;
+mod records;
 mod scope;
 mod special_probes;
 mod stacks;
@@ -33,6 +34,7 @@ mod tuples;
 mod types;
 mod unsafe_fns;
 mod user_probes;
+mod widths;
 
 use crate::diagnostics::{has_errors, Diagnostic};
 use crate::ir::{self, Format, MapDef, MapId, Type};

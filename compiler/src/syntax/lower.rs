@@ -576,6 +576,22 @@ impl Lower<'_> {
                     .collect::<Option<Vec<_>>>()?;
                 ExprKind::Tuple(elems)
             }
+            Rule::record => {
+                let fields = p
+                    .into_inner()
+                    .map(|f| {
+                        let mut inner = f.into_inner();
+                        let name = inner.next()?;
+                        let name_span = self.span(&name);
+                        Some(super::ast::RecordField {
+                            name: name.as_str().to_string(),
+                            name_span,
+                            value: self.expr(inner.next()?)?,
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                ExprKind::Record(fields)
+            }
             Rule::sizeof_expr => {
                 let arg = p.into_inner().nth(1)?;
                 if arg.as_rule() == Rule::type_spec {

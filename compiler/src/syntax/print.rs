@@ -262,6 +262,13 @@ fn expr(out: &mut String, e: &Expr) {
             let _ = write!(out, "(tuple {sp}");
             children(out, elems.iter());
         }
+        ExprKind::Record(fields) => {
+            let _ = write!(out, "(record {sp}");
+            for f in fields {
+                let _ = write!(out, " {}=", f.name);
+                expr(out, &f.value);
+            }
+        }
         ExprKind::TupleIndex { base, index } => {
             let _ = write!(out, "(.{index} {sp} ");
             expr(out, base);

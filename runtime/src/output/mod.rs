@@ -7,7 +7,8 @@
 //! histogram buckets and labels, `order` sorts a map's entries into print
 //! order, `text` prints maps in bpftrace's text
 //! format and `json` as its JSON records, and `printer` sends output in the
-//! chosen format to the chosen writers. Everything here is pure: no
+//! chosen format to the chosen writers (`rawbytes` carries string bytes
+//! that are not UTF-8 through to the output unchanged). Everything here is pure: no
 //! kernel access, and output goes only to a caller-supplied writer or into
 //! returned strings.
 
@@ -21,6 +22,7 @@ pub mod names;
 pub mod order;
 pub mod printer;
 pub mod printf;
+pub mod rawbytes;
 pub mod stack;
 pub mod text;
 pub mod timefmt;

@@ -30,6 +30,8 @@ pub struct Printer<'w> {
 
 impl<'w> Printer<'w> {
     pub fn new(format: Format, out: Box<dyn Write + 'w>, err: Box<dyn Write + 'w>) -> Self {
+        // Strings' raw bytes (see `rawbytes`) are restored on the way out.
+        let out: Box<dyn Write + 'w> = Box::new(super::rawbytes::Unescape::new(out));
         Printer {
             format,
             out,
