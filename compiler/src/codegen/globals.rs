@@ -93,7 +93,8 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::SymbolOf(inner)
         | ExprKind::Strlen(inner)
         | ExprKind::Bswap(inner)
-        | ExprKind::Signal(inner) => expr_uses(inner, b),
+        | ExprKind::Signal(inner)
+        | ExprKind::Deref { addr: inner, .. } => expr_uses(inner, b),
         ExprKind::StrNcmp { lhs, rhs, .. }
         | ExprKind::StrStr {
             hay: lhs,

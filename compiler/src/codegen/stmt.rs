@@ -137,9 +137,12 @@ fn prologue<'a, 'ctx>(
     let mut stack = Vec::new();
     for t in &probe.locals {
         stack.push(match t {
-            Type::Str(_) | Type::Tuple(_) | Type::Stack(_) | Type::Symbol(_) | Type::Named(_) => {
-                None
-            }
+            Type::Str(_)
+            | Type::Tuple(_)
+            | Type::Struct(_)
+            | Type::Stack(_)
+            | Type::Symbol(_)
+            | Type::Named(_) => None,
             _ if in_memory => None,
             t => {
                 let ty = scalar_type(&em, t);
@@ -178,7 +181,7 @@ fn prologue<'a, 'ctx>(
                 g.em.store(ptr, ty.const_zero(), 8)?;
                 LocalSlot::Stack(ptr, ty)
             }
-            (Type::Str(_) | Type::Tuple(_), None) => {
+            (Type::Str(_) | Type::Tuple(_) | Type::Struct(_), None) => {
                 let n = t.size();
                 let buf = g.alloc(n)?;
                 g.em.zero(buf, round8(n))?;
@@ -344,7 +347,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// A scratch buffer holding `v` (of type `ty`) as a map value of `value_ty`.
     fn value_buffer(&mut self, value_ty: &Type, ty: &Type, v: Val<'ctx>) -> R<PointerValue<'ctx>> {
         match (value_ty, v) {
-            (Type::Tuple(_), Val::Str(p)) => Ok(p),
+            (Type::Tuple(_) | Type::Struct(_), Val::Str(p)) => Ok(p),
             (Type::Str(n), Val::Str(p)) if str_len(ty) == *n => Ok(p),
             (Type::Str(n), Val::Str(p)) => {
                 let buf = self.alloc(*n)?;

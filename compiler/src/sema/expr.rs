@@ -77,6 +77,8 @@ impl Checker<'_> {
                 arrow,
             } => self.field(base, field, *field_span, *arrow, span, scope),
             ast::ExprKind::Unary { op, operand } => self.unary(*op, operand, span, scope),
+            ast::ExprKind::Deref(_) | ast::ExprKind::Index { .. } => self.c_place_value(e, scope),
+            ast::ExprKind::Offsetof { ty, path } => self.offsetof(ty, path, span),
             ast::ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.expr(lhs, scope);
                 let r = self.expr(rhs, scope);
@@ -333,17 +335,9 @@ impl Checker<'_> {
         scope: &mut ProbeScope,
     ) -> Option<Expr> {
         if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
-            self.error(
-                Diagnostic::error(
-                    "E0212",
-                    "field access is only supported on `args` so far",
-                    span,
-                )
-                .label("not `args`"),
-            );
-            return None;
+            return self.c_field(base, field, arrow, span, scope);
         }
-        let Some((category, format)) = &scope.tracepoint else {
+        let Some((_, format)) = &scope.tracepoint else {
             self.error(
                 Diagnostic::error(
                     "E0206",
@@ -367,6 +361,15 @@ impl Checker<'_> {
             let all: Vec<_> = format.fields.iter().map(|f| f.name.as_str()).collect();
             d = d.note(format!("its fields are: {}", all.join(", ")));
             self.error(d);
+            return None;
+        };
+        if let Some(typed) = self.typed_arg(scope, field, f.offset, span) {
+            return Some(typed);
+        }
+        let Some((category, format)) = &scope.tracepoint else {
+            return None;
+        };
+        let Some(f) = format.fields.iter().find(|f| f.name == field) else {
             return None;
         };
         let ty = match types::tracepoint_field_type(category, f) {
@@ -455,6 +458,9 @@ impl Checker<'_> {
             if a.len() == b.len() {
                 return self.tuple_equality(op == Eq, l, r, span);
             }
+        }
+        if matches!(l.ty, Type::Ptr { .. }) || matches!(r.ty, Type::Ptr { .. }) {
+            return self.pointer_binary(op, l, r, span);
         }
         let comparison = matches!(op, Eq | Ne | Lt | Le | Gt | Ge);
         match (&l.ty, &r.ty) {

@@ -13,6 +13,7 @@ mod aggregate;
 mod cast;
 mod config;
 mod context;
+mod ctypes;
 mod expr;
 mod loops;
 mod macros;
@@ -173,6 +174,12 @@ struct Checker<'k> {
     /// Per probe (in output order), the local types the inference pass
     /// ended with.
     inferred_locals: Vec<Vec<Type>>,
+    /// C records looked up so far, by key (`None`: unknown).
+    c_records: HashMap<String, Option<std::rc::Rc<crate::ctypes::CRecord>>>,
+    /// The script's own C struct and union definitions, by name.
+    c_preamble: HashMap<String, crate::ctypes::CRecord>,
+    /// Printable layouts of struct values built so far, by record key.
+    struct_types: HashMap<String, std::rc::Rc<ir::StructType>>,
 }
 
 impl<'k> Checker<'k> {
@@ -195,6 +202,9 @@ impl<'k> Checker<'k> {
             macro_calls: 0,
             macro_depth: 0,
             inferred_locals: Vec::new(),
+            c_records: HashMap::new(),
+            c_preamble: HashMap::new(),
+            struct_types: HashMap::new(),
         }
     }
 

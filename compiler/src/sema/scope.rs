@@ -291,6 +291,9 @@ impl Checker<'_> {
             return Some(self.expr(e, scope)?.ty);
         }
         let base = match t.name.as_str() {
+            name if self.c_type_name(name, t.span).is_some() => {
+                self.c_type_name(name, t.span)??
+            }
             "bool" => Type::Bool,
             "string" => Type::Str(self.settings.max_strlen),
             name => match int_type(name) {
@@ -304,7 +307,7 @@ impl Checker<'_> {
                 }
             },
         };
-        if t.pointer_depth > 0 {
+        if t.pointer_depth > 0 && matches!(base, Type::Str(_)) {
             self.error(
                 Diagnostic::error("E0216", "pointer types are not supported here yet", t.span)
                     .label("pointer type")
@@ -312,7 +315,15 @@ impl Checker<'_> {
             );
             return None;
         }
-        Some(base)
+        let space = if scope.user.is_some() {
+            crate::ir::AddrSpace::User
+        } else {
+            crate::ir::AddrSpace::Kernel
+        };
+        Some((0..t.pointer_depth).fold(base, |t, _| Type::Ptr {
+            pointee: Box::new(t),
+            space,
+        }))
     }
 }
 

@@ -280,6 +280,18 @@ pub enum ExprKind {
         increment: bool,
         prefix: bool,
     },
+    /// `*p`.
+    Deref(Box<Expr>),
+    /// `base[index]` on an array or pointer (not a map).
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
+    /// `offsetof(struct foo, a.b)`.
+    Offsetof {
+        ty: TypeName,
+        path: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

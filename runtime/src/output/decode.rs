@@ -175,6 +175,18 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
                 })
                 .collect(),
         ),
+        ValueKind::Struct { fields, .. } => Value::Struct(
+            fields
+                .iter()
+                .map(|f| {
+                    let inner = Field {
+                        offset: field.offset.saturating_add(f.offset),
+                        kind: f.kind.clone(),
+                    };
+                    (f.name.clone(), decode_field(bytes, &inner))
+                })
+                .collect(),
+        ),
         ValueKind::Pointer => Value::Pointer(read_le(bytes, offset, 8)),
         ValueKind::Stack { kind, mode, limit } => {
             let id = read_le(bytes, offset, 8) as i64;

@@ -157,6 +157,12 @@ pub fn value(v: &Value) -> Json {
         Value::Tuple(items) => Json::Array(items.iter().map(value).collect()),
         Value::Stack(s) => Json::Array(s.frame_texts().into_iter().map(Json::Str).collect()),
         Value::Symbol(s) => Json::Str(s.to_string()),
+        Value::Struct(fields) => Json::Object(
+            fields
+                .iter()
+                .map(|(name, v)| (name.clone(), value(v)))
+                .collect(),
+        ),
     }
 }
 

@@ -26,6 +26,8 @@ pub enum Value {
     Stack(Box<super::stack::Stack>),
     /// A `ksym`/`usym` address, printed as its function's name.
     Symbol(Box<super::stack::SymbolValue>),
+    /// A C struct, printed `{ .a = 1, .b = x }`.
+    Struct(Vec<(String, Value)>),
 }
 
 impl Value {
@@ -37,7 +39,7 @@ impl Value {
             Value::Int(v) => *v as u64,
             Value::UInt(v) | Value::Pointer(v) => *v,
             Value::Bool(b) => u64::from(*b),
-            Value::Str(_) | Value::Tuple(_) => 0,
+            Value::Str(_) | Value::Tuple(_) | Value::Struct(_) => 0,
             Value::Stack(s) => s.id as u64,
             Value::Symbol(s) => s.addr,
         }
@@ -56,7 +58,11 @@ impl Value {
             Value::Int(v) => Some(i128::from(*v)),
             Value::UInt(v) | Value::Pointer(v) => Some(i128::from(*v)),
             Value::Bool(b) => Some(i128::from(*b)),
-            Value::Str(_) | Value::Tuple(_) | Value::Stack(_) | Value::Symbol(_) => None,
+            Value::Str(_)
+            | Value::Tuple(_)
+            | Value::Stack(_)
+            | Value::Symbol(_)
+            | Value::Struct(_) => None,
         }
     }
 
@@ -66,7 +72,7 @@ impl Value {
         match self {
             Value::Int(_) | Value::UInt(_) | Value::Pointer(_) | Value::Bool(_) => 0,
             Value::Str(_) => 1,
-            Value::Tuple(_) => 2,
+            Value::Tuple(_) | Value::Struct(_) => 2,
             Value::Stack(_) | Value::Symbol(_) => 3,
         }
     }
@@ -119,6 +125,16 @@ impl fmt::Display for Value {
                     write!(f, "{item}")?;
                 }
                 f.write_str(")")
+            }
+            Value::Struct(fields) => {
+                f.write_str("{ ")?;
+                for (i, (name, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, ".{name} = {v}")?;
+                }
+                f.write_str(" }")
             }
         }
     }
