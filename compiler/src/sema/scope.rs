@@ -290,10 +290,9 @@ impl Checker<'_> {
             // Only the type is used; the expression is not evaluated.
             return Some(self.expr(e, scope)?.ty);
         }
+        let c_type = self.c_type_name(&t.name, t.span);
         let base = match t.name.as_str() {
-            name if self.c_type_name(name, t.span).is_some() => {
-                self.c_type_name(name, t.span)??
-            }
+            _ if c_type.is_some() => c_type??,
             "bool" => Type::Bool,
             "string" => Type::Str(self.settings.max_strlen),
             name => match int_type(name) {
