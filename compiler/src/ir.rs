@@ -640,6 +640,11 @@ pub enum ExprKind {
         addr: Box<Expr>,
         space: AddrSpace,
     },
+    /// The field at byte `offset` of a `Struct` value (`ty` is the field's).
+    StructField {
+        base: Box<Expr>,
+        offset: u32,
+    },
 }
 
 // ---------------------------------------------------------------------------
@@ -887,6 +892,7 @@ impl fmt::Display for Expr {
             ExprKind::StrStr { hay, needle } => write!(f, "strstr({hay}, {needle})")?,
             ExprKind::Bswap(v) => write!(f, "bswap({v})")?,
             ExprKind::Signal(v) => write!(f, "signal({v})")?,
+            ExprKind::StructField { base, offset } => write!(f, "({base}).@{offset}")?,
             ExprKind::Deref { addr, space } => match space {
                 AddrSpace::Kernel => write!(f, "*({addr})")?,
                 AddrSpace::User => write!(f, "*user({addr})")?,

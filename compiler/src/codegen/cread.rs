@@ -37,4 +37,24 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
             _ => Ok(Val::Str(buf)),
         }
     }
+
+    /// The field at `offset` of a struct value: loaded at its width
+    /// (unaligned), or its buffer for strings and nested structs.
+    pub(super) fn struct_field(&mut self, base: &Expr, offset: u32, ty: &Type) -> R<Val<'ctx>> {
+        let p = self.expr(base)?.str()?;
+        let at = self.em.offset(p, offset)?;
+        match ty {
+            Type::Int { bits, .. } => Ok(Val::Int(self.em.load(
+                at,
+                self.em.int_type(u32::from(*bits)),
+                1,
+            )?)),
+            Type::Ptr { .. } | Type::Bool => Ok(Val::Int(self.em.load(
+                at,
+                super::stmt::scalar_type(&self.em, ty),
+                1,
+            )?)),
+            _ => Ok(Val::Str(at)),
+        }
+    }
 }

@@ -66,6 +66,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::StrStr { hay, needle } => self.strstr(hay, needle),
             ExprKind::Bswap(v) => self.bswap(v),
             ExprKind::Deref { addr, space } => self.deref(addr, *space, &e.ty),
+            ExprKind::StructField { base, offset } => self.struct_field(base, *offset, &e.ty),
             ExprKind::Signal(sig) => {
                 let sig = self.expr(sig)?.int()?;
                 Ok(Val::Int(self.em.send_signal(sig)?))

@@ -94,7 +94,8 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::Strlen(inner)
         | ExprKind::Bswap(inner)
         | ExprKind::Signal(inner)
-        | ExprKind::Deref { addr: inner, .. } => expr_uses(inner, b),
+        | ExprKind::Deref { addr: inner, .. }
+        | ExprKind::StructField { base: inner, .. } => expr_uses(inner, b),
         ExprKind::StrNcmp { lhs, rhs, .. }
         | ExprKind::StrStr {
             hay: lhs,

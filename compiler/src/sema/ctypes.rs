@@ -17,6 +17,54 @@ use crate::syntax::ast;
 use ferrotrace_stdlib::nearest;
 use std::rc::Rc;
 
+/// The script's C struct and union definitions, by name, and a
+/// diagnostic (E0310) for each definition that cannot be read.
+pub(super) fn preamble(
+    script: &ast::Script,
+) -> (std::collections::HashMap<String, CRecord>, Vec<Diagnostic>) {
+    let mut records = std::collections::HashMap::new();
+    let mut diags = Vec::new();
+    let defs: Vec<(&String, Span)> = script
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            ast::Item::CDefinition { text, span } => Some((text, *span)),
+            _ => None,
+        })
+        .collect();
+    // All definitions are read together, so they may refer to each other
+    // in any order; an error is placed in the definition it falls in.
+    let mut all = String::new();
+    let mut starts = Vec::new();
+    for (text, span) in &defs {
+        starts.push((all.len(), *span));
+        all.push_str(text);
+        all.push('\n');
+    }
+    match crate::ctypes::parse_c_records(&all) {
+        Ok(r) => records = r,
+        Err((at, msg)) => {
+            let (base, span) = starts
+                .iter()
+                .rev()
+                .find(|(s, _)| *s <= at)
+                .copied()
+                .unwrap_or((0, Span::new(0, 0)));
+            let pos = span.start + (at - base);
+            diags.push(
+                Diagnostic::error(
+                    "E0310",
+                    format!("cannot read this C definition: {msg}"),
+                    Span::new(pos, (pos + 1).min(span.end.max(pos + 1))),
+                )
+                .label("here")
+                .help("fields are C declarations such as `int a;`, `char name[16];`, `struct foo *next;`, `unsigned int flag : 1;`"),
+            );
+        }
+    }
+    (records, diags)
+}
+
 /// An object in memory: its address (a `U64` expression), its C type, and
 /// for a bitfield its bit shift and width.
 struct Place {
@@ -287,8 +335,49 @@ impl Checker<'_> {
         span: Span,
         scope: &mut ProbeScope,
     ) -> Option<Expr> {
-        let place = self.field_place(base, field, arrow, span, scope)?;
+        let is_curtask = matches!(&base.kind, ast::ExprKind::Ident(n) if n == "curtask");
+        let base_span = base.span;
+        let bp = self.base_place(base, scope)?;
+        if let (Err(v), false) = (&bp, arrow) {
+            if let Type::Struct(st) = &v.ty {
+                let st = st.clone();
+                return self.struct_value_field(bp.err()?, &st, field, span);
+            }
+        }
+        let place = self.field_of(bp, is_curtask, field, arrow, span, base_span)?;
         self.read_place(place, span)
+    }
+
+    /// `s.f` on a struct value held in a variable or map: the field's
+    /// bytes inside the value.
+    fn struct_value_field(
+        &mut self,
+        v: Expr,
+        st: &StructType,
+        field: &str,
+        span: Span,
+    ) -> Option<Expr> {
+        let Some((_, off, ty)) = st.fields.iter().find(|(n, _, _)| n == field) else {
+            let mut d = Diagnostic::error(
+                "E0306",
+                format!("`{}` has no field `{field}`", st.name),
+                span,
+            )
+            .label("unknown field");
+            if let Some(n) = nearest(field, st.fields.iter().map(|(n, _, _)| n.as_str())) {
+                d = d.help(format!("did you mean `{n}`?"));
+            }
+            self.error(d);
+            return None;
+        };
+        Some(Expr {
+            kind: ExprKind::StructField {
+                base: Box::new(v),
+                offset: *off,
+            },
+            ty: ty.clone(),
+            span,
+        })
     }
 
     /// `*p` and `a[i]` as values.
@@ -353,13 +442,27 @@ impl Checker<'_> {
         scope: &mut ProbeScope,
     ) -> Option<Place> {
         let is_curtask = matches!(&base.kind, ast::ExprKind::Ident(n) if n == "curtask");
-        let record_place = match self.base_place(base, scope)? {
+        let bp = self.base_place(base, scope)?;
+        self.field_of(bp, is_curtask, field, arrow, span, base.span)
+    }
+
+    /// Field `field` of a base that is a place or a (pointer) value.
+    fn field_of(
+        &mut self,
+        bp: Result<Place, Expr>,
+        is_curtask: bool,
+        field: &str,
+        arrow: bool,
+        span: Span,
+        base_span: Span,
+    ) -> Option<Place> {
+        let record_place = match bp {
             Ok(p) => match (&p.ty, arrow) {
                 (CType::Record { .. }, false) => p,
                 (CType::Ptr(inner), _) if matches!(**inner, CType::Record { .. }) => {
                     // A pointer field: read it, then follow it.
-                    let ptr = self.read_place(p, base.span)?;
-                    self.pointer_target(ptr, base.span)?
+                    let ptr = self.read_place(p, base_span)?;
+                    self.pointer_target(ptr, base_span)?
                 }
                 (CType::Record { .. }, true) => {
                     self.error(
@@ -375,7 +478,7 @@ impl Checker<'_> {
                 }
             },
             Err(v) => match &v.ty {
-                Type::Ptr { .. } => self.pointer_target(v, base.span)?,
+                Type::Ptr { .. } => self.pointer_target(v, base_span)?,
                 Type::Int { bits: 64, .. } if is_curtask => {
                     let task = self.c_type_name("struct task_struct", span)??;
                     let v = Expr {
@@ -384,9 +487,17 @@ impl Checker<'_> {
                             pointee: Box::new(task),
                             space: AddrSpace::Kernel,
                         },
-                        span: base.span,
+                        span: base_span,
                     };
-                    self.pointer_target(v, base.span)?
+                    self.pointer_target(v, base_span)?
+                }
+                Type::Struct(st) => {
+                    self.error(
+                        Diagnostic::error("E0303", "`->` used on a struct, not a pointer", span)
+                            .label(format!("this is a `{}` value", st.name))
+                            .help(format!("use `.{field}`")),
+                    );
+                    return None;
                 }
                 other => {
                     let what = describe(other);

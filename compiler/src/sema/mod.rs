@@ -93,9 +93,13 @@ pub fn analyze_with(
         settings: &settings,
         macros: &macro_defs,
     };
+    let (preamble, mut c_diags) = ctypes::preamble(script);
+    config_diags.append(&mut c_diags);
     let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default(), &ctx);
+    infer.c_preamble = preamble.clone();
     infer.script(script);
     let mut check = Checker::new(kernel, Pass::Check, infer.maps, &ctx);
+    check.c_preamble = preamble;
     check.inferred_locals = infer.inferred_locals;
     check.diags.append(&mut config_diags);
     let probes = check.script(script);

@@ -25,6 +25,11 @@ pub enum Item {
         path: String,
         span: Span,
     },
+    /// A C `struct`/`union` definition, as written (`text` starts at `span.start`).
+    CDefinition {
+        text: String,
+        span: Span,
+    },
 }
 
 /// A user macro. Its body is expanded at each call, hygienically: the

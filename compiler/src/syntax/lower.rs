@@ -35,6 +35,10 @@ impl Lower<'_> {
             Rule::config_block => self.config_block(p).map(Item::Config),
             Rule::map_decl => self.map_decl(p).map(Item::MapDecl),
             Rule::macro_def => self.macro_def(p).map(Item::Macro),
+            Rule::c_definition => Some(Item::CDefinition {
+                text: p.as_str().to_string(),
+                span: self.span(&p),
+            }),
             Rule::import_stmt => {
                 let span = self.span(&p);
                 let lit = p.into_inner().nth(1)?;

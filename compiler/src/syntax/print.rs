@@ -54,6 +54,10 @@ pub fn print(script: &Script) -> String {
                 }
                 out.push(')');
             }
+            Item::CDefinition { text, span } => {
+                indent(&mut out, 1);
+                let _ = write!(out, "(c-definition {text:?} {})", at(*span));
+            }
             Item::Import { path, span } => {
                 indent(&mut out, 1);
                 let _ = write!(out, "(import {path:?} {})", at(*span));
