@@ -36,6 +36,8 @@ pub struct Btf {
     data: Vec<u8>,
     /// Struct and union ids by name, built on first use (`btf_types`).
     pub(crate) record_index: OnceLock<std::collections::HashMap<String, u32>>,
+    /// Function ids by name, built on first use (`btf_types`).
+    pub(crate) func_index: OnceLock<std::collections::HashMap<String, u32>>,
 }
 
 impl Btf {
@@ -84,6 +86,7 @@ impl Btf {
             strings,
             data: data.to_vec(),
             record_index: OnceLock::new(),
+            func_index: OnceLock::new(),
         })
     }
 

@@ -197,10 +197,19 @@ impl Btf {
 
     /// The typed parameters of the kernel function `name`.
     pub fn function_param_types(&self, name: &str) -> Option<Vec<(String, CType)>> {
-        let func = self
-            .types
-            .iter()
-            .find(|t| t.kind == KIND_FUNC && self.name(t.name_off) == name.as_bytes())?;
+        let index = self.func_index.get_or_init(|| {
+            let mut m = std::collections::HashMap::new();
+            for (i, t) in self.types.iter().enumerate() {
+                if t.kind == KIND_FUNC {
+                    let n = String::from_utf8_lossy(self.name(t.name_off)).into_owned();
+                    if let Ok(id) = u32::try_from(i + 1) {
+                        m.entry(n).or_insert(id);
+                    }
+                }
+            }
+            m
+        });
+        let func = self.type_by_id(*index.get(name)?)?;
         self.proto_params(func.type_id)
     }
 }

@@ -105,3 +105,38 @@ fn raw_tracepoint_args_are_typed_from_btf() {
     ]);
     assert_eq!(out, "true 1 1\n\n\n");
 }
+
+#[test]
+fn preamble_structs_overlay_kernel_memory() {
+    if !kernel_available() {
+        return;
+    }
+    // A script-defined struct laid over task_struct's comm: its fields
+    // are at C offsets (b at 1, rest at 2), printed and read back.
+    let script = r#"struct name { char first; unsigned char b; char rest[6]; };
+BEGIN {
+  $n = (struct name *)((uint64)curtask + offsetof(struct task_struct, comm));
+  printf("%d %d %s %d\n", $n->first, $n->b, $n->rest, sizeof(struct name));
+  print(*$n);
+  $v = *$n;
+  printf("%s\n", $v.rest);
+  exit();
+}"#;
+    let out = run_ok(&["-q", "-e", script]);
+    assert_eq!(
+        out,
+        "102 101 rrotra 8\n{ .first = 102, .b = 101, .rest = rrotra }\nrrotra\n\n\n"
+    );
+}
+
+#[test]
+fn listing_shows_raw_tracepoint_arguments_typed_from_btf() {
+    if !kernel_available() {
+        return;
+    }
+    let out = run_ok(&["-lv", "rawtracepoint:sched_process_exec"]);
+    assert_eq!(
+        out,
+        "rawtracepoint:sched_process_exec\n    struct task_struct * p\n    int32 old_pid\n    struct linux_binprm * bprm\n"
+    );
+}
