@@ -246,10 +246,7 @@ impl Checker<'_> {
         path: &[String],
         span: Span,
     ) -> Option<Expr> {
-        let Some(rec) = self.named_record(&ty.name, ty.span) else {
-            return None;
-        };
-        let mut rec = rec;
+        let mut rec = self.named_record(&ty.name, ty.span)?;
         let mut total = 0u64;
         for (i, name) in path.iter().enumerate() {
             let (field, bit) = self.find_field(&rec, name, span)?;

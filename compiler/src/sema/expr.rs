@@ -337,7 +337,7 @@ impl Checker<'_> {
         if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
             return self.c_field(base, field, arrow, span, scope);
         }
-        let Some((_, format)) = &scope.tracepoint else {
+        let Some((category, format)) = &scope.tracepoint else {
             self.error(
                 Diagnostic::error(
                     "E0206",
@@ -366,12 +366,6 @@ impl Checker<'_> {
         if let Some(typed) = self.typed_arg(scope, field, f.offset, span) {
             return Some(typed);
         }
-        let Some((category, format)) = &scope.tracepoint else {
-            return None;
-        };
-        let Some(f) = format.fields.iter().find(|f| f.name == field) else {
-            return None;
-        };
         let ty = match types::tracepoint_field_type(category, f) {
             Ok(t) => t,
             Err(why) => {
