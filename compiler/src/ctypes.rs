@@ -391,7 +391,7 @@ mod tests {
         assert_eq!(b.fields[3].bit_offset, 64 + 256 + 64);
         assert_eq!(b.fields[4].bit_offset, 64 + 256 + 64 + 3);
         assert_eq!(b.fields[4].bitfield_width, 5);
-        assert_eq!(b.size, 48);
+        assert_eq!(b.size, 56);
         assert!(parse_c_records("struct x { struct nope n; };").is_err());
     }
 }

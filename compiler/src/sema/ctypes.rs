@@ -332,7 +332,7 @@ impl Checker<'_> {
         span: Span,
         scope: &mut ProbeScope,
     ) -> Option<Expr> {
-        let is_curtask = matches!(&base.kind, ast::ExprKind::Ident(n) if n == "curtask");
+        let is_curtask = is_curtask(base);
         let base_span = base.span;
         let bp = self.base_place(base, scope)?;
         if let (Err(v), false) = (&bp, arrow) {
@@ -390,7 +390,10 @@ impl Checker<'_> {
                 base, field, arrow, ..
             } if !is_args(base) => self.field_place(base, field, *arrow, e.span, scope),
             ast::ExprKind::Deref(inner) => {
-                let v = self.expr(inner, scope)?;
+                let mut v = self.expr(inner, scope)?;
+                if is_curtask(inner) && v.ty.is_int() {
+                    v = self.curtask_ptr(v, inner.span)?;
+                }
                 match v.ty.clone() {
                     Type::Ptr { pointee, space } => Some(Place {
                         addr: convert(v, &Type::U64),
@@ -438,7 +441,7 @@ impl Checker<'_> {
         span: Span,
         scope: &mut ProbeScope,
     ) -> Option<Place> {
-        let is_curtask = matches!(&base.kind, ast::ExprKind::Ident(n) if n == "curtask");
+        let is_curtask = is_curtask(base);
         let bp = self.base_place(base, scope)?;
         self.field_of(bp, is_curtask, field, arrow, span, base.span)
     }
@@ -477,15 +480,7 @@ impl Checker<'_> {
             Err(v) => match &v.ty {
                 Type::Ptr { .. } => self.pointer_target(v, base_span)?,
                 Type::Int { bits: 64, .. } if is_curtask => {
-                    let task = self.c_type_name("struct task_struct", span)??;
-                    let v = Expr {
-                        kind: ExprKind::Cast(Box::new(v)),
-                        ty: Type::Ptr {
-                            pointee: Box::new(task),
-                            space: AddrSpace::Kernel,
-                        },
-                        span: base_span,
-                    };
+                    let v = self.curtask_ptr(v, base_span)?;
                     self.pointer_target(v, base_span)?
                 }
                 Type::Struct(st) => {
@@ -514,6 +509,19 @@ impl Checker<'_> {
             ty: f.ty,
             space: record_place.space,
             bits,
+        })
+    }
+
+    /// `curtask` (a u64 address) as the `struct task_struct *` it is.
+    fn curtask_ptr(&mut self, v: Expr, span: Span) -> Option<Expr> {
+        let task = self.c_type_name("struct task_struct", span)??;
+        Some(Expr {
+            kind: ExprKind::Cast(Box::new(v)),
+            ty: Type::Ptr {
+                pointee: Box::new(task),
+                space: AddrSpace::Kernel,
+            },
+            span,
         })
     }
 
@@ -857,6 +865,10 @@ fn bitfield(word: Expr, shift: u32, width: u32, ty: &Type, span: Span) -> Expr {
         bin(BinaryOp::Shr, shl, u64_const(down, span), Type::U64, span)
     };
     convert(v, ty)
+}
+
+fn is_curtask(e: &ast::Expr) -> bool {
+    matches!(&e.kind, ast::ExprKind::Ident(n) if n == "curtask")
 }
 
 fn is_args(e: &ast::Expr) -> bool {

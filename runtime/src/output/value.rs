@@ -126,6 +126,7 @@ impl fmt::Display for Value {
                 }
                 f.write_str(")")
             }
+            Value::Struct(fields) if fields.is_empty() => f.write_str("{}"),
             Value::Struct(fields) => {
                 f.write_str("{ ")?;
                 for (i, (name, v)) in fields.iter().enumerate() {
