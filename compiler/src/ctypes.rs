@@ -142,19 +142,44 @@ fn int_named(words: &[&str]) -> Option<CType> {
 /// order. Returns the records by name, or the first error as
 /// `(byte offset, message)`.
 pub fn parse_c_records(text: &str) -> Result<HashMap<String, CRecord>, (usize, String)> {
+    parse_c_definitions(text).map(|d| d.records)
+}
+
+/// The records and enum constants of a C preamble.
+#[derive(Debug, Clone, Default)]
+pub struct CDefinitions {
+    pub records: HashMap<String, CRecord>,
+    /// `enum e { A, B = 5 };` constants by name.
+    pub constants: HashMap<String, i64>,
+}
+
+/// Parses C struct, union and enum definitions (see `parse_c_records`).
+pub fn parse_c_definitions(text: &str) -> Result<CDefinitions, (usize, String)> {
     let toks = tokenize(text);
     let mut p = Parser {
         toks,
         at: 0,
         sizes: HashMap::new(),
         out: HashMap::new(),
+        constants: HashMap::new(),
     };
     // Sizes first, so a record may embed one defined later in the text.
     p.run(true)?;
     p.at = 0;
     p.out.clear();
     p.run(false)?;
-    Ok(p.out)
+    Ok(CDefinitions {
+        records: p.out,
+        constants: p.constants,
+    })
+}
+
+/// A decimal or `0x` hexadecimal C integer.
+fn parse_c_int(s: &str) -> Option<i64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => i64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
 }
 
 fn tokenize(text: &str) -> Vec<(usize, String)> {
@@ -191,6 +216,7 @@ struct Parser {
     /// Sizes of the records seen (filled by the first pass).
     sizes: HashMap<String, (bool, u32)>,
     out: HashMap<String, CRecord>,
+    constants: HashMap<String, i64>,
 }
 
 type PResult<T> = Result<T, (usize, String)>;
@@ -230,8 +256,15 @@ impl Parser {
         while self.peek().is_some() {
             let pos = self.pos();
             let kw = self.next()?;
+            if kw == "enum" {
+                self.enum_body()?;
+                continue;
+            }
             if kw != "struct" && kw != "union" {
-                return Err((pos, format!("expected `struct` or `union`, found `{kw}`")));
+                return Err((
+                    pos,
+                    format!("expected `struct`, `union` or `enum`, found `{kw}`"),
+                ));
             }
             let name = self.next()?;
             let record = self.body(kw == "union", &name, sizing)?;
@@ -240,6 +273,36 @@ impl Parser {
             self.out.insert(name, record);
         }
         Ok(())
+    }
+
+    /// `NAME { A, B = 5, ... };` after `enum`: each constant is the given
+    /// value or one more than the previous.
+    fn enum_body(&mut self) -> PResult<()> {
+        self.next()?;
+        self.expect("{")?;
+        let mut next = 0i64;
+        while self.peek() != Some("}") {
+            let name = self.next()?;
+            if self.peek() == Some("=") {
+                self.at += 1;
+                let pos = self.pos();
+                let negative = self.peek() == Some("-");
+                if negative {
+                    self.at += 1;
+                }
+                let v = self.next()?;
+                let n =
+                    parse_c_int(&v).ok_or((pos, format!("enum value `{v}` is not an integer")))?;
+                next = if negative { n.wrapping_neg() } else { n };
+            }
+            self.constants.insert(name, next);
+            next = next.wrapping_add(1);
+            if self.peek() == Some(",") {
+                self.at += 1;
+            }
+        }
+        self.expect("}")?;
+        self.expect(";")
     }
 
     /// `{ member; ... }` after `struct NAME`.
@@ -352,6 +415,13 @@ impl Parser {
         if first == "void" {
             return Ok(CType::Void);
         }
+        if first == "enum" {
+            self.next()?;
+            return Ok(CType::Int {
+                size: 4,
+                signed: false,
+            });
+        }
         let mut words = vec![first];
         while let Some(w) = self.peek() {
             let w = w.to_string();
@@ -393,5 +463,16 @@ mod tests {
         assert_eq!(b.fields[4].bitfield_width, 5);
         assert_eq!(b.size, 56);
         assert!(parse_c_records("struct x { struct nope n; };").is_err());
+        let d = parse_c_definitions("enum e { A, B = 0x10, C, D = -2, E };").unwrap();
+        assert_eq!(
+            [
+                d.constants["A"],
+                d.constants["B"],
+                d.constants["C"],
+                d.constants["D"],
+                d.constants["E"]
+            ],
+            [0, 16, 17, -2, -1]
+        );
     }
 }

@@ -17,12 +17,10 @@ use crate::syntax::ast;
 use ferrotrace_stdlib::nearest;
 use std::rc::Rc;
 
-/// The script's C struct and union definitions, by name, and a
+/// The script's C struct, union and enum definitions, and a
 /// diagnostic (E0310) for each definition that cannot be read.
-pub(super) fn preamble(
-    script: &ast::Script,
-) -> (std::collections::HashMap<String, CRecord>, Vec<Diagnostic>) {
-    let mut records = std::collections::HashMap::new();
+pub(super) fn preamble(script: &ast::Script) -> (crate::ctypes::CDefinitions, Vec<Diagnostic>) {
+    let mut records = crate::ctypes::CDefinitions::default();
     let mut diags = Vec::new();
     let defs: Vec<(&String, Span)> = script
         .items
@@ -41,7 +39,7 @@ pub(super) fn preamble(
         all.push_str(text);
         all.push('\n');
     }
-    match crate::ctypes::parse_c_records(&all) {
+    match crate::ctypes::parse_c_definitions(&all) {
         Ok(r) => records = r,
         Err((at, msg)) => {
             let (base, span) = starts
@@ -373,6 +371,16 @@ impl Checker<'_> {
                 offset: *off,
             },
             ty: ty.clone(),
+            span,
+        })
+    }
+
+    /// An enum constant of the script's C preamble, typed like a literal.
+    pub(super) fn enum_constant(&self, name: &str, span: Span) -> Option<Expr> {
+        let v = *self.c_constants.get(name)?;
+        Some(Expr {
+            kind: ExprKind::Int(v as u64),
+            ty: super::types::signed_literal_type(v),
             span,
         })
     }

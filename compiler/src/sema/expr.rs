@@ -155,6 +155,9 @@ impl Checker<'_> {
         if Function::lookup(name).is_some() {
             return self.call_expr(name, span, &[], span, scope);
         }
+        if let Some(c) = self.enum_constant(name, span) {
+            return Some(c);
+        }
         let mut d = Diagnostic::error("E0202", format!("unknown identifier `{name}`"), span)
             .label("not a builtin");
         if let Some(n) = nearest(name, Builtin::names().chain(Function::names())) {

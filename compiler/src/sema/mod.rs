@@ -96,10 +96,12 @@ pub fn analyze_with(
     let (preamble, mut c_diags) = ctypes::preamble(script);
     config_diags.append(&mut c_diags);
     let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default(), &ctx);
-    infer.c_preamble = preamble.clone();
+    infer.c_preamble = preamble.records.clone();
+    infer.c_constants = preamble.constants.clone();
     infer.script(script);
     let mut check = Checker::new(kernel, Pass::Check, infer.maps, &ctx);
-    check.c_preamble = preamble;
+    check.c_preamble = preamble.records;
+    check.c_constants = preamble.constants;
     check.inferred_locals = infer.inferred_locals;
     check.diags.append(&mut config_diags);
     let probes = check.script(script);
@@ -182,6 +184,8 @@ struct Checker<'k> {
     c_records: HashMap<String, Option<std::rc::Rc<crate::ctypes::CRecord>>>,
     /// The script's own C struct and union definitions, by name.
     c_preamble: HashMap<String, crate::ctypes::CRecord>,
+    /// Enum constants of the script's C preamble.
+    c_constants: HashMap<String, i64>,
     /// Printable layouts of struct values built so far, by record key.
     struct_types: HashMap<String, std::rc::Rc<ir::StructType>>,
 }
@@ -208,6 +212,7 @@ impl<'k> Checker<'k> {
             inferred_locals: Vec::new(),
             c_records: HashMap::new(),
             c_preamble: HashMap::new(),
+            c_constants: HashMap::new(),
             struct_types: HashMap::new(),
         }
     }
