@@ -140,3 +140,14 @@ fn listing_shows_raw_tracepoint_arguments_typed_from_btf() {
         "rawtracepoint:sched_process_exec\n    struct task_struct * p\n    int32 old_pid\n    struct linux_binprm * bprm\n"
     );
 }
+
+#[test]
+fn fields_of_struct_values_read_from_the_copy() {
+    if !kernel_available() {
+        return;
+    }
+    let out = begin_output(
+        r#"$s = curtask->se; $l = $s.load; printf("%d %d\n", $s.load.weight == curtask->se.load.weight, $l.inv_weight == curtask->se.load.inv_weight);"#,
+    );
+    assert_eq!(out, "1 1\n\n\n");
+}

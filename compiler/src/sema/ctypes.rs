@@ -330,17 +330,39 @@ impl Checker<'_> {
         span: Span,
         scope: &mut ProbeScope,
     ) -> Option<Expr> {
-        let is_curtask = is_curtask(base);
-        let base_span = base.span;
+        let target = self.field_target(base, field, arrow, span, scope)?;
+        self.target_value(target, span)
+    }
+
+    /// A field of a place or pointer (`Ok`), or of a struct value (`Err`:
+    /// the field's value).
+    fn field_target(
+        &mut self,
+        base: &ast::Expr,
+        field: &str,
+        arrow: bool,
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Result<Place, Expr>> {
         let bp = self.base_place(base, scope)?;
         if let (Err(v), false) = (&bp, arrow) {
             if let Type::Struct(st) = &v.ty {
                 let st = st.clone();
-                return self.struct_value_field(bp.err()?, &st, field, span);
+                return self
+                    .struct_value_field(bp.err()?, &st, field, span)
+                    .map(Err);
             }
         }
-        let place = self.field_of(bp, is_curtask, field, arrow, span, base_span)?;
-        self.read_place(place, span)
+        self.field_of(bp, is_curtask(base), field, arrow, span, base.span)
+            .map(Ok)
+    }
+
+    /// The value of a place (read from memory) or of an already read value.
+    fn target_value(&mut self, target: Result<Place, Expr>, span: Span) -> Option<Expr> {
+        match target {
+            Ok(place) => self.read_place(place, span),
+            Err(value) => Some(value),
+        }
     }
 
     /// `s.f` on a struct value held in a variable or map: the field's
@@ -387,28 +409,29 @@ impl Checker<'_> {
 
     /// `*p` and `a[i]` as values.
     pub(super) fn c_place_value(&mut self, e: &ast::Expr, scope: &mut ProbeScope) -> Option<Expr> {
-        let place = self.place(e, scope)?;
-        self.read_place(place, e.span)
+        let target = self.place(e, scope)?;
+        self.target_value(target, e.span)
     }
 
     /// The object an expression designates: `p->f`, `s.f`, `*p`, `a[i]`.
-    fn place(&mut self, e: &ast::Expr, scope: &mut ProbeScope) -> Option<Place> {
+    /// (A field of a struct value is not in memory: it is the `Err` value.)
+    fn place(&mut self, e: &ast::Expr, scope: &mut ProbeScope) -> Option<Result<Place, Expr>> {
         match &e.kind {
             ast::ExprKind::Field {
                 base, field, arrow, ..
-            } if !is_args(base) => self.field_place(base, field, *arrow, e.span, scope),
+            } if !is_args(base) => self.field_target(base, field, *arrow, e.span, scope),
             ast::ExprKind::Deref(inner) => {
                 let mut v = self.expr(inner, scope)?;
                 if is_curtask(inner) && v.ty.is_int() {
                     v = self.curtask_ptr(v, inner.span)?;
                 }
                 match v.ty.clone() {
-                    Type::Ptr { pointee, space } => Some(Place {
+                    Type::Ptr { pointee, space } => Some(Ok(Place {
                         addr: convert(v, &Type::U64),
                         ty: ctype_of(&pointee),
                         space,
                         bits: None,
-                    }),
+                    })),
                     other => {
                         self.error(
                             Diagnostic::error(
@@ -423,7 +446,9 @@ impl Checker<'_> {
                     }
                 }
             }
-            ast::ExprKind::Index { base, index } => self.index_place(base, index, e.span, scope),
+            ast::ExprKind::Index { base, index } => {
+                self.index_place(base, index, e.span, scope).map(Ok)
+            }
             _ => None,
         }
     }
@@ -435,23 +460,10 @@ impl Checker<'_> {
         scope: &mut ProbeScope,
     ) -> Option<Result<Place, Expr>> {
         if is_place_expr(base) {
-            return self.place(base, scope).map(Ok);
+            return self.place(base, scope);
         }
         let v = self.expr(base, scope)?;
         Some(Err(v))
-    }
-
-    fn field_place(
-        &mut self,
-        base: &ast::Expr,
-        field: &str,
-        arrow: bool,
-        span: Span,
-        scope: &mut ProbeScope,
-    ) -> Option<Place> {
-        let is_curtask = is_curtask(base);
-        let bp = self.base_place(base, scope)?;
-        self.field_of(bp, is_curtask, field, arrow, span, base.span)
     }
 
     /// Field `field` of a base that is a place or a (pointer) value.
