@@ -164,16 +164,22 @@ impl Btf {
     /// `btf_trace_NAME` typedef is a pointer to a function prototype whose
     /// first parameter (`void *__data`) is not one of them.
     pub fn raw_tracepoint_arg_count(&self, name: &str) -> Option<u32> {
+        let proto = self.by_id(self.raw_tracepoint_proto(name)?)?;
+        proto.vlen.checked_sub(1)
+    }
+
+    /// The id of the function prototype the raw tracepoint `name`'s
+    /// `btf_trace_NAME` typedef points to.
+    pub(crate) fn raw_tracepoint_proto(&self, name: &str) -> Option<u32> {
         let typedef = format!("btf_trace_{name}");
         let t = self
             .types
             .iter()
             .find(|t| t.kind == KIND_TYPEDEF && self.name(t.name_off) == typedef.as_bytes())?;
         let ptr = self.by_id(t.type_id).filter(|p| p.kind == KIND_PTR)?;
-        let proto = self
-            .by_id(ptr.type_id)
-            .filter(|p| p.kind == KIND_FUNC_PROTO)?;
-        proto.vlen.checked_sub(1)
+        self.by_id(ptr.type_id)
+            .filter(|p| p.kind == KIND_FUNC_PROTO)
+            .map(|_| ptr.type_id)
     }
 
     /// The parameter names of the kernel function `name` (`argN` for an

@@ -182,13 +182,7 @@ impl Btf {
             }
             return Some(params);
         }
-        let typedef = format!("btf_trace_{name}");
-        let t = self
-            .types
-            .iter()
-            .find(|t| t.kind == KIND_TYPEDEF && self.name(t.name_off) == typedef.as_bytes())?;
-        let ptr = self.type_by_id(t.type_id).filter(|p| p.kind == KIND_PTR)?;
-        let mut params = self.proto_params(ptr.type_id)?;
+        let mut params = self.proto_params(self.raw_tracepoint_proto(name)?)?;
         if !params.is_empty() {
             params.remove(0);
         }

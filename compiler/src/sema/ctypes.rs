@@ -840,15 +840,11 @@ impl Checker<'_> {
             _ => return None,
         };
         let c = args.ok().flatten()?.into_iter().find(|(n, _)| n == name)?.1;
+        // An integer or pointer argument has the type a pointer to it
+        // would point to.
         let ty = match &c {
-            CType::Int { size, signed } if matches!(size, 1 | 2 | 4 | 8) => Type::Int {
-                bits: (size * 8) as u8,
-                signed: *signed,
-            },
-            CType::Ptr(inner) => Type::Ptr {
-                pointee: Box::new(pointee(inner)),
-                space: AddrSpace::Kernel,
-            },
+            CType::Int { size, .. } if matches!(size, 1 | 2 | 4 | 8) => pointee(&c),
+            CType::Ptr(_) => pointee(&c),
             _ => return None,
         };
         Some(Expr {
