@@ -843,7 +843,10 @@ impl Checker<'_> {
         // An integer or pointer argument has the type a pointer to it
         // would point to.
         let ty = match &c {
-            CType::Int { size, .. } if matches!(size, 1 | 2 | 4 | 8) => pointee(&c),
+            CType::Int {
+                size: 1 | 2 | 4 | 8,
+                ..
+            } => pointee(&c),
             CType::Ptr(_) => pointee(&c),
             _ => return None,
         };
