@@ -105,6 +105,12 @@ pub enum Action {
     System { format: FormatId },
     /// `cat(fmt, ...)`: prints the file named by `format`'s text.
     Cat { format: FormatId },
+    /// `assert(cond, msg)` failed: prints `assert failed: MSG` as an error
+    /// located at `span` (the runtime exits with code 1 after it).
+    AssertFailed { message: String, span: Span },
+    /// `unwatch(addr)`: the tracer removes the watchpoints on the address
+    /// (the action's one argument, a u64).
+    Unwatch,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -146,7 +152,9 @@ pub enum Attach {
         period: u64,
         every_cpu: bool,
     },
-    /// A kprobe (`ret == false`, at `function+offset`) or a kretprobe.
+    /// A kprobe (`ret == false`, at `function+offset`) or a kretprobe;
+    /// `kprobe:0xADDR` (`--unsafe`) has an empty `function` and the
+    /// address in `offset`.
     Kprobe {
         function: String,
         offset: u64,
@@ -168,6 +176,23 @@ pub enum Attach {
         offset: u64,
         retprobe: bool,
         ref_ctr_offset: Option<u64>,
+    },
+    /// A hardware breakpoint on `len` bytes at `addr`; `bp_type` is the
+    /// kernel's `HW_BREAKPOINT_R|W|X` bits of the mode (`rw` is 3).
+    Watchpoint {
+        addr: u64,
+        len: u8,
+        bp_type: u32,
+    },
+    /// `self:signal:SIGUSR1`: run by the tracer when it receives `signal`.
+    SelfSignal {
+        signal: u32,
+    },
+    /// `test:NAME` (`bench == false`) or `bench:NAME`: run by the tracer
+    /// under `--test` / `--bench` only.
+    Test {
+        name: String,
+        bench: bool,
     },
 }
 
@@ -390,6 +415,7 @@ impl fmt::Display for Type {
             Type::Named(NameTable::Syscall) => f.write_str("syscall_name"),
             Type::Named(NameTable::Signal) => f.write_str("signal_name"),
             Type::Named(NameTable::Errno) => f.write_str("strerror"),
+            Type::Named(NameTable::CgroupPath) => f.write_str("cgroup_path"),
             Type::Named(NameTable::User) => f.write_str("username"),
             Type::Struct(s) => f.write_str(&s.name),
         }
@@ -463,6 +489,8 @@ pub enum StmtKind {
     Continue,
     /// Leaves the probe.
     Return,
+    /// `return VALUE`: leaves the probe with this i32 return code.
+    ReturnValue(Expr),
     /// Sends the event of `actions[action]`; `args` is the value of a
     /// `PrintValue` action and empty otherwise.
     Action {
@@ -645,6 +673,35 @@ pub enum ExprKind {
         base: Box<Expr>,
         offset: u32,
     },
+    /// Reads `ty` (an integer, or `Str(N)` as N bytes) at kernel address
+    /// `addr + offset` with `bpf_probe_read_kernel` (`ppid`, `pcomm`:
+    /// `task_struct` members at offsets found in BTF).
+    KernelRead {
+        addr: Box<Expr>,
+        offset: u32,
+    },
+    /// `pid` (`thread == false`) or `tid` as seen from the pid namespace
+    /// with device `dev` and inode `ino` (`bpf_get_ns_current_pid_tgid`).
+    NsPid {
+        thread: bool,
+        dev: u64,
+        ino: u64,
+    },
+    /// `signal_thread(sig)`: like `Signal`, to the current thread only
+    /// (`bpf_send_signal_thread`).
+    SignalThread(Box<Expr>),
+    /// `override(rc)`: `bpf_override_return(ctx, rc)`, in kprobes.
+    Override(Box<Expr>),
+    /// `write_user(dst, src, len)`: writes the first `len` bytes of `src`
+    /// (a `Str` or an integer) to user address `dst` with
+    /// `bpf_probe_write_user`; `ty` is `Bool`, true on success.
+    WriteUser {
+        dst: Box<Expr>,
+        src: Box<Expr>,
+        len: u32,
+    },
+    /// `socket_cookie(sk)`: `bpf_get_socket_cookie`; `ty` is `U64`.
+    SocketCookie(Box<Expr>),
 }
 
 // ---------------------------------------------------------------------------
@@ -707,6 +764,12 @@ impl fmt::Display for Program {
                 Action::Time(fmt_) => writeln!(f, "action #{i} time({fmt_:?})")?,
                 Action::System { format } => writeln!(f, "action #{i} system(format #{format})")?,
                 Action::Cat { format } => writeln!(f, "action #{i} cat(format #{format})")?,
+                Action::AssertFailed { message, span } => writeln!(
+                    f,
+                    "action #{i} assert_failed({message:?} at {}..{})",
+                    span.start, span.end
+                )?,
+                Action::Unwatch => writeln!(f, "action #{i} unwatch(u64)")?,
                 Action::Join { sep, space } => {
                     writeln!(f, "action #{i} join(sep {sep:?}, {space:?})")?
                 }
@@ -801,6 +864,7 @@ fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt:
             StmtKind::Break => writeln!(f, "{pad}break")?,
             StmtKind::Continue => writeln!(f, "{pad}continue")?,
             StmtKind::Return => writeln!(f, "{pad}return")?,
+            StmtKind::ReturnValue(v) => writeln!(f, "{pad}return {v}")?,
             StmtKind::Action { action, args } => {
                 writeln!(f, "{pad}action #{action}({})", list(args))?
             }
@@ -897,6 +961,16 @@ impl fmt::Display for Expr {
                 AddrSpace::Kernel => write!(f, "*({addr})")?,
                 AddrSpace::User => write!(f, "*user({addr})")?,
             },
+            ExprKind::KernelRead { addr, offset } => write!(f, "kread({addr} + {offset})")?,
+            ExprKind::NsPid { thread, dev, ino } => write!(
+                f,
+                "ns_{}(dev {dev}, ino {ino})",
+                if *thread { "tid" } else { "pid" }
+            )?,
+            ExprKind::SignalThread(v) => write!(f, "signal_thread({v})")?,
+            ExprKind::Override(v) => write!(f, "override({v})")?,
+            ExprKind::WriteUser { dst, src, len } => write!(f, "write_user({dst}, {src}, {len})")?,
+            ExprKind::SocketCookie(v) => write!(f, "socket_cookie({v})")?,
         }
         write!(f, ":{}", self.ty)
     }

@@ -5,7 +5,7 @@
 //! This module also holds the pure parser of tracefs `format` files, so the
 //! real implementation and the fixtures share it.
 
-use crate::user_space::{UsdtProbe, UserObject};
+use crate::user_space::{UsdtProbe, UserObject, UserSymbol};
 
 /// One field of a tracepoint record as its tracefs format describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +153,36 @@ pub trait KernelInfo {
     fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String> {
         let _ = name;
         Err("this build cannot look up kernel symbols".to_string())
+    }
+
+    /// The byte offset of member `field` in kernel struct `strct` (from
+    /// BTF, looking through anonymous members), or `None` when the struct
+    /// or the member is unknown (`ppid`, `pcomm` read `task_struct`).
+    fn field_offset(&self, strct: &str, field: &str) -> Result<Option<u32>, String> {
+        let _ = (strct, field);
+        Err("this build cannot read the kernel's type information".to_string())
+    }
+
+    /// The device and inode of ferrotrace's own pid namespace when it is
+    /// not the initial one (then `pid` and `tid` are read as seen from it),
+    /// or `None` in the initial namespace.
+    fn pid_namespace(&self) -> Option<(u64, u64)> {
+        None
+    }
+
+    /// The id of the cgroup (v2) directory at `path` (`cgroupid()`), or
+    /// `None` when there is no such cgroup. An `Err` says why it could not
+    /// be looked up.
+    fn cgroup_id(&self, path: &str) -> Result<Option<u64>, String> {
+        let _ = path;
+        Err("this build cannot look up cgroups".to_string())
+    }
+
+    /// Any defined symbol `name` of the ELF file at `path`, data objects
+    /// included (`uaddr()`), or `None` when it has none of that name.
+    fn user_symbol(&self, path: &str, name: &str) -> Result<Option<UserSymbol>, String> {
+        let _ = (path, name);
+        Err("this ferrotrace build cannot read user-space binaries".to_string())
     }
 }
 

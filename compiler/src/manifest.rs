@@ -78,7 +78,10 @@ pub enum AttachSpec {
     /// A tracefs tracepoint, attached through a perf event.
     Tracepoint { category: String, name: String },
     /// A perf event of `event_type`/`config` sampling every `period`
-    /// (nanoseconds for clocks), on CPU 0 only or on every online CPU.
+    /// (nanoseconds for clocks), on CPU 0 only (`interval`, never scoped to
+    /// a process) or on every online CPU (`profile`, `software`,
+    /// `hardware`: scoped to the target process of `-p`/`-c` when there is
+    /// one, as in bpftrace 0.24).
     PerfEvent {
         event_type: u32,
         config: u64,
@@ -95,7 +98,8 @@ pub enum AttachSpec {
         raw_tracepoint: String,
         probes: Vec<String>,
     },
-    /// A kprobe at `function+offset`, or a kretprobe.
+    /// A kprobe at `function+offset`, or a kretprobe; with an empty
+    /// `function`, at the kernel address `offset` (`kprobe:0xADDR`).
     Kprobe {
         function: String,
         offset: u64,
@@ -115,16 +119,30 @@ pub enum AttachSpec {
         retprobe: bool,
         ref_ctr_offset: Option<u64>,
     },
+    /// A hardware breakpoint (`PERF_TYPE_BREAKPOINT`) on `len` bytes at
+    /// `addr` with `bp_type` (`HW_BREAKPOINT_R|W|X` bits): in the target
+    /// process (`-p`, `-c`) when there is one, else a kernel address on
+    /// every online CPU.
+    Watchpoint { addr: u64, len: u8, bp_type: u32 },
+    /// `self:signal:SIG`: run with BPF_PROG_TEST_RUN each time the tracer
+    /// receives signal number `signal`.
+    SelfSignal { signal: u32 },
+    /// `test:NAME` (run once under `--test`) or `bench:NAME` (run
+    /// repeatedly under `--bench`); never attached otherwise.
+    Test { name: String, bench: bool },
 }
 
 impl Manifest {
     /// How many probes the programs implement, as `Attached N probes` counts
-    /// them: a syscall dispatcher counts every probe it runs.
+    /// them: a syscall dispatcher counts every probe it runs; `test:` and
+    /// `bench:` probes, which are never attached, do not count.
     pub fn probe_count(&self) -> usize {
         self.programs
             .iter()
             .map(|p| match &p.attach {
                 AttachSpec::SyscallDispatch { probes, .. } => probes.len(),
+                // Run only under `--test`/`--bench`, never attached.
+                AttachSpec::Test { .. } => 0,
                 _ => 1,
             })
             .sum()
@@ -217,6 +235,9 @@ pub enum NameTable {
     Errno,
     /// `username`: the uid's name in /etc/passwd.
     User,
+    /// `cgroup_path(id)`: the cgroup v2 directory with that id, as
+    /// `unified:/PATH`.
+    CgroupPath,
 }
 
 /// How a stack is printed (bpftrace's `stack_mode`).
@@ -432,4 +453,22 @@ pub enum EventSpec {
         format: String,
         args: Vec<Field>,
     },
+    /// `assert(cond, msg)` failed at bytes `start..end` of the script:
+    /// print `assert failed: MSG` as an error located there (the exit
+    /// event follows). The record holds only the event index.
+    AssertFailed {
+        message: String,
+        start: usize,
+        end: usize,
+    },
+    /// A BPF helper failed at bytes `start..end` of the script: an i64
+    /// return code at offset 8. Map updates report a full map; with `-k`,
+    /// failed reads of kernel or user memory report too.
+    HelperError {
+        helper: String,
+        start: usize,
+        end: usize,
+    },
+    /// `unwatch(addr)`: remove the watchpoints on the u64 address at offset 8.
+    Unwatch,
 }

@@ -7,6 +7,8 @@
 
 use std::sync::OnceLock;
 
+mod fields;
+
 const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 const BTF_MAGIC: u16 = 0xeb9f;
 const KIND_PTR: u32 = 2;

@@ -38,6 +38,16 @@ pub struct Cli {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Run only the script's `test:` probes, each once, and report which
+    /// passed (a test fails on `return N` or `exit(N)` with N not 0).
+    #[arg(long, conflicts_with = "bench")]
+    pub test: bool,
+
+    /// Run only the script's `bench:` probes, each many times, and report
+    /// the average time per run.
+    #[arg(long)]
+    pub bench: bool,
+
     /// Print one compiler stage and exit (needs no root).
     #[arg(long, value_enum, value_name = "STAGE")]
     pub emit: Option<Emit>,
@@ -60,6 +70,12 @@ pub struct Cli {
     /// Do not print informational lines such as "Attached N probes".
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// Warn, with the script location, when a probe fails to read kernel or
+    /// user memory (str(), ppid, USDT arguments). Failed map updates, such
+    /// as a full map, are always reported.
+    #[arg(short = 'k', long = "warnings")]
+    pub warnings: bool,
 
     /// Trace only this process: uprobes and USDT probes attach to it alone,
     /// libraries resolve through its mappings, and tracing stops when it exits.

@@ -7,10 +7,12 @@
 //! User-space binaries, symbols and USDT notes come from `elf_symbols` and
 //! `usdt`.
 //! The number of possible CPUs comes from libbpf
-//! (`/sys/devices/system/cpu/possible`).
+//! (`/sys/devices/system/cpu/possible`); struct member offsets from the
+//! kernel's BTF; the pid namespace from `/proc/self/ns/pid`; cgroup ids
+//! from `cgroups`.
 
 use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
-use ferrotrace_compiler::user_space::{UsdtProbe, UserObject};
+use ferrotrace_compiler::user_space::{UsdtProbe, UserObject, UserSymbol};
 
 use crate::tracefs;
 
@@ -126,6 +128,26 @@ impl KernelInfo for SystemKernel {
             ),
             found => Ok(found),
         }
+    }
+
+    fn field_offset(&self, strct: &str, field: &str) -> Result<Option<u32>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.field_offset(strct, field))
+    }
+
+    fn pid_namespace(&self) -> Option<(u64, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        // The inode of the initial pid namespace (`PROC_PID_INIT_INO`).
+        const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
+        let ns = std::fs::metadata("/proc/self/ns/pid").ok()?;
+        (ns.ino() != PROC_PID_INIT_INO).then(|| (ns.dev(), ns.ino()))
+    }
+
+    fn cgroup_id(&self, path: &str) -> Result<Option<u64>, String> {
+        crate::cgroups::cgroup_id(path)
+    }
+
+    fn user_symbol(&self, path: &str, name: &str) -> Result<Option<UserSymbol>, String> {
+        crate::user_data::find_symbol(path, name)
     }
 }
 

@@ -4,14 +4,18 @@
 //! privileges, load every program and map, run BEGIN, attach every other
 //! probe, print `Attached N probes` on stderr, then stream events until
 //! `exit()`, Ctrl-C or SIGTERM; then detach, run END, print two newlines
-//! and every non-empty map. All kernel objects are owned by one
-//! `LoadedObject`, so they are released however the session ends.
+//! and every non-empty map. While events stream, `self:signal:` programs
+//! run when their signal has arrived and the watchpoints `unwatch()` named
+//! are detached. `--test`/`--bench` hand the loaded object to `testmode`
+//! instead. All kernel objects are owned by one `LoadedObject`, so they
+//! are released however the session ends.
 
 use crate::bpf::{BpfError, LoadedObject};
 use crate::child;
 use crate::cli::{Buffering, Cli, Emit, OutputFormat, ScriptSource};
 use crate::kernel_info::SystemKernel;
 use crate::output::folded::folded_lines;
+use crate::output::located;
 use crate::output::timefmt::local_strftime;
 use crate::output::{
     decode_field, decode_fields, decode_map, format_pieces, Format, MapDatum, MapSnapshot, Printer,
@@ -72,7 +76,7 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
     let mut options = crate::params::options(params, &cli.named)?;
     options.allow_unsafe = cli.unsafe_;
     options.target = target(cli)?;
-    let Some(artifact) = compile(&source, cli.emit, &options)? else {
+    let Some(artifact) = compile(&source, cli.emit, &options, cli.warnings)? else {
         return Ok(0);
     };
     if cli.explain {
@@ -114,6 +118,7 @@ fn compile(
     source: &SourceFile,
     emit: Option<Emit>,
     options: &sema::Options,
+    helper_warnings: bool,
 ) -> Result<Option<Artifact>, String> {
     let (ast, diags) = syntax::parse(source);
     report(source, &diags)?;
@@ -129,9 +134,13 @@ fn compile(
         Some(Emit::Llvm) => print!("{}", codegen::emit_llvm(&program).map_err(internal)?),
         Some(Emit::Asm) => print!("{}", codegen::emit_asm(&program).map_err(internal)?),
         Some(Emit::Ast) | None => {
-            return codegen::generate_with(&program, source, &codegen_options())
+            let options = codegen::Options {
+                helper_warnings,
+                ..codegen_options()
+            };
+            return codegen::generate_with(&program, source, &options)
                 .map(Some)
-                .map_err(internal)
+                .map_err(internal);
         }
     }
     Ok(None)
@@ -150,6 +159,7 @@ fn codegen_options() -> codegen::Options {
             && std::env::var("FERROTRACE_SYSCALL_DISPATCH").as_deref() != Ok("0"),
         cpu_v4: std::env::var("FERROTRACE_BPF_CPU").as_deref() != Ok("v3")
             && crate::kernel_info::supports_cpu_v4(),
+        helper_warnings: false,
     }
 }
 
@@ -189,7 +199,15 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     // Before anything is attached, so a signal arriving right after
     // "Attached" is already seen as a request to stop.
     signals::install();
+    for spec in &manifest.programs {
+        if let AttachSpec::SelfSignal { signal } = spec.attach {
+            signals::install_self_signal(signal);
+        }
+    }
     let mut object = LoadedObject::load(artifact).map_err(fail)?;
+    if cli.test || cli.bench {
+        return crate::testmode::run(&object, cli, printer(cli)?).map_err(fail);
+    }
     let mut child = match &cli.cmd {
         Some(cmd) => Some(
             child::Child::spawn_held(
@@ -222,6 +240,7 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     }
     let stacks = StackResolver::new(object.stack_maps().map_err(fail)?);
     let mut sink = EventSink::new(manifest, printer, stacks);
+    sink.source = Some(source);
     let mut events = object.event_reader().map_err(fail)?;
 
     if let Some(c) = &mut child {
@@ -232,6 +251,12 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
             .poll(POLL_INTERVAL, &mut |r| sink.record(r, &object))
             .map_err(fail)?;
         sink.report_lost(&object);
+        for signal in signals::take_self_signals() {
+            run_special(&object, &AttachSpec::SelfSignal { signal }).map_err(fail)?;
+        }
+        for addr in std::mem::take(&mut sink.unwatch) {
+            object.unwatch(addr);
+        }
         if cli.buffering != Some(Buffering::Full) {
             sink.flush();
         }
@@ -261,6 +286,7 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     if let Some(w) = sink.stacks.unrecorded_warning() {
         eprintln!("{w}");
     }
+    sink.out.lost_total(sink.lost);
     sink.flush();
     if let Some(path) = &cli.flamegraph {
         let title = format!("ferrotrace {}", source.name);
@@ -334,7 +360,7 @@ fn target_gone(child: &mut Option<child::Child>, pid: Option<u32>) -> bool {
 
 /// The printer for `-f` and `-o`: program output to the file or stdout,
 /// informational lines to stderr.
-fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
+pub(crate) fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
     let format = match cli.format {
         // Folded stacks replace the maps at exit; the rest is text.
         OutputFormat::Text | OutputFormat::Folded => Format::Text,
@@ -358,7 +384,8 @@ fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
 /// How long one wait for events may block; signals interrupt it sooner.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Runs every BEGIN (or END) program once, in declaration order.
+/// Runs every BEGIN (or END, or `self:signal:` probe of one signal)
+/// program once, in declaration order.
 fn run_special(object: &LoadedObject, which: &AttachSpec) -> Result<(), BpfError> {
     let indexes: Vec<usize> = object
         .manifest()
@@ -376,20 +403,24 @@ fn run_special(object: &LoadedObject, which: &AttachSpec) -> Result<(), BpfError
 
 /// Turns event records into output and map actions, following the
 /// manifest's layouts.
-struct EventSink<'m, 'w> {
+pub(crate) struct EventSink<'m, 'w> {
     manifest: &'m Manifest,
     /// Each event's printf format, parsed once (empty for other events).
     formats: Vec<Vec<Piece<'m>>>,
     out: Printer<'w>,
-    exit: Option<i32>,
+    pub(crate) exit: Option<i32>,
+    /// Addresses `unwatch()` asked to stop watching, for the event loop.
+    pub(crate) unwatch: Vec<u64>,
     /// Lost events already reported.
     lost: u64,
     /// Reads and symbolizes the stacks in records and maps.
     stacks: StackResolver,
+    /// The script, for the location of `assert` failures and helper errors.
+    source: Option<&'m SourceFile>,
 }
 
 impl<'m, 'w> EventSink<'m, 'w> {
-    fn new(manifest: &'m Manifest, out: Printer<'w>, stacks: StackResolver) -> Self {
+    pub(crate) fn new(manifest: &'m Manifest, out: Printer<'w>, stacks: StackResolver) -> Self {
         let formats = manifest
             .events
             .iter()
@@ -405,8 +436,10 @@ impl<'m, 'w> EventSink<'m, 'w> {
             formats,
             out,
             exit: None,
+            unwatch: Vec::new(),
             lost: 0,
             stacks,
+            source: None,
         }
     }
 
@@ -419,7 +452,7 @@ impl<'m, 'w> EventSink<'m, 'w> {
         }
     }
 
-    fn record(&mut self, record: &[u8], object: &LoadedObject) {
+    pub(crate) fn record(&mut self, record: &[u8], object: &LoadedObject) {
         let Some(index) = record
             .get(..8)
             .and_then(|b| b.try_into().ok())
@@ -500,6 +533,28 @@ impl<'m, 'w> EventSink<'m, 'w> {
                     eprintln!("WARNING: zero() failed: {e}");
                 }
             }
+            Some(EventSpec::AssertFailed {
+                message,
+                start,
+                end,
+            }) => {
+                let at = self.location(*start, *end);
+                let (text, json) = located::assert_failed(&at, message);
+                self.out.located(&text, &json);
+            }
+            Some(EventSpec::HelperError { helper, start, end }) => {
+                let retcode = record
+                    .get(8..16)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, i64::from_le_bytes);
+                let at = self.location(*start, *end);
+                let (text, json) = located::helper_error(&at, helper, retcode);
+                self.out.located(&text, &json);
+            }
+            Some(EventSpec::Unwatch) => {
+                self.unwatch
+                    .push(decode_field(record, &u64_at(8)).as_bits());
+            }
             Some(EventSpec::Exit) => {
                 let code = record
                     .get(8..16)
@@ -512,8 +567,14 @@ impl<'m, 'w> EventSink<'m, 'w> {
         }
     }
 
-    fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         self.out.flush();
+    }
+
+    /// Where bytes `start..end` of the script are.
+    fn location(&self, start: usize, end: usize) -> located::Location {
+        let empty = SourceFile::new("stdin", "");
+        located::Location::of(self.source.unwrap_or(&empty), start, end)
     }
 }
 
@@ -578,6 +639,11 @@ fn read_maps(
 
 /// Renders a load or attach failure as a user-facing message.
 fn bpf_error(e: &BpfError, source: &SourceFile) -> String {
+    if let (Some(reason), BpfError::Verifier { probe, .. }) =
+        (crate::bpf::kinds::refused_helper(e), e)
+    {
+        return format!("ERROR: the kernel refused to load probe {probe}: {reason}");
+    }
     match e {
         BpfError::Verifier {
             probe,

@@ -16,6 +16,8 @@ pub enum ValueType {
     UStack,
     /// A user id printed as the user's name from /etc/passwd.
     Username,
+    U8,
+    Bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,6 +50,20 @@ pub enum Builtin {
     Arg(u8),
     /// The probed function's return value.
     Retval,
+    /// 1 when the probe interrupted user-space code (x86-64 `pt_regs`).
+    Usermode,
+    /// The pid of the current task's parent (`real_parent`).
+    Ppid,
+    /// The name of the current task's parent (`real_parent`).
+    Pcomm,
+    /// The thread id of the current thread group's leader.
+    LeaderTid,
+    /// The name of the current thread group's leader.
+    LeaderComm,
+    /// The kind of the probe that fired (`tracepoint`, `uprobe`, `special`).
+    Probetype,
+    /// Whether `-c` started a command (so `cpid` has a value).
+    HasCpid,
 }
 
 /// The highest `argN` the language accepts (raw tracepoints pass at most 12).
@@ -114,7 +130,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Func,
         name: "func",
         ty: ValueType::Str(64),
-        doc: "Name of the traced function (uprobe, uretprobe).",
+        doc: "Name of the traced function (uprobe, uretprobe, kprobe, kretprobe, fentry, fexit).",
     },
     BuiltinInfo {
         builtin: Builtin::Kstack,
@@ -197,6 +213,48 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         ty: ValueType::U64,
         doc: "The return value of the function a kretprobe, uretprobe or fexit probe \
               fires on, as a 64-bit integer.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Usermode,
+        name: "usermode",
+        ty: ValueType::U8,
+        doc: "1 when the probe interrupted code running in user mode, 0 in kernel mode (x86-64; probes with registers: kprobe, uprobe, usdt, profile, software, hardware).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Ppid,
+        name: "ppid",
+        ty: ValueType::U32,
+        doc: "Process id of the current task's parent (`real_parent`), as `getppid()` returns it.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Pcomm,
+        name: "pcomm",
+        ty: ValueType::Str(16),
+        doc: "Name of the current task's parent (`real_parent`).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::LeaderTid,
+        name: "leader_tid",
+        ty: ValueType::U32,
+        doc: "Thread id of the current thread group's leader (its main thread).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::LeaderComm,
+        name: "leader_comm",
+        ty: ValueType::Str(16),
+        doc: "Name of the current thread group's leader (the process name when threads rename themselves).",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Probetype,
+        name: "probetype",
+        ty: ValueType::Str(16),
+        doc: "The kind of the probe that fired, e.g. `tracepoint` or `uprobe`; `special` for BEGIN and END.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::HasCpid,
+        name: "has_cpid",
+        ty: ValueType::Bool,
+        doc: "Whether a command was started with -c, so that `cpid` has a value.",
     },
 ];
 

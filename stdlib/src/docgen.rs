@@ -212,6 +212,8 @@ fn value_type(ty: ValueType) -> String {
         ValueType::KStack => "kstack".to_string(),
         ValueType::UStack => "ustack".to_string(),
         ValueType::Username => "string".to_string(),
+        ValueType::U8 => "uint8".to_string(),
+        ValueType::Bool => "bool".to_string(),
     }
 }
 

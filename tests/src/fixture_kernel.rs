@@ -15,7 +15,7 @@
 use crate::user_programs::user_programs;
 use ferrotrace_compiler::ctypes::{parse_c_records, CRecord, CType};
 use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
-use ferrotrace_compiler::user_space::{UsdtProbe, UserObject};
+use ferrotrace_compiler::user_space::{UsdtProbe, UserObject, UserSymbol};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -190,6 +190,32 @@ impl KernelInfo for FixtureKernel {
 
     fn usdt_probes(&self, path: &str) -> Result<Vec<UsdtProbe>, String> {
         ferrotrace_runtime::usdt::read_probes(&real_path(path)?)
+    }
+
+    /// The `task_struct` members `ppid`, `pcomm` and `leader_*` read, at
+    /// this machine's offsets (Linux 6.18).
+    fn field_offset(&self, strct: &str, field: &str) -> Result<Option<u32>, String> {
+        Ok(match (strct, field) {
+            ("task_struct", "pid") => Some(1264),
+            ("task_struct", "tgid") => Some(1268),
+            ("task_struct", "real_parent") => Some(1280),
+            ("task_struct", "group_leader") => Some(1328),
+            ("task_struct", "comm") => Some(1752),
+            _ => None,
+        })
+    }
+
+    /// Two cgroups: the cgroup2 root and one below it.
+    fn cgroup_id(&self, path: &str) -> Result<Option<u64>, String> {
+        Ok(match path {
+            "/sys/fs/cgroup/unified" => Some(1),
+            "/sys/fs/cgroup/unified/system.slice" => Some(42),
+            _ => None,
+        })
+    }
+
+    fn user_symbol(&self, path: &str, name: &str) -> Result<Option<UserSymbol>, String> {
+        ferrotrace_runtime::user_data::find_symbol(&real_path(path)?, name)
     }
 }
 

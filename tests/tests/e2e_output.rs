@@ -227,7 +227,10 @@ fn lost_events_are_counted() {
     let json = run(&["-q", "-f", "json", &path]);
     let _ = std::fs::remove_file(&path);
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(stderr(&o), "Attached 2 probes\nLost 45 events\n");
+    assert_eq!(
+        stderr(&o),
+        "Attached 2 probes\nLost 45 events\nWARNING: Total lost event count: 45\n"
+    );
     assert_eq!(stdout(&o), format!("{}\n\n", ".".repeat(255)));
     let out = stdout(&json);
     let lost: Vec<&str> = out.lines().filter(|l| l.contains("lost_events")).collect();

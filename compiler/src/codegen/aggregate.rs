@@ -108,6 +108,12 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
                 let (format, args) = super::events::format_spec(program, *format);
                 EventSpec::Cat { format, args }
             }
+            Action::AssertFailed { message, span } => EventSpec::AssertFailed {
+                message: message.clone(),
+                start: span.start,
+                end: span.end,
+            },
+            Action::Unwatch => EventSpec::Unwatch,
             Action::PrintValue(t) => EventSpec::PrintValue {
                 value: Field {
                     offset: 8,
@@ -181,7 +187,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         self.em.at(init);
         let buf = self.alloc(size)?;
         self.em.zero(buf, round8(size))?;
-        self.em.map_update_elem(m, key, buf, BPF_NOEXIST)?;
+        self.checked_map_update(m, key, buf, BPF_NOEXIST)?;
         let again = self.em.map_lookup_elem(m, key)?;
         let init_end = self.em.current()?;
         self.em.br(have)?;

@@ -94,7 +94,11 @@ impl<'ctx> Emitter<'ctx> {
     // --- helpers ---------------------------------------------------------------
 
     /// Calls helper `id` with the given arguments; every helper returns an i64.
-    fn call_helper(&self, id: u64, args: &[BasicMetadataValueEnum<'ctx>]) -> R<IntValue<'ctx>> {
+    pub(super) fn call_helper(
+        &self,
+        id: u64,
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> R<IntValue<'ctx>> {
         let arg_types: Vec<BasicMetadataTypeEnum<'ctx>> = args
             .iter()
             .map(|a| match a {
@@ -185,7 +189,7 @@ impl<'ctx> Emitter<'ctx> {
         key: PointerValue<'ctx>,
         value: PointerValue<'ctx>,
         flags: u64,
-    ) -> R<()> {
+    ) -> R<IntValue<'ctx>> {
         self.call_helper(
             helper::MAP_UPDATE_ELEM,
             &[
@@ -194,8 +198,7 @@ impl<'ctx> Emitter<'ctx> {
                 value.into(),
                 self.u64c(flags).into(),
             ],
-        )?;
-        Ok(())
+        )
     }
 
     /// `bpf_map_delete_elem(map, key)`: 0 when the key was removed.
@@ -279,20 +282,19 @@ impl<'ctx> Emitter<'ctx> {
     }
 
     /// `bpf_probe_read_{user,kernel}(dst, size, src)`: copies `size` bytes,
-    /// zeroing `dst` when the read faults.
+    /// zeroing `dst` when the read faults; 0 or a negative error.
     pub fn probe_read(
         &self,
         space: AddrSpace,
         dst: PointerValue<'ctx>,
         size: u32,
         src: PointerValue<'ctx>,
-    ) -> R<()> {
+    ) -> R<IntValue<'ctx>> {
         let id = match space {
             AddrSpace::User => helper::PROBE_READ_USER,
             AddrSpace::Kernel => helper::PROBE_READ_KERNEL,
         };
-        self.call_helper(id, &[dst.into(), self.u64c(size.into()).into(), src.into()])?;
-        Ok(())
+        self.call_helper(id, &[dst.into(), self.u64c(size.into()).into(), src.into()])
     }
 
     /// `bpf_probe_read_{user,kernel}_str(dst, size, src)`.
@@ -302,13 +304,12 @@ impl<'ctx> Emitter<'ctx> {
         dst: PointerValue<'ctx>,
         size: IntValue<'ctx>,
         src: PointerValue<'ctx>,
-    ) -> R<()> {
+    ) -> R<IntValue<'ctx>> {
         let id = match space {
             AddrSpace::User => helper::PROBE_READ_USER_STR,
             AddrSpace::Kernel => helper::PROBE_READ_KERNEL_STR,
         };
-        self.call_helper(id, &[dst.into(), size.into(), src.into()])?;
-        Ok(())
+        self.call_helper(id, &[dst.into(), size.into(), src.into()])
     }
 
     /// `bpf_ringbuf_output(map, data, size, 0)`: 0 when the record was sent.
@@ -390,7 +391,8 @@ impl<'ctx> Emitter<'ctx> {
         }
         // A failed probe read zero fills its destination: reading from NULL
         // clears a large buffer with one helper call.
-        self.probe_read(AddrSpace::Kernel, dst, size, self.ptr_t().const_null())
+        self.probe_read(AddrSpace::Kernel, dst, size, self.ptr_t().const_null())?;
+        Ok(())
     }
 
     /// Copies `size` bytes between 8-aligned buffers.
@@ -403,7 +405,8 @@ impl<'ctx> Emitter<'ctx> {
                 .build_memcpy(dst, 8, src, 8, self.u64c(size.into()))?;
             return Ok(());
         }
-        self.probe_read(AddrSpace::Kernel, dst, size, src)
+        self.probe_read(AddrSpace::Kernel, dst, size, src)?;
+        Ok(())
     }
 
     // --- integers ------------------------------------------------------------

@@ -71,6 +71,18 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 let sig = self.expr(sig)?.int()?;
                 Ok(Val::Int(self.em.send_signal(sig)?))
             }
+            ExprKind::KernelRead { addr, offset } => self.kernel_read(addr, *offset, &e.ty),
+            ExprKind::NsPid { thread, dev, ino } => self.ns_pid(*thread, *dev, *ino, &e.ty),
+            ExprKind::SignalThread(sig) => {
+                let sig = self.expr(sig)?.int()?;
+                Ok(Val::Int(self.em.send_signal_thread(sig)?))
+            }
+            ExprKind::Override(rc) => self.override_return(rc),
+            ExprKind::WriteUser { dst, src, len } => self.write_user(dst, src, *len),
+            ExprKind::SocketCookie(sk) => {
+                let sk = self.expr(sk)?.int()?;
+                Ok(Val::Int(self.em.get_socket_cookie(sk)?))
+            }
         }
     }
 
@@ -150,7 +162,17 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 self.em.get_current_comm(buf, n)?;
                 return Ok(Val::Str(buf));
             }
-            Builtin::Probe | Builtin::Arg(_) | Builtin::Retval | Builtin::Username => {
+            Builtin::Probe
+            | Builtin::Arg(_)
+            | Builtin::Retval
+            | Builtin::Username
+            | Builtin::Usermode
+            | Builtin::Ppid
+            | Builtin::Pcomm
+            | Builtin::LeaderTid
+            | Builtin::LeaderComm
+            | Builtin::Probetype
+            | Builtin::HasCpid => {
                 return Err(CodegenError::Internal(format!(
                     "`{}` should have been lowered by the checker.",
                     b.info().name
@@ -330,7 +352,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             .em
             .builder
             .build_int_to_ptr(addr, self.em.ptr_t(), "src")?;
-        self.em.probe_read_str(space, buf, size, src)?;
+        self.checked_probe_read_str(space, buf, size, src)?;
         Ok(Val::Str(buf))
     }
 

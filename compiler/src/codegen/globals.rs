@@ -50,6 +50,7 @@ fn stmts_use(stmts: &[Stmt], b: Builtin) -> bool {
             args.iter().any(|e| expr_uses(e, b))
         }
         StmtKind::Exit { code } => code.as_ref().is_some_and(|e| expr_uses(e, b)),
+        StmtKind::ReturnValue(e) => expr_uses(e, b),
         StmtKind::Loop { cond, body } => expr_uses(cond, b) || stmts_use(body, b),
         StmtKind::ForRange {
             start, end, body, ..
@@ -95,7 +96,13 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::Bswap(inner)
         | ExprKind::Signal(inner)
         | ExprKind::Deref { addr: inner, .. }
-        | ExprKind::StructField { base: inner, .. } => expr_uses(inner, b),
+        | ExprKind::StructField { base: inner, .. }
+        | ExprKind::SignalThread(inner)
+        | ExprKind::Override(inner)
+        | ExprKind::SocketCookie(inner)
+        | ExprKind::KernelRead { addr: inner, .. } => expr_uses(inner, b),
+        ExprKind::NsPid { .. } => false,
+        ExprKind::WriteUser { dst, src, .. } => expr_uses(dst, b) || expr_uses(src, b),
         ExprKind::StrNcmp { lhs, rhs, .. }
         | ExprKind::StrStr {
             hay: lhs,

@@ -21,12 +21,14 @@ mod expr;
 mod floor;
 mod foreach;
 mod globals;
+mod helper_errors;
 mod llvm_setup;
 mod loops;
 mod maps;
 mod stacks;
 mod stmt;
 mod strfns;
+mod sysfns;
 mod tuples;
 mod user;
 
@@ -92,6 +94,9 @@ pub struct Options {
     /// jump (`gotol`) lets LLVM branch across more than 32,767
     /// instructions, which a probe of thousands of statements needs.
     pub cpu_v4: bool,
+    /// `-k`: failed reads of kernel and user memory send a warning event
+    /// with the script location (failed map updates always do).
+    pub helper_warnings: bool,
 }
 
 impl Default for Options {
@@ -99,6 +104,7 @@ impl Default for Options {
         Options {
             syscall_dispatch: true,
             cpu_v4: false,
+            helper_warnings: false,
         }
     }
 }
@@ -132,7 +138,11 @@ pub fn generate_with(
 ) -> Result<Artifact, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine(options)?;
-    let (module, scratch) = build_module(&ctx, &tm, program, Some(source), options)?;
+    let sites = helper_errors::HelperSites::new(
+        program.formats.len() + 1 + program.actions.len(),
+        options.helper_warnings,
+    );
+    let (module, scratch) = build_module(&ctx, &tm, program, Some(source), options, &sites)?;
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Object)
         .map_err(|e| CodegenError::Llvm(format!("Emitting the BPF object failed: {e}.")))?;
@@ -140,7 +150,10 @@ pub fn generate_with(
         version: MANIFEST_VERSION,
         programs: program_specs(program, source, options),
         maps: maps::map_specs(program, scratch),
-        events: events::event_specs(program),
+        events: events::event_specs(program)
+            .into_iter()
+            .chain(sites.specs())
+            .collect(),
         config: run_config(&program.settings),
     };
     Ok(Artifact {
@@ -153,7 +166,8 @@ pub fn generate_with(
 pub fn emit_llvm(program: &Program) -> Result<String, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine(&Options::default())?;
-    let (module, _) = build_module(&ctx, &tm, program, None, &Options::default())?;
+    let sites = helper_errors::HelperSites::new(0, false);
+    let (module, _) = build_module(&ctx, &tm, program, None, &Options::default(), &sites)?;
     Ok(module.print_to_string().to_string())
 }
 
@@ -161,7 +175,8 @@ pub fn emit_llvm(program: &Program) -> Result<String, CodegenError> {
 pub fn emit_asm(program: &Program) -> Result<String, CodegenError> {
     let ctx = Context::create();
     let tm = target_machine(&Options::default())?;
-    let (module, _) = build_module(&ctx, &tm, program, None, &Options::default())?;
+    let sites = helper_errors::HelperSites::new(0, false);
+    let (module, _) = build_module(&ctx, &tm, program, None, &Options::default(), &sites)?;
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Assembly)
         .map_err(|e| CodegenError::Llvm(format!("Emitting BPF assembly failed: {e}.")))?;
@@ -193,6 +208,7 @@ fn build_module<'ctx>(
     program: &Program,
     source: Option<&SourceFile>,
     options: &Options,
+    sites: &helper_errors::HelperSites,
 ) -> Result<(Module<'ctx>, u32), CodegenError> {
     let module = ctx.create_module("ferrotrace");
     module.set_triple(&tm.get_triple());
@@ -225,7 +241,7 @@ fn build_module<'ctx>(
             source: src,
         });
         let em = Emitter::new(ctx, func);
-        let used = stmt::lower_probe(em, &module, program, &globals, probe, dbg)?;
+        let used = stmt::lower_probe(em, &module, program, &globals, probe, dbg, sites)?;
         scratch = scratch.max(used);
     }
     for hook in [dispatch::Hook::Enter, dispatch::Hook::Exit] {
@@ -321,6 +337,9 @@ fn section(index: usize, attach: &Attach) -> String {
             retprobe: false, ..
         } => "uprobe",
         Attach::Uprobe { retprobe: true, .. } => "uretprobe",
+        Attach::Watchpoint { .. } => "perf_event",
+        // Run by the tracer with BPF_PROG_TEST_RUN, as BEGIN is.
+        Attach::SelfSignal { .. } | Attach::Test { .. } => "raw_tracepoint",
     };
     format!("{kind}/p{index}")
 }
@@ -396,6 +415,16 @@ fn attach_spec(attach: &Attach) -> AttachSpec {
             offset: *offset,
             retprobe: *retprobe,
             ref_ctr_offset: *ref_ctr_offset,
+        },
+        Attach::Watchpoint { addr, len, bp_type } => AttachSpec::Watchpoint {
+            addr: *addr,
+            len: *len,
+            bp_type: *bp_type,
+        },
+        Attach::SelfSignal { signal } => AttachSpec::SelfSignal { signal: *signal },
+        Attach::Test { name, bench } => AttachSpec::Test {
+            name: name.clone(),
+            bench: *bench,
         },
     }
 }

@@ -82,6 +82,12 @@ pub(crate) struct ProbeGen<'a, 'ctx> {
     pub callback: Option<super::foreach::Callback<'ctx>>,
     /// Where statements come from, when generating line info.
     pub debug: Option<ProbeDebug<'a, 'ctx>>,
+    /// The statement being lowered, where a failing helper is reported.
+    pub span: crate::source::Span,
+    /// The module's helper-error events (`helper_errors`).
+    pub helper_sites: &'a super::helper_errors::HelperSites,
+    /// Helper checks emitted in this probe so far.
+    pub helper_checks: u32,
 }
 
 /// Lowers `probe` into `func`; returns the scratch bytes it uses.
@@ -92,12 +98,13 @@ pub(crate) fn lower_probe<'a, 'ctx>(
     maps: &'a MapGlobals<'ctx>,
     probe: &Probe,
     debug: Option<ProbeDebug<'a, 'ctx>>,
+    helper_sites: &'a super::helper_errors::HelperSites,
 ) -> R<u32> {
     let func = em.func;
     if let Some(d) = &debug {
         d.locate(em.ctx, &em.builder, probe.span);
     }
-    let mut g = prologue(em, module, program, maps, func, probe)?;
+    let mut g = prologue(em, module, program, maps, func, probe, helper_sites)?;
     g.debug = debug;
     if let Some(pred) = &probe.predicate {
         let mark = g.bump;
@@ -119,6 +126,7 @@ fn prologue<'a, 'ctx>(
     maps: &'a MapGlobals<'ctx>,
     func: FunctionValue<'ctx>,
     probe: &Probe,
+    helper_sites: &'a super::helper_errors::HelperSites,
 ) -> R<ProbeGen<'a, 'ctx>> {
     let entry = em.block("entry");
     em.at(entry);
@@ -173,6 +181,9 @@ fn prologue<'a, 'ctx>(
         local_offsets: Vec::new(),
         callback: None,
         debug: None,
+        span: probe.span,
+        helper_sites,
+        helper_checks: 0,
     };
     for (t, slot) in probe.locals.iter().zip(stack) {
         g.local_offsets.push(g.bump);
@@ -234,6 +245,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
 
     fn predicate(&mut self, pred: &Expr) -> R<()> {
         self.locate(pred.span);
+        self.span = pred.span;
         let c = self.expr(pred)?.int()?;
         let c = self.em.truthy(c)?;
         let (go, stop) = (self.em.block("pred_true"), self.em.block("pred_false"));
@@ -252,7 +264,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     fn stmt(&mut self, s: &Stmt) -> R<()> {
         let mark = self.bump;
         self.locate(s.span);
+        let outer = std::mem::replace(&mut self.span, s.span);
         let result = self.stmt_kind(s);
+        self.span = outer;
         self.bump = mark;
         result
     }
@@ -340,8 +354,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             _ => Type::U64,
         };
         let buf = self.value_buffer(&value_ty, ty, v)?;
-        self.em
-            .map_update_elem(self.maps.user(map)?, key, buf, BPF_ANY)
+        self.checked_map_update(self.maps.user(map)?, key, buf, BPF_ANY)
     }
 
     /// A scratch buffer holding `v` (of type `ty`) as a map value of `value_ty`.

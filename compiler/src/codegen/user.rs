@@ -65,8 +65,7 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
                     .build_int_to_ptr(addr, self.em.ptr_t(), "usdt_src")?;
                 let buf = self.alloc(8)?;
                 self.em.store(buf, self.em.u64c(0), 8)?;
-                self.em
-                    .probe_read(AddrSpace::User, buf, u32::from(arg.size), src)?;
+                self.checked_probe_read(AddrSpace::User, buf, u32::from(arg.size), src)?;
                 self.em.load(buf, self.em.i64t(), 8)?
             }
         };

@@ -114,7 +114,7 @@ impl Checker<'_> {
         }
     }
 
-    fn ident(&mut self, name: &str, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
+    pub(super) fn ident(&mut self, name: &str, span: Span, scope: &mut ProbeScope) -> Option<Expr> {
         if let Some(user) = self.user_ident(name, span, scope) {
             return user;
         }
@@ -123,6 +123,9 @@ impl Checker<'_> {
         }
         if let Some(b) = Builtin::lookup(name) {
             if let Some(e) = self.context_builtin(b, span, scope) {
+                return e;
+            }
+            if let Some(e) = self.sys_builtin(b, None, span, scope) {
                 return e;
             }
             let ty = types::from_catalogue(b.info().ty);
@@ -178,6 +181,9 @@ impl Checker<'_> {
         if self.is_macro(name) {
             return self.macro_expr(name, args, span, scope);
         }
+        if let (None, Some(b)) = (Function::lookup(name), Builtin::lookup(name)) {
+            return self.builtin_call(b, name, args, span, scope);
+        }
         let f = self.function(name, name_span, args.len())?;
         let info = f.info();
         if info.aggregation {
@@ -208,6 +214,16 @@ impl Checker<'_> {
             Function::Strlen | Function::Strncmp | Function::Bswap => {
                 self.data_call(f, args, span, scope)
             }
+            Function::Uaddr
+            | Function::Reg
+            | Function::Kptr
+            | Function::Uptr
+            | Function::Cgroupid
+            | Function::CgroupPath
+            | Function::PercpuKaddr
+            | Function::SocketCookie
+            | Function::IsErr
+            | Function::WriteUser => self.sys_call(f, args, span, scope),
             _ => {
                 self.error(
                     Diagnostic::error("E0212", format!("`{}()` returns no value", info.name), span)

@@ -276,6 +276,7 @@ impl Expansion<'_> {
             K::Break => K::Break,
             K::Continue => K::Continue,
             K::Return => K::Return,
+            K::ReturnValue(v) => K::ReturnValue(self.expr(v)),
         };
         Stmt { kind, span: s.span }
     }

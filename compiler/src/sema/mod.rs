@@ -22,9 +22,11 @@ mod named;
 mod params;
 mod probes;
 mod scope;
+mod special_probes;
 mod stacks;
 mod stmt;
 mod strfns;
+mod sysfns;
 mod tuples;
 mod types;
 mod unsafe_fns;
@@ -105,6 +107,7 @@ pub fn analyze_with(
     check.inferred_locals = infer.inferred_locals;
     check.diags.append(&mut config_diags);
     let probes = check.script(script);
+    check.unique_test_names(&probes);
     if probes.is_empty() && !has_errors(&check.diags) {
         check.diags.push(
             Diagnostic::error("E0100", "the script has no probes", script.span)
@@ -154,6 +157,8 @@ struct ProbeScope {
     /// Byte comparisons of the probe's `strstr`/`strcontains` calls so far
     /// (their buffer sizes multiplied), against the verifier's budget.
     strstr_cost: u64,
+    /// Where the probe attaches (what `usermode`, `reg()` and `uaddr()` read).
+    attach: ir::Attach,
 }
 
 /// What every pass reads besides the script: parameters, settings, macros.
@@ -238,7 +243,11 @@ impl<'k> Checker<'k> {
                         Ok(all) => {
                             resolved_all.extend(all.into_iter().map(|(r, u)| (ap.span, r, Some(u))))
                         }
-                        Err(d) => self.error(d),
+                        Err(d) => {
+                            if let Some(d) = probes::missing_policy(d, missing) {
+                                self.error(d);
+                            }
+                        }
                     }
                     continue;
                 }
@@ -249,6 +258,7 @@ impl<'k> Checker<'k> {
                 resolved_all.extend(resolved.into_iter().map(|r| (ap.span, r, None)));
             }
             for (span, resolved, user) in resolved_all {
+                self.check_unsafe_attach(&resolved.attach, span);
                 let mut scope = ProbeScope {
                     tracepoint: resolved.tracepoint,
                     probe_name: resolved.name.clone(),
@@ -262,6 +272,7 @@ impl<'k> Checker<'k> {
                         .cloned()
                         .unwrap_or_default(),
                     strstr_cost: 0,
+                    attach: resolved.attach.clone(),
                 };
                 let predicate = probe
                     .predicate

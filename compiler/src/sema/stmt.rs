@@ -79,9 +79,22 @@ impl Checker<'_> {
                 self.function(name, name_span, args.len())?;
                 self.printf(args, e.span, scope)
             }
+            Some(Function::Unwatch) => {
+                self.function(name, name_span, args.len())?;
+                self.unwatch(args.first()?, scope)
+            }
             Some(Function::Signal) => {
                 self.function(name, name_span, args.len())?;
                 Some(StmtKind::Expr(self.signal(args.first()?, e.span, scope)?))
+            }
+            Some(
+                f @ (Function::Assert
+                | Function::StaticAssert
+                | Function::SignalThread
+                | Function::Override),
+            ) => {
+                self.function(name, name_span, args.len())?;
+                self.sys_stmt(f, args, e.span, scope)
             }
             Some(f @ (Function::System | Function::Cat)) => {
                 self.function(name, name_span, args.len())?;

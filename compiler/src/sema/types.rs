@@ -20,6 +20,11 @@ pub fn from_catalogue(t: ValueType) -> Type {
         ValueType::KStack => super::stacks::default_stack(StackKind::Kernel),
         ValueType::UStack => super::stacks::default_stack(StackKind::User),
         ValueType::Username => Type::Named(NameTable::User),
+        ValueType::U8 => Type::Int {
+            bits: 8,
+            signed: false,
+        },
+        ValueType::Bool => Type::Bool,
     }
 }
 

@@ -196,6 +196,9 @@ pub enum StmtKind {
     Break,
     Continue,
     Return,
+    /// `return VALUE;`: leaves the probe with this return code (a `test:`
+    /// probe fails with a non-zero one).
+    ReturnValue(Expr),
 }
 
 #[derive(Debug, Clone, PartialEq)]

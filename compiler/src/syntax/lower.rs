@@ -296,11 +296,17 @@ impl Lower<'_> {
                 match inner.as_rule() {
                     Rule::assign => self.assign(inner)?,
                     Rule::let_stmt => self.let_stmt(inner)?,
-                    Rule::jump_stmt => match inner.into_inner().next()?.as_rule() {
-                        Rule::kw_break => StmtKind::Break,
-                        Rule::kw_continue => StmtKind::Continue,
-                        _ => StmtKind::Return,
-                    },
+                    Rule::jump_stmt => {
+                        let mut parts = inner.into_inner();
+                        match parts.next()?.as_rule() {
+                            Rule::kw_break => StmtKind::Break,
+                            Rule::kw_continue => StmtKind::Continue,
+                            _ => match parts.next() {
+                                Some(value) => StmtKind::ReturnValue(self.expr(value)?),
+                                None => StmtKind::Return,
+                            },
+                        }
+                    }
                     _ => StmtKind::Expr(self.expr(inner)?),
                 }
             }

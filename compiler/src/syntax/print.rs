@@ -223,6 +223,10 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
         StmtKind::Return => {
             let _ = write!(out, "(return {}", at(s.span));
         }
+        StmtKind::ReturnValue(value) => {
+            let _ = write!(out, "(return {} ", at(s.span));
+            expr(out, value);
+        }
     }
     out.push(')');
 }

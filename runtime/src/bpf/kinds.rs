@@ -178,6 +178,36 @@ pub fn explain_load_error(spec: &ProgramSpec, e: BpfError) -> BpfError {
     }
 }
 
+/// The sentence for a verifier that refused an unsafe function's helper
+/// outright (not a program's mistake, a kernel policy).
+pub fn refused_helper(e: &BpfError) -> Option<String> {
+    let BpfError::Verifier { log_tail, .. } = e else {
+        return None;
+    };
+    let refused = |helper: &str| {
+        log_tail
+            .iter()
+            .any(|l| l.contains("cannot use helper") && l.contains(helper))
+    };
+    if refused("bpf_probe_write_user#") {
+        return Some(
+            "this kernel does not let BPF programs write user memory, which write_user() needs \
+             (bpf_probe_write_user is refused: the kernel is locked down, see `man kernel_lockdown.7`, \
+             or BPF is restricted); remove write_user() from the script."
+                .to_string(),
+        );
+    }
+    if refused("bpf_override_return#") {
+        return Some(
+            "this kernel does not let BPF programs override return values, which override() needs \
+             (bpf_override_return needs CONFIG_BPF_KPROBE_OVERRIDE and a kernel that is not locked down); \
+             remove override() from the script."
+                .to_string(),
+        );
+    }
+    None
+}
+
 /// The gist of a load error, for inclusion in another sentence.
 fn short(e: &BpfError) -> String {
     match e {
@@ -263,7 +293,12 @@ pub fn attach_kprobe(
     attr.type_ = pmu;
     // The kprobe PMU's `retprobe` format bit is config:0.
     attr.config = u64::from(retprobe);
-    attr.__bindgen_anon_3.config1 = cname.as_ptr() as u64;
+    // No name (a null `kprobe_func`): `config2` is the address itself.
+    attr.__bindgen_anon_3.config1 = if function.is_empty() {
+        0
+    } else {
+        cname.as_ptr() as u64
+    };
     attr.__bindgen_anon_4.config2 = offset;
     attr.__bindgen_anon_1.sample_period = 1;
     // `cname` lives until the end of this function, past the call.

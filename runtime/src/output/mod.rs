@@ -2,7 +2,8 @@
 //! events into the text bpftrace prints. `value` defines the decoded
 //! `Value`, `decode` reads values out of bytes using the layouts in the
 //! compiler's `Manifest`, `names` prints `syscall_name`/`signal_name`/`strerror` values,
-//! `printf` formats `printf()` events, `hist` holds
+//! `printf` formats `printf()` events, `located` the messages tied to a
+//! script location (failed `assert`s, helper errors), `hist` holds
 //! histogram buckets and labels, `order` sorts a map's entries into print
 //! order, `text` prints maps in bpftrace's text
 //! format and `json` as its JSON records, and `printer` sends output in the
@@ -14,6 +15,7 @@ pub mod decode;
 pub mod folded;
 pub mod hist;
 pub mod json;
+pub mod located;
 pub mod names;
 pub mod order;
 pub mod printer;
@@ -24,7 +26,7 @@ pub mod timefmt;
 pub mod value;
 
 pub use decode::{decode_field, decode_fields, decode_map, MapDatum, MapSnapshot};
-pub use printer::{Format, Printer};
+pub use printer::{Captured, Format, Printer};
 pub use printf::{format_pieces, format_printf};
 pub use text::{
     format_key, print_map, print_map_top, print_maps, print_maps_at_exit, sorted_entries,

@@ -16,6 +16,7 @@ pub fn name_of(table: NameTable, n: u64) -> String {
         NameTable::Signal => signal_name(n).map(|s| format!("SIG{s}")),
         NameTable::Errno => error_text(n),
         NameTable::User => user_name(n),
+        NameTable::CgroupPath => return crate::cgroups::cgroup_path(n),
     };
     found.unwrap_or_else(|| n.to_string())
 }

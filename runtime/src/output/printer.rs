@@ -75,6 +75,17 @@ impl<'w> Printer<'w> {
         };
     }
 
+    /// Text already laid out in this printer's format (`--test` and
+    /// `--bench` results), written as it is.
+    pub fn raw(&mut self, text: &str) {
+        let _ = self.out.write_all(text.as_bytes());
+    }
+
+    /// Whether records are JSON lines.
+    pub fn is_json(&self) -> bool {
+        self.format == Format::Json
+    }
+
     /// `print(value)`.
     pub fn value(&mut self, v: &Value) {
         let _ = match self.format {
@@ -132,9 +143,53 @@ impl<'w> Printer<'w> {
         };
     }
 
+    /// A message tied to a script location (`output::located`): its text
+    /// on the error stream, or its JSON record.
+    pub fn located(&mut self, text: &str, json: &str) {
+        let _ = match self.format {
+            // Output so far comes first, so the message follows what the
+            // probe printed before it, as on a terminal.
+            Format::Text => self
+                .out
+                .flush()
+                .and_then(|()| self.err.write_all(text.as_bytes()))
+                .and_then(|()| self.err.flush()),
+            Format::Json => self.out.write_all(json.as_bytes()),
+        };
+    }
+
+    /// `WARNING: Total lost event count: N` at exit, in text mode.
+    pub fn lost_total(&mut self, n: u64) {
+        if self.format == Format::Text && n > 0 {
+            let _ = writeln!(self.err, "WARNING: Total lost event count: {n}");
+        }
+    }
+
     pub fn flush(&mut self) {
         let _ = self.out.flush();
         let _ = self.err.flush();
+    }
+}
+
+/// A writer into memory whose bytes every clone can read back: `--test`
+/// keeps a test's output this way, to show it only if the test fails.
+#[derive(Clone, Default)]
+pub struct Captured(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// Everything written so far, invalid UTF-8 replaced.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.borrow()).into_owned()
     }
 }
 
@@ -143,31 +198,9 @@ impl<'w> Printer<'w> {
 mod tests {
     use super::*;
     use crate::output::decode::MapDatum;
-    use std::cell::RefCell;
-    use std::rc::Rc;
-
-    /// A writer whose bytes the test can read afterwards.
-    #[derive(Clone, Default)]
-    struct Shared(Rc<RefCell<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Shared {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.borrow().clone()).unwrap()
-        }
-    }
 
     fn run(format: Format, f: impl FnOnce(&mut Printer)) -> (String, String) {
-        let (out, err) = (Shared::default(), Shared::default());
+        let (out, err) = (Captured::default(), Captured::default());
         let mut p = Printer::new(format, Box::new(out.clone()), Box::new(err.clone()));
         f(&mut p);
         p.flush();
