@@ -292,6 +292,27 @@ pub enum Type {
     /// Bytes turned into text in user space: a buffer, an IP or MAC
     /// address, a timestamp (see `DataKind` for each layout).
     Data(DataKind),
+    /// A C struct or union value (the bytes of a kernel object, read with
+    /// `*p`), printed `{ .a = 1, .b = 2 }` by its printable fields.
+    Struct(std::rc::Rc<StructType>),
+}
+
+/// A C struct or union as a value: its size and the fields that can be
+/// printed (integers, pointers, char arrays as strings, nested records),
+/// each at its byte offset. Two struct types are equal when their names
+/// and sizes are.
+#[derive(Debug, Clone, Eq)]
+pub struct StructType {
+    /// `struct task_struct`, `union (anonymous)`.
+    pub name: String,
+    pub size: u32,
+    pub fields: Vec<(String, u32, Type)>,
+}
+
+impl PartialEq for StructType {
+    fn eq(&self, other: &StructType) -> bool {
+        self.name == other.name && self.size == other.size
+    }
 }
 
 /// The byte offsets of a tuple's elements and its total size: each element
@@ -365,6 +386,7 @@ impl Type {
             Type::Named(_) => 8,
             Type::Tuple(elems) | Type::Record { elems, .. } => tuple_layout(elems).1,
             Type::Data(d) => d.size(),
+            Type::Struct(s) => s.size,
         }
     }
 
@@ -386,6 +408,7 @@ impl Type {
             Type::Stack(s) => stack_value_size(s.kind),
             Type::Symbol(kind) => stack_value_size(*kind),
             Type::Data(d) => d.size().saturating_add(7) / 8 * 8,
+            Type::Struct(s) => s.size.saturating_add(7) / 8 * 8,
         }
     }
 }
@@ -433,6 +456,7 @@ impl fmt::Display for Type {
             Type::Data(DataKind::Inet) => f.write_str("inet"),
             Type::Data(DataKind::MacAddr) => f.write_str("macaddr"),
             Type::Data(DataKind::Timestamp { format }) => write!(f, "timestamp({format:?})"),
+            Type::Struct(s) => f.write_str(&s.name),
         }
     }
 }
@@ -729,6 +753,18 @@ pub enum ExprKind {
     TracePrintk {
         format: String,
         args: Vec<Expr>,
+    },
+    /// Reads `ty`'s size in bytes at the (u64) address `addr` of `space`
+    /// with `bpf_probe_read_{kernel,user}`: an integer or pointer, a char
+    /// array as `Str(N)`, or a whole `Struct`. A failed read yields zeros.
+    Deref {
+        addr: Box<Expr>,
+        space: AddrSpace,
+    },
+    /// The field at byte `offset` of a `Struct` value (`ty` is the field's).
+    StructField {
+        base: Box<Expr>,
+        offset: u32,
     },
     /// Reads `ty` (an integer, or `Str(N)` as N bytes) at kernel address
     /// `addr + offset` with `bpf_probe_read_kernel` (`ppid`, `pcomm`:
@@ -1045,6 +1081,11 @@ impl fmt::Display for Expr {
                 }
                 f.write_str(")")?
             }
+            ExprKind::StructField { base, offset } => write!(f, "({base}).@{offset}")?,
+            ExprKind::Deref { addr, space } => match space {
+                AddrSpace::Kernel => write!(f, "*({addr})")?,
+                AddrSpace::User => write!(f, "*user({addr})")?,
+            },
             ExprKind::KernelRead { addr, offset } => write!(f, "kread({addr} + {offset})")?,
             ExprKind::NsPid { thread, dev, ino } => write!(
                 f,

@@ -65,6 +65,8 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::StrNcmp { lhs, rhs, n } => self.strncmp(lhs, rhs, *n),
             ExprKind::StrStr { hay, needle } => self.strstr(hay, needle),
             ExprKind::Bswap(v) => self.bswap(v),
+            ExprKind::Deref { addr, space } => self.deref(addr, *space, &e.ty),
+            ExprKind::StructField { base, offset } => self.struct_field(base, *offset, &e.ty),
             ExprKind::Signal(sig) => {
                 let sig = self.expr(sig)?.int()?;
                 Ok(Val::Int(self.em.send_signal(sig)?))
@@ -222,7 +224,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
         let buffer_size = match &value_ty {
             Type::Str(n) => Some(*n),
-            Type::Tuple(_) | Type::Record { .. } | Type::Data(_) => Some(value_ty.size()),
+            Type::Tuple(_) | Type::Record { .. } | Type::Struct(_) | Type::Data(_) => {
+                Some(value_ty.size())
+            }
             _ => None,
         };
         if let Some(n) = buffer_size {
@@ -242,7 +246,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             self.em.at(done);
             if matches!(
                 value_ty,
-                Type::Tuple(_) | Type::Record { .. } | Type::Data(_)
+                Type::Tuple(_) | Type::Record { .. } | Type::Struct(_) | Type::Data(_)
             ) {
                 return Ok(Val::Str(buf));
             }

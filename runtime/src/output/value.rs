@@ -31,6 +31,8 @@ pub enum Value {
     /// The bytes of a `buf()`, printed like `%r` (printable ASCII kept,
     /// other bytes `\xNN`).
     Buffer(Vec<u8>),
+    /// A C struct, printed `{ .a = 1, .b = x }`.
+    Struct(Vec<(String, Value)>),
 }
 
 impl Value {
@@ -42,7 +44,11 @@ impl Value {
             Value::Int(v) => *v as u64,
             Value::UInt(v) | Value::Pointer(v) => *v,
             Value::Bool(b) => u64::from(*b),
-            Value::Str(_) | Value::Tuple(_) | Value::Record(_) | Value::Buffer(_) => 0,
+            Value::Str(_)
+            | Value::Tuple(_)
+            | Value::Record(_)
+            | Value::Struct(_)
+            | Value::Buffer(_) => 0,
             Value::Stack(s) => s.id as u64,
             Value::Symbol(s) => s.addr,
         }
@@ -66,6 +72,7 @@ impl Value {
             | Value::Record(_)
             | Value::Stack(_)
             | Value::Symbol(_)
+            | Value::Struct(_)
             | Value::Buffer(_) => None,
         }
     }
@@ -76,7 +83,7 @@ impl Value {
         match self {
             Value::Int(_) | Value::UInt(_) | Value::Pointer(_) | Value::Bool(_) => 0,
             Value::Str(_) | Value::Buffer(_) => 1,
-            Value::Tuple(_) | Value::Record(_) => 2,
+            Value::Tuple(_) | Value::Record(_) | Value::Struct(_) => 2,
             Value::Stack(_) | Value::Symbol(_) => 3,
         }
     }
@@ -150,6 +157,17 @@ impl fmt::Display for Value {
                     write!(f, "{name} = {item}")?;
                 }
                 f.write_str(")")
+            }
+            Value::Struct(fields) if fields.is_empty() => f.write_str("{}"),
+            Value::Struct(fields) => {
+                f.write_str("{ ")?;
+                for (i, (name, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, ".{name} = {v}")?;
+                }
+                f.write_str(" }")
             }
         }
     }
