@@ -20,6 +20,7 @@ pub mod params;
 pub mod session;
 pub mod signals;
 pub mod symbolize;
+pub mod tai;
 pub mod tracefs;
 pub mod unsafe_actions;
 pub mod usdt;

@@ -52,6 +52,7 @@ pub enum Function {
     SignalThread,
     Override,
     WriteUser,
+    Tseries,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -150,6 +151,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: true,
         unsafe_: false,
         doc: "A linear histogram of the values it is given: buckets of `step` from `min` to `max`, plus under- and overflow.",
+    },
+    FunctionInfo {
+        function: Function::Tseries,
+        name: "tseries",
+        signature: "tseries(int n, int interval_ns, int num_intervals[, string agg])",
+        min_args: 3,
+        max_args: Some(4),
+        aggregation: true,
+        unsafe_: false,
+        doc: "A time series: the value of each `interval_ns` interval (the last one given, or their \"avg\", \"max\", \"min\" or \"sum\"), keeping the latest `num_intervals` intervals. Unstable (config `unstable_tseries`).",
     },
     FunctionInfo {
         function: Function::Printf,
