@@ -162,6 +162,15 @@ pub(super) fn describe_aggregation(v: &MapValue) -> Option<String> {
         MapValue::Lhist { min, max, step } => {
             format!("lhist() values from {min} to {max} by {step}")
         }
+        MapValue::Tseries {
+            interval_ns,
+            num_intervals,
+            agg,
+            ..
+        } => format!(
+            "tseries() values ({num_intervals} intervals of {interval_ns} ns, {})",
+            agg.name().unwrap_or("last value")
+        ),
         other => format!("{}() values", other.aggregation_name()?),
     })
 }
