@@ -114,7 +114,11 @@ fn a_series_of_intervals_prints_the_last_num_intervals() {
     assert_eq!(lines.len(), 14, "{out}");
     assert_eq!(lines[..3], ["", "", "@:"], "{out}");
     let pad = " ".repeat(13);
-    assert_eq!(lines[4], format!("hh:mm:ss.ms  |{}|", "_".repeat(51)), "{out}");
+    assert_eq!(
+        lines[4],
+        format!("hh:mm:ss.ms  |{}|", "_".repeat(51)),
+        "{out}"
+    );
     assert_eq!(lines[10], format!("{pad}v{}v", "_".repeat(51)), "{out}");
     assert_eq!(lines[11], lines[3], "the footer repeats the bounds\n{out}");
     assert_eq!(lines[12..], ["", "@n: 16"], "{out}");
@@ -131,11 +135,22 @@ fn a_series_of_intervals_prints_the_last_num_intervals() {
     let (lo, hi) = (values[0], 16);
     assert_eq!(lines[3], format!("{pad}{lo:<21}{hi:>32}"), "{out}");
     // The smallest value sits on the left border, the largest on the right.
-    assert!(lines[5].ends_with(&format!(" *{}| {lo}", " ".repeat(51))), "{out}");
-    assert!(lines[9].ends_with(&format!("|{}* 16", " ".repeat(51))), "{out}");
+    assert!(
+        lines[5].ends_with(&format!(" *{}| {lo}", " ".repeat(51))),
+        "{out}"
+    );
+    assert!(
+        lines[9].ends_with(&format!("|{}* 16", " ".repeat(51))),
+        "{out}"
+    );
     // Rows are 200 ms apart and start on a multiple of 200 ms.
     let starts: Vec<i64> = rows.iter().map(|(t, _)| millis(t)).collect();
-    assert!(starts.windows(2).all(|w| (w[1] - w[0]).rem_euclid(86_400_000) == 200), "{out}");
+    assert!(
+        starts
+            .windows(2)
+            .all(|w| (w[1] - w[0]).rem_euclid(86_400_000) == 200),
+        "{out}"
+    );
     assert!(starts.iter().all(|s| s % 200 == 0), "{out}");
 }
 

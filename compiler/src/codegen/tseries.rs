@@ -37,7 +37,8 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     ) -> R<()> {
         let now = self.em.call_helper(KTIME_GET_TAI_NS, &[])?;
         let bl = &self.em.builder;
-        let epoch = bl.build_int_unsigned_div(now, self.em.u64c(shape.interval_ns.max(1)), "epoch")?;
+        let epoch =
+            bl.build_int_unsigned_div(now, self.em.u64c(shape.interval_ns.max(1)), "epoch")?;
         let n = self.em.u64c(u64::from(shape.num_intervals.max(1)));
         let idx = bl.build_int_unsigned_rem(epoch, n, "tsidx")?;
         // LLVM knows `idx < n` and would drop the bounds check the verifier
@@ -59,13 +60,16 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             self.em.block("ts_done"),
         );
         // The bounds check is what lets the verifier accept the offset.
-        let ok = self.em.builder.build_int_compare(IntPredicate::ULT, idx, n, "tsinb")?;
-        self.em.cond_br(ok, inb, out)?;
-        self.em.at(inb);
-        let off = self
+        let ok = self
             .em
             .builder
-            .build_int_mul(idx, self.em.u64c(u64::from(SLOT_SIZE)), "tsoff")?;
+            .build_int_compare(IntPredicate::ULT, idx, n, "tsinb")?;
+        self.em.cond_br(ok, inb, out)?;
+        self.em.at(inb);
+        let off =
+            self.em
+                .builder
+                .build_int_mul(idx, self.em.u64c(u64::from(SLOT_SIZE)), "tsoff")?;
         let slot = self.em.offset_dyn(ring, off)?;
         let meta_p = self.em.offset(slot, 8)?;
         let epoch_p = self.em.offset(slot, 16)?;
@@ -103,7 +107,10 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 let new = bl.build_int_add(old, v, "tssum")?;
                 self.em.store(slot, new, 8)?;
                 let count = self.em.load(meta_p, self.em.i64t(), 8)?;
-                let count = self.em.builder.build_int_add(count, self.em.u64c(1), "tsn")?;
+                let count = self
+                    .em
+                    .builder
+                    .build_int_add(count, self.em.u64c(1), "tsn")?;
                 self.em.store(meta_p, count, 8)?;
             }
             TseriesAgg::Min | TseriesAgg::Max => {

@@ -26,13 +26,17 @@ impl Checker<'_> {
         scope: &mut ProbeScope,
     ) -> Option<(AggregateOp, MapValue)> {
         let first = args.first()?;
-        let call = Span::new(first.span.start, args.last().map_or(first.span.end, |a| a.span.end));
+        let call = Span::new(
+            first.span.start,
+            args.last().map_or(first.span.end, |a| a.span.end),
+        );
         self.unstable_tseries(call);
         let v = self.int_expr(first, scope)?;
         let signed = v.ty.is_signed();
         let ty = storage_type(&v.ty);
         let v = convert(v, &ty);
-        let interval_ns = self.tseries_literal(args.get(1)?, "the interval `interval_ns`", u64::MAX)?;
+        let interval_ns =
+            self.tseries_literal(args.get(1)?, "the interval `interval_ns`", u64::MAX)?;
         let num_intervals = self.tseries_literal(
             args.get(2)?,
             "the number of intervals `num_intervals`",
@@ -89,8 +93,12 @@ impl Checker<'_> {
             Some(v) if v >= 1 && v <= hi => Some(v),
             Some(_) if const_int(e).is_some_and(|v| v < 0) || value == Some(0) => {
                 self.error(
-                    Diagnostic::error("E0431", format!("tseries() needs {what} to be positive"), e.span)
-                        .label("must be at least 1"),
+                    Diagnostic::error(
+                        "E0431",
+                        format!("tseries() needs {what} to be positive"),
+                        e.span,
+                    )
+                    .label("must be at least 1"),
                 );
                 None
             }

@@ -439,7 +439,10 @@ mod tests {
         let lines: Vec<&str> = chart.lines().collect();
         assert_eq!(lines.len(), 7, "{chart}");
         assert!(lines[1].starts_with("hh:mm:ss.ms  |"), "{chart}");
-        assert!(lines[3].ends_with("|                                                   | -"), "{chart}");
+        assert!(
+            lines[3].ends_with("|                                                   | -"),
+            "{chart}"
+        );
         let json = serde_json::to_string(&t.json()).unwrap_or_default();
         assert_eq!(json.matches("\"interval_start\"").count(), 3, "{json}");
         assert!(json.contains("\"value\":null"), "{json}");
@@ -448,7 +451,12 @@ mod tests {
 
     #[test]
     fn window_keeps_the_last_num_intervals() {
-        let mut t = series(1_000_000_000, 3, true, &[(10, -1), (11, 2), (12, 3), (13, 4)]);
+        let mut t = series(
+            1_000_000_000,
+            3,
+            true,
+            &[(10, -1), (11, 2), (12, 3), (13, 4)],
+        );
         t.last_epoch = 14;
         let rows = t.rows();
         assert_eq!(rows, vec![(12, Some(3)), (13, Some(4)), (14, None)]);
@@ -483,7 +491,10 @@ mod tests {
         assert_eq!(last.points.get(&7), Some(&10)); // stored at time 2 > 1
         let min = combine(&cpus, 10, 3, TseriesAgg::Min, false);
         assert_eq!(min.points.get(&7), Some(&4));
-        let neg = vec![ring(&[(0, (-3i64) as u64, 0, 9)], 1), ring(&[(0, 2, 0, 9)], 1)];
+        let neg = vec![
+            ring(&[(0, (-3i64) as u64, 0, 9)], 1),
+            ring(&[(0, 2, 0, 9)], 1),
+        ];
         let max = combine(&neg, 10, 1, TseriesAgg::Max, true);
         assert_eq!(max.points.get(&9), Some(&2));
         let min = combine(&neg, 10, 1, TseriesAgg::Min, true);
