@@ -140,6 +140,10 @@ impl Checker<'_> {
         match (b, args) {
             (_, []) => self.ident(name, span, scope),
             (Builtin::Pid | Builtin::Tid, [arg]) => self.sys_builtin(b, Some(arg), span, scope)?,
+            (Builtin::Comm, [_]) => {
+                self.comm_of_pid(span);
+                None
+            }
             _ => {
                 let takes = if matches!(b, Builtin::Pid | Builtin::Tid) {
                     "at most one argument (`curr_ns` or `init`)"
