@@ -8,7 +8,7 @@
 
 use crate::source::{SourceFile, Span};
 use codespan_reporting::diagnostic as cs;
-use codespan_reporting::files::SimpleFile;
+use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,17 +96,26 @@ pub fn has_errors(diags: &[Diagnostic]) -> bool {
 /// `file:line:col`, the source line and a caret line under the span, then
 /// help and notes. `color` adds ANSI colours (for terminals only).
 pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String {
-    let file = SimpleFile::new(source.name.as_str(), source.text.as_str());
+    // One codespan file per segment: the script, then each imported file.
+    let mut files = SimpleFiles::new();
+    for seg in source.segments() {
+        let (start, end) = (
+            source.to_original(seg.start, false),
+            source.to_original(seg.end, true),
+        );
+        let text = source.original().get(start..end).unwrap_or("");
+        files.add(seg.name.as_str(), text);
+    }
     let config = term::Config::default();
     let mut out = Vec::new();
     for d in diags {
-        let cs_diag = to_codespan(d, source.text.len());
+        let cs_diag = to_codespan(d, source);
         let result = if color {
             let mut w = term::termcolor::Ansi::new(&mut out);
-            term::emit(&mut w, &config, &file, &cs_diag)
+            term::emit(&mut w, &config, &files, &cs_diag)
         } else {
             let mut w = term::termcolor::NoColor::new(&mut out);
-            term::emit(&mut w, &config, &file, &cs_diag)
+            term::emit(&mut w, &config, &files, &cs_diag)
         };
         if result.is_err() {
             // A span the renderer cannot place still gets its message out.
@@ -116,17 +125,40 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn to_codespan(d: &Diagnostic, len: usize) -> cs::Diagnostic<()> {
-    let clamp = |s: Span| s.start.min(len)..s.end.min(len).max(s.start.min(len));
-    let mut labels =
-        vec![cs::Label::primary((), clamp(d.primary.span)).with_message(&d.primary.message)];
-    labels.extend(
-        d.secondary
-            .iter()
-            .map(|l| cs::Label::secondary((), clamp(l.span)).with_message(&l.message)),
-    );
+/// The segment (file id) holding a span and the span relative to it, in
+/// the text as the user wrote it.
+fn place(source: &SourceFile, s: Span) -> (usize, std::ops::Range<usize>) {
+    let len = source.text.len();
+    let id = source.segment_of(s.start.min(len));
+    let (base, end) = source
+        .segments()
+        .get(id)
+        .map_or((0, len), |seg| (seg.start, seg.end));
+    let start = s.start.clamp(base, end);
+    let stop = s.end.clamp(start, end);
+    let orig = |o: usize, end: bool| source.to_original(o, end);
+    let base = orig(base, false);
+    (
+        id,
+        orig(start, false) - base..orig(stop, true).max(orig(start, false)) - base,
+    )
+}
+
+fn to_codespan(d: &Diagnostic, source: &SourceFile) -> cs::Diagnostic<usize> {
+    let (id, range) = place(source, d.primary.span);
+    let mut labels = vec![cs::Label::primary(id, range).with_message(&d.primary.message)];
+    labels.extend(d.secondary.iter().map(|l| {
+        let (id, range) = place(source, l.span);
+        cs::Label::secondary(id, range).with_message(&l.message)
+    }));
     let mut notes: Vec<String> = d.help.iter().map(|h| format!("help: {h}")).collect();
     notes.extend(d.notes.iter().map(|n| format!("note: {n}")));
+    let own = crate::syntax::preprocess::CODES.contains(&d.code);
+    if let Some(text) = source.expansion_at(d.primary.span.start).filter(|_| !own) {
+        notes.push(format!(
+            "note: in the expansion of a `#define` macro: `{text}`"
+        ));
+    }
     let base = match d.severity {
         Severity::Error => cs::Diagnostic::error(),
         Severity::Warning => cs::Diagnostic::warning(),

@@ -111,6 +111,9 @@ pub enum Action {
     /// `assert(cond, msg)` failed: prints `assert failed: MSG` as an error
     /// located at `span` (the runtime exits with code 1 after it).
     AssertFailed { message: String, span: Span },
+    /// `unwatch(addr)`: the tracer removes the watchpoints on the address
+    /// (the action's one argument, a u64).
+    Unwatch,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -152,7 +155,9 @@ pub enum Attach {
         period: u64,
         every_cpu: bool,
     },
-    /// A kprobe (`ret == false`, at `function+offset`) or a kretprobe.
+    /// A kprobe (`ret == false`, at `function+offset`) or a kretprobe;
+    /// `kprobe:0xADDR` (`--unsafe`) has an empty `function` and the
+    /// address in `offset`.
     Kprobe {
         function: String,
         offset: u64,
@@ -174,6 +179,23 @@ pub enum Attach {
         offset: u64,
         retprobe: bool,
         ref_ctr_offset: Option<u64>,
+    },
+    /// A hardware breakpoint on `len` bytes at `addr`; `bp_type` is the
+    /// kernel's `HW_BREAKPOINT_R|W|X` bits of the mode (`rw` is 3).
+    Watchpoint {
+        addr: u64,
+        len: u8,
+        bp_type: u32,
+    },
+    /// `self:signal:SIGUSR1`: run by the tracer when it receives `signal`.
+    SelfSignal {
+        signal: u32,
+    },
+    /// `test:NAME` (`bench == false`) or `bench:NAME`: run by the tracer
+    /// under `--test` / `--bench` only.
+    Test {
+        name: String,
+        bench: bool,
     },
 }
 
@@ -257,6 +279,13 @@ pub enum Type {
     },
     /// `(a, b, ...)`: elements at the offsets of `tuple_layout`.
     Tuple(Vec<Type>),
+    /// `(name = a, size = b)`: a record (named tuple), laid out like the
+    /// tuple of its `elems`; `names[i]` names `elems[i]`. Two records are
+    /// the same type only with the same names in the same order.
+    Record {
+        names: Vec<String>,
+        elems: Vec<Type>,
+    },
     /// A stack recorded by `kstack`/`ustack` (see `ValueKind::Stack`).
     Stack(StackType),
     /// An address printed as a symbol: `ksym(addr)` (kernel) or
@@ -336,7 +365,15 @@ impl Type {
             Type::Stack(s) => stack_value_size(s.kind),
             Type::Symbol(kind) => stack_value_size(*kind),
             Type::Named(_) => 8,
-            Type::Tuple(elems) => tuple_layout(elems).1,
+            Type::Tuple(elems) | Type::Record { elems, .. } => tuple_layout(elems).1,
+        }
+    }
+
+    /// The elements of a tuple or a record, which share one layout.
+    pub fn tuple_elems(&self) -> Option<&[Type]> {
+        match self {
+            Type::Tuple(elems) | Type::Record { elems, .. } => Some(elems),
+            _ => None,
         }
     }
 
@@ -346,7 +383,7 @@ impl Type {
         match self {
             Type::Int { .. } | Type::Ptr { .. } | Type::Bool | Type::Named(_) => 8,
             Type::Str(n) => n.saturating_add(7) / 8 * 8,
-            Type::Tuple(elems) => tuple_layout(elems).1,
+            Type::Tuple(elems) | Type::Record { elems, .. } => tuple_layout(elems).1,
             Type::Stack(s) => stack_value_size(s.kind),
             Type::Symbol(kind) => stack_value_size(*kind),
         }
@@ -368,6 +405,14 @@ impl fmt::Display for Type {
             }
             Type::Tuple(elems) => {
                 let parts: Vec<String> = elems.iter().map(Type::to_string).collect();
+                write!(f, "({})", parts.join(", "))
+            }
+            Type::Record { names, elems } => {
+                let parts: Vec<String> = names
+                    .iter()
+                    .zip(elems)
+                    .map(|(n, t)| format!("{n} = {t}"))
+                    .collect();
                 write!(f, "({})", parts.join(", "))
             }
             Type::Stack(s) => {
@@ -455,6 +500,8 @@ pub enum StmtKind {
     Continue,
     /// Leaves the probe.
     Return,
+    /// `return VALUE`: leaves the probe with this i32 return code.
+    ReturnValue(Expr),
     /// Sends the event of `actions[action]`; `args` is the value of a
     /// `PrintValue` action and empty otherwise.
     Action {
@@ -733,6 +780,7 @@ impl fmt::Display for Program {
                     "action #{i} assert_failed({message:?} at {}..{})",
                     span.start, span.end
                 )?,
+                Action::Unwatch => writeln!(f, "action #{i} unwatch(u64)")?,
                 Action::Join { sep, space } => {
                     writeln!(f, "action #{i} join(sep {sep:?}, {space:?})")?
                 }
@@ -828,6 +876,7 @@ fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt:
             StmtKind::Break => writeln!(f, "{pad}break")?,
             StmtKind::Continue => writeln!(f, "{pad}continue")?,
             StmtKind::Return => writeln!(f, "{pad}return")?,
+            StmtKind::ReturnValue(v) => writeln!(f, "{pad}return {v}")?,
             StmtKind::Action { action, args } => {
                 writeln!(f, "{pad}action #{action}({})", list(args))?
             }

@@ -78,7 +78,10 @@ pub enum AttachSpec {
     /// A tracefs tracepoint, attached through a perf event.
     Tracepoint { category: String, name: String },
     /// A perf event of `event_type`/`config` sampling every `period`
-    /// (nanoseconds for clocks), on CPU 0 only or on every online CPU.
+    /// (nanoseconds for clocks), on CPU 0 only (`interval`, never scoped to
+    /// a process) or on every online CPU (`profile`, `software`,
+    /// `hardware`: scoped to the target process of `-p`/`-c` when there is
+    /// one, as in bpftrace 0.24).
     PerfEvent {
         event_type: u32,
         config: u64,
@@ -95,7 +98,8 @@ pub enum AttachSpec {
         raw_tracepoint: String,
         probes: Vec<String>,
     },
-    /// A kprobe at `function+offset`, or a kretprobe.
+    /// A kprobe at `function+offset`, or a kretprobe; with an empty
+    /// `function`, at the kernel address `offset` (`kprobe:0xADDR`).
     Kprobe {
         function: String,
         offset: u64,
@@ -115,16 +119,30 @@ pub enum AttachSpec {
         retprobe: bool,
         ref_ctr_offset: Option<u64>,
     },
+    /// A hardware breakpoint (`PERF_TYPE_BREAKPOINT`) on `len` bytes at
+    /// `addr` with `bp_type` (`HW_BREAKPOINT_R|W|X` bits): in the target
+    /// process (`-p`, `-c`) when there is one, else a kernel address on
+    /// every online CPU.
+    Watchpoint { addr: u64, len: u8, bp_type: u32 },
+    /// `self:signal:SIG`: run with BPF_PROG_TEST_RUN each time the tracer
+    /// receives signal number `signal`.
+    SelfSignal { signal: u32 },
+    /// `test:NAME` (run once under `--test`) or `bench:NAME` (run
+    /// repeatedly under `--bench`); never attached otherwise.
+    Test { name: String, bench: bool },
 }
 
 impl Manifest {
     /// How many probes the programs implement, as `Attached N probes` counts
-    /// them: a syscall dispatcher counts every probe it runs.
+    /// them: a syscall dispatcher counts every probe it runs; `test:` and
+    /// `bench:` probes, which are never attached, do not count.
     pub fn probe_count(&self) -> usize {
         self.programs
             .iter()
             .map(|p| match &p.attach {
                 AttachSpec::SyscallDispatch { probes, .. } => probes.len(),
+                // Run only under `--test`/`--bench`, never attached.
+                AttachSpec::Test { .. } => 0,
                 _ => 1,
             })
             .sum()
@@ -355,6 +373,12 @@ pub enum ValueKind {
     Tuple {
         fields: Vec<Field>,
     },
+    /// A record (named tuple): laid out like a tuple, `names[i]` naming
+    /// `fields[i]`; printed `(name = x, size = 2)`, a JSON object.
+    Record {
+        fields: Vec<Field>,
+        names: Vec<String>,
+    },
     /// A stack recorded by `kstack`/`ustack`: an `i64` stack id into the
     /// `MapRole::Stacks` map of this kind and limit, followed for user
     /// stacks by the `u64` pid whose address space the frames belong to.
@@ -384,7 +408,7 @@ impl ValueKind {
             ValueKind::Bool => 1,
             ValueKind::Str { len } => *len,
             ValueKind::Pointer | ValueKind::Named { .. } => 8,
-            ValueKind::Tuple { fields } => fields
+            ValueKind::Tuple { fields } | ValueKind::Record { fields, .. } => fields
                 .iter()
                 .map(|f| f.offset + f.kind.size().div_ceil(8) * 8)
                 .max()
@@ -472,4 +496,6 @@ pub enum EventSpec {
         start: usize,
         end: usize,
     },
+    /// `unwatch(addr)`: remove the watchpoints on the u64 address at offset 8.
+    Unwatch,
 }

@@ -38,6 +38,16 @@ pub struct Cli {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Run only the script's `test:` probes, each once, and report which
+    /// passed (a test fails on `return N` or `exit(N)` with N not 0).
+    #[arg(long, conflicts_with = "bench")]
+    pub test: bool,
+
+    /// Run only the script's `bench:` probes, each many times, and report
+    /// the average time per run.
+    #[arg(long)]
+    pub bench: bool,
+
     /// Print one compiler stage and exit (needs no root).
     #[arg(long, value_enum, value_name = "STAGE")]
     pub emit: Option<Emit>,

@@ -225,6 +225,30 @@ fn attach_text(attach: &AttachSpec) -> String {
                 None => String::new(),
             }
         ),
+        AttachSpec::Watchpoint { addr, len, bp_type } => format!(
+            "a hardware breakpoint on {len} byte{} at {addr:#x} ({}), in the -p/-c process \
+             when there is one, else a kernel address on every online CPU",
+            if *len == 1 { "" } else { "s" },
+            [(1, "reads"), (2, "writes"), (4, "execution")]
+                .iter()
+                .filter(|(bit, _)| bp_type & bit != 0)
+                .map(|(_, what)| *what)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+        AttachSpec::SelfSignal { signal } => format!(
+            "nothing: ferrotrace runs the program with BPF_PROG_TEST_RUN each time it \
+             receives signal {signal} (SIG{})",
+            ferrotrace_stdlib::signals::signal_name(u64::from(*signal)).unwrap_or("?")
+        ),
+        AttachSpec::Test { name, bench: false } => format!(
+            "nothing: `ferrotrace --test` runs the program once as test {name}; otherwise \
+             it is ignored"
+        ),
+        AttachSpec::Test { name, bench: true } => format!(
+            "nothing: `ferrotrace --bench` runs the program many times as benchmark \
+             {name}; otherwise it is ignored"
+        ),
         #[allow(unreachable_patterns)]
         other => format!("{other:?}"),
     }

@@ -8,7 +8,9 @@
 //! `tracepoint:`, ...) picks one lister; without a kind every lister runs.
 //! Listers read only what they need: tracepoints come from readdir of
 //! tracefs (format files are opened only for `-lv`), raw tracepoints from
-//! the `btf_trace_*` typedefs of the kernel's BTF. To list
+//! the `btf_trace_*` typedefs of the kernel's BTF, kprobe/fentry functions
+//! (only when the pattern names the kind) from `available_filter_functions`
+//! or the kernel's BTF functions. To list
 //! another kind, add its `ProbeKind` arm to `lister` and a function
 //! producing its entries.
 
@@ -43,6 +45,13 @@ pub fn list(pattern: Option<&str>, verbose: bool, out: &mut dyn Write) -> Result
             (LISTED.to_vec(), format!("*{pattern}*"))
         }
         _ => (LISTED.to_vec(), pattern.to_string()),
+    };
+    // `fentry:vfs_*` matches every module's functions, as bpftrace's does.
+    let full_pattern = match kinds.as_slice() {
+        [ProbeKind::Fentry | ProbeKind::Fexit] if full_pattern.matches(':').count() == 1 => {
+            full_pattern.replacen(':', ":*:", 1)
+        }
+        _ => full_pattern,
     };
     let mut entries = Vec::new();
     for kind in kinds {
@@ -85,6 +94,9 @@ fn lister(kind: ProbeKind, verbose: bool) -> Result<Vec<Entry>, String> {
         ProbeKind::RawTracepoint => raw_tracepoints(),
         ProbeKind::Software => Ok(perf(kind, perf_events::SOFTWARE_EVENTS)),
         ProbeKind::Hardware => Ok(perf(kind, perf_events::HARDWARE_EVENTS)),
+        ProbeKind::Kprobe | ProbeKind::Kretprobe | ProbeKind::Fentry | ProbeKind::Fexit => {
+            kernel_functions(kind)
+        }
         _ => Ok(Vec::new()),
     }
 }
@@ -138,6 +150,44 @@ fn raw_tracepoints() -> Result<Vec<Entry>, String> {
         .into_iter()
         .map(|n| Entry {
             name: format!("rawtracepoint:{n}"),
+            details: Vec::new(),
+        })
+        .collect())
+}
+
+/// Kernel functions, for `-l 'kprobe:...'` and `-l 'fentry:...'`: the
+/// traceable functions of tracefs's `available_filter_functions` when it
+/// can be read, else every function of the kernel's BTF (this kernel, for
+/// one, refuses to show the file). kprobes are listed as `kprobe:NAME`,
+/// fentry/fexit as `fentry:vmlinux:NAME` (the module part bpftrace shows).
+fn kernel_functions(kind: ProbeKind) -> Result<Vec<Entry>, String> {
+    let traceable = tracefs::tracefs_root()
+        .ok()
+        .and_then(|dir| std::fs::read_to_string(dir.join("available_filter_functions")).ok());
+    let names = match traceable {
+        Some(text) => {
+            let mut names: Vec<String> = text
+                .lines()
+                .filter(|l| !l.contains('['))
+                .filter_map(|l| l.split_whitespace().next())
+                .map(str::to_string)
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        }
+        None => crate::btf::Btf::vmlinux()
+            .map_err(|e| format!("ERROR: {e} Kernel functions are listed from the kernel's BTF."))?
+            .functions(),
+    };
+    let module = match kind {
+        ProbeKind::Fentry | ProbeKind::Fexit => "vmlinux:",
+        _ => "",
+    };
+    Ok(names
+        .into_iter()
+        .map(|n| Entry {
+            name: format!("{}:{module}{n}", kind.name()),
             details: Vec::new(),
         })
         .collect())

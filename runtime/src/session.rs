@@ -4,8 +4,11 @@
 //! privileges, load every program and map, run BEGIN, attach every other
 //! probe, print `Attached N probes` on stderr, then stream events until
 //! `exit()`, Ctrl-C or SIGTERM; then detach, run END, print two newlines
-//! and every non-empty map. All kernel objects are owned by one
-//! `LoadedObject`, so they are released however the session ends.
+//! and every non-empty map. While events stream, `self:signal:` programs
+//! run when their signal has arrived and the watchpoints `unwatch()` named
+//! are detached. `--test`/`--bench` hand the loaded object to `testmode`
+//! instead. All kernel objects are owned by one `LoadedObject`, so they
+//! are released however the session ends.
 
 use crate::bpf::{BpfError, LoadedObject};
 use crate::child;
@@ -69,7 +72,10 @@ fn run_inner(cli: &Cli) -> Result<i32, String> {
                     Try `ferrotrace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'` or `ferrotrace --help`."
             .to_string());
     };
-    let source = read_script(script)?;
+    let mut source = read_script(script)?;
+    let read = |path: &std::path::Path| std::fs::read_to_string(path);
+    let import_diags = syntax::imports::resolve(&mut source, &read);
+    report(&source, &import_diags)?;
     let mut options = crate::params::options(params, &cli.named)?;
     options.allow_unsafe = cli.unsafe_;
     options.target = target(cli)?;
@@ -196,7 +202,15 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     // Before anything is attached, so a signal arriving right after
     // "Attached" is already seen as a request to stop.
     signals::install();
+    for spec in &manifest.programs {
+        if let AttachSpec::SelfSignal { signal } = spec.attach {
+            signals::install_self_signal(signal);
+        }
+    }
     let mut object = LoadedObject::load(artifact).map_err(fail)?;
+    if cli.test || cli.bench {
+        return crate::testmode::run(&object, cli, printer(cli)?).map_err(fail);
+    }
     let mut child = match &cli.cmd {
         Some(cmd) => Some(
             child::Child::spawn_held(
@@ -240,6 +254,12 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
             .poll(POLL_INTERVAL, &mut |r| sink.record(r, &object))
             .map_err(fail)?;
         sink.report_lost(&object);
+        for signal in signals::take_self_signals() {
+            run_special(&object, &AttachSpec::SelfSignal { signal }).map_err(fail)?;
+        }
+        for addr in std::mem::take(&mut sink.unwatch) {
+            object.unwatch(addr);
+        }
         if cli.buffering != Some(Buffering::Full) {
             sink.flush();
         }
@@ -343,7 +363,7 @@ fn target_gone(child: &mut Option<child::Child>, pid: Option<u32>) -> bool {
 
 /// The printer for `-f` and `-o`: program output to the file or stdout,
 /// informational lines to stderr.
-fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
+pub(crate) fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
     let format = match cli.format {
         // Folded stacks replace the maps at exit; the rest is text.
         OutputFormat::Text | OutputFormat::Folded => Format::Text,
@@ -367,7 +387,8 @@ fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
 /// How long one wait for events may block; signals interrupt it sooner.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Runs every BEGIN (or END) program once, in declaration order.
+/// Runs every BEGIN (or END, or `self:signal:` probe of one signal)
+/// program once, in declaration order.
 fn run_special(object: &LoadedObject, which: &AttachSpec) -> Result<(), BpfError> {
     let indexes: Vec<usize> = object
         .manifest()
@@ -385,12 +406,14 @@ fn run_special(object: &LoadedObject, which: &AttachSpec) -> Result<(), BpfError
 
 /// Turns event records into output and map actions, following the
 /// manifest's layouts.
-struct EventSink<'m, 'w> {
+pub(crate) struct EventSink<'m, 'w> {
     manifest: &'m Manifest,
     /// Each event's printf format, parsed once (empty for other events).
     formats: Vec<Vec<Piece<'m>>>,
     out: Printer<'w>,
-    exit: Option<i32>,
+    pub(crate) exit: Option<i32>,
+    /// Addresses `unwatch()` asked to stop watching, for the event loop.
+    pub(crate) unwatch: Vec<u64>,
     /// Lost events already reported.
     lost: u64,
     /// Reads and symbolizes the stacks in records and maps.
@@ -400,7 +423,7 @@ struct EventSink<'m, 'w> {
 }
 
 impl<'m, 'w> EventSink<'m, 'w> {
-    fn new(manifest: &'m Manifest, out: Printer<'w>, stacks: StackResolver) -> Self {
+    pub(crate) fn new(manifest: &'m Manifest, out: Printer<'w>, stacks: StackResolver) -> Self {
         let formats = manifest
             .events
             .iter()
@@ -416,6 +439,7 @@ impl<'m, 'w> EventSink<'m, 'w> {
             formats,
             out,
             exit: None,
+            unwatch: Vec::new(),
             lost: 0,
             stacks,
             source: None,
@@ -431,7 +455,7 @@ impl<'m, 'w> EventSink<'m, 'w> {
         }
     }
 
-    fn record(&mut self, record: &[u8], object: &LoadedObject) {
+    pub(crate) fn record(&mut self, record: &[u8], object: &LoadedObject) {
         let Some(index) = record
             .get(..8)
             .and_then(|b| b.try_into().ok())
@@ -530,6 +554,10 @@ impl<'m, 'w> EventSink<'m, 'w> {
                 let (text, json) = located::helper_error(&at, helper, retcode);
                 self.out.located(&text, &json);
             }
+            Some(EventSpec::Unwatch) => {
+                self.unwatch
+                    .push(decode_field(record, &u64_at(8)).as_bits());
+            }
             Some(EventSpec::Exit) => {
                 let code = record
                     .get(8..16)
@@ -542,7 +570,7 @@ impl<'m, 'w> EventSink<'m, 'w> {
         }
     }
 
-    fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         self.out.flush();
     }
 

@@ -167,6 +167,7 @@ impl StackResolver {
                 s.name = found.into_iter().next().flatten().map(|sym| sym.name);
             }
             Value::Tuple(items) => items.iter_mut().for_each(|v| self.resolve(v)),
+            Value::Record(fields) => fields.iter_mut().for_each(|(_, v)| self.resolve(v)),
             _ => {}
         }
     }

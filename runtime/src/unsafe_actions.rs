@@ -4,13 +4,17 @@
 //! order (its standard error goes to ours). `cat()`, which shares the
 //! printf-shaped record but needs no `--unsafe`, reads its file here too.
 
+use crate::output::rawbytes::{escape, unescape};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Stdio};
 
 /// The contents of `path` for `cat()` (not unsafe: it only reads, as the
-/// user running the tracer may).
+/// user running the tracer may). Path and contents are bytes, carried as
+/// `rawbytes` strings.
 pub fn read_file(path: &str) -> Result<String, String> {
-    std::fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
+    std::fs::read(OsStr::from_bytes(&unescape(path)))
+        .map(|b| escape(&b))
         .map_err(|e| format!("ERROR: cat() could not read file '{path}': {e}; check the path and its permissions."))
 }
 
@@ -18,14 +22,14 @@ pub fn read_file(path: &str) -> Result<String, String> {
 pub fn run_system(command: &str) -> Result<String, String> {
     let output = Command::new("/bin/sh")
         .arg("-c")
-        .arg(command)
+        .arg(OsStr::from_bytes(&unescape(command)))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| {
             format!("WARNING: system() could not run `{command}` with /bin/sh: {e}. Check that /bin/sh exists and is executable.")
         })?;
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    Ok(escape(&output.stdout))
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Func,
         name: "func",
         ty: ValueType::Str(64),
-        doc: "Name of the traced function (uprobe, uretprobe).",
+        doc: "Name of the traced function (uprobe, uretprobe, kprobe, kretprobe, fentry, fexit).",
     },
     BuiltinInfo {
         builtin: Builtin::Kstack,

@@ -53,6 +53,7 @@ pub enum Function {
     Override,
     WriteUser,
     Tseries,
+    Unwatch,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -421,6 +422,16 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         aggregation: false,
         unsafe_: true,
         doc: "Sends a signal (a number, or a name such as \"SIGKILL\" or \"KILL\") to the current process, from the kernel, when the probe fires. Needs `--unsafe`.",
+    },
+    FunctionInfo {
+        function: Function::Unwatch,
+        name: "unwatch",
+        signature: "unwatch(int addr)",
+        min_args: 1,
+        max_args: Some(1),
+        aggregation: false,
+        unsafe_: false,
+        doc: "Removes the watchpoints on `addr`: asynchronous, the tracer detaches them when it reads the event.",
     },
     FunctionInfo {
         function: Function::Getopt,

@@ -281,10 +281,11 @@ pub const HOOK_GUIDES: &[HookGuide] = &[
         cost: "No cost until the address is touched, then a debug exception per access. \
                Only a handful of watchpoints can exist at once per CPU.",
         config: &["CONFIG_HAVE_HW_BREAKPOINT", "CONFIG_PERF_EVENTS", "CONFIG_BPF_EVENTS"],
-        list: "Nothing to list: any address; LEN is 1, 2, 4 or 8. Kernel symbols are \
-               in `/proc/kallsyms` (data symbols such as `jiffies_64` only with \
-               CONFIG_KALLSYMS_ALL).",
-        try_it: "addr=$(awk '$3 == \"jiffies_64\" { print $1 }' /proc/kallsyms); ferrotrace -e \"watchpoint:0x$addr:8:w { @[cpu] = count(); } interval:s:1 { exit(); }\"",
+        list: "Nothing to list: any address; LEN is 1, 2, 4 or 8. With -p or -c the \
+               address is in that process (a global's address from `nm PROGRAM` for a \
+               non-PIE program, or printed by the program); otherwise it is a kernel \
+               address from `/proc/kallsyms` (data symbols only with CONFIG_KALLSYMS_ALL).",
+        try_it: "ferrotrace -p $(pgrep -n myprog) -e 'watchpoint:0x404040:8:w { @[ustack] = count(); }'",
     },
     HookGuide {
         kind: ProbeKind::Fentry,
@@ -362,13 +363,13 @@ pub const HOOK_GUIDES: &[HookGuide] = &[
         cost: "Nothing per event.",
         config: &["CONFIG_BPF_SYSCALL"],
         list: "The `test:` blocks of the script.",
-        try_it: "ferrotrace --test -e 'test:arith { if (1 + 1 != 2) { exit(1); } }'",
+        try_it: "ferrotrace --test -e 'test:arith { if (1 + 1 != 2) { return 1; } }'",
     },
     HookGuide {
         kind: ProbeKind::Bench,
         kernel: "Not a kernel hook: under `--bench` the tracer runs each program many times \
-                 with BPF_PROG_TEST_RUN's repeat count and reports the kernel-measured \
-                 average time per run.",
+                 with BPF_PROG_TEST_RUN (for about 200 ms) and reports the average time per \
+                 run, the system call included.",
         fires: "Repeatedly, under `--bench` only.",
         context: "No event.",
         cost: "Only the benchmark's own runs.",

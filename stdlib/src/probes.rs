@@ -98,8 +98,8 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         name: "kprobe",
         aliases: &["k"],
         deprecated: &[],
-        shape: "kprobe:[MODULE:]FUNCTION[+OFFSET]",
-        context: "arg0..arg5: the function's arguments from its registers, as u64",
+        shape: "kprobe:[MODULE:]FUNCTION[+OFFSET] | kprobe:0xADDR (--unsafe)",
+        context: "arg0..arg5: the function's arguments from its registers, as u64; func",
         implemented: true,
         explain: "A dynamic hook on entry to almost any kernel function, placed by \
                   patching the instruction. Needs a kernel built with CONFIG_KPROBES.",
@@ -110,7 +110,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         aliases: &["kr"],
         deprecated: &[],
         shape: "kretprobe:[MODULE:]FUNCTION",
-        context: "retval: the return value, as u64",
+        context: "retval: the return value, as u64; func",
         implemented: true,
         explain: "A dynamic hook on return from a kernel function. Needs CONFIG_KPROBES.",
     },
@@ -197,7 +197,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "watchpoint:ADDR:LEN:MODE",
         context: "the task touching the address",
-        implemented: false,
+        implemented: true,
         explain: "A hardware breakpoint on a memory address: fires when it is read, \
                   written or executed.",
     },
@@ -207,7 +207,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         aliases: &["f"],
         deprecated: &["kfunc"],
         shape: "fentry:[MODULE:]FUNCTION",
-        context: "args.NAME and arg0..argN: the function's arguments, named from BTF, as u64",
+        context: "args.NAME and arg0..argN: the function's arguments, named from BTF, as u64; func",
         implemented: true,
         explain: "A BPF trampoline on entry to a kernel function: cheaper than a kprobe \
                   and typed from BTF. Needs BPF tracing programs in the kernel.",
@@ -218,7 +218,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         aliases: &["fr"],
         deprecated: &["kretfunc"],
         shape: "fexit:[MODULE:]FUNCTION",
-        context: "args.NAME, arg0..argN and retval, as u64",
+        context: "args.NAME, arg0..argN and retval, as u64; func",
         implemented: true,
         explain: "A BPF trampoline on return from a kernel function, seeing both the \
                   arguments and the return value.",
@@ -241,7 +241,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "self:signal:SIGUSR1",
         context: "none",
-        implemented: false,
+        implemented: true,
         explain: "Runs when the tracer itself receives the signal.",
     },
     ProbeKindInfo {
@@ -251,8 +251,8 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "test:NAME",
         context: "none",
-        implemented: false,
-        explain: "Runs once under --test; passes when it neither errors nor exits.",
+        implemented: true,
+        explain: "Runs once under --test; passes unless it returns or exits with a non-zero code.",
     },
     ProbeKindInfo {
         kind: ProbeKind::Bench,
@@ -261,7 +261,7 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         deprecated: &[],
         shape: "bench:NAME",
         context: "none",
-        implemented: false,
+        implemented: true,
         explain: "Runs repeatedly under --bench and reports the average time per run.",
     },
 ];

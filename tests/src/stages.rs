@@ -5,14 +5,28 @@ use crate::fixture_kernel::FixtureKernel;
 use ferrotrace_compiler::diagnostics::{has_errors, render, Diagnostic};
 use ferrotrace_compiler::{ir, sema, syntax, SourceFile};
 
-/// Reads a fixture script as a `SourceFile` named by its file name.
+/// Reads a fixture script as a `SourceFile` named by its file name, with
+/// its preprocessor lines expanded and the files it imports (from its
+/// directory) appended; problems there are for `load_reporting`.
 pub fn load(path: &std::path::Path) -> SourceFile {
+    load_reporting(path).0
+}
+
+/// `load`, with the diagnostics of the preprocessor lines and imports.
+pub fn load_reporting(path: &std::path::Path) -> (SourceFile, Vec<Diagnostic>) {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    SourceFile::new(name, text)
+    let mut source = SourceFile::new(name, text);
+    let dir = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let read = |p: &std::path::Path| std::fs::read_to_string(dir.join(p));
+    let diags = syntax::imports::resolve(&mut source, &read);
+    (source, diags)
 }
 
 /// A fixture whose first line is this comment is checked as if run with

@@ -81,7 +81,8 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
-fn gcc(args: &[&str]) {
+/// Runs gcc with `args`; panics with its message on failure.
+pub fn gcc(args: &[&str]) {
     compile("gcc", args);
 }
 

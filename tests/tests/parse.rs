@@ -8,12 +8,11 @@ use ferrotrace_compiler::syntax::{parse, print::print};
 use ferrotrace_compiler::SourceFile;
 use std::path::Path;
 
+/// A fixture with its preprocessor lines expanded and its imports
+/// appended, as the binary reads scripts.
 fn load(path: &Path) -> SourceFile {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let name = path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    SourceFile::new(name, text)
+    assert!(path.exists(), "{}: no such fixture", path.display());
+    ferrotrace_tests::stages::load(path)
 }
 
 #[test]

@@ -125,6 +125,7 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
                 start: span.start,
                 end: span.end,
             },
+            Action::Unwatch => EventSpec::Unwatch,
             Action::PrintValue(t) => EventSpec::PrintValue {
                 value: Field {
                     offset: 8,

@@ -216,7 +216,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
         let buffer_size = match &value_ty {
             Type::Str(n) => Some(*n),
-            Type::Tuple(_) => Some(value_ty.size()),
+            Type::Tuple(_) | Type::Record { .. } => Some(value_ty.size()),
             _ => None,
         };
         if let Some(n) = buffer_size {
@@ -234,7 +234,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             self.em.zero(buf, round8(n))?;
             self.em.br(done)?;
             self.em.at(done);
-            if matches!(value_ty, Type::Tuple(_)) {
+            if matches!(value_ty, Type::Tuple(_) | Type::Record { .. }) {
                 return Ok(Val::Str(buf));
             }
             return self.retype_str(buf, n, ty);

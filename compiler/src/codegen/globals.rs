@@ -50,6 +50,7 @@ fn stmts_use(stmts: &[Stmt], b: Builtin) -> bool {
             args.iter().any(|e| expr_uses(e, b))
         }
         StmtKind::Exit { code } => code.as_ref().is_some_and(|e| expr_uses(e, b)),
+        StmtKind::ReturnValue(e) => expr_uses(e, b),
         StmtKind::Loop { cond, body } => expr_uses(cond, b) || stmts_use(body, b),
         StmtKind::ForRange {
             start, end, body, ..

@@ -67,6 +67,14 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
                 self.em.at(self.em.block("after_return"));
                 Ok(())
             }
+            // The checker allows a value only outside `for` callbacks.
+            StmtKind::ReturnValue(value) => {
+                let v = self.expr(value)?.int()?;
+                let code = self.em.resize(v, 32, true)?;
+                self.em.builder.build_return(Some(&code))?;
+                self.em.at(self.em.block("after_return"));
+                Ok(())
+            }
             other => Err(CodegenError::Internal(format!(
                 "Statement {other:?} reached the loop lowering."
             ))),

@@ -86,15 +86,11 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
         Type::Str(n) => ValueKind::Str { len: *n },
         Type::Ptr { .. } => ValueKind::Pointer,
         Type::Tuple(elems) => ValueKind::Tuple {
-            fields: tuple_layout(elems)
-                .0
-                .into_iter()
-                .zip(elems)
-                .map(|(offset, t)| Field {
-                    offset,
-                    kind: value_kind(t),
-                })
-                .collect(),
+            fields: tuple_fields(elems),
+        },
+        Type::Record { names, elems } => ValueKind::Record {
+            fields: tuple_fields(elems),
+            names: names.clone(),
         },
         Type::Stack(s) => ValueKind::Stack {
             kind: s.kind,
@@ -104,6 +100,19 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
         Type::Symbol(kind) => ValueKind::Symbol { kind: *kind },
         Type::Named(table) => ValueKind::Named { table: *table },
     }
+}
+
+/// The manifest fields of a tuple's (or a record's) elements.
+fn tuple_fields(elems: &[Type]) -> Vec<Field> {
+    tuple_layout(elems)
+        .0
+        .into_iter()
+        .zip(elems)
+        .map(|(offset, t)| Field {
+            offset,
+            kind: value_kind(t),
+        })
+        .collect()
 }
 
 /// The kernel map type of a user map: per-CPU for aggregations, plain

@@ -337,6 +337,9 @@ fn section(index: usize, attach: &Attach) -> String {
             retprobe: false, ..
         } => "uprobe",
         Attach::Uprobe { retprobe: true, .. } => "uretprobe",
+        Attach::Watchpoint { .. } => "perf_event",
+        // Run by the tracer with BPF_PROG_TEST_RUN, as BEGIN is.
+        Attach::SelfSignal { .. } | Attach::Test { .. } => "raw_tracepoint",
     };
     format!("{kind}/p{index}")
 }
@@ -412,6 +415,16 @@ fn attach_spec(attach: &Attach) -> AttachSpec {
             offset: *offset,
             retprobe: *retprobe,
             ref_ctr_offset: *ref_ctr_offset,
+        },
+        Attach::Watchpoint { addr, len, bp_type } => AttachSpec::Watchpoint {
+            addr: *addr,
+            len: *len,
+            bp_type: *bp_type,
+        },
+        Attach::SelfSignal { signal } => AttachSpec::SelfSignal { signal: *signal },
+        Attach::Test { name, bench } => AttachSpec::Test {
+            name: name.clone(),
+            bench: *bench,
         },
     }
 }

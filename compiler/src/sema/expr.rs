@@ -61,6 +61,7 @@ impl Checker<'_> {
                 self.block_value(stmts, value.as_deref(), span, scope)
             }
             ast::ExprKind::Tuple(elems) => self.tuple(elems, span, scope),
+            ast::ExprKind::Record(fields) => self.record(fields, span, scope),
             ast::ExprKind::TupleIndex { base, index } => {
                 self.tuple_index(base, *index, span, scope)
             }
@@ -348,6 +349,9 @@ impl Checker<'_> {
         span: Span,
         scope: &mut ProbeScope,
     ) -> Option<Expr> {
+        if let Some(read) = self.record_field(base, field, field_span, span, scope) {
+            return read;
+        }
         if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
             self.error(
                 Diagnostic::error(
@@ -472,6 +476,9 @@ impl Checker<'_> {
                 return self.tuple_equality(op == Eq, l, r, span);
             }
         }
+        if matches!(op, Eq | Ne) && super::records::compatible_records(&l.ty, &r.ty) {
+            return self.tuple_equality(op == Eq, l, r, span);
+        }
         let comparison = matches!(op, Eq | Ne | Lt | Le | Gt | Ge);
         match (&l.ty, &r.ty) {
             (Type::Str(_), Type::Str(_)) if matches!(op, Eq | Ne) => node(l, r, Type::Bool),
@@ -527,6 +534,7 @@ impl Checker<'_> {
             (Type::Bool, Type::Bool) => Type::Bool,
             (Type::Str(a), Type::Str(b)) => Type::Str((*a).max(*b)),
             (Type::Tuple(a), Type::Tuple(b)) if a == b => t.ty.clone(),
+            (Type::Record { .. }, Type::Record { .. }) if t.ty == o.ty => t.ty.clone(),
             _ => {
                 self.error(
                     Diagnostic::error(

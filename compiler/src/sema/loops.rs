@@ -1,7 +1,7 @@
 //! Loops and jumps: `while` (deprecated, with a warning), `unroll(N)`,
 //! `for ($i : a..b)` (bounds evaluated once, `b` exclusive), nested
 //! blocks, `for ($kv : @map)`, `break`/`continue` (only inside a loop) and
-//! `return`.
+//! `return` (with a value, the probe's return code, outside `for` loops).
 
 use super::types::{convert, describe, promote, storage_type};
 use super::{Checker, Pass, ProbeScope};
@@ -72,6 +72,22 @@ impl Checker<'_> {
                 })
             }
             ast::StmtKind::Return => Some(StmtKind::Return),
+            ast::StmtKind::ReturnValue(value) => {
+                if scope.vars.in_for_loop > 0 {
+                    self.error(
+                        Diagnostic::error(
+                            "E0418",
+                            "`return` with a value is not allowed inside a `for` loop",
+                            span,
+                        )
+                        .label("inside the loop body")
+                        .help("set a variable in the loop and `return` it after the loop"),
+                    );
+                    return Some(None);
+                }
+                let value = self.int_expr(value, scope);
+                value.map(|v| StmtKind::ReturnValue(convert(v, &Type::I64)))
+            }
             _ => return None,
         })
     }

@@ -5,8 +5,8 @@
 //! a bare parameter any expression — and then checked like a block (a
 //! block expression when the call is used as a value). Expansion is
 //! hygienic: the body's own scratch variables get a name no script can
-//! write (`$x'1`), fresh for each call. `import` is parsed but not
-//! supported yet (E0224).
+//! write (`$x'1`), fresh for each call. Macros of imported files are
+//! in the script already (`syntax::imports`).
 
 use super::{Checker, ProbeScope};
 use crate::diagnostics::Diagnostic;
@@ -18,38 +18,27 @@ use std::collections::HashMap;
 /// How deeply macros may call macros before expansion gives up.
 const MAX_DEPTH: u32 = 16;
 
-/// The script's macros by name; duplicate names and imports are reported.
+/// The script's macros by name; duplicate names are reported.
 pub(super) fn collect(script: &ast::Script) -> (HashMap<String, MacroDef>, Vec<Diagnostic>) {
     let mut out: HashMap<String, MacroDef> = HashMap::new();
     let mut diags = Vec::new();
     for item in &script.items {
-        match item {
-            Item::Macro(m) => {
-                if let Some(prev) = out.get(&m.name) {
-                    diags.push(
-                        Diagnostic::error(
-                            "E0224",
-                            format!("macro `{}` is defined twice", m.name),
-                            m.span,
-                        )
-                        .label("second definition")
-                        .secondary(prev.span, "first definition"),
-                    );
-                    continue;
-                }
-                out.insert(m.name.clone(), m.clone());
-            }
-            Item::Import { path, span } => diags.push(
+        let Item::Macro(m) = item else {
+            continue;
+        };
+        if let Some(prev) = out.get(&m.name) {
+            diags.push(
                 Diagnostic::error(
                     "E0224",
-                    format!("`import \"{path}\"` is not supported yet"),
-                    *span,
+                    format!("macro `{}` is defined twice", m.name),
+                    m.span,
                 )
-                .label("import")
-                .help("paste the imported file's probes and macros into this script"),
-            ),
-            _ => {}
+                .label("second definition")
+                .secondary(prev.span, "first definition"),
+            );
+            continue;
         }
+        out.insert(m.name.clone(), m.clone());
     }
     (out, diags)
 }
@@ -276,6 +265,7 @@ impl Expansion<'_> {
             K::Break => K::Break,
             K::Continue => K::Continue,
             K::Return => K::Return,
+            K::ReturnValue(v) => K::ReturnValue(self.expr(v)),
         };
         Stmt { kind, span: s.span }
     }
@@ -354,6 +344,15 @@ impl Expansion<'_> {
                 prefix: *prefix,
             },
             ExprKind::Tuple(elems) => ExprKind::Tuple(self.exprs(elems)),
+            ExprKind::Record(fields) => ExprKind::Record(
+                fields
+                    .iter()
+                    .map(|f| ast::RecordField {
+                        value: self.expr(&f.value),
+                        ..f.clone()
+                    })
+                    .collect(),
+            ),
             ExprKind::TupleIndex { base, index } => ExprKind::TupleIndex {
                 base: self.boxed(base),
                 index: *index,

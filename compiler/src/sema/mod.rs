@@ -20,7 +20,9 @@ mod mapfns;
 mod named;
 mod params;
 mod probes;
+mod records;
 mod scope;
+mod special_probes;
 mod stacks;
 mod stmt;
 mod strfns;
@@ -31,6 +33,7 @@ mod tuples;
 mod types;
 mod unsafe_fns;
 mod user_probes;
+mod widths;
 
 use crate::diagnostics::{has_errors, Diagnostic};
 use crate::ir::{self, Format, MapDef, MapId, Type};
@@ -101,6 +104,7 @@ pub fn analyze_with(
     check.inferred_locals = infer.inferred_locals;
     check.diags.append(&mut config_diags);
     let probes = check.script(script);
+    check.unique_test_names(&probes);
     if probes.is_empty() && !has_errors(&check.diags) {
         check.diags.push(
             Diagnostic::error("E0100", "the script has no probes", script.span)
@@ -224,7 +228,11 @@ impl<'k> Checker<'k> {
                         Ok(all) => {
                             resolved_all.extend(all.into_iter().map(|(r, u)| (ap.span, r, Some(u))))
                         }
-                        Err(d) => self.error(d),
+                        Err(d) => {
+                            if let Some(d) = probes::missing_policy(d, missing) {
+                                self.error(d);
+                            }
+                        }
                     }
                     continue;
                 }
@@ -235,6 +243,7 @@ impl<'k> Checker<'k> {
                 resolved_all.extend(resolved.into_iter().map(|r| (ap.span, r, None)));
             }
             for (span, resolved, user) in resolved_all {
+                self.check_unsafe_attach(&resolved.attach, span);
                 let mut scope = ProbeScope {
                     tracepoint: resolved.tracepoint,
                     probe_name: resolved.name.clone(),

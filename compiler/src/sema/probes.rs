@@ -111,19 +111,29 @@ pub fn resolve_all(
             (Vec::new(), diags)
         }
         Ok(probes) => (probes, diags),
-        // A named probe the kernel lacks (E0103) follows the policy too.
-        Err(mut d) if d.code == "E0103" && missing != MissingProbes::Error => {
-            if missing == MissingProbes::Warn {
-                d.severity = crate::diagnostics::Severity::Warning;
-                d.code = "W0006";
-                diags.push(d);
-            }
-            (Vec::new(), diags)
-        }
         Err(d) => {
-            diags.push(d);
+            diags.extend(missing_policy(d, missing));
             (Vec::new(), diags)
         }
+    }
+}
+
+/// Applies the `missing_probes` policy to an attach point's error: a named
+/// probe that does not exist (E0103: a kernel function or tracepoint, a
+/// user-space function or USDT probe) becomes warning W0006 or nothing;
+/// other errors stay errors.
+pub(super) fn missing_policy(mut d: Diagnostic, missing: MissingProbes) -> Option<Diagnostic> {
+    if d.code != "E0103" {
+        return Some(d);
+    }
+    match missing {
+        MissingProbes::Error => Some(d),
+        MissingProbes::Warn => {
+            d.severity = crate::diagnostics::Severity::Warning;
+            d.code = "W0006";
+            Some(d)
+        }
+        MissingProbes::Ignore => None,
     }
 }
 
@@ -185,6 +195,10 @@ fn resolve(ap: &AttachPoint, kernel: &dyn KernelInfo) -> Result<Resolved, Diagno
         ProbeKind::Kprobe | ProbeKind::Kretprobe => kprobe(ap, kind),
         ProbeKind::Fentry | ProbeKind::Fexit => fentry(ap, kind, kernel),
         ProbeKind::Iter => iter(ap),
+        ProbeKind::Watchpoint => super::special_probes::watchpoint(ap),
+        ProbeKind::SelfSignal => super::special_probes::self_signal(ap),
+        ProbeKind::Test => super::special_probes::test_probe(ap, false),
+        ProbeKind::Bench => super::special_probes::test_probe(ap, true),
         other => Err(Diagnostic::error(
             "E0104",
             format!(
@@ -677,6 +691,20 @@ fn kprobe(ap: &AttachPoint, kind: ProbeKind) -> Result<Resolved, Diagnostic> {
         [_, f] | [_, _, f] => f,
         _ => return Err(malformed(ap, "2 or 3 parts", shape)),
     };
+    if let [_, addr] = ap.parts.as_slice() {
+        if let Some(address) = super::special_probes::kernel_address(addr) {
+            return Ok(Resolved {
+                name: format!("{}:{}", kind.name(), addr.text),
+                attach: Attach::Kprobe {
+                    function: String::new(),
+                    offset: address,
+                    ret,
+                },
+                tracepoint: None,
+                context: kprobe_context(ret),
+            });
+        }
+    }
     let (function, offset) = match target.text.split_once('+') {
         Some((f, off)) if !ret => {
             let offset = parse_offset(off).ok_or_else(|| {
@@ -709,15 +737,20 @@ fn kprobe(ap: &AttachPoint, kind: ProbeKind) -> Result<Resolved, Diagnostic> {
             ret,
         },
         tracepoint: None,
-        context: ArgContext {
-            args: if ret {
-                Vec::new()
-            } else {
-                PT_REGS_ARGS.to_vec()
-            },
-            retval: ret.then_some(PT_REGS_AX),
-        },
+        context: kprobe_context(ret),
     })
+}
+
+/// `argN` of a kprobe, or `retval` of a kretprobe, from `pt_regs`.
+fn kprobe_context(ret: bool) -> ArgContext {
+    ArgContext {
+        args: if ret {
+            Vec::new()
+        } else {
+            PT_REGS_ARGS.to_vec()
+        },
+        retval: ret.then_some(PT_REGS_AX),
+    }
 }
 
 /// `KIND:[MODULE:]TARGET` with the kind's canonical name.

@@ -178,7 +178,7 @@ impl Checker<'_> {
             if let Some(pos) = scope.vars.untyped.iter().position(|&u| u == id) {
                 scope.vars.untyped.remove(pos);
                 if let Some(slot) = scope.locals.get_mut(id) {
-                    *slot = storage_type(value_ty);
+                    *slot = super::widths::local_storage(value_ty);
                     if let Some(seen) = scope.inferred.get(id) {
                         widen(slot, seen);
                     }
@@ -190,7 +190,7 @@ impl Checker<'_> {
             }
             return id;
         }
-        let ty = storage_type(value_ty);
+        let ty = super::widths::local_storage(value_ty);
         if let Some(b) = scope.vars.closed.get(name).copied() {
             if scope.locals.get(b.id) == Some(&ty) {
                 scope.vars.bind(name, b.id, span);
@@ -215,6 +215,7 @@ impl Checker<'_> {
             Some(t) => Some(self.type_name(t, scope)?),
             None => None,
         };
+        let value_ast = value;
         let value = match value {
             Some(v) => Some(self.expr(v, scope)?),
             None => None,
@@ -236,7 +237,10 @@ impl Checker<'_> {
         }
         let ty = match (&declared, &value) {
             (Some(t), _) => t.clone(),
-            (None, Some(v)) => storage_type(&v.ty),
+            (None, Some(v)) => match value_ast {
+                Some(source) => super::widths::first_type(source, &v.ty),
+                None => storage_type(&v.ty),
+            },
             (None, None) => Type::I64,
         };
         let id = if declared.is_some() {

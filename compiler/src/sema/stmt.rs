@@ -79,6 +79,10 @@ impl Checker<'_> {
                 self.function(name, name_span, args.len())?;
                 self.printf(args, e.span, scope)
             }
+            Some(Function::Unwatch) => {
+                self.function(name, name_span, args.len())?;
+                self.unwatch(args.first()?, scope)
+            }
             Some(Function::Signal) => {
                 self.function(name, name_span, args.len())?;
                 Some(StmtKind::Expr(self.signal(args.first()?, e.span, scope)?))
@@ -204,7 +208,9 @@ impl Checker<'_> {
                 args.push(convert(n, &Type::I64));
             }
             let v = values.next()?;
-            if c.kind.takes_integer() && matches!(v.ty, Type::Str(_) | Type::Tuple(_)) {
+            if c.kind.takes_integer()
+                && matches!(v.ty, Type::Str(_) | Type::Tuple(_) | Type::Record { .. })
+            {
                 self.error(
                     Diagnostic::error(
                         "E0211",
@@ -260,6 +266,7 @@ impl Checker<'_> {
                 return self.aggregate(name, keys, func, args, target.span, scope);
             }
         }
+        let source = value;
         let value = match op {
             Some(op) => {
                 let current = self.expr(target, scope);
@@ -268,10 +275,21 @@ impl Checker<'_> {
             }
             None => self.expr(value, scope)?,
         };
-        let target = self.lvalue(target, value.clone(), scope)?;
-        let ty = self.lvalue_type(&target, scope);
+        // A new variable takes its first value's width (`widths`).
+        let mut first = value.clone();
+        first.ty = super::widths::first_type(source, &value.ty);
+        let lvalue = self.lvalue(target, first, scope)?;
+        let ty = self.lvalue_type(&lvalue, scope);
+        if let (LValue::Local(_), ast::ExprKind::Var(name)) = (&lvalue, &target.kind) {
+            if !self.width_fits(name, source, op.is_some(), &value, &ty, span) {
+                return None;
+            }
+        }
         let value = self.coerce(value, &ty, span)?;
-        Some(StmtKind::Store { target, value })
+        Some(StmtKind::Store {
+            target: lvalue,
+            value,
+        })
     }
 
     fn aggregate(
@@ -472,6 +490,7 @@ pub(super) fn compatible(from: &Type, to: &Type) -> bool {
             | (Type::Ptr { .. }, Type::Ptr { .. })
     ) || matches!((from, to), (Type::Tuple(a), Type::Tuple(b))
         if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| compatible(x, y)))
+        || super::records::compatible_records(from, to)
         || matches!((from, to), (Type::Stack(a), Type::Stack(b)) if a == b)
         || matches!((from, to), (Type::Symbol(a), Type::Symbol(b)) if a == b)
         || matches!((from, to), (Type::Named(a), Type::Named(b)) if a == b)
@@ -481,7 +500,10 @@ pub(super) fn compatible(from: &Type, to: &Type) -> bool {
 pub(super) fn widen(have: &mut Type, new: &Type) {
     match (&mut *have, new) {
         (Type::Str(a), Type::Str(b)) => *a = (*a).max(*b),
-        (Type::Tuple(a), Type::Tuple(b)) if a.len() == b.len() => {
+        (Type::Tuple(a), Type::Tuple(b))
+        | (Type::Record { elems: a, .. }, Type::Record { elems: b, .. })
+            if a.len() == b.len() =>
+        {
             for (x, y) in a.iter_mut().zip(b) {
                 widen(x, y);
             }

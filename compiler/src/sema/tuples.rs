@@ -42,7 +42,8 @@ impl Checker<'_> {
         scope: &mut ProbeScope,
     ) -> Option<Expr> {
         let base = self.expr(base, scope)?;
-        let Type::Tuple(elems) = &base.ty else {
+        // A record is a named tuple: `.N` reads its fields by position too.
+        let Some(elems) = base.ty.tuple_elems() else {
             self.error(
                 Diagnostic::error(
                     "E0222",
@@ -132,6 +133,7 @@ impl Checker<'_> {
             return Some(keys);
         }
         let key = keys.pop()?;
+        // A record key stays one value: its field names are printed.
         Some(if matches!(key.ty, Type::Tuple(_)) {
             tuple_elements(key)
         } else {

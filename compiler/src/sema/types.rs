@@ -158,6 +158,11 @@ pub fn convert(e: Expr, to: &Type) -> Expr {
     if let (Type::Tuple(to_elems), Type::Tuple(_)) = (to, &e.ty) {
         return convert_tuple(e, to_elems);
     }
+    if let (Type::Record { elems, .. }, Type::Record { .. }) = (to, &e.ty) {
+        let mut converted = convert_tuple(e, elems);
+        converted.ty = to.clone();
+        return converted;
+    }
     // Integer constants are folded instead of cast.
     if let (ExprKind::Int(v), Type::Int { bits, signed }) = (&e.kind, to) {
         let v = truncate(*v, *bits, *signed);
@@ -199,10 +204,7 @@ pub fn tuple_elements(e: Expr) -> Vec<Expr> {
     match e.kind {
         ExprKind::Tuple(elems) => elems,
         _ => {
-            let types = match &e.ty {
-                Type::Tuple(t) => t.clone(),
-                _ => Vec::new(),
-            };
+            let types = e.ty.tuple_elems().map(<[Type]>::to_vec).unwrap_or_default();
             types
                 .into_iter()
                 .enumerate()
@@ -248,6 +250,7 @@ pub fn to_bool(e: Expr) -> Expr {
 pub fn describe(t: &Type) -> String {
     let name = match t {
         Type::Str(_) => "string".to_string(),
+        Type::Record { .. } => format!("record {t}"),
         other => other.to_string(),
     };
     let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {

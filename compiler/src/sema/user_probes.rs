@@ -551,9 +551,11 @@ impl UsdtSearch<'_> {
 
 /// With `-p PID`, probes that cannot be scoped to a process when attached
 /// (tracepoints and the like) only run for that process, as in bpftrace:
-/// `pid == PID` is and-ed in front of the predicate. BEGIN/END run once
-/// anyway, uprobes are scoped by the kernel, and interval timers are not
-/// tied to a process.
+/// `pid == PID` is and-ed in front of the predicate. BEGIN/END and the
+/// tracer-run probes (self, test, bench) run in the tracer anyway; uprobes,
+/// watchpoints and the every-CPU perf events (profile, software, hardware)
+/// are scoped by the kernel when attached; interval timers are not tied to
+/// a process.
 pub(super) fn pid_filter(
     target: &Target,
     attach: &Attach,
@@ -565,7 +567,14 @@ pub(super) fn pid_filter(
     };
     if matches!(
         attach,
-        Attach::Begin | Attach::End | Attach::Uprobe { .. } | Attach::Interval { .. }
+        Attach::Begin
+            | Attach::End
+            | Attach::Uprobe { .. }
+            | Attach::Interval { .. }
+            | Attach::Perf { .. }
+            | Attach::Watchpoint { .. }
+            | Attach::SelfSignal { .. }
+            | Attach::Test { .. }
     ) {
         return predicate;
     }
@@ -618,6 +627,9 @@ impl Checker<'_> {
         let Some(user) = &scope.user else {
             // `argN` and `retval` of kernel probes come from their own context.
             let b = builtin.filter(|b| *b == Builtin::Func)?;
+            if let Some(func) = self.kernel_func(scope, span) {
+                return Some(Some(func));
+            }
             self.error(
                 Diagnostic::error(
                     "E0206",

@@ -191,6 +191,9 @@ pub enum StmtKind {
     Break,
     Continue,
     Return,
+    /// `return VALUE;`: leaves the probe with this return code (a `test:`
+    /// probe fails with a non-zero one).
+    ReturnValue(Expr),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -215,6 +218,8 @@ pub enum ExprKind {
     ParamCount,
     /// `(a, b)`, `(a,)`, `()`.
     Tuple(Vec<Expr>),
+    /// `(name = a, size = b)`: a record (named tuple), fields in order.
+    Record(Vec<RecordField>),
     /// `base.N` on a tuple.
     TupleIndex {
         base: Box<Expr>,
@@ -345,4 +350,12 @@ impl UnaryOp {
             UnaryOp::BitNot => "~",
         }
     }
+}
+
+/// One `name = value` of a record literal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordField {
+    pub name: String,
+    pub name_span: Span,
+    pub value: Expr,
 }

@@ -290,11 +290,17 @@ impl Lower<'_> {
                 match inner.as_rule() {
                     Rule::assign => self.assign(inner)?,
                     Rule::let_stmt => self.let_stmt(inner)?,
-                    Rule::jump_stmt => match inner.into_inner().next()?.as_rule() {
-                        Rule::kw_break => StmtKind::Break,
-                        Rule::kw_continue => StmtKind::Continue,
-                        _ => StmtKind::Return,
-                    },
+                    Rule::jump_stmt => {
+                        let mut parts = inner.into_inner();
+                        match parts.next()?.as_rule() {
+                            Rule::kw_break => StmtKind::Break,
+                            Rule::kw_continue => StmtKind::Continue,
+                            _ => match parts.next() {
+                                Some(value) => StmtKind::ReturnValue(self.expr(value)?),
+                                None => StmtKind::Return,
+                            },
+                        }
+                    }
                     _ => StmtKind::Expr(self.expr(inner)?),
                 }
             }
@@ -569,6 +575,22 @@ impl Lower<'_> {
                     .map(|e| self.expr(e))
                     .collect::<Option<Vec<_>>>()?;
                 ExprKind::Tuple(elems)
+            }
+            Rule::record => {
+                let fields = p
+                    .into_inner()
+                    .map(|f| {
+                        let mut inner = f.into_inner();
+                        let name = inner.next()?;
+                        let name_span = self.span(&name);
+                        Some(super::ast::RecordField {
+                            name: name.as_str().to_string(),
+                            name_span,
+                            value: self.expr(inner.next()?)?,
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                ExprKind::Record(fields)
             }
             Rule::sizeof_expr => {
                 let arg = p.into_inner().nth(1)?;

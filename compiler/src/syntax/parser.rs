@@ -18,34 +18,64 @@ use pest::Parser;
 #[grammar = "syntax/grammar.pest"]
 pub(super) struct Grammar;
 
-/// Parses a whole script. Returns the AST (possibly partial) and every
-/// syntax error found.
+/// Parses a whole script (and the files it imports, appended to it as
+/// segments: each is parsed on its own, so an error in one cannot run into
+/// the next). Returns the AST (possibly partial) and every syntax error
+/// found.
 pub fn parse(source: &SourceFile) -> (Script, Vec<Diagnostic>) {
     pest::set_error_detail(true);
-    let text = source.text.as_str();
-    let start = lexscan::skip_shebang(text);
-    let mut problems = lexscan::problems(text, start);
+    let mut items = Vec::new();
     let mut diags = Vec::new();
+    for seg in source.segments() {
+        let text = source.text.get(..seg.end).unwrap_or(&source.text);
+        if !parse_segment(text, seg.start, &mut items, &mut diags) {
+            break;
+        }
+    }
+    (
+        Script {
+            items,
+            span: Span::new(0, source.text.len()),
+        },
+        diags,
+    )
+}
+
+/// The items of one segment of `source` (its syntax errors are left for
+/// `parse` to report).
+pub(super) fn segment_items(source: &SourceFile, index: usize) -> Vec<super::ast::Item> {
+    let mut items = Vec::new();
+    if let Some(seg) = source.segments().get(index) {
+        let text = source.text.get(..seg.end).unwrap_or(&source.text);
+        parse_segment(text, seg.start, &mut items, &mut Vec::new());
+    }
+    items
+}
+
+/// Parses `text[start..]` into `items`; returns false when nesting is too
+/// deep to go on.
+fn parse_segment(
+    text: &str,
+    start: usize,
+    items: &mut Vec<super::ast::Item>,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let start = start + lexscan::skip_shebang(&text[start..]);
+    let mut problems = lexscan::problems(text, start);
     if let Some(span) = lexscan::too_deep(text, start) {
         let d = Diagnostic::error("E0001", "syntax error: nesting too deep", span)
             .label("the parser gives up here")
             .help("split the expression or block into smaller pieces using variables");
-        return (
-            Script {
-                items: Vec::new(),
-                span: Span::new(0, text.len()),
-            },
-            vec![d],
-        );
+        diags.push(d);
+        return false;
     }
-    let mut items = Vec::new();
     let mut pos = start;
     while pos < text.len() {
         let rest = &text[pos..];
         if Grammar::parse(Rule::top_end, rest).is_ok() {
             break;
         }
-        match parse_probe(rest, pos, &mut diags) {
+        match parse_probe(rest, pos, diags) {
             Ok(Some((item, end))) => {
                 items.push(item);
                 pos = end;
@@ -67,13 +97,7 @@ pub fn parse(source: &SourceFile) -> (Script, Vec<Diagnostic>) {
             }
         }
     }
-    (
-        Script {
-            items,
-            span: Span::new(0, text.len()),
-        },
-        diags,
-    )
+    true
 }
 
 type ProbeResult = Result<Option<(super::ast::Item, usize)>, Box<Error<Rule>>>;

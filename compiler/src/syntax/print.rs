@@ -219,6 +219,10 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
         StmtKind::Return => {
             let _ = write!(out, "(return {}", at(s.span));
         }
+        StmtKind::ReturnValue(value) => {
+            let _ = write!(out, "(return {} ", at(s.span));
+            expr(out, value);
+        }
     }
     out.push(')');
 }
@@ -257,6 +261,13 @@ fn expr(out: &mut String, e: &Expr) {
         ExprKind::Tuple(elems) => {
             let _ = write!(out, "(tuple {sp}");
             children(out, elems.iter());
+        }
+        ExprKind::Record(fields) => {
+            let _ = write!(out, "(record {sp}");
+            for f in fields {
+                let _ = write!(out, " {}=", f.name);
+                expr(out, &f.value);
+            }
         }
         ExprKind::TupleIndex { base, index } => {
             let _ = write!(out, "(.{index} {sp} ");

@@ -81,6 +81,17 @@ pub fn perf_event_open_attr(
     attr: &mut libbpf_sys::perf_event_attr,
     cpu: i32,
 ) -> Result<OwnedFd, i32> {
+    perf_event_open_for(attr, -1, cpu)
+}
+
+/// Opens the perf event `attr` describes for process `pid` (-1: every
+/// process) on `cpu` (-1: every CPU, only with a pid), filling in its size
+/// and wakeup fields. Returns the errno on failure.
+pub fn perf_event_open_for(
+    attr: &mut libbpf_sys::perf_event_attr,
+    pid: libc::pid_t,
+    cpu: i32,
+) -> Result<OwnedFd, i32> {
     attr.size = std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32;
     attr.__bindgen_anon_2.wakeup_events = 1;
     // SAFETY: `attr` is a valid, fully initialised perf_event_attr whose
@@ -90,7 +101,7 @@ pub fn perf_event_open_attr(
         libc::syscall(
             libc::SYS_perf_event_open,
             attr as *const libbpf_sys::perf_event_attr,
-            -1 as libc::pid_t,
+            pid,
             cpu as libc::c_int,
             -1 as libc::c_int,
             PERF_FLAG_FD_CLOEXEC,
@@ -177,15 +188,18 @@ pub fn attach_tracepoint(
     attach_to_perf(prog, perf).map_err(|e| attach_err(link_reason(e)))
 }
 
-/// Attaches `prog` to a sampling perf event on CPU 0, or on every online CPU.
+/// Attaches `prog` to a sampling perf event on CPU 0, or on every online
+/// CPU; there, only while process `pid` (and the children it starts) runs
+/// when a pid is given.
 pub fn attach_perf_event(
     prog: BorrowedFd<'_>,
     probe: &str,
-    event_type: u32,
-    config: u64,
+    event: (u32, u64),
     period: u64,
     every_cpu: bool,
+    pid: Option<u32>,
 ) -> Result<Vec<Attachment>, BpfError> {
+    let (event_type, config) = event;
     let attach_err = |reason: String| BpfError::Attach {
         probe: probe.to_string(),
         reason,
@@ -203,14 +217,28 @@ pub fn attach_perf_event(
             sample_period: period.max(1),
             cpu,
         };
-        let perf = perf_event_open(target).map_err(|e| attach_err(perf_reason(e, target)))?;
+        let perf = match pid.filter(|_| every_cpu) {
+            Some(pid) => {
+                // SAFETY: `perf_event_attr` is plain old data; all-zero is its
+                // documented default.
+                let mut attr: libbpf_sys::perf_event_attr = unsafe { std::mem::zeroed() };
+                attr.type_ = event_type;
+                attr.config = config;
+                attr.__bindgen_anon_1.sample_period = target.sample_period;
+                attr.set_inherit(1);
+                let pid = libc::pid_t::try_from(pid).unwrap_or(-1);
+                perf_event_open_for(&mut attr, pid, cpu)
+            }
+            None => perf_event_open(target),
+        }
+        .map_err(|e| attach_err(perf_reason(e, target)))?;
         attachments.push(attach_to_perf(prog, perf).map_err(|e| attach_err(link_reason(e)))?);
     }
     Ok(attachments)
 }
 
 /// A human reason for a failed perf_event_open.
-fn perf_reason(errno: i32, target: PerfTarget) -> String {
+pub(crate) fn perf_reason(errno: i32, target: PerfTarget) -> String {
     let hardware = matches!(target.event_type, PERF_TYPE_HARDWARE | PERF_TYPE_HW_CACHE);
     if is_permission(errno) {
         return "the kernel did not allow opening a perf event; run ferrotrace as root (or with CAP_PERFMON), \
@@ -245,7 +273,7 @@ fn perf_reason(errno: i32, target: PerfTarget) -> String {
 }
 
 /// A human reason for a failed program-to-event attachment.
-fn link_reason(errno: i32) -> String {
+pub(crate) fn link_reason(errno: i32) -> String {
     if is_permission(errno) {
         "the kernel did not allow attaching the program; run ferrotrace as root (or with CAP_BPF and CAP_PERFMON)."
             .to_string()

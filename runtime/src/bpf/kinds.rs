@@ -293,7 +293,12 @@ pub fn attach_kprobe(
     attr.type_ = pmu;
     // The kprobe PMU's `retprobe` format bit is config:0.
     attr.config = u64::from(retprobe);
-    attr.__bindgen_anon_3.config1 = cname.as_ptr() as u64;
+    // No name (a null `kprobe_func`): `config2` is the address itself.
+    attr.__bindgen_anon_3.config1 = if function.is_empty() {
+        0
+    } else {
+        cname.as_ptr() as u64
+    };
     attr.__bindgen_anon_4.config2 = offset;
     attr.__bindgen_anon_1.sample_period = 1;
     // `cname` lives until the end of this function, past the call.

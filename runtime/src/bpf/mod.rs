@@ -21,6 +21,7 @@ pub mod stackmap;
 #[cfg(test)]
 mod tests;
 pub mod uprobe;
+pub mod watchpoint;
 
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -163,9 +164,14 @@ impl LoadedObject {
             })?;
             let insns: Vec<u64> = function.instructions.iter().map(load::insn_word).collect();
             let prog_type = match spec.attach {
-                AttachSpec::Begin | AttachSpec::End => load::BPF_PROG_TYPE_RAW_TRACEPOINT,
+                AttachSpec::Begin
+                | AttachSpec::End
+                | AttachSpec::SelfSignal { .. }
+                | AttachSpec::Test { .. } => load::BPF_PROG_TYPE_RAW_TRACEPOINT,
                 AttachSpec::Tracepoint { .. } => load::BPF_PROG_TYPE_TRACEPOINT,
-                AttachSpec::PerfEvent { .. } => load::BPF_PROG_TYPE_PERF_EVENT,
+                AttachSpec::PerfEvent { .. } | AttachSpec::Watchpoint { .. } => {
+                    load::BPF_PROG_TYPE_PERF_EVENT
+                }
                 ref other => kinds::prog_type(other).unwrap_or(load::BPF_PROG_TYPE_RAW_TRACEPOINT),
             };
             let target = kinds::load_target(spec, &mut vmlinux_btf)?;
@@ -231,15 +237,29 @@ impl LoadedObject {
     }
 
     /// Attaches program `index` of `manifest().programs` to its hook.
-    /// BEGIN/END programs have no hook: this is a no-op for them, as is
-    /// attaching an already attached program.
+    /// BEGIN/END and the other programs the tracer runs itself (self,
+    /// test, bench) have no hook: this is a no-op for them, as is attaching
+    /// an already attached program.
     pub fn attach(&mut self, index: usize) -> Result<(), BpfError> {
         let (spec, prog) = self.program(index)?;
         if !self.attachments[index].is_empty() || !self.links[index].is_empty() {
             return Ok(());
         }
         let new = match &spec.attach {
-            AttachSpec::Begin | AttachSpec::End => return Ok(()),
+            AttachSpec::Begin
+            | AttachSpec::End
+            | AttachSpec::SelfSignal { .. }
+            | AttachSpec::Test { .. } => return Ok(()),
+            AttachSpec::Watchpoint { addr, len, bp_type } => watchpoint::attach_watchpoint(
+                prog.as_fd(),
+                watchpoint::WatchTarget {
+                    probe: &spec.probe,
+                    addr: *addr,
+                    len: *len,
+                    bp_type: *bp_type,
+                    pid: self.target_pid,
+                },
+            )?,
             AttachSpec::Tracepoint { category, name } => {
                 vec![attach::attach_tracepoint(
                     prog.as_fd(),
@@ -256,10 +276,10 @@ impl LoadedObject {
             } => attach::attach_perf_event(
                 prog.as_fd(),
                 &spec.probe,
-                *event_type,
-                *config,
+                (*event_type, *config),
                 *period,
                 *every_cpu,
+                self.target_pid,
             )?,
             AttachSpec::RawTracepoint { name }
             | AttachSpec::SyscallDispatch {
@@ -310,12 +330,19 @@ impl LoadedObject {
         Ok(())
     }
 
-    /// Runs a BEGIN/END program once with BPF_PROG_TEST_RUN.
-    pub fn run_once(&self, index: usize) -> Result<(), BpfError> {
+    /// Runs a BEGIN/END (or self, test or bench) program once with
+    /// BPF_PROG_TEST_RUN; returns the program's return code (`return N`).
+    pub fn run_once(&self, index: usize) -> Result<u32, BpfError> {
         let (spec, prog) = self.program(index)?;
-        if !matches!(spec.attach, AttachSpec::Begin | AttachSpec::End) {
+        if !matches!(
+            spec.attach,
+            AttachSpec::Begin
+                | AttachSpec::End
+                | AttachSpec::SelfSignal { .. }
+                | AttachSpec::Test { .. }
+        ) {
             return Err(BpfError::Object(format!(
-                "internal error: probe {} is not BEGIN or END and cannot be run directly.",
+                "internal error: probe {} is not one ferrotrace runs itself (BEGIN, END, self, test or bench).",
                 spec.probe
             )));
         }
@@ -327,7 +354,7 @@ impl LoadedObject {
             }
         });
         match result {
-            Ok(_) => Ok(()),
+            Ok(retval) => Ok(retval),
             Err(errno) if error::is_permission(errno) => Err(BpfError::NotPermitted),
             Err(errno) => Err(BpfError::Run {
                 probe: spec.probe.clone(),
@@ -432,6 +459,20 @@ impl LoadedObject {
             .flat_map(std::mem::take)
             .collect();
         attach::close_in_parallel(all);
+    }
+
+    /// Removes the watchpoints on `addr` (`unwatch(addr)`); watchpoints
+    /// already removed, and other addresses, are left as they are.
+    pub fn unwatch(&mut self, addr: u64) {
+        let mut closed = Vec::new();
+        for (spec, attachments) in self.manifest.programs.iter().zip(&mut self.attachments) {
+            if matches!(spec.attach, AttachSpec::Watchpoint { addr: a, .. } if a == addr)
+                && !attachments.is_empty()
+            {
+                closed.push(std::mem::take(attachments));
+            }
+        }
+        attach::close_in_parallel(closed.into_iter().flatten().collect());
     }
 
     /// The manifest the object was loaded from.

@@ -124,18 +124,27 @@ fn perf_events_attach_or_explain() {
     }
     let prog = load_raw_program(load::BPF_PROG_TYPE_PERF_EVENT, &RETURN_ZERO).unwrap();
     // cpu-clock every 10 ms on every CPU: a software event, always there.
-    let hooks =
-        attach::attach_perf_event(prog.as_fd(), "profile:hz:100", 1, 0, 10_000_000, true).unwrap();
-    assert!(!hooks.is_empty());
-    drop(hooks);
+    // On every CPU, and only while this process runs there (`-p`).
+    for pid in [None, Some(std::process::id())] {
+        let hooks = attach::attach_perf_event(
+            prog.as_fd(),
+            "profile:hz:100",
+            (1, 0),
+            10_000_000,
+            true,
+            pid,
+        )
+        .unwrap();
+        assert_eq!(hooks.len(), attach::online_cpus().unwrap().len());
+    }
     // CPU cycles: hardware; this machine may have none.
     match attach::attach_perf_event(
         prog.as_fd(),
         "hardware:cycles:1000000",
-        0,
-        0,
+        (0, 0),
         1_000_000,
         false,
+        None,
     ) {
         Ok(_) => {}
         Err(e) => {

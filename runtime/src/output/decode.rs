@@ -180,6 +180,19 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
                 })
                 .collect(),
         ),
+        ValueKind::Record { fields, names } => Value::Record(
+            names
+                .iter()
+                .zip(fields)
+                .map(|(name, f)| {
+                    let inner = Field {
+                        offset: field.offset.saturating_add(f.offset),
+                        kind: f.kind.clone(),
+                    };
+                    (name.clone(), decode_field(bytes, &inner))
+                })
+                .collect(),
+        ),
         ValueKind::Pointer => Value::Pointer(read_le(bytes, offset, 8)),
         ValueKind::Stack { kind, mode, limit } => {
             let id = read_le(bytes, offset, 8) as i64;
@@ -210,7 +223,7 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
                 Some(nul) => region.get(..nul).unwrap_or(&[]),
                 None => region,
             };
-            Value::Str(String::from_utf8_lossy(text).into_owned())
+            Value::Str(super::rawbytes::escape(text))
         }
     }
 }
@@ -496,7 +509,7 @@ mod tests {
                     kind: ValueKind::Str { len: 4 }
                 }
             ),
-            Value::Str("a\u{fffd}b".into())
+            Value::Str("a\u{10ffff}b".into())
         );
     }
 

@@ -155,6 +155,12 @@ pub fn value(v: &Value) -> Json {
         Value::Bool(b) => Json::Bool(*b),
         Value::Str(s) => Json::Str(s.clone()),
         Value::Tuple(items) => Json::Array(items.iter().map(value).collect()),
+        Value::Record(fields) => Json::Object(
+            fields
+                .iter()
+                .map(|(name, v)| (name.clone(), value(v)))
+                .collect(),
+        ),
         Value::Stack(s) => Json::Array(s.frame_texts().into_iter().map(Json::Str).collect()),
         Value::Symbol(s) => Json::Str(s.to_string()),
     }

@@ -8,7 +8,8 @@
 //! maps, `order` sorts a map's entries into print
 //! order, `text` prints maps in bpftrace's text
 //! format and `json` as its JSON records, and `printer` sends output in the
-//! chosen format to the chosen writers. Everything here is pure: no
+//! chosen format to the chosen writers (`rawbytes` carries string bytes
+//! that are not UTF-8 through to the output unchanged). Everything here is pure: no
 //! kernel access, and output goes only to a caller-supplied writer or into
 //! returned strings.
 
@@ -21,6 +22,7 @@ pub mod names;
 pub mod order;
 pub mod printer;
 pub mod printf;
+pub mod rawbytes;
 pub mod stack;
 pub mod text;
 pub mod timefmt;
@@ -28,7 +30,7 @@ pub mod tseries;
 pub mod value;
 
 pub use decode::{decode_field, decode_fields, decode_map, MapDatum, MapSnapshot};
-pub use printer::{Format, Printer};
+pub use printer::{Captured, Format, Printer};
 pub use printf::{format_pieces, format_printf};
 pub use text::{
     format_key, print_map, print_map_top, print_maps, print_maps_at_exit, sorted_entries,

@@ -28,6 +28,8 @@ pub struct Printer<'w> {
 
 impl<'w> Printer<'w> {
     pub fn new(format: Format, out: Box<dyn Write + 'w>, err: Box<dyn Write + 'w>) -> Self {
+        // Strings' raw bytes (see `rawbytes`) are restored on the way out.
+        let out: Box<dyn Write + 'w> = Box::new(super::rawbytes::Unescape::new(out));
         Printer { format, out, err }
     }
 
@@ -73,6 +75,17 @@ impl<'w> Printer<'w> {
                 .out
                 .write_all(json::record(kind, json::Json::Str(text.into())).as_bytes()),
         };
+    }
+
+    /// Text already laid out in this printer's format (`--test` and
+    /// `--bench` results), written as it is.
+    pub fn raw(&mut self, text: &str) {
+        let _ = self.out.write_all(text.as_bytes());
+    }
+
+    /// Whether records are JSON lines.
+    pub fn is_json(&self) -> bool {
+        self.format == Format::Json
     }
 
     /// `print(value)`.
@@ -160,36 +173,36 @@ impl<'w> Printer<'w> {
     }
 }
 
+/// A writer into memory whose bytes every clone can read back: `--test`
+/// keeps a test's output this way, to show it only if the test fails.
+#[derive(Clone, Default)]
+pub struct Captured(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// Everything written so far, invalid UTF-8 replaced.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.borrow()).into_owned()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::output::decode::MapDatum;
-    use std::cell::RefCell;
-    use std::rc::Rc;
-
-    /// A writer whose bytes the test can read afterwards.
-    #[derive(Clone, Default)]
-    struct Shared(Rc<RefCell<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Shared {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.borrow().clone()).unwrap()
-        }
-    }
 
     fn run(format: Format, f: impl FnOnce(&mut Printer)) -> (String, String) {
-        let (out, err) = (Shared::default(), Shared::default());
+        let (out, err) = (Captured::default(), Captured::default());
         let mut p = Printer::new(format, Box::new(out.clone()), Box::new(err.clone()));
         f(&mut p);
         p.flush();

@@ -133,7 +133,11 @@ fn format_one(kind: ConversionKind, spec: &Spec, arg: &Value) -> String {
             };
             pad_number(prefix, &digits, spec)
         }
-        ConversionKind::Char => pad_text(char::from(bits as u8).to_string(), spec.width, spec.left),
+        ConversionKind::Char => pad_text(
+            super::rawbytes::byte_char(bits as u8).to_string(),
+            spec.width,
+            spec.left,
+        ),
         ConversionKind::Pointer => pad_text(format!("0x{bits:x}"), spec.width, spec.left),
         ConversionKind::Str => {
             let mut text = match arg {
@@ -141,12 +145,17 @@ fn format_one(kind: ConversionKind, spec: &Spec, arg: &Value) -> String {
                 other => other.to_string(),
             };
             if let Some(p) = spec.precision {
-                // Like C, the precision counts bytes; cut at a character
-                // boundary so the result stays valid UTF-8.
-                let mut cut = p.min(text.len());
-                while !text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
+                // Like C, the precision counts output bytes (a raw byte's
+                // stand-in is one); cut at a character boundary so the
+                // result stays valid UTF-8.
+                let mut bytes = 0;
+                let cut = text
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        bytes += super::rawbytes::out_len(c);
+                        bytes > p
+                    })
+                    .map_or(text.len(), |(i, _)| i);
                 text.truncate(cut);
             }
             pad_text(text, spec.width, spec.left)
@@ -181,7 +190,7 @@ fn pad_number(prefix: &str, digits: &str, spec: &Spec) -> String {
 
 /// Pads text with spaces to the width (counted in bytes, as C does).
 fn pad_text(text: String, width: usize, left: bool) -> String {
-    let fill = width.saturating_sub(text.len());
+    let fill = width.saturating_sub(super::rawbytes::raw_len(&text));
     if fill == 0 {
         text
     } else if left {

@@ -135,6 +135,20 @@ pub fn json_key(key: &[Value]) -> String {
 
 /// Appends a map key's parts, joined by `sep`.
 fn write_key(out: &mut String, key: &[Value], sep: &str) {
+    // A record key prints its fields without parentheses; JSON keys have
+    // no spaces (`name=x,size=2`), as in bpftrace.
+    if let [Value::Record(fields)] = key {
+        let eq = if sep == "," { "=" } else { " = " };
+        for (i, (name, v)) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push_str(sep);
+            }
+            out.push_str(name);
+            out.push_str(eq);
+            write_value(out, v);
+        }
+        return;
+    }
     let items = match key {
         [Value::Tuple(items)] => items.as_slice(),
         _ => key,

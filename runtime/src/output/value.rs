@@ -22,6 +22,8 @@ pub enum Value {
     Pointer(u64),
     /// A tuple, printed as `(a, b, c)`.
     Tuple(Vec<Value>),
+    /// A record (named tuple), printed as `(name = a, size = b)`.
+    Record(Vec<(String, Value)>),
     /// A `kstack`/`ustack`, printed in its stack mode (see `stack`).
     Stack(Box<super::stack::Stack>),
     /// A `ksym`/`usym` address, printed as its function's name.
@@ -37,7 +39,7 @@ impl Value {
             Value::Int(v) => *v as u64,
             Value::UInt(v) | Value::Pointer(v) => *v,
             Value::Bool(b) => u64::from(*b),
-            Value::Str(_) | Value::Tuple(_) => 0,
+            Value::Str(_) | Value::Tuple(_) | Value::Record(_) => 0,
             Value::Stack(s) => s.id as u64,
             Value::Symbol(s) => s.addr,
         }
@@ -56,7 +58,11 @@ impl Value {
             Value::Int(v) => Some(i128::from(*v)),
             Value::UInt(v) | Value::Pointer(v) => Some(i128::from(*v)),
             Value::Bool(b) => Some(i128::from(*b)),
-            Value::Str(_) | Value::Tuple(_) | Value::Stack(_) | Value::Symbol(_) => None,
+            Value::Str(_)
+            | Value::Tuple(_)
+            | Value::Record(_)
+            | Value::Stack(_)
+            | Value::Symbol(_) => None,
         }
     }
 
@@ -66,7 +72,7 @@ impl Value {
         match self {
             Value::Int(_) | Value::UInt(_) | Value::Pointer(_) | Value::Bool(_) => 0,
             Value::Str(_) => 1,
-            Value::Tuple(_) => 2,
+            Value::Tuple(_) | Value::Record(_) => 2,
             Value::Stack(_) | Value::Symbol(_) => 3,
         }
     }
@@ -77,8 +83,14 @@ impl Value {
 /// with the first element primary.
 pub fn cmp_values(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
-        (Value::Str(x), Value::Str(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Value::Str(x), Value::Str(y)) => super::rawbytes::cmp_bytes(x, y),
         (Value::Tuple(x), Value::Tuple(y)) => cmp_value_lists(x, y),
+        (Value::Record(x), Value::Record(y)) => x
+            .iter()
+            .zip(y)
+            .map(|((_, a), (_, b))| cmp_values(a, b))
+            .find(|o| o.is_ne())
+            .unwrap_or(x.len().cmp(&y.len())),
         (Value::Stack(x), Value::Stack(y)) => x.cmp_key(y),
         (Value::Symbol(x), Value::Symbol(y)) => x.to_string().cmp(&y.to_string()),
         _ => match (a.as_i128(), b.as_i128()) {
@@ -117,6 +129,16 @@ impl fmt::Display for Value {
                         f.write_str(", ")?;
                     }
                     write!(f, "{item}")?;
+                }
+                f.write_str(")")
+            }
+            Value::Record(fields) => {
+                f.write_str("(")?;
+                for (i, (name, item)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{name} = {item}")?;
                 }
                 f.write_str(")")
             }
