@@ -681,6 +681,13 @@ pub enum ExprKind {
         addr: Box<Expr>,
         offset: u32,
     },
+    /// `comm(pid)`: the `comm` (at `offset` in `task_struct`) of the task
+    /// with this pid, found with the `bpf_task_from_pid` kfunc; empty when
+    /// there is none. Typed `Str(16)`.
+    TaskComm {
+        pid: Box<Expr>,
+        offset: u32,
+    },
     /// `pid` (`thread == false`) or `tid` as seen from the pid namespace
     /// with device `dev` and inode `ino` (`bpf_get_ns_current_pid_tgid`).
     NsPid {
@@ -969,6 +976,7 @@ impl fmt::Display for Expr {
             ExprKind::Bswap(v) => write!(f, "bswap({v})")?,
             ExprKind::Signal(v) => write!(f, "signal({v})")?,
             ExprKind::KernelRead { addr, offset } => write!(f, "kread({addr} + {offset})")?,
+            ExprKind::TaskComm { pid, offset } => write!(f, "task_comm({pid} @ {offset})")?,
             ExprKind::NsPid { thread, dev, ino } => write!(
                 f,
                 "ns_{}(dev {dev}, ino {ino})",

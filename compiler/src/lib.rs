@@ -9,6 +9,7 @@ pub mod codegen;
 pub mod diagnostics;
 pub mod ir;
 pub mod kernel;
+pub mod kfuncs;
 pub mod manifest;
 pub mod sema;
 pub mod source;

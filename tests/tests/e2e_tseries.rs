@@ -3,7 +3,9 @@
 //! wall-clock start), a series over several intervals from an interval
 //! probe in text and JSON (row count, header, footer, markers, rising
 //! values, the spacing of the rows), keyed series printed least recently
-//! updated first, and the `unstable_tseries` warning and error.
+//! updated first, and the `unstable_tseries` warning and error. Also
+//! `comm(pid)` (the same issue's task function): another task's name in a
+//! perf event program, and the sentence where the kernel refuses the kfunc.
 
 use ferrotrace_tests::harness::{kernel_available, run, run_ok};
 use regex_lite::Regex;
@@ -243,5 +245,49 @@ fn unstable_by_default_and_refused_on_error() {
         stderr(&o).contains("tseries feature is not enabled by default."),
         "{}",
         stderr(&o)
+    );
+}
+
+/// `comm(pid)` in a perf event program (interval): the name of a `sleep`
+/// started here, of `kthreadd` (pid 2), and `""` for a pid no task has.
+#[test]
+fn comm_of_pid_names_another_task() {
+    if !kernel_available() {
+        return;
+    }
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run sleep: {e}"));
+    let script = format!(
+        "interval:ms:10 {{ printf(\"[%s] [%s] [%s]\\n\", comm({}), comm(2), comm(2147483647)); exit(); }}",
+        sleeper.id()
+    );
+    let out = run_ok(&["-e", &script]);
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    assert_eq!(out, "[sleep] [kthreadd] []\n\n\n");
+}
+
+/// Linux lets only some program types call kernel functions: in a BEGIN
+/// (raw tracepoint) program `comm(pid)` is refused with a sentence.
+#[test]
+fn comm_of_pid_where_the_kernel_refuses_it() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&["-e", "BEGIN { printf(\"%s\\n\", comm(2)); exit(); }"]);
+    let err = stderr(&o);
+    if o.status.code() == Some(0) {
+        // A kernel that allows kfuncs in raw tracepoints prints the name.
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "kthreadd\n\n\n");
+        return;
+    }
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "does not let programs of this probe kind call the kernel function bpf_task_from_pid, which comm(pid) needs"
+        ),
+        "{err}"
     );
 }

@@ -70,6 +70,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 Ok(Val::Int(self.em.send_signal(sig)?))
             }
             ExprKind::KernelRead { addr, offset } => self.kernel_read(addr, *offset, &e.ty),
+            ExprKind::TaskComm { pid, offset } => self.task_comm(pid, *offset),
             ExprKind::NsPid { thread, dev, ino } => self.ns_pid(*thread, *dev, *ino, &e.ty),
             ExprKind::SignalThread(sig) => {
                 let sig = self.expr(sig)?.int()?;

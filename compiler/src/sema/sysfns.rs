@@ -140,13 +140,12 @@ impl Checker<'_> {
         match (b, args) {
             (_, []) => self.ident(name, span, scope),
             (Builtin::Pid | Builtin::Tid, [arg]) => self.sys_builtin(b, Some(arg), span, scope)?,
-            (Builtin::Comm, [_]) => {
-                self.comm_of_pid(span);
-                None
-            }
+            (Builtin::Comm, [arg]) => self.comm_of_pid(arg, span, scope),
             _ => {
                 let takes = if matches!(b, Builtin::Pid | Builtin::Tid) {
                     "at most one argument (`curr_ns` or `init`)"
+                } else if b == Builtin::Comm {
+                    "at most one argument (a pid)"
                 } else {
                     "no arguments"
                 };

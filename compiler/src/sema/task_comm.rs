@@ -1,24 +1,55 @@
-//! `comm(pid)` (bpftrace 0.25+: the name of another task, by pid). bpftrace
-//! finds the task with the `bpf_task_from_pid` kernel function (a kfunc,
-//! called with a BTF id of the running kernel and released with
-//! `bpf_task_release`); ferrotrace's programs call BPF helpers only, so the
-//! call is refused here with a sentence saying so and what to use instead.
+//! `comm(pid)` (bpftrace 0.25+: the name of another task, by pid), checked
+//! into `ExprKind::TaskComm`: the pid is an integer, the offset of `comm`
+//! in `struct task_struct` comes from BTF through `KernelInfo`. The task is
+//! found in the kernel with the `bpf_task_from_pid` kfunc, as bpftrace does.
 
-use super::Checker;
+use super::{Checker, ProbeScope};
 use crate::diagnostics::Diagnostic;
+use crate::ir::{Expr, ExprKind, Type};
 use crate::source::Span;
+use crate::syntax::ast;
+
+/// `comm`'s string type: `TASK_COMM_LEN` bytes.
+const COMM: Type = Type::Str(16);
 
 impl Checker<'_> {
-    /// E0434 for `comm(pid)`.
-    pub(super) fn comm_of_pid(&mut self, span: Span) {
+    /// `comm(pid)`.
+    pub(super) fn comm_of_pid(
+        &mut self,
+        arg: &ast::Expr,
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
+        let pid = self.int_expr(arg, scope)?;
+        let offset = match self.kernel.field_offset("task_struct", "comm") {
+            Ok(Some(off)) => off,
+            Ok(None) => {
+                self.comm_error(
+                    span,
+                    "the kernel's `struct task_struct` has no member `comm`".into(),
+                );
+                return None;
+            }
+            Err(why) => {
+                self.comm_error(span, why);
+                return None;
+            }
+        };
+        Some(Expr {
+            kind: ExprKind::TaskComm {
+                pid: Box::new(pid),
+                offset,
+            },
+            ty: COMM,
+            span,
+        })
+    }
+
+    fn comm_error(&mut self, span: Span, why: String) {
         self.error(
-            Diagnostic::error(
-                "E0434",
-                "`comm(pid)` is not supported yet: finding another task by pid needs the kernel function `bpf_task_from_pid` (a kfunc), and ferrotrace's programs call BPF helpers only",
-                span,
-            )
-            .label("the name of another task")
-            .help("use `comm` in a probe that fires in that task (e.g. with `-p PID`), or `pcomm` for the parent's name"),
+            Diagnostic::error("E0434", "`comm(pid)` cannot be read on this kernel", span)
+                .label("needs `struct task_struct` from BTF")
+                .note(why),
         );
     }
 }
