@@ -15,8 +15,10 @@ use crate::source::Span;
 use crate::syntax::ast;
 
 /// The most intervals a `tseries()` keeps: each is a 24-byte slot of a
-/// per-CPU map value, which the kernel limits to 32 KiB.
-pub const MAX_TSERIES_INTERVALS: u32 = 1365;
+/// per-CPU map value, and a new key's zeroed value is built in the probe's
+/// per-CPU scratch memory; both are limited to 32 KiB by the kernel, and
+/// 1024 slots (24 KiB) leave room for the probe's other temporaries.
+pub const MAX_TSERIES_INTERVALS: u32 = 1024;
 
 impl Checker<'_> {
     /// Checks a `tseries()` call and returns its update and map value kind.
@@ -110,7 +112,7 @@ impl Checker<'_> {
                         e.span,
                     )
                     .label("too large")
-                    .help("each interval is a 24-byte slot of a per-CPU map value, which the kernel limits to 32 KiB"),
+                    .help("each interval is a 24-byte slot of a per-CPU map value built in per-CPU scratch memory, both limited to 32 KiB by the kernel"),
                 );
                 None
             }
