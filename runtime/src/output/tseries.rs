@@ -500,4 +500,44 @@ mod tests {
         let min = combine(&neg, 10, 1, TseriesAgg::Min, true);
         assert_eq!(min.points.get(&9), Some(&-3));
     }
+
+    /// A keyed map as `print_map` and `json::map` print it: entries least
+    /// recently updated first, each chart after `@name[key]:` and a blank
+    /// line; JSON type `tseries` with one list per key.
+    #[test]
+    fn keyed_map_text_and_json_records() {
+        use crate::output::decode::{MapDatum, MapSnapshot};
+        let mut newer = series(1_000_000_000, 2, false, &[(11, 4)]);
+        let mut older = series(1_000_000_000, 2, false, &[(10, 7)]);
+        newer.last_epoch = 11;
+        older.last_epoch = 11;
+        let map = MapSnapshot {
+            name: "@ts".into(),
+            entries: vec![
+                (
+                    vec![Value::Str("a".into())],
+                    MapDatum::Tseries(Box::new(newer.clone())),
+                ),
+                (
+                    vec![Value::Str("b".into())],
+                    MapDatum::Tseries(Box::new(older.clone())),
+                ),
+            ],
+        };
+        let mut text = Vec::new();
+        crate::output::print_map(&mut text, &map).unwrap_or_default();
+        let text = String::from_utf8_lossy(&text);
+        let want = format!("@ts[b]:\n{}\n@ts[a]:\n{}\n", older.chart(), newer.chart());
+        assert_eq!(text, want);
+        // "b" ends on the map's latest interval, which it has no value for.
+        assert!(older.chart().contains("| -\n"), "{}", older.chart());
+        let t10 = timestamp(10_000_000_000, "%Y-%m-%dT%H:%M:%S", Unit::Ns);
+        let t11 = timestamp(11_000_000_000, "%Y-%m-%dT%H:%M:%S", Unit::Ns);
+        assert_eq!(
+            crate::output::json::map(&map, 0, 1),
+            format!(
+                "{{\"type\": \"tseries\", \"data\": {{\"@ts\": {{\"b\": [{{\"interval_start\": \"{t10}\", \"value\": 7}},{{\"interval_start\": \"{t11}\", \"value\": null}}], \"a\": [{{\"interval_start\": \"{t11}\", \"value\": 4}}]}}}}}}\n"
+            )
+        );
+    }
 }
