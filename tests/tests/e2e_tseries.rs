@@ -5,7 +5,8 @@
 //! values, the spacing of the rows), keyed series printed least recently
 //! updated first, and the `unstable_tseries` warning and error. Also
 //! `comm(pid)` (the same issue's task function): another task's name in a
-//! perf event program, and the sentence where the kernel refuses the kfunc.
+//! perf event program, the sentence where the kernel refuses the kfunc, and
+//! `ppid(task)`/`pcomm(task)`.
 
 use ferrotrace_tests::harness::{kernel_available, run, run_ok};
 use regex_lite::Regex;
@@ -290,4 +291,23 @@ fn comm_of_pid_where_the_kernel_refuses_it() {
         ),
         "{err}"
     );
+}
+
+/// `ppid(task)`/`pcomm(task)` in BEGIN, which runs in ferrotrace itself:
+/// the parent of `curtask` is this test process, and the parent of
+/// `curtask->real_parent` is this test process's parent; the task argument
+/// agrees with the plain builtins.
+#[test]
+fn ppid_and_pcomm_of_a_task() {
+    if !kernel_available() {
+        return;
+    }
+    let out = run_ok(&[
+        "-e",
+        "BEGIN { printf(\"%d %d %d %d\\n\", ppid(curtask), ppid(curtask->real_parent), \
+         ppid((struct task_struct *)curtask) == ppid, pcomm(curtask) == pcomm); exit(); }",
+    ]);
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
+    assert_eq!(out, format!("{} {parent} 1 1\n\n\n", std::process::id()));
 }
