@@ -775,6 +775,12 @@ pub enum ExprKind {
         addr: Box<Expr>,
         space: AddrSpace,
     },
+    /// Byte `index` of the string value `base` as an `int8` (`$s[i]`);
+    /// 0 for an index past the string's buffer.
+    StrByte {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// The field at byte `offset` of a `Struct` value (`ty` is the field's).
     StructField {
         base: Box<Expr>,
@@ -1114,6 +1120,7 @@ impl fmt::Display for Expr {
                 f.write_str(")")?
             }
             ExprKind::StructField { base, offset } => write!(f, "({base}).@{offset}")?,
+            ExprKind::StrByte { base, index } => write!(f, "({base})[{index}]")?,
             ExprKind::Deref { addr, space } => match space {
                 AddrSpace::Kernel => write!(f, "*({addr})")?,
                 AddrSpace::User => write!(f, "*user({addr})")?,

@@ -453,3 +453,18 @@ fn string_variables_hold_their_longest_value() {
         "abcdef longer tru"
     );
 }
+
+#[test]
+fn strings_index_to_signed_bytes() {
+    if !kernel_available() {
+        return;
+    }
+    // Constant and variable indices; a byte above 0x7f is a negative int8;
+    // a variable index past the buffer reads 0.
+    assert_eq!(
+        line(
+            r#"BEGIN { $s = "h\xffllo"; $i = 4; $far = 100; printf("%c %d %d %c %d %d\n", $s[0], $s[0], $s[1], $s[$i], $s[$far], comm[0] == 102); exit(); }"#
+        ),
+        "h 104 -1 o 0 1"
+    );
+}

@@ -10,6 +10,7 @@ use super::CodegenError;
 
 type R<T> = Result<T, CodegenError>;
 use crate::ir::{AddrSpace, Expr, Type};
+use inkwell::IntPredicate;
 
 impl<'ctx> ProbeGen<'_, 'ctx> {
     pub(super) fn deref(&mut self, addr: &Expr, space: AddrSpace, ty: &Type) -> R<Val<'ctx>> {
@@ -56,5 +57,35 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
             )?)),
             _ => Ok(Val::Str(at)),
         }
+    }
+
+    /// `$s[i]`: the byte at `i` of a string buffer, sign-extended from 8
+    /// bits; 0 when `i` is past the buffer (the bound check also proves
+    /// the access safe to the verifier).
+    pub(super) fn str_byte(&mut self, base: &Expr, index: &Expr) -> R<Val<'ctx>> {
+        let cap = match base.ty {
+            Type::Str(n) => n,
+            _ => 0,
+        };
+        let p = self.expr(base)?.str()?;
+        let i = self.expr(index)?.int()?;
+        let i = self.em.resize(i, 64, index.ty.is_signed())?;
+        let i8t = self.em.int_type(8);
+        let (inb, done) = (self.em.block("str_byte"), self.em.block("str_byte_done"));
+        let ok = self.em.builder.build_int_compare(
+            IntPredicate::ULT,
+            i,
+            self.em.u64c(u64::from(cap)),
+            "inb",
+        )?;
+        let outside = self.em.current()?;
+        self.em.cond_br(ok, inb, done)?;
+        self.em.at(inb);
+        let b = self.em.load(self.em.offset_dyn(p, i)?, i8t, 1)?;
+        self.em.br(done)?;
+        self.em.at(done);
+        let v = self.em.builder.build_phi(i8t, "byte")?;
+        v.add_incoming(&[(&i8t.const_zero(), outside), (&b, inb)]);
+        Ok(Val::Int(v.as_basic_value().into_int_value()))
     }
 }

@@ -84,7 +84,11 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::MapDelete { key, .. }
         | ExprKind::MapHasKey { key, .. } => key.iter().any(|k| expr_uses(k, b)),
         ExprKind::Unary { operand, .. } => expr_uses(operand, b),
-        ExprKind::Binary { lhs, rhs, .. } => expr_uses(lhs, b) || expr_uses(rhs, b),
+        ExprKind::Binary { lhs, rhs, .. }
+        | ExprKind::StrByte {
+            base: lhs,
+            index: rhs,
+        } => expr_uses(lhs, b) || expr_uses(rhs, b),
         ExprKind::Ternary {
             cond,
             then,

@@ -446,9 +446,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            ast::ExprKind::Index { base, index } => {
-                self.index_place(base, index, e.span, scope).map(Ok)
-            }
+            ast::ExprKind::Index { base, index } => self.index_place(base, index, e.span, scope),
             _ => None,
         }
     }
@@ -600,7 +598,7 @@ impl Checker<'_> {
         index: &ast::Expr,
         span: Span,
         scope: &mut ProbeScope,
-    ) -> Option<Place> {
+    ) -> Option<Result<Place, Expr>> {
         let (addr, elem, space, len) = match self.base_place(base, scope)? {
             Ok(Place {
                 addr,
@@ -623,9 +621,14 @@ impl Checker<'_> {
                 Type::Ptr { pointee, space } => {
                     (convert(v, &Type::U64), ctype_of(&pointee), space, None)
                 }
-                other => return self.not_indexable(&describe(&other), base.span),
+                Type::Str(cap) => return self.string_byte(v, cap, index, span, scope).map(Err),
+                other => return self.not_indexable(&describe(&other), base.span).map(Ok),
             },
-            Ok(p) => return self.not_indexable(&format!("a `{}`", p.ty), base.span),
+            Ok(p) => {
+                return self
+                    .not_indexable(&format!("a `{}`", p.ty), base.span)
+                    .map(Ok)
+            }
         };
         let idx = self.int_expr(index, scope)?;
         let size = u64::from(elem.size());
@@ -657,11 +660,53 @@ impl Checker<'_> {
                 bin(BinaryOp::Add, addr, scaled, Type::U64, span)
             }
         };
-        Some(Place {
+        Some(Ok(Place {
             addr,
             ty: elem,
             space,
             bits: None,
+        }))
+    }
+
+    /// `$s[i]`: byte `i` of a string value as an `int8`; a constant index
+    /// must lie inside the string's buffer.
+    fn string_byte(
+        &mut self,
+        v: Expr,
+        cap: u32,
+        index: &ast::Expr,
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
+        let idx = self.int_expr(index, scope)?;
+        if let ExprKind::Int(i) = idx.kind {
+            let i = if idx.ty.is_signed() {
+                i as i64
+            } else {
+                i64::try_from(i).unwrap_or(i64::MAX)
+            };
+            if i < 0 || i >= i64::from(cap) {
+                self.error(
+                    Diagnostic::error(
+                        "E0307",
+                        format!("index {i} is out of bounds for a string of {cap} bytes"),
+                        index.span,
+                    )
+                    .label(format!("valid indices are 0 to {}", i64::from(cap) - 1)),
+                );
+                return None;
+            }
+        }
+        Some(Expr {
+            kind: ExprKind::StrByte {
+                base: Box::new(v),
+                index: Box::new(idx),
+            },
+            ty: Type::Int {
+                bits: 8,
+                signed: true,
+            },
+            span,
         })
     }
 
