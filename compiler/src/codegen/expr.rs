@@ -394,7 +394,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let signed = lhs.ty.is_signed();
         let r = match op {
             Eq | Ne | Lt | Le | Gt | Ge => self.compare(op, a, b, signed)?,
-            Div | Mod => self.divide(op == Div, a, b, signed)?,
+            Div | Mod => self.divide_by_zero_one(op == Div, a, b, signed)?,
             Shl | Shr => self.shift(op == Shl, a, b, signed)?,
             _ => self.arith(op, a, b)?,
         };
@@ -493,6 +493,24 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let r = bl.build_select(neg, negated, r, "rs")?.into_int_value();
         let fallback = if div { zero } else { a };
         Ok(bl.build_select(b_zero, fallback, r, "dz")?.into_int_value())
+    }
+
+    /// The `/` and `%` operators: as `divide`, but by zero both give 1, as
+    /// in bpftrace 0.26.
+    fn divide_by_zero_one(
+        &self,
+        div: bool,
+        a: IntValue<'ctx>,
+        b: IntValue<'ctx>,
+        signed: bool,
+    ) -> R<IntValue<'ctx>> {
+        let r = self.divide(div, a, b, signed)?;
+        let bl = &self.em.builder;
+        let t = b.get_type();
+        let b_zero = bl.build_int_compare(IntPredicate::EQ, b, t.const_zero(), "dbz")?;
+        Ok(bl
+            .build_select(b_zero, t.const_int(1, false), r, "dz1")?
+            .into_int_value())
     }
 
     /// `(|v|, v < 0)`; for unsigned values `(v, false)`.

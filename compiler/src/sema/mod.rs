@@ -14,6 +14,7 @@ mod cast;
 mod config;
 mod context;
 mod expr;
+mod int_ops;
 mod loops;
 mod macros;
 mod mapfns;
