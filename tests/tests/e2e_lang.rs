@@ -421,9 +421,9 @@ fn typeof_gives_an_expressions_type() {
     }
     assert_eq!(
         line(
-            r#"BEGIN { let $a: uint8 = 200; let $b: typeof($a) = 300; $c = (typeof($a))1000; $s = "abc"; let $t: typeof($s) = "defgh"; printf("%d %d %d %s %d %d\n", $b, $c, sizeof($b), $t, sizeof(typeof(uint16)), sizeof(typeof($s))); exit(); }"#
+            r#"BEGIN { let $a: uint8 = 200; let $b: typeof($a) = (typeof($a))300; $c = (typeof($a))1000; $s = "abc"; let $t: typeof($s) = "defgh"; printf("%d %d %d %s %d %d\n", $b, $c, sizeof($b), $t, sizeof(typeof(uint16)), sizeof(typeof($s))); exit(); }"#
         ),
-        // 300 and 1000 wrap to uint8; "abc" is a string[4], so "defgh" is cut.
+        // 300 and 1000 wrap to uint8 when cast (a bare 300 does not fit: E0450); "abc" is a string[4], so "defgh" is cut.
         "44 232 1 def 2 4"
     );
 }
