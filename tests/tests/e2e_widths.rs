@@ -75,8 +75,38 @@ fn division_and_modulo_by_zero_give_one() {
   printf("%ld %ld %lu %lu %ld\n", 10 / $z, 10 % $z, $n / $zn, $n % $zn, 10 / 3);
   exit();
 }"#;
-    let (out, _) = run_script(script);
+    let (out, err) = run_script(script);
     assert_eq!(out, "1 1 1 1 3\n\n\n");
+    // Each of the four divisions by zero is reported where it is, with
+    // bpftrace 0.26's words; `10 / 3` is not.
+    let warning = "WARNING: Divide or modulo by 0 detected. This can lead to unexpected results. 1 is being used as the result.";
+    assert_eq!(err.matches(warning).count(), 4, "{err}");
+    assert!(err.contains(&format!("stdin:3:35-42: {warning}")), "{err}");
+    assert!(err.contains(&format!("stdin:3:44-51: {warning}")), "{err}");
+}
+
+#[test]
+fn division_by_zero_is_a_json_warning_record() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&[
+        "-q",
+        "-f",
+        "json",
+        "-e",
+        "BEGIN { $z = 0; printf(\"%d\\n\", 9 / $z); exit(); }",
+    ]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(r#"{"type": "warning", "msg": "Divide or modulo by 0 detected. This can lead to unexpected results. 1 is being used as the result.", "filename": "stdin", "line": 1, "col": 32}"#),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"{"type": "printf", "data": "1\n"}"#),
+        "{out}"
+    );
 }
 
 #[test]

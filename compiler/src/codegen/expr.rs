@@ -45,7 +45,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::MapDelete { map, key } => self.map_entry_query(*map, key, true),
             ExprKind::MapHasKey { map, key } => self.map_entry_query(*map, key, false),
             ExprKind::Unary { op, operand } => self.unary(*op, operand, &e.ty),
-            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, &e.ty),
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, &e.ty, e.span),
             ExprKind::Ternary {
                 cond,
                 then,
@@ -370,7 +370,14 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         Ok(Val::Int(self.fit(r, ty, operand.ty.is_signed())?))
     }
 
-    fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, ty: &Type) -> R<Val<'ctx>> {
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        ty: &Type,
+        span: crate::source::Span,
+    ) -> R<Val<'ctx>> {
         use BinaryOp::*;
         match op {
             And | Or => return self.logical(op == And, lhs, rhs),
@@ -394,7 +401,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let signed = lhs.ty.is_signed();
         let r = match op {
             Eq | Ne | Lt | Le | Gt | Ge => self.compare(op, a, b, signed)?,
-            Div | Mod => self.divide_by_zero_one(op == Div, a, b, signed)?,
+            Div | Mod => self.divide_by_zero_one(op == Div, a, b, signed, span)?,
             Shl | Shr => self.shift(op == Shl, a, b, signed)?,
             _ => self.arith(op, a, b)?,
         };
@@ -495,22 +502,32 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         Ok(bl.build_select(b_zero, fallback, r, "dz")?.into_int_value())
     }
 
-    /// The `/` and `%` operators: as `divide`, but by zero both give 1, as
-    /// in bpftrace 0.26.
+    /// The `/` and `%` operators at `span`: as `divide`, but by zero both
+    /// give 1 and a located warning is sent, as in bpftrace 0.26.
     fn divide_by_zero_one(
-        &self,
+        &mut self,
         div: bool,
         a: IntValue<'ctx>,
         b: IntValue<'ctx>,
         signed: bool,
+        span: crate::source::Span,
     ) -> R<IntValue<'ctx>> {
         let r = self.divide(div, a, b, signed)?;
-        let bl = &self.em.builder;
         let t = b.get_type();
-        let b_zero = bl.build_int_compare(IntPredicate::EQ, b, t.const_zero(), "dbz")?;
-        Ok(bl
+        let b_zero =
+            self.em
+                .builder
+                .build_int_compare(IntPredicate::EQ, b, t.const_zero(), "dbz")?;
+        let r = self
+            .em
+            .builder
             .build_select(b_zero, t.const_int(1, false), r, "dz1")?
-            .into_int_value())
+            .into_int_value();
+        // A constant divisor other than 0 needs no report.
+        if b.get_zero_extended_constant().is_none_or(|v| v == 0) {
+            self.report_divide_by_zero(b_zero, span)?;
+        }
+        Ok(r)
     }
 
     /// `(|v|, v < 0)`; for unsigned values `(v, false)`.
