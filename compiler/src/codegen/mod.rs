@@ -13,6 +13,8 @@
 
 mod aggregate;
 mod builder;
+mod cread;
+mod datafns;
 mod debug;
 mod dispatch;
 mod events;

@@ -13,8 +13,12 @@ mod aggregate;
 mod cast;
 mod config;
 mod context;
+mod ctypes;
+mod datafns;
+mod debugf;
 mod expr;
 mod int_ops;
+mod lenfind;
 mod loops;
 mod macros;
 mod mapfns;
@@ -97,9 +101,15 @@ pub fn analyze_with(
         settings: &settings,
         macros: &macro_defs,
     };
+    let (preamble, mut c_diags) = ctypes::preamble(script);
+    config_diags.append(&mut c_diags);
     let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default(), &ctx);
+    infer.c_preamble = preamble.records.clone();
+    infer.c_constants = preamble.constants.clone();
     infer.script(script);
     let mut check = Checker::new(kernel, Pass::Check, infer.maps, &ctx);
+    check.c_preamble = preamble.records;
+    check.c_constants = preamble.constants;
     check.inferred_locals = infer.inferred_locals;
     check.diags.append(&mut config_diags);
     let probes = check.script(script);
@@ -153,7 +163,8 @@ struct ProbeScope {
     /// Byte comparisons of the probe's `strstr`/`strcontains` calls so far
     /// (their buffer sizes multiplied), against the verifier's budget.
     strstr_cost: u64,
-    /// Where the probe attaches (what `usermode`, `reg()` and `uaddr()` read).
+    /// Where the probe attaches (what `usermode`, `reg()` and `uaddr()`
+    /// read; `path()` needs an fentry or iter probe).
     attach: ir::Attach,
 }
 
@@ -181,6 +192,14 @@ struct Checker<'k> {
     /// Per probe (in output order), the local types the inference pass
     /// ended with.
     inferred_locals: Vec<Vec<Type>>,
+    /// C records looked up so far, by key (`None`: unknown).
+    c_records: HashMap<String, Option<std::rc::Rc<crate::ctypes::CRecord>>>,
+    /// The script's own C struct and union definitions, by name.
+    c_preamble: HashMap<String, crate::ctypes::CRecord>,
+    /// Enum constants of the script's C preamble.
+    c_constants: HashMap<String, i64>,
+    /// Printable layouts of struct values built so far, by record key.
+    struct_types: HashMap<String, std::rc::Rc<ir::StructType>>,
 }
 
 impl<'k> Checker<'k> {
@@ -203,6 +222,10 @@ impl<'k> Checker<'k> {
             macro_calls: 0,
             macro_depth: 0,
             inferred_locals: Vec::new(),
+            c_records: HashMap::new(),
+            c_preamble: HashMap::new(),
+            c_constants: HashMap::new(),
+            struct_types: HashMap::new(),
         }
     }
 
