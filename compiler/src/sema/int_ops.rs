@@ -229,8 +229,9 @@ impl Checker<'_> {
             )
             .label(format!("needs {needed}"))
             .help(format!(
-                "`${name}` is {}; cast the value, e.g. `({to}){v}`, to wrap it on purpose, or give `${name}` a wider type",
-                describe(to)
+                "`${name}` is {}; cast the value, e.g. `({to}){v}`, to wrap it on purpose, or give `${name}` {}",
+                describe(to),
+                if v < 0 && !to_signed { "a signed type" } else { "a wider type" }
             )),
         );
         false
