@@ -557,4 +557,11 @@ pub enum EventSpec {
     },
     /// `unwatch(addr)`: remove the watchpoints on the u64 address at offset 8.
     Unwatch,
+    /// A `/` or `%` at bytes `start..end` of the script divided by zero
+    /// (its result is 1, as in bpftrace 0.26): print bpftrace's warning
+    /// located there. The record holds only the event index.
+    DivideByZero {
+        start: usize,
+        end: usize,
+    },
 }

@@ -569,6 +569,11 @@ impl<'m, 'w> EventSink<'m, 'w> {
                 let (text, json) = located::helper_error(&at, helper, retcode);
                 self.out.located(&text, &json);
             }
+            Some(EventSpec::DivideByZero { start, end }) => {
+                let at = self.location(*start, *end);
+                let (text, json) = located::divide_by_zero(&at);
+                self.out.located(&text, &json);
+            }
             Some(EventSpec::Unwatch) => {
                 self.unwatch
                     .push(decode_field(record, &u64_at(8)).as_bits());

@@ -45,7 +45,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::MapDelete { map, key } => self.map_entry_query(*map, key, true),
             ExprKind::MapHasKey { map, key } => self.map_entry_query(*map, key, false),
             ExprKind::Unary { op, operand } => self.unary(*op, operand, &e.ty),
-            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, &e.ty),
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, &e.ty, e.span),
             ExprKind::Ternary {
                 cond,
                 then,
@@ -364,7 +364,14 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         Ok(Val::Int(self.fit(r, ty, operand.ty.is_signed())?))
     }
 
-    fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, ty: &Type) -> R<Val<'ctx>> {
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        ty: &Type,
+        span: crate::source::Span,
+    ) -> R<Val<'ctx>> {
         use BinaryOp::*;
         match op {
             And | Or => return self.logical(op == And, lhs, rhs),
@@ -388,7 +395,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let signed = lhs.ty.is_signed();
         let r = match op {
             Eq | Ne | Lt | Le | Gt | Ge => self.compare(op, a, b, signed)?,
-            Div | Mod => self.divide(op == Div, a, b, signed)?,
+            Div | Mod => self.divide_by_zero_one(op == Div, a, b, signed, span)?,
             Shl | Shr => self.shift(op == Shl, a, b, signed)?,
             _ => self.arith(op, a, b)?,
         };
@@ -487,6 +494,34 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let r = bl.build_select(neg, negated, r, "rs")?.into_int_value();
         let fallback = if div { zero } else { a };
         Ok(bl.build_select(b_zero, fallback, r, "dz")?.into_int_value())
+    }
+
+    /// The `/` and `%` operators at `span`: as `divide`, but by zero both
+    /// give 1 and a located warning is sent, as in bpftrace 0.26.
+    fn divide_by_zero_one(
+        &mut self,
+        div: bool,
+        a: IntValue<'ctx>,
+        b: IntValue<'ctx>,
+        signed: bool,
+        span: crate::source::Span,
+    ) -> R<IntValue<'ctx>> {
+        let r = self.divide(div, a, b, signed)?;
+        let t = b.get_type();
+        let b_zero =
+            self.em
+                .builder
+                .build_int_compare(IntPredicate::EQ, b, t.const_zero(), "dbz")?;
+        let r = self
+            .em
+            .builder
+            .build_select(b_zero, t.const_int(1, false), r, "dz1")?
+            .into_int_value();
+        // A constant divisor other than 0 needs no report.
+        if b.get_zero_extended_constant().is_none_or(|v| v == 0) {
+            self.report_divide_by_zero(b_zero, span)?;
+        }
+        Ok(r)
     }
 
     /// `(|v|, v < 0)`; for unsigned values `(v, false)`.

@@ -4,7 +4,8 @@
 //! failed reads of kernel and user memory (`str()`, `ppid`, USDT
 //! arguments) do too. Each (helper, statement) pair is one event of the
 //! manifest, numbered after the printf formats, the exit event and the
-//! actions, in the order code generation meets them.
+//! actions, in the order code generation meets them. A `/` or `%` whose
+//! divisor is 0 sends a `DivideByZero` event the same way.
 //!
 //! A check costs three branches, and the verifier refuses a path with more
 //! than 8,192 branches still to explore, so a probe checks only its first
@@ -27,6 +28,10 @@ const EEXIST: i64 = -17;
 
 /// Bytes of a helper-error record: the event index and the i64 code.
 const RECORD_SIZE: u32 = 16;
+
+/// The site name of a `/` or `%` by zero (not a helper: its event is
+/// `EventSpec::DivideByZero`).
+const DIVIDE_BY_ZERO: &str = "divide by zero";
 
 /// The helper calls one probe checks at most (see the module comment).
 const MAX_CHECKS_PER_PROBE: u32 = 64;
@@ -67,10 +72,16 @@ impl HelperSites {
         self.sites
             .borrow()
             .iter()
-            .map(|(helper, span)| EventSpec::HelperError {
-                helper: (*helper).to_string(),
-                start: span.start,
-                end: span.end,
+            .map(|(helper, span)| match *helper {
+                DIVIDE_BY_ZERO => EventSpec::DivideByZero {
+                    start: span.start,
+                    end: span.end,
+                },
+                _ => EventSpec::HelperError {
+                    helper: (*helper).to_string(),
+                    start: span.start,
+                    end: span.end,
+                },
             })
             .collect()
     }
@@ -113,6 +124,28 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let code = self.em.offset(rec, 8)?;
         self.em.store(code, rc, 8)?;
         self.send(rec, RECORD_SIZE)?;
+        self.bump = mark;
+        self.em.br(done)?;
+        self.em.at(done);
+        Ok(())
+    }
+
+    /// Sends a divide-by-zero event for the `/` or `%` at `span` when
+    /// `is_zero` (its divisor was 0). Counts as a check (see the module
+    /// comment).
+    pub(super) fn report_divide_by_zero(&mut self, is_zero: IntValue<'ctx>, span: Span) -> R<()> {
+        if self.helper_checks >= MAX_CHECKS_PER_PROBE {
+            return Ok(());
+        }
+        self.helper_checks += 1;
+        let index = self.helper_sites.index(DIVIDE_BY_ZERO, span);
+        let (report, done) = (self.em.block("div0"), self.em.block("div_ok"));
+        self.em.cond_br(is_zero, report, done)?;
+        self.em.at(report);
+        let mark = self.bump;
+        let rec = self.alloc(8)?;
+        self.em.store(rec, self.em.u64c(index), 8)?;
+        self.send(rec, 8)?;
         self.bump = mark;
         self.em.br(done)?;
         self.em.at(done);

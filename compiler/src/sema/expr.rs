@@ -439,14 +439,12 @@ impl Checker<'_> {
     ) -> Option<Expr> {
         let (operand, ty) = match op {
             UnaryOp::Not => (self.condition(operand, scope)?, Type::Bool),
-            UnaryOp::Neg => (
-                convert(self.int_expr(operand, scope)?, &Type::I64),
-                Type::I64,
-            ),
-            UnaryOp::BitNot => {
+            // Computed at the operand's width, giving 64 bits of its sign
+            // (0.26: `-(uint32)5` is 4294967291).
+            UnaryOp::Neg | UnaryOp::BitNot => {
                 let e = self.int_expr(operand, scope)?;
                 let ty = types::storage_type(&e.ty);
-                (convert(e, &ty), ty)
+                (e, ty)
             }
         };
         if let (UnaryOp::Neg, ExprKind::Int(v)) = (op, &operand.kind) {
@@ -508,18 +506,10 @@ impl Checker<'_> {
                     let ty = types::storage_type(&l.ty);
                     return node(convert(l, &ty), convert(r, &Type::U64), ty);
                 }
-                // A non-negative literal takes the other side's signedness.
-                let (lt, rt) = (
-                    types::literal_adapts(&l, &r.ty),
-                    types::literal_adapts(&r, &l.ty),
-                );
-                let common = promote(&lt, &rt, op == Sub);
-                let ty = if comparison {
-                    Type::Bool
-                } else {
-                    common.clone()
-                };
-                node(convert(l, &common), convert(r, &common), ty)
+                // 0.26's common type and result (see `int_ops`).
+                let ops = self.int_op(op, &l, &r, span);
+                let ty = if comparison { Type::Bool } else { ops.result };
+                node(convert(l, &ops.operand), convert(r, &ops.operand), ty)
             }
             _ => self.mismatch(op, &l, &r, span),
         }

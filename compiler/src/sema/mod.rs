@@ -17,6 +17,7 @@ mod ctypes;
 mod datafns;
 mod debugf;
 mod expr;
+mod int_ops;
 mod lenfind;
 mod loops;
 mod macros;

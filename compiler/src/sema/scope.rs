@@ -278,6 +278,9 @@ impl Checker<'_> {
                     );
                     return None;
                 }
+                if declared.is_some() && !self.literal_fits(name, &v, &ty) {
+                    return None;
+                }
                 convert(v, &ty)
             }
             None => zero_of(&ty, name_span)?,

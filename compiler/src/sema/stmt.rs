@@ -291,7 +291,9 @@ impl Checker<'_> {
         let lvalue = self.lvalue(target, first, scope)?;
         let ty = self.lvalue_type(&lvalue, scope);
         if let (LValue::Local(_), ast::ExprKind::Var(name)) = (&lvalue, &target.kind) {
-            if !self.width_fits(name, source, op.is_some(), &value, &ty, span) {
+            if !self.width_fits(name, source, op.is_some(), &value, &ty, span)
+                || !self.literal_fits(name, &value, &ty)
+            {
                 return None;
             }
         }

@@ -108,20 +108,6 @@ pub fn signed_literal_type(v: i64) -> Type {
     Type::Int { bits, signed: true }
 }
 
-/// The type `e` takes part in an operation with a `other`-typed operand
-/// as: a non-negative integer literal next to an unsigned operand counts as
-/// unsigned (so `$u64 > 0` compares unsigned, as in bpftrace).
-pub fn literal_adapts(e: &Expr, other: &Type) -> Type {
-    match (&e.kind, other) {
-        (ExprKind::Int(v), Type::Int { signed: false, .. })
-            if e.ty.is_signed() && (*v as i64) >= 0 =>
-        {
-            Type::U64
-        }
-        _ => e.ty.clone(),
-    }
-}
-
 /// Whether a tracepoint field is variable-length data stored after the
 /// record's fixed part (`__data_loc` in the format file); such fields are
 /// read with `ExprKind::TracepointDataLoc`.

@@ -4,9 +4,9 @@
 //! bits; an integer literal makes a 64-bit variable. Assigning a value of
 //! the same sign but a wider type later is an error (E0348, bpftrace's
 //! "Integer size mismatch"), with two exceptions that convert instead:
-//! literals, and results of arithmetic — this checker computes arithmetic
-//! in 64 bits where bpftrace keeps the operands' width, so its result is
-//! truncated back to the variable's width, which gives the same bits.
+//! literals (which must fit: `int_ops`, E0450), and results of arithmetic,
+//! whose 64-bit value (0.26 types every operation's result 64-bit, see
+//! `int_ops`) is truncated back to the variable's width.
 
 use super::types::describe;
 use super::Checker;

@@ -1,10 +1,12 @@
 //! Runtime messages tied to a place in the script, in bpftrace's layout:
 //! `errorf()`/`warnf()` (`stdin:1:9-30: ERROR: MSG`, one line), a
-//! failed `assert()` (`stdin:1:9-30: ERROR: assert failed: MSG`) and a BPF
+//! failed `assert()` (`stdin:1:9-30: ERROR: assert failed: MSG`), a BPF
 //! helper that failed while tracing (`stdin:1:27-33: WARNING: Map full;
 //! ...` with `Additional Info - helper: map_update_elem, retcode: -7`),
-//! each followed by the script line and `~` marks under the span; in JSON,
-//! `errorf` and `helper_error` records with the file, line and column.
+//! and a division or modulo by zero (`WARNING: Divide or modulo by 0
+//! detected. ...`), each followed by the script line and `~` marks under
+//! the span; in JSON, `errorf`, `helper_error` and `warning` records with
+//! the file, line and column.
 
 use ferrotrace_compiler::SourceFile;
 
@@ -110,6 +112,21 @@ pub fn helper_error(at: &Location, helper: &str, retcode: i64) -> (String, Strin
         ("msg".into(), Json::Str(msg)),
         ("helper".into(), Json::Str(helper.into())),
         ("retcode".into(), Json::Int(retcode)),
+    ];
+    fields.extend(at.json_fields());
+    (text, format!("{}\n", to_text(&Json::Object(fields))))
+}
+
+/// bpftrace 0.26's warning for a `/` or `%` by zero.
+const DIVIDE_BY_ZERO: &str = "Divide or modulo by 0 detected. This can lead to unexpected \
+                              results. 1 is being used as the result.";
+
+/// The text and JSON record of a division or modulo by zero at `at`.
+pub fn divide_by_zero(at: &Location) -> (String, String) {
+    let text = at.text("WARNING", DIVIDE_BY_ZERO);
+    let mut fields = vec![
+        ("type".into(), Json::Str("warning".into())),
+        ("msg".into(), Json::Str(DIVIDE_BY_ZERO.into())),
     ];
     fields.extend(at.json_fields());
     (text, format!("{}\n", to_text(&Json::Object(fields))))
