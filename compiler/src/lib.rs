@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod ir;
 pub mod kernel;
 pub mod manifest;
+pub mod more_config;
 pub mod sema;
 pub mod source;
 pub mod syntax;

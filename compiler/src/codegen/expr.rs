@@ -342,10 +342,13 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                     .build_select(big, cap, l, "len")?
                     .into_int_value()
             }
-            None => self.em.u64c(u64::from(n)),
+            // One byte more than the string holds: a string that fills all
+            // `n` bytes keeps its NUL outside the value, which is how the
+            // printer knows to add `str_trunc_trailer` (as bpftrace does).
+            None => self.em.u64c(u64::from(n) + 1),
         };
-        let buf = self.alloc(n)?;
-        self.em.zero(buf, round8(n))?;
+        let buf = self.alloc(n + 1)?;
+        self.em.zero(buf, round8(n + 1))?;
         let src = self
             .em
             .builder

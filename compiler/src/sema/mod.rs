@@ -16,6 +16,7 @@ mod context;
 mod expr;
 mod loops;
 mod macros;
+mod more_config;
 mod mapfns;
 mod named;
 mod params;
@@ -88,7 +89,8 @@ pub fn analyze_with(
     kernel: &dyn KernelInfo,
     options: &Options,
 ) -> (ir::Program, Vec<Diagnostic>) {
-    let (settings, mut config_diags) = config::settings(script, options);
+    let (mut settings, mut config_diags) = config::settings(script, options);
+    more_config::size_ringbuf(&mut settings.more, kernel.possible_cpus());
     let (macro_defs, mut macro_diags) = macros::collect(script);
     config_diags.append(&mut macro_diags);
     let ctx = Context {
@@ -103,6 +105,9 @@ pub fn analyze_with(
     check.diags.append(&mut config_diags);
     let probes = check.script(script);
     check.unique_test_names(&probes);
+    if let Some(d) = more_config::check_bpf_progs(&settings.more, &probes) {
+        check.diags.push(d);
+    }
     if probes.is_empty() && !has_errors(&check.diags) {
         check.diags.push(
             Diagnostic::error("E0100", "the script has no probes", script.span)

@@ -214,11 +214,14 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
             let start = offset.min(bytes.len());
             let end = offset.saturating_add(len).min(bytes.len());
             let region = bytes.get(start..end).unwrap_or(&[]);
-            let text = match region.iter().position(|&b| b == 0) {
-                Some(nul) => region.get(..nul).unwrap_or(&[]),
-                None => region,
-            };
-            Value::Str(super::rawbytes::escape(text))
+            match region.iter().position(|&b| b == 0) {
+                Some(nul) => Value::Str(super::rawbytes::escape(region.get(..nul).unwrap_or(&[]))),
+                // The string filled its buffer: it was cut short.
+                None if !region.is_empty() && region.len() == len => {
+                    Value::Str(super::trailer::append(super::rawbytes::escape(region)))
+                }
+                None => Value::Str(super::rawbytes::escape(region)),
+            }
         }
     }
 }
@@ -454,7 +457,8 @@ mod tests {
                     kind: ValueKind::Str { len: 4 }
                 }
             ),
-            Value::Str("cdXY".into())
+            // No NUL in the whole buffer: truncated, so the trailer follows.
+            Value::Str("cdXY..".into())
         );
         // A length running past the slice stops at the slice's end.
         assert_eq!(

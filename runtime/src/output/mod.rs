@@ -25,6 +25,7 @@ pub mod rawbytes;
 pub mod stack;
 pub mod text;
 pub mod timefmt;
+pub mod trailer;
 pub mod value;
 
 pub use decode::{decode_field, decode_fields, decode_map, MapDatum, MapSnapshot};
