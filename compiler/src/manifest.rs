@@ -43,8 +43,9 @@ pub struct RunConfig {
     pub max_map_keys: u32,
     /// Capacity of strings read with `str()`, NUL included.
     pub max_strlen: u32,
-    /// The other config keys the runtime acts on.
-    #[serde(default)]
+    /// The other config keys the runtime acts on (left out when all are
+    /// defaults, so most manifests read as before).
+    #[serde(default, skip_serializing_if = "MoreConfig::is_default")]
     pub more: MoreConfig,
 }
 

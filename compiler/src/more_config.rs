@@ -55,6 +55,13 @@ impl Default for MoreConfig {
     }
 }
 
+impl MoreConfig {
+    /// Whether every key has its default value.
+    pub fn is_default(&self) -> bool {
+        *self == MoreConfig::default()
+    }
+}
+
 /// The size in bytes of the event ring buffer for `pages` pages per CPU
 /// of `page_size` bytes on `cpus` CPUs, rounded up to a power of two as
 /// the kernel requires (bpftrace 0.26 sizes its ring buffer the same way).
