@@ -51,8 +51,7 @@ pub(super) fn check(key: &str, value: Option<&Value>, span: Span) -> Option<Diag
                 .label("empty license"),
         ),
         ("max_probes" | "max_bpf_progs" | "perf_rb_pages" | "log_size", Value::Int(0)) => Some(
-            Diagnostic::error("E0440", format!("`{key}` must be at least 1"), span)
-                .label("zero"),
+            Diagnostic::error("E0440", format!("`{key}` must be at least 1"), span).label("zero"),
         ),
         _ => None,
     }

