@@ -265,3 +265,34 @@ fn license_reaches_the_kernel() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).ends_with("/true\n\n\n"), "{}", stdout(&o));
 }
+
+#[test]
+fn dash_k_warns_about_missing_map_keys_on_read_and_delete() {
+    if !kernel_available() {
+        return;
+    }
+    let script = "BEGIN { @x[1] = 1; @c[1] = count(); $a = @c[2]; @y = @x[2]; delete(@x, 3); delete(@x, 1); exit(); }";
+    let o = run_env(&[], &["-k", "-e", script]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "\n\n@c[1]: 1\n@y: 0\n");
+    // The aggregation read (`@c[2]`) is not reported, as in bpftrace.
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "Attached 1 probe\n\
+             stdin:1:49-59: WARNING: Can't lookup map element because it does not exist.\n\
+             Additional Info - helper: map_lookup_elem, retcode: 0\n\
+             {script}\n\
+             {}~~~~~~~~~~\n\
+             stdin:1:61-74: WARNING: Can't delete map element because it does not exist.\n\
+             Additional Info - helper: map_delete_elem, retcode: -2\n\
+             {script}\n\
+             {}~~~~~~~~~~~~~\n",
+            " ".repeat(48),
+            " ".repeat(60)
+        )
+    );
+    // Without -k, nothing is reported.
+    let o = run_env(&[], &["-e", script]);
+    assert_eq!(stderr(&o), "Attached 1 probe\n");
+}

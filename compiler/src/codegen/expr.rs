@@ -214,6 +214,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             _ => return self.aggregate_read(map, key),
         };
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
+        self.checked_lookup_miss(found)?;
         let buffer_size = match &value_ty {
             Type::Str(n) => Some(*n),
             Type::Tuple(_) | Type::Record { .. } => Some(value_ty.size()),
