@@ -221,6 +221,9 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
         ),
         None => None,
     };
+    if let Some(reason) = child.as_ref().and_then(|c| c.ptrace_refused.as_ref()) {
+        eprintln!("WARNING: the -c command could not be held with ptrace ({reason}); it is held before exec instead, so probes also see the kernel loading it.");
+    }
     object.set_target_pid(child.as_ref().map(|c| c.pid).or(cli.pid));
     if let Some(c) = &child {
         object.set_cpid(c.pid).map_err(fail)?;
