@@ -285,6 +285,27 @@ pub enum Type {
     /// An integer printed as its name in a table (`syscall_name(n)`, ...;
     /// see `ValueKind::Named`).
     Named(NameTable),
+    /// A C struct or union value (the bytes of a kernel object, read with
+    /// `*p`), printed `{ .a = 1, .b = 2 }` by its printable fields.
+    Struct(std::rc::Rc<StructType>),
+}
+
+/// A C struct or union as a value: its size and the fields that can be
+/// printed (integers, pointers, char arrays as strings, nested records),
+/// each at its byte offset. Two struct types are equal when their names
+/// and sizes are.
+#[derive(Debug, Clone, Eq)]
+pub struct StructType {
+    /// `struct task_struct`, `union (anonymous)`.
+    pub name: String,
+    pub size: u32,
+    pub fields: Vec<(String, u32, Type)>,
+}
+
+impl PartialEq for StructType {
+    fn eq(&self, other: &StructType) -> bool {
+        self.name == other.name && self.size == other.size
+    }
 }
 
 /// The byte offsets of a tuple's elements and its total size: each element
@@ -357,6 +378,7 @@ impl Type {
             Type::Symbol(kind) => stack_value_size(*kind),
             Type::Named(_) => 8,
             Type::Tuple(elems) | Type::Record { elems, .. } => tuple_layout(elems).1,
+            Type::Struct(s) => s.size,
         }
     }
 
@@ -377,6 +399,7 @@ impl Type {
             Type::Tuple(elems) | Type::Record { elems, .. } => tuple_layout(elems).1,
             Type::Stack(s) => stack_value_size(s.kind),
             Type::Symbol(kind) => stack_value_size(*kind),
+            Type::Struct(s) => s.size.saturating_add(7) / 8 * 8,
         }
     }
 }
@@ -420,6 +443,7 @@ impl fmt::Display for Type {
             Type::Named(NameTable::Errno) => f.write_str("strerror"),
             Type::Named(NameTable::CgroupPath) => f.write_str("cgroup_path"),
             Type::Named(NameTable::User) => f.write_str("username"),
+            Type::Struct(s) => f.write_str(&s.name),
         }
     }
 }
@@ -663,6 +687,18 @@ pub enum ExprKind {
     /// `signal(sig)`: sends the (u32) signal to the current process with
     /// `bpf_send_signal`; `ty` is `I64`, the helper's result.
     Signal(Box<Expr>),
+    /// Reads `ty`'s size in bytes at the (u64) address `addr` of `space`
+    /// with `bpf_probe_read_{kernel,user}`: an integer or pointer, a char
+    /// array as `Str(N)`, or a whole `Struct`. A failed read yields zeros.
+    Deref {
+        addr: Box<Expr>,
+        space: AddrSpace,
+    },
+    /// The field at byte `offset` of a `Struct` value (`ty` is the field's).
+    StructField {
+        base: Box<Expr>,
+        offset: u32,
+    },
     /// Reads `ty` (an integer, or `Str(N)` as N bytes) at kernel address
     /// `addr + offset` with `bpf_probe_read_kernel` (`ppid`, `pcomm`:
     /// `task_struct` members at offsets found in BTF).
@@ -949,6 +985,11 @@ impl fmt::Display for Expr {
             ExprKind::StrStr { hay, needle } => write!(f, "strstr({hay}, {needle})")?,
             ExprKind::Bswap(v) => write!(f, "bswap({v})")?,
             ExprKind::Signal(v) => write!(f, "signal({v})")?,
+            ExprKind::StructField { base, offset } => write!(f, "({base}).@{offset}")?,
+            ExprKind::Deref { addr, space } => match space {
+                AddrSpace::Kernel => write!(f, "*({addr})")?,
+                AddrSpace::User => write!(f, "*user({addr})")?,
+            },
             ExprKind::KernelRead { addr, offset } => write!(f, "kread({addr} + {offset})")?,
             ExprKind::NsPid { thread, dev, ino } => write!(
                 f,

@@ -111,6 +111,38 @@ pub trait KernelInfo {
         Err("this ferrotrace build cannot read process memory maps".to_string())
     }
 
+    /// The struct or union `key` (a name, or `#ID` for an anonymous kernel
+    /// type a field refers to), from BTF; `None` when unknown.
+    fn c_record(&self, key: &str) -> Result<Option<crate::ctypes::CRecord>, String> {
+        let _ = key;
+        Ok(None)
+    }
+
+    /// Every struct and union name (for "did you mean" help).
+    fn c_record_names(&self) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
+    }
+
+    /// The named, typed arguments of the raw tracepoint `name` (from its
+    /// `btf_trace_NAME` typedef), or `None` when unknown.
+    fn raw_tracepoint_args(
+        &self,
+        name: &str,
+    ) -> Result<Option<Vec<(String, crate::ctypes::CType)>>, String> {
+        let _ = name;
+        Ok(None)
+    }
+
+    /// The named, typed parameters of the kernel function `name` (fentry's
+    /// `args.NAME`), or `None` when unknown.
+    fn function_param_types(
+        &self,
+        name: &str,
+    ) -> Result<Option<Vec<(String, crate::ctypes::CType)>>, String> {
+        let _ = name;
+        Ok(None)
+    }
+
     /// The number of possible CPUs (the `ncpus` builtin); 1 when unknown.
     fn possible_cpus(&self) -> u32 {
         1

@@ -6,6 +6,7 @@
 //! the `kernel::KernelInfo` trait. `compile` chains the stages.
 
 pub mod codegen;
+pub mod ctypes;
 pub mod diagnostics;
 pub mod ir;
 pub mod kernel;

@@ -370,6 +370,20 @@ pub enum ValueKind {
     Named {
         table: NameTable,
     },
+    /// A C struct or union of `size` bytes, printed `{ .a = 1, .b = 2 }`
+    /// by its named fields at their offsets.
+    Struct {
+        size: u32,
+        fields: Vec<NamedField>,
+    },
+}
+
+/// A struct field: its name, offset from the struct's start, and kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedField {
+    pub name: String,
+    pub offset: u32,
+    pub kind: ValueKind,
 }
 
 impl ValueKind {
@@ -385,6 +399,7 @@ impl ValueKind {
                 .max()
                 .unwrap_or(0),
             ValueKind::Stack { kind, .. } | ValueKind::Symbol { kind } => stack_value_size(*kind),
+            ValueKind::Struct { size, .. } => *size,
         }
     }
 }

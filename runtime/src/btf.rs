@@ -18,22 +18,28 @@ const KIND_FUNC_PROTO: u32 = 13;
 
 /// One BTF type, reduced to what the lookups need.
 #[derive(Debug, Clone, Copy)]
-struct Type {
-    kind: u32,
-    name_off: u32,
-    /// The referenced type id (FUNC → its FUNC_PROTO).
-    type_id: u32,
-    vlen: u32,
+pub(crate) struct Type {
+    pub(crate) kind: u32,
+    pub(crate) name_off: u32,
+    /// The raw info word (kind flag in the top bit).
+    pub(crate) info: u32,
+    /// The referenced type id (FUNC → its FUNC_PROTO), or the size.
+    pub(crate) type_id: u32,
+    pub(crate) vlen: u32,
     /// Offset in `data` of the kind-specific data after the 12-byte header.
-    extra_at: usize,
+    pub(crate) extra_at: usize,
 }
 
 /// A parsed BTF blob: its types (index = type id - 1) and string section.
 #[derive(Debug)]
 pub struct Btf {
-    types: Vec<Type>,
+    pub(crate) types: Vec<Type>,
     strings: Vec<u8>,
     data: Vec<u8>,
+    /// Struct and union ids by name, built on first use (`btf_types`).
+    pub(crate) record_index: OnceLock<std::collections::HashMap<String, u32>>,
+    /// Function ids by name, built on first use (`btf_types`).
+    pub(crate) func_index: OnceLock<std::collections::HashMap<String, u32>>,
 }
 
 impl Btf {
@@ -70,6 +76,7 @@ impl Btf {
             types.push(Type {
                 kind,
                 name_off,
+                info,
                 type_id,
                 vlen,
                 extra_at: at + 12,
@@ -80,6 +87,8 @@ impl Btf {
             types,
             strings,
             data: data.to_vec(),
+            record_index: OnceLock::new(),
+            func_index: OnceLock::new(),
         })
     }
 
@@ -102,7 +111,19 @@ impl Btf {
             .map_err(Clone::clone)
     }
 
-    fn name(&self, off: u32) -> &[u8] {
+    /// The little-endian u32 at byte `at` of the blob.
+    pub(crate) fn u32_at(&self, at: usize) -> Option<u32> {
+        Some(u32::from_le_bytes(
+            self.data.get(at..at + 4)?.try_into().ok()?,
+        ))
+    }
+
+    /// The type with id `id` (ids count from 1).
+    pub(crate) fn type_by_id(&self, id: u32) -> Option<&Type> {
+        self.by_id(id)
+    }
+
+    pub(crate) fn name(&self, off: u32) -> &[u8] {
         let start = usize::try_from(off).unwrap_or(usize::MAX);
         let rest = self.strings.get(start..).unwrap_or(&[]);
         let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
@@ -145,16 +166,22 @@ impl Btf {
     /// `btf_trace_NAME` typedef is a pointer to a function prototype whose
     /// first parameter (`void *__data`) is not one of them.
     pub fn raw_tracepoint_arg_count(&self, name: &str) -> Option<u32> {
+        let proto = self.by_id(self.raw_tracepoint_proto(name)?)?;
+        proto.vlen.checked_sub(1)
+    }
+
+    /// The id of the function prototype the raw tracepoint `name`'s
+    /// `btf_trace_NAME` typedef points to.
+    pub(crate) fn raw_tracepoint_proto(&self, name: &str) -> Option<u32> {
         let typedef = format!("btf_trace_{name}");
         let t = self
             .types
             .iter()
             .find(|t| t.kind == KIND_TYPEDEF && self.name(t.name_off) == typedef.as_bytes())?;
         let ptr = self.by_id(t.type_id).filter(|p| p.kind == KIND_PTR)?;
-        let proto = self
-            .by_id(ptr.type_id)
-            .filter(|p| p.kind == KIND_FUNC_PROTO)?;
-        proto.vlen.checked_sub(1)
+        self.by_id(ptr.type_id)
+            .filter(|p| p.kind == KIND_FUNC_PROTO)
+            .map(|_| ptr.type_id)
     }
 
     /// The parameter names of the kernel function `name` (`argN` for an

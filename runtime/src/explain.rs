@@ -117,6 +117,10 @@ fn explain_probe(out: &mut String, index: usize, spec: &ProgramSpec, kernel: &dy
                 tracepoint_fields(out, "syscalls", name, kernel);
             }
         }
+        AttachSpec::RawTracepoint { name } if typed_args(out, kernel.raw_tracepoint_args(name)) => {
+        }
+        AttachSpec::Fentry { function, .. }
+            if typed_args(out, kernel.function_param_types(function)) => {}
         _ => {
             let context = ProbeKind::lookup(kind_name).map_or("", |(k, _)| k.info().context);
             let _ = writeln!(out, "    {context}");
@@ -262,6 +266,26 @@ fn perf_type_name(t: u32) -> &'static str {
         5 => "breakpoint",
         _ => "other",
     }
+}
+
+/// The BTF-typed arguments of a raw tracepoint or kernel function, one
+/// 64-bit context slot each; false (nothing written) when BTF has none.
+fn typed_args(
+    out: &mut String,
+    args: Result<Option<Vec<(String, ferrotrace_compiler::ctypes::CType)>>, String>,
+) -> bool {
+    let Ok(Some(args)) = args else {
+        return false;
+    };
+    for (i, (name, ty)) in args.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "    args.{name:<14} {:<24} arg{i}, offset {:>3}, 8 bytes",
+            ty.to_string(),
+            8 * i
+        );
+    }
+    true
 }
 
 fn tracepoint_fields(out: &mut String, category: &str, name: &str, kernel: &dyn KernelInfo) {

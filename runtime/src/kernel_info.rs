@@ -64,6 +64,33 @@ impl KernelInfo for SystemKernel {
             .and_then(|btf| btf.raw_tracepoint_arg_count(name)))
     }
 
+    fn c_record(&self, key: &str) -> Result<Option<ferrotrace_compiler::ctypes::CRecord>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.record(key))
+    }
+
+    fn c_record_names(&self) -> Result<Vec<String>, String> {
+        Ok(crate::btf::Btf::vmlinux()?.record_names())
+    }
+
+    fn raw_tracepoint_args(
+        &self,
+        name: &str,
+    ) -> Result<Option<Vec<(String, ferrotrace_compiler::ctypes::CType)>>, String> {
+        // Without BTF the arguments stay untyped `u64`s.
+        Ok(crate::btf::Btf::vmlinux()
+            .ok()
+            .and_then(|btf| btf.raw_tracepoint_args(name)))
+    }
+
+    fn function_param_types(
+        &self,
+        name: &str,
+    ) -> Result<Option<Vec<(String, ferrotrace_compiler::ctypes::CType)>>, String> {
+        Ok(crate::btf::Btf::vmlinux()
+            .ok()
+            .and_then(|btf| btf.function_param_types(name)))
+    }
+
     fn user_binary(&self, name: &str, pid: Option<u32>) -> Result<Option<String>, String> {
         crate::elf_symbols::resolve_binary(name, pid)
     }

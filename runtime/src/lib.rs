@@ -5,6 +5,7 @@
 
 pub mod bpf;
 pub mod btf;
+pub mod btf_types;
 pub mod buffering;
 pub mod cgroups;
 pub mod child;

@@ -1,8 +1,8 @@
 //! `ferrotrace -l [PATTERN]` and `-lv`: lists the probes this machine
 //! offers, one full probe name per line, in bpftrace's format
 //! (`tracepoint:CAT:NAME`, `rawtracepoint:NAME`, `software:EVENT:`,
-//! `hardware:EVENT:`); `-lv` adds each tracepoint's fields, indented, as
-//! `TYPE NAME`.
+//! `hardware:EVENT:`); `-lv` adds each tracepoint's fields, and each raw
+//! tracepoint's BTF-typed arguments, indented, as `TYPE NAME`.
 //!
 //! The pattern's kind prefix (any spelling the catalogue accepts: `t:`,
 //! `tracepoint:`, ...) picks one lister; without a kind every lister runs.
@@ -64,7 +64,15 @@ pub fn list(pattern: Option<&str>, verbose: bool, out: &mut dyn Write) -> Result
     {
         text.push_str(&e.name);
         text.push('\n');
-        for d in &e.details {
+        let typed_args;
+        let details = match e.name.strip_prefix("rawtracepoint:") {
+            Some(name) if verbose => {
+                typed_args = raw_tracepoint_args(name);
+                &typed_args
+            }
+            _ => &e.details,
+        };
+        for d in details {
             text.push_str("    ");
             text.push_str(d);
             text.push('\n');
@@ -153,6 +161,18 @@ fn raw_tracepoints() -> Result<Vec<Entry>, String> {
             details: Vec::new(),
         })
         .collect())
+}
+
+/// `TYPE NAME` lines of a raw tracepoint's arguments, typed from BTF
+/// (computed only for the entries printed).
+fn raw_tracepoint_args(name: &str) -> Vec<String> {
+    crate::btf::Btf::vmlinux()
+        .ok()
+        .and_then(|btf| btf.raw_tracepoint_args(name))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(arg, ty)| format!("{ty} {arg}"))
+        .collect()
 }
 
 /// Kernel functions, for `-l 'kprobe:...'` and `-l 'fentry:...'`: the

@@ -2,7 +2,9 @@
 //! nor a particular kernel. Tracepoint formats are real tracefs `format`
 //! files stored under `tests/fixtures/kernel/tracepoints/CAT/NAME/format`
 //! and parsed by the same function the runtime uses; kernel symbols come
-//! from `tests/fixtures/kernel/kallsyms`, a few lines of a real one.
+//! from `tests/fixtures/kernel/kallsyms`, a few lines of a real one; C
+//! types (structs, raw tracepoint and function argument types) from
+//! `tests/fixtures/kernel/types.h`, parsed by the compiler's C parser.
 //! User-space binaries named `/fixtures/user/demo`, `/fixtures/user/cppdemo`
 //! and `/fixtures/user/libdemolib.so` (short name `libdemolib`) are the test
 //! programs of `user_programs`, built with gcc and read by the runtime's own
@@ -11,8 +13,10 @@
 //! one-liners.
 
 use crate::user_programs::user_programs;
+use ferrotrace_compiler::ctypes::{parse_c_records, CRecord, CType};
 use ferrotrace_compiler::kernel::{KernelInfo, TracepointFormat};
 use ferrotrace_compiler::user_space::{UsdtProbe, UserObject, UserSymbol};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub struct FixtureKernel {
@@ -35,6 +39,13 @@ impl FixtureKernel {
             .lines()
             .map(|l| l.split_whitespace().map(String::from).collect())
             .collect()
+    }
+
+    /// The records of `types.h`.
+    fn types(&self) -> Result<HashMap<String, CRecord>, String> {
+        let text = std::fs::read_to_string(self.root.join("types.h"))
+            .map_err(|e| format!("the fixture types.h is missing: {e}"))?;
+        parse_c_records(&text).map_err(|(at, e)| format!("fixture types.h at byte {at}: {e}"))
     }
 
     /// The first word of each line of a fixture table.
@@ -97,6 +108,31 @@ impl KernelInfo for FixtureKernel {
                 [n, count] if n == name => count.parse().ok(),
                 _ => None,
             }))
+    }
+
+    /// From `fixtures/kernel/types.h`, read with the compiler's C parser.
+    fn c_record(&self, key: &str) -> Result<Option<CRecord>, String> {
+        Ok(self.types()?.remove(key))
+    }
+
+    fn c_record_names(&self) -> Result<Vec<String>, String> {
+        Ok(self.types()?.into_keys().collect())
+    }
+
+    /// The fields of the `btf_trace_NAME` record of `fixtures/kernel/types.h`.
+    fn raw_tracepoint_args(&self, name: &str) -> Result<Option<Vec<(String, CType)>>, String> {
+        Ok(self
+            .types()?
+            .remove(&format!("btf_trace_{name}"))
+            .map(|r| r.fields.into_iter().map(|f| (f.name, f.ty)).collect()))
+    }
+
+    /// The fields of the `fn_NAME` record of `fixtures/kernel/types.h`.
+    fn function_param_types(&self, name: &str) -> Result<Option<Vec<(String, CType)>>, String> {
+        Ok(self
+            .types()?
+            .remove(&format!("fn_{name}"))
+            .map(|r| r.fields.into_iter().map(|f| (f.name, f.ty)).collect()))
     }
 
     fn tracepoints(&self) -> Result<Vec<(String, String)>, String> {

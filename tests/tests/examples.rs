@@ -39,6 +39,7 @@ const RUN: &[&str] = &[
     "pagefaults",
     "pidpersec",
     "runqlat",
+    "runqlen",
     "setuids",
     "signals",
     "softirqs",
@@ -480,6 +481,18 @@ kernel_test!(run_cpuwalk, {
         .has("@cpu:")
         .has(HIST_LINE)
         .all_lines_match(&["@cpu:", HIST_LINE]);
+});
+
+kernel_test!(run_runqlen, {
+    // profile:hz:99 samples every CPU; the queue length is read through
+    // curtask's BTF types (task_struct → cfs_rq → rq).
+    let mut t = Traced::start("runqlen");
+    t.read_for(Duration::from_millis(500));
+    t.stop()
+        .starts_with_header("Sampling run queue length at 99 Hertz... Hit Ctrl-C to end.")
+        .has("@runqlen:")
+        .has(HIST_LINE)
+        .all_lines_match(&["@runqlen:", HIST_LINE]);
 });
 
 kernel_test!(run_biosnoop, {

@@ -107,7 +107,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     ) -> R<()> {
         match (t, v) {
             (Type::Str(n), Val::Str(p)) => self.copy_str(dst, *n, p, str_len(ty)),
-            (Type::Tuple(_) | Type::Record { .. }, Val::Str(p)) => {
+            (Type::Tuple(_) | Type::Record { .. } | Type::Struct(_), Val::Str(p)) => {
                 self.copy_buffer(dst, t.size(), p, ty)
             }
             (Type::Stack(_) | Type::Symbol(_) | Type::Named(_), Val::Str(p)) => {

@@ -65,6 +65,8 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::StrNcmp { lhs, rhs, n } => self.strncmp(lhs, rhs, *n),
             ExprKind::StrStr { hay, needle } => self.strstr(hay, needle),
             ExprKind::Bswap(v) => self.bswap(v),
+            ExprKind::Deref { addr, space } => self.deref(addr, *space, &e.ty),
+            ExprKind::StructField { base, offset } => self.struct_field(base, *offset, &e.ty),
             ExprKind::Signal(sig) => {
                 let sig = self.expr(sig)?.int()?;
                 Ok(Val::Int(self.em.send_signal(sig)?))
@@ -217,7 +219,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         self.checked_lookup_miss(found)?;
         let buffer_size = match &value_ty {
             Type::Str(n) => Some(*n),
-            Type::Tuple(_) | Type::Record { .. } => Some(value_ty.size()),
+            Type::Tuple(_) | Type::Record { .. } | Type::Struct(_) => Some(value_ty.size()),
             _ => None,
         };
         if let Some(n) = buffer_size {
@@ -235,7 +237,10 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             self.em.zero(buf, round8(n))?;
             self.em.br(done)?;
             self.em.at(done);
-            if matches!(value_ty, Type::Tuple(_) | Type::Record { .. }) {
+            if matches!(
+                value_ty,
+                Type::Tuple(_) | Type::Record { .. } | Type::Struct(_)
+            ) {
                 return Ok(Val::Str(buf));
             }
             return self.retype_str(buf, n, ty);

@@ -95,6 +95,8 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::Strlen(inner)
         | ExprKind::Bswap(inner)
         | ExprKind::Signal(inner)
+        | ExprKind::Deref { addr: inner, .. }
+        | ExprKind::StructField { base: inner, .. }
         | ExprKind::SignalThread(inner)
         | ExprKind::Override(inner)
         | ExprKind::SocketCookie(inner)

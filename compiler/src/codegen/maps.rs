@@ -99,6 +99,30 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
         },
         Type::Symbol(kind) => ValueKind::Symbol { kind: *kind },
         Type::Named(table) => ValueKind::Named { table: *table },
+        Type::Struct(st) => ValueKind::Struct {
+            size: st.size,
+            fields: st
+                .fields
+                .iter()
+                .map(|(name, offset, t)| crate::manifest::NamedField {
+                    name: name.clone(),
+                    offset: *offset,
+                    kind: field_kind(t),
+                })
+                .collect(),
+        },
+    }
+}
+
+/// A struct field's kind: integers keep their own width (`value_kind`
+/// widens them to the 8-byte slots of keys and records).
+fn field_kind(t: &Type) -> ValueKind {
+    match t {
+        Type::Int { bits, signed } => ValueKind::Int {
+            size: bits / 8,
+            signed: *signed,
+        },
+        t => value_kind(t),
     }
 }
 

@@ -13,6 +13,7 @@
 
 mod aggregate;
 mod builder;
+mod cread;
 mod debug;
 mod dispatch;
 mod events;

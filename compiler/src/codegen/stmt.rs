@@ -148,6 +148,7 @@ fn prologue<'a, 'ctx>(
             Type::Str(_)
             | Type::Tuple(_)
             | Type::Record { .. }
+            | Type::Struct(_)
             | Type::Stack(_)
             | Type::Symbol(_)
             | Type::Named(_) => None,
@@ -192,7 +193,7 @@ fn prologue<'a, 'ctx>(
                 g.em.store(ptr, ty.const_zero(), 8)?;
                 LocalSlot::Stack(ptr, ty)
             }
-            (Type::Str(_) | Type::Tuple(_) | Type::Record { .. }, None) => {
+            (Type::Str(_) | Type::Tuple(_) | Type::Record { .. } | Type::Struct(_), None) => {
                 let n = t.size();
                 let buf = g.alloc(n)?;
                 g.em.zero(buf, round8(n))?;
@@ -360,7 +361,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// A scratch buffer holding `v` (of type `ty`) as a map value of `value_ty`.
     fn value_buffer(&mut self, value_ty: &Type, ty: &Type, v: Val<'ctx>) -> R<PointerValue<'ctx>> {
         match (value_ty, v) {
-            (Type::Tuple(_) | Type::Record { .. }, Val::Str(p)) => Ok(p),
+            (Type::Tuple(_) | Type::Record { .. } | Type::Struct(_), Val::Str(p)) => Ok(p),
             (Type::Str(n), Val::Str(p)) if str_len(ty) == *n => Ok(p),
             (Type::Str(n), Val::Str(p)) => {
                 let buf = self.alloc(*n)?;
@@ -405,7 +406,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let dst = self.em.offset(buf, *off)?;
             match kt {
                 Type::Str(n) => self.copy_str(dst, *n, v.str()?, str_len(&e.ty))?,
-                Type::Tuple(_) | Type::Record { .. } => self.write_slot(dst, kt, v)?,
+                Type::Tuple(_) | Type::Record { .. } | Type::Struct(_) => {
+                    self.write_slot(dst, kt, v)?
+                }
                 Type::Stack(_) | Type::Symbol(_) | Type::Named(_) => {
                     self.em.copy(dst, v.str()?, kt.size())?
                 }

@@ -27,7 +27,7 @@ impl Checker<'_> {
             (
                 Type::Int { .. } | Type::Bool | Type::Ptr { .. },
                 Type::Int { .. } | Type::Bool
-            )
+            ) | (Type::Int { .. } | Type::Ptr { .. }, Type::Ptr { .. })
         );
         if !ok {
             self.error(
@@ -43,6 +43,14 @@ impl Checker<'_> {
         }
         let mut out = match to {
             Type::Bool => to_bool(e),
+            Type::Ptr { .. } => {
+                let addr = convert(e, &Type::U64);
+                Expr {
+                    kind: ExprKind::Cast(Box::new(addr)),
+                    ty: to,
+                    span,
+                }
+            }
             _ => convert(e, &to),
         };
         out.span = span;

@@ -78,6 +78,8 @@ impl Checker<'_> {
                 arrow,
             } => self.field(base, field, *field_span, *arrow, span, scope),
             ast::ExprKind::Unary { op, operand } => self.unary(*op, operand, span, scope),
+            ast::ExprKind::Deref(_) | ast::ExprKind::Index { .. } => self.c_place_value(e, scope),
+            ast::ExprKind::Offsetof { ty, path } => self.offsetof(ty, path, span),
             ast::ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.expr(lhs, scope);
                 let r = self.expr(rhs, scope);
@@ -159,6 +161,9 @@ impl Checker<'_> {
         }
         if Function::lookup(name).is_some() {
             return self.call_expr(name, span, &[], span, scope);
+        }
+        if let Some(c) = self.enum_constant(name, span) {
+            return Some(c);
         }
         let mut d = Diagnostic::error("E0202", format!("unknown identifier `{name}`"), span)
             .label("not a builtin");
@@ -356,15 +361,7 @@ impl Checker<'_> {
             return read;
         }
         if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
-            self.error(
-                Diagnostic::error(
-                    "E0212",
-                    "field access is only supported on `args` so far",
-                    span,
-                )
-                .label("not `args`"),
-            );
-            return None;
+            return self.c_field(base, field, arrow, span, scope);
         }
         let Some((category, format)) = &scope.tracepoint else {
             self.error(
@@ -392,6 +389,9 @@ impl Checker<'_> {
             self.error(d);
             return None;
         };
+        if let Some(typed) = self.typed_arg(scope, field, f.offset, span) {
+            return Some(typed);
+        }
         let ty = match types::tracepoint_field_type(category, f) {
             Ok(t) => t,
             Err(why) => {
@@ -481,6 +481,9 @@ impl Checker<'_> {
         }
         if matches!(op, Eq | Ne) && super::records::compatible_records(&l.ty, &r.ty) {
             return self.tuple_equality(op == Eq, l, r, span);
+        }
+        if matches!(l.ty, Type::Ptr { .. }) || matches!(r.ty, Type::Ptr { .. }) {
+            return self.pointer_binary(op, l, r, span);
         }
         let comparison = matches!(op, Eq | Ne | Lt | Le | Gt | Ge);
         match (&l.ty, &r.ty) {

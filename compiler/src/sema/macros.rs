@@ -343,6 +343,11 @@ impl Expansion<'_> {
                 increment: *increment,
                 prefix: *prefix,
             },
+            ExprKind::Deref(inner) => ExprKind::Deref(self.boxed(inner)),
+            ExprKind::Index { base, index } => ExprKind::Index {
+                base: self.boxed(base),
+                index: self.boxed(index),
+            },
             ExprKind::Tuple(elems) => ExprKind::Tuple(self.exprs(elems)),
             ExprKind::Record(fields) => ExprKind::Record(
                 fields

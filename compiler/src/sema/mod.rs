@@ -13,6 +13,7 @@ mod aggregate;
 mod cast;
 mod config;
 mod context;
+mod ctypes;
 mod expr;
 mod loops;
 mod macros;
@@ -98,9 +99,15 @@ pub fn analyze_with(
         settings: &settings,
         macros: &macro_defs,
     };
+    let (preamble, mut c_diags) = ctypes::preamble(script);
+    config_diags.append(&mut c_diags);
     let mut infer = Checker::new(kernel, Pass::Infer, MapTable::default(), &ctx);
+    infer.c_preamble = preamble.records.clone();
+    infer.c_constants = preamble.constants.clone();
     infer.script(script);
     let mut check = Checker::new(kernel, Pass::Check, infer.maps, &ctx);
+    check.c_preamble = preamble.records;
+    check.c_constants = preamble.constants;
     check.inferred_locals = infer.inferred_locals;
     check.diags.append(&mut config_diags);
     let probes = check.script(script);
@@ -185,6 +192,14 @@ struct Checker<'k> {
     /// Per probe (in output order), the local types the inference pass
     /// ended with.
     inferred_locals: Vec<Vec<Type>>,
+    /// C records looked up so far, by key (`None`: unknown).
+    c_records: HashMap<String, Option<std::rc::Rc<crate::ctypes::CRecord>>>,
+    /// The script's own C struct and union definitions, by name.
+    c_preamble: HashMap<String, crate::ctypes::CRecord>,
+    /// Enum constants of the script's C preamble.
+    c_constants: HashMap<String, i64>,
+    /// Printable layouts of struct values built so far, by record key.
+    struct_types: HashMap<String, std::rc::Rc<ir::StructType>>,
 }
 
 impl<'k> Checker<'k> {
@@ -207,6 +222,10 @@ impl<'k> Checker<'k> {
             macro_calls: 0,
             macro_depth: 0,
             inferred_locals: Vec::new(),
+            c_records: HashMap::new(),
+            c_preamble: HashMap::new(),
+            c_constants: HashMap::new(),
+            struct_types: HashMap::new(),
         }
     }
 

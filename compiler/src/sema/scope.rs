@@ -294,7 +294,9 @@ impl Checker<'_> {
             // Only the type is used; the expression is not evaluated.
             return Some(self.expr(e, scope)?.ty);
         }
+        let c_type = self.c_type_name(&t.name, t.span);
         let base = match t.name.as_str() {
+            _ if c_type.is_some() => c_type??,
             "bool" => Type::Bool,
             "string" => Type::Str(self.settings.max_strlen),
             name => match int_type(name) {
@@ -308,7 +310,7 @@ impl Checker<'_> {
                 }
             },
         };
-        if t.pointer_depth > 0 {
+        if t.pointer_depth > 0 && matches!(base, Type::Str(_)) {
             self.error(
                 Diagnostic::error("E0216", "pointer types are not supported here yet", t.span)
                     .label("pointer type")
@@ -316,7 +318,15 @@ impl Checker<'_> {
             );
             return None;
         }
-        Some(base)
+        let space = if scope.user.is_some() {
+            crate::ir::AddrSpace::User
+        } else {
+            crate::ir::AddrSpace::Kernel
+        };
+        Some((0..t.pointer_depth).fold(base, |t, _| Type::Ptr {
+            pointee: Box::new(t),
+            space,
+        }))
     }
 }
 

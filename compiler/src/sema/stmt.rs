@@ -209,7 +209,10 @@ impl Checker<'_> {
             }
             let v = values.next()?;
             if c.kind.takes_integer()
-                && matches!(v.ty, Type::Str(_) | Type::Tuple(_) | Type::Record { .. })
+                && matches!(
+                    v.ty,
+                    Type::Str(_) | Type::Tuple(_) | Type::Record { .. } | Type::Struct(_)
+                )
             {
                 self.error(
                     Diagnostic::error(
@@ -494,6 +497,7 @@ pub(super) fn compatible(from: &Type, to: &Type) -> bool {
         || matches!((from, to), (Type::Stack(a), Type::Stack(b)) if a == b)
         || matches!((from, to), (Type::Symbol(a), Type::Symbol(b)) if a == b)
         || matches!((from, to), (Type::Named(a), Type::Named(b)) if a == b)
+        || matches!((from, to), (Type::Struct(a), Type::Struct(b)) if a == b)
 }
 
 /// Grows a string type to hold a longer string; other types keep their first definition.

@@ -25,6 +25,11 @@ pub enum Item {
         path: String,
         span: Span,
     },
+    /// A C `struct`/`union` definition, as written (`text` starts at `span.start`).
+    CDefinition {
+        text: String,
+        span: Span,
+    },
 }
 
 /// A user macro. Its body is expanded at each call, hygienically: the
@@ -284,6 +289,18 @@ pub enum ExprKind {
         target: Box<Expr>,
         increment: bool,
         prefix: bool,
+    },
+    /// `*p`.
+    Deref(Box<Expr>),
+    /// `base[index]` on an array or pointer (not a map).
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
+    /// `offsetof(struct foo, a.b)`.
+    Offsetof {
+        ty: TypeName,
+        path: Vec<String>,
     },
 }
 

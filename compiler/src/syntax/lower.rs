@@ -35,6 +35,10 @@ impl Lower<'_> {
             Rule::config_block => self.config_block(p).map(Item::Config),
             Rule::map_decl => self.map_decl(p).map(Item::MapDecl),
             Rule::macro_def => self.macro_def(p).map(Item::Macro),
+            Rule::c_definition => Some(Item::CDefinition {
+                text: p.as_str().to_string(),
+                span: self.span(&p),
+            }),
             Rule::import_stmt => {
                 let span = self.span(&p);
                 let lit = p.into_inner().nth(1)?;
@@ -195,7 +199,9 @@ impl Lower<'_> {
         let pointer_depth = text.chars().filter(|&c| c == '*').count();
         let name = text
             .trim_end_matches(['*', ' ', '\t', '\r', '\n'])
-            .to_string();
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         TypeName {
             name,
             pointer_depth: u8::try_from(pointer_depth).unwrap_or(u8::MAX),
@@ -486,6 +492,7 @@ impl Lower<'_> {
                     op: UnaryOp::BitNot,
                     operand,
                 },
+                Rule::op_deref => ExprKind::Deref(operand),
                 _ => return None,
             };
             e = Expr { kind, span };
@@ -525,6 +532,10 @@ impl Lower<'_> {
                         arrow,
                     }
                 }
+                Rule::index_op => ExprKind::Index {
+                    base,
+                    index: Box::new(self.expr(op.into_inner().next()?)?),
+                },
                 Rule::op_postinc => ExprKind::IncDec {
                     target: base,
                     increment: true,
@@ -598,6 +609,14 @@ impl Lower<'_> {
                     ExprKind::SizeofType(self.type_spec(arg)?)
                 } else {
                     ExprKind::SizeofExpr(Box::new(self.expr(arg)?))
+                }
+            }
+            Rule::offsetof_expr => {
+                let mut it = p.into_inner().skip(1);
+                let ty = self.type_spec(it.next()?)?;
+                ExprKind::Offsetof {
+                    ty,
+                    path: it.map(|f| f.as_str().to_string()).collect(),
                 }
             }
             Rule::block => self.block_expr(p)?,

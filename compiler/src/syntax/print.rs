@@ -54,6 +54,10 @@ pub fn print(script: &Script) -> String {
                 }
                 out.push(')');
             }
+            Item::CDefinition { text, span } => {
+                indent(&mut out, 1);
+                let _ = write!(out, "(c-definition {text:?} {})", at(*span));
+            }
             Item::Import { path, span } => {
                 indent(&mut out, 1);
                 let _ = write!(out, "(import {path:?} {})", at(*span));
@@ -310,6 +314,17 @@ fn expr(out: &mut String, e: &Expr) {
         } => {
             let _ = write!(out, "({}{field} {sp} ", if *arrow { "->" } else { "." });
             expr(out, base);
+        }
+        ExprKind::Deref(operand) => {
+            let _ = write!(out, "(deref {sp}");
+            children(out, std::iter::once(operand.as_ref()));
+        }
+        ExprKind::Index { base, index } => {
+            let _ = write!(out, "(index {sp}");
+            children(out, [base.as_ref(), index.as_ref()].into_iter());
+        }
+        ExprKind::Offsetof { ty, path } => {
+            let _ = write!(out, "(offsetof {} {} {sp}", ty.name, path.join("."));
         }
         ExprKind::Unary { op, operand } => {
             let _ = write!(out, "({} {sp}", op.symbol());

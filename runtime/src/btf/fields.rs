@@ -50,10 +50,4 @@ impl Btf {
             .into_iter()
             .find_map(|(ty, offset)| Some(offset + self.member_bits(ty, field, depth + 1)?))
     }
-
-    fn u32_at(&self, at: usize) -> Option<u32> {
-        Some(u32::from_le_bytes(
-            self.data.get(at..at + 4)?.try_into().ok()?,
-        ))
-    }
 }

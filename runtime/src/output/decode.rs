@@ -140,6 +140,15 @@ fn read_le(bytes: &[u8], offset: usize, len: usize) -> u64 {
     v
 }
 
+/// Decodes a member at `offset` inside a value that starts at `base`.
+fn decode_member(bytes: &[u8], base: u32, offset: u32, kind: &ValueKind) -> Value {
+    let inner = Field {
+        offset: base.saturating_add(offset),
+        kind: kind.clone(),
+    };
+    decode_field(bytes, &inner)
+}
+
 /// Decodes one field of `bytes`. Bytes beyond the slice read as zero, so
 /// the result for an out-of-range field is zero, `false` or `""`.
 pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
@@ -166,12 +175,15 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
         ValueKind::Tuple { fields } => Value::Tuple(
             fields
                 .iter()
+                .map(|f| decode_member(bytes, field.offset, f.offset, &f.kind))
+                .collect(),
+        ),
+        ValueKind::Struct { fields, .. } => Value::Struct(
+            fields
+                .iter()
                 .map(|f| {
-                    let inner = Field {
-                        offset: field.offset.saturating_add(f.offset),
-                        kind: f.kind.clone(),
-                    };
-                    decode_field(bytes, &inner)
+                    let v = decode_member(bytes, field.offset, f.offset, &f.kind);
+                    (f.name.clone(), v)
                 })
                 .collect(),
         ),

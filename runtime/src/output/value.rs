@@ -28,6 +28,8 @@ pub enum Value {
     Stack(Box<super::stack::Stack>),
     /// A `ksym`/`usym` address, printed as its function's name.
     Symbol(Box<super::stack::SymbolValue>),
+    /// A C struct, printed `{ .a = 1, .b = x }`.
+    Struct(Vec<(String, Value)>),
 }
 
 impl Value {
@@ -39,7 +41,7 @@ impl Value {
             Value::Int(v) => *v as u64,
             Value::UInt(v) | Value::Pointer(v) => *v,
             Value::Bool(b) => u64::from(*b),
-            Value::Str(_) | Value::Tuple(_) | Value::Record(_) => 0,
+            Value::Str(_) | Value::Tuple(_) | Value::Record(_) | Value::Struct(_) => 0,
             Value::Stack(s) => s.id as u64,
             Value::Symbol(s) => s.addr,
         }
@@ -62,7 +64,8 @@ impl Value {
             | Value::Tuple(_)
             | Value::Record(_)
             | Value::Stack(_)
-            | Value::Symbol(_) => None,
+            | Value::Symbol(_)
+            | Value::Struct(_) => None,
         }
     }
 
@@ -72,7 +75,7 @@ impl Value {
         match self {
             Value::Int(_) | Value::UInt(_) | Value::Pointer(_) | Value::Bool(_) => 0,
             Value::Str(_) => 1,
-            Value::Tuple(_) | Value::Record(_) => 2,
+            Value::Tuple(_) | Value::Record(_) | Value::Struct(_) => 2,
             Value::Stack(_) | Value::Symbol(_) => 3,
         }
     }
@@ -141,6 +144,17 @@ impl fmt::Display for Value {
                     write!(f, "{name} = {item}")?;
                 }
                 f.write_str(")")
+            }
+            Value::Struct(fields) if fields.is_empty() => f.write_str("{}"),
+            Value::Struct(fields) => {
+                f.write_str("{ ")?;
+                for (i, (name, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, ".{name} = {v}")?;
+                }
+                f.write_str(" }")
             }
         }
     }
