@@ -12,7 +12,7 @@ pub fn apply(manifest: &Manifest) -> Result<(), String> {
     if count > more.max_probes {
         return Err(too_many_probes(count, more.max_probes));
     }
-    crate::output::trailer::set(&more.str_trunc_trailer);
+    crate::output::trailer::set(&more.str_trunc_trailer, manifest.config.max_strlen);
     Ok(())
 }
 

@@ -228,9 +228,9 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
             let region = bytes.get(start..end).unwrap_or(&[]);
             match region.iter().position(|&b| b == 0) {
                 Some(nul) => Value::Str(super::rawbytes::escape(region.get(..nul).unwrap_or(&[]))),
-                // The string filled its buffer: it was cut short.
+                // The string filled its buffer: `str()` cut it short.
                 None if !region.is_empty() && region.len() == len => {
-                    Value::Str(super::trailer::append(super::rawbytes::escape(region)))
+                    Value::Str(super::trailer::append(super::rawbytes::escape(region), len))
                 }
                 None => Value::Str(super::rawbytes::escape(region)),
             }
@@ -449,6 +449,22 @@ mod tests {
     }
 
     #[test]
+    fn a_string_filling_max_strlen_gets_the_trailer() {
+        let bytes = vec![b'a'; 1024];
+        let Value::Str(text) = decode_field(
+            &bytes,
+            &Field {
+                offset: 0,
+                kind: ValueKind::Str { len: 1024 },
+            },
+        ) else {
+            panic!("not a string");
+        };
+        assert_eq!(text.len(), 1026);
+        assert!(text.ends_with("a.."));
+    }
+
+    #[test]
     fn strings_with_and_without_nul() {
         let bytes = b"ab\0cdXYZW";
         assert_eq!(
@@ -469,8 +485,7 @@ mod tests {
                     kind: ValueKind::Str { len: 4 }
                 }
             ),
-            // No NUL in the whole buffer: truncated, so the trailer follows.
-            Value::Str("cdXY..".into())
+            Value::Str("cdXY".into())
         );
         // A length running past the slice stops at the slice's end.
         assert_eq!(
