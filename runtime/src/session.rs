@@ -354,6 +354,7 @@ fn target(cli: &Cli) -> Result<sema::Target, String> {
         pid: cli.pid,
         has_child: cli.cmd.is_some(),
         command,
+        ..Default::default()
     })
 }
 

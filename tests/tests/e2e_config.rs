@@ -8,6 +8,7 @@
 //! and `cpp_demangle = false` leaves C++ frames mangled.
 
 use ferrotrace_tests::harness::{binary, kernel_available};
+use ferrotrace_tests::user_programs::gcc;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -294,11 +295,17 @@ fn dash_k_warns_about_missing_map_keys_on_read_and_delete() {
     assert_eq!(stderr(&o), "Attached 1 probe\n");
 }
 
+/// A scratch directory of this test process.
+fn scratch_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ferrotrace-e2e-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    dir
+}
+
 /// A program whose `counter` is in `.bss` (which the kernel zeroes while
 /// loading it), built with -no-pie so `nm` gives its address.
 fn bss_program() -> (String, String) {
-    let dir = std::env::temp_dir().join(format!("ferrotrace-e2e-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    let dir = scratch_dir();
     let src = dir.join("bss.c");
     let exe = dir.join("bss");
     std::fs::write(
@@ -308,13 +315,13 @@ fn bss_program() -> (String, String) {
          for (long i = 0; i < n; i++) counter = i + 1; return 0; }\n",
     )
     .unwrap_or_else(|e| panic!("write {}: {e}", src.display()));
-    let o = Command::new("gcc")
-        .args(["-O0", "-no-pie", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .output()
-        .unwrap_or_else(|e| panic!("gcc: {e}"));
-    assert!(o.status.success(), "gcc: {}", stderr(&o));
+    gcc(&[
+        "-O0",
+        "-no-pie",
+        "-o",
+        &exe.display().to_string(),
+        &src.display().to_string(),
+    ]);
     let nm = Command::new("nm")
         .arg(&exe)
         .output()
@@ -355,4 +362,48 @@ fn a_dash_c_command_is_held_after_exec_so_its_loading_is_not_traced() {
     // exec happened before the watchpoint was set.
     assert_eq!(stdout(&o), "\n\n@writes: 3\n");
     assert_eq!(stderr(&o), "Attached 1 probe\n");
+}
+
+#[test]
+fn cpp_demangle_false_leaves_func_and_frames_mangled() {
+    if !kernel_available() {
+        return;
+    }
+    // A C++ program that lives on after the call, so its frames can still
+    // be symbolized when the event is printed.
+    let dir = scratch_dir();
+    let src = dir.join("mangled.cpp");
+    let exe = dir.join("mangled");
+    std::fs::write(
+        &src,
+        "#include <unistd.h>\nnamespace ns { __attribute__((noinline)) int f(int x) { return x + 1; } }\n\
+         int main() { int r = ns::f(1); usleep(300000); return r == 2 ? 0 : 1; }\n",
+    )
+    .unwrap_or_else(|e| panic!("write {}: {e}", src.display()));
+    let o = Command::new("g++")
+        .args(["-O0", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .unwrap_or_else(|e| panic!("g++: {e}"));
+    assert!(o.status.success(), "g++: {}", stderr(&o));
+    let exe = exe.display().to_string();
+    let script = |demangle: bool| {
+        format!(
+            "config = {{ cpp_demangle = {demangle} }} uprobe:{exe}:\"ns::f\" \
+             {{ printf(\"%s|%s\", func, ustack(1)); }}"
+        )
+    };
+    let o = run_env(&[], &["-c", &exe, "-e", &script(true)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "ns::f|\n    ns::f(int)+0\n\n\n");
+    let o = run_env(&[], &["-c", &exe, "-e", &script(false)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "_ZN2ns1fEi|\n    _ZN2ns1fEi+0\n\n\n");
+    // The environment wins over the script.
+    let o = run_env(
+        &[("BPFTRACE_CPP_DEMANGLE", "0")],
+        &["-c", &exe, "-e", &script(true)],
+    );
+    assert_eq!(stdout(&o), "_ZN2ns1fEi|\n    _ZN2ns1fEi+0\n\n\n");
 }

@@ -58,6 +58,9 @@ pub struct Target {
     /// The `-c` command's program (absolute path): library short names
     /// also resolve through the libraries it links.
     pub command: Option<String>,
+    /// `config = { cpp_demangle = false }`: `func` of a C++ uprobe is the
+    /// mangled name (set by the checker from the config block).
+    pub mangled_func: bool,
 }
 
 /// What the command line gives the checker besides the script.
@@ -246,7 +249,11 @@ impl<'k> Checker<'k> {
             for ap in &probe.attach_points {
                 let ap = self.substitute_params(ap);
                 if user_probes::is_user(&ap) {
-                    match user_probes::resolve(&ap, self.kernel, &self.options.target) {
+                    let target = Target {
+                        mangled_func: !self.settings.more.cpp_demangle,
+                        ..self.options.target.clone()
+                    };
+                    match user_probes::resolve(&ap, self.kernel, &target) {
                         Ok(all) => {
                             resolved_all.extend(all.into_iter().map(|(r, u)| (ap.span, r, Some(u))))
                         }
