@@ -171,8 +171,13 @@ impl Child {
             child.wait_exec_stop(&program)?;
         } else {
             child.gate = Some(Gate::Pipe(gate_write));
-            child.ptrace_refused =
-                Some(std::io::Error::from_raw_os_error(i32::from(msg[1])).to_string());
+            let errno = i32::from(msg[1]);
+            let text = std::io::Error::from_raw_os_error(errno).to_string();
+            child.ptrace_refused = Some(
+                text.strip_suffix(&format!(" (os error {errno})"))
+                    .unwrap_or(&text)
+                    .to_string(),
+            );
         }
         Ok(child)
     }

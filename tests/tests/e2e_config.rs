@@ -5,7 +5,9 @@
 //! and `max_bpf_progs` refuse oversized scripts with bpftrace's words,
 //! `str_trunc_trailer` marks strings `str()` cut at `max_strlen`,
 //! `stack_mode` sets the default stack format, `license` reaches the kernel,
-//! and `cpp_demangle = false` leaves C++ frames mangled.
+//! and `cpp_demangle = false` leaves C++ names mangled. Also `-k`'s
+//! warnings for missing map keys, and the `-c` command held under ptrace
+//! after its exec (or before it, with a warning, when ptrace is refused).
 
 use ferrotrace_tests::harness::{binary, kernel_available};
 use ferrotrace_tests::user_programs::gcc;
@@ -406,4 +408,38 @@ fn cpp_demangle_false_leaves_func_and_frames_mangled() {
         &["-c", &exe, "-e", &script(true)],
     );
     assert_eq!(stdout(&o), "_ZN2ns1fEi|\n    _ZN2ns1fEi+0\n\n\n");
+}
+
+#[test]
+fn a_dash_c_command_is_held_before_exec_when_ptrace_is_refused() {
+    if !kernel_available() {
+        return;
+    }
+    // Under `strace -f` the child is already traced, so its
+    // PTRACE_TRACEME fails as it would under Yama's ptrace_scope 3.
+    let Ok(o) = Command::new("strace")
+        .env_remove("LD_LIBRARY_PATH")
+        .args(["-f", "-o", "/dev/null"])
+        .arg(binary())
+        .args([
+            "-c",
+            "/bin/true",
+            "-e",
+            "tracepoint:syscalls:sys_enter_execve /pid == cpid/ { printf(\"exec seen\\n\"); }",
+        ])
+        .stdin(Stdio::null())
+        .output()
+    else {
+        eprintln!("SKIPPED: strace is not installed");
+        return;
+    };
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Held before its exec, the command's own execve is traced.
+    assert_eq!(stdout(&o), "exec seen\n\n\n");
+    assert_eq!(
+        stderr(&o),
+        "WARNING: the -c command could not be held with ptrace (Operation not permitted); \
+         it is held before exec instead, so probes also see the kernel loading it.\n\
+         Attached 1 probe\n"
+    );
 }
