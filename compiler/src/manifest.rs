@@ -247,6 +247,35 @@ pub enum NameTable {
     CgroupPath,
 }
 
+/// The data values made by `buf`, `ntop`, `pton`, `macaddr` and
+/// `strftime`: bytes recorded in BPF, turned into text in user space.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DataKind {
+    /// `buf(p, len)`, `pton(..)`: a `u32` byte count at 0, then up to
+    /// `cap` bytes from offset 8.
+    Buffer { cap: u32 },
+    /// `ntop(addr)`: a `u64` address family at 0 (2 IPv4, 10 IPv6), then
+    /// the address bytes (4 or 16) from offset 8.
+    Inet,
+    /// `macaddr(addr)`: 6 bytes, printed `AA:BB:CC:DD:EE:FF`.
+    MacAddr,
+    /// `strftime(fmt, nsecs)`: a `u64` of CLOCK_BOOTTIME nanoseconds,
+    /// printed as local time with the strftime `format` (`%f`: microseconds).
+    Timestamp { format: String },
+}
+
+impl DataKind {
+    /// Bytes of a value of this kind.
+    pub fn size(&self) -> u32 {
+        match self {
+            DataKind::Buffer { cap } => cap.saturating_add(8),
+            DataKind::Inet => 24,
+            DataKind::MacAddr => 6,
+            DataKind::Timestamp { .. } => 8,
+        }
+    }
+}
+
 /// How a stack is printed (bpftrace's `stack_mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StackMode {
@@ -319,6 +348,42 @@ pub enum MapValueSpec {
         max: i64,
         step: i64,
     },
+    /// `tseries(n, interval_ns, num_intervals[, agg])`: per CPU
+    /// `num_intervals` slots of 24 bytes, slot `epoch % num_intervals`
+    /// holding a 64-bit value at 0, a u64 `meta` at 8 (the CLOCK_TAI time
+    /// of the last store without `agg`, the count of values for `avg`) and
+    /// the u64 epoch (`CLOCK_TAI ns / interval_ns`) at 16; epoch 0 is an
+    /// unused slot. See the runtime's `output::tseries`.
+    Tseries {
+        interval_ns: u64,
+        num_intervals: u32,
+        agg: TseriesAgg,
+        signed: bool,
+    },
+}
+
+/// How `tseries()` combines the values given in one interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TseriesAgg {
+    /// No fourth argument: the value stored last wins.
+    Last,
+    Avg,
+    Max,
+    Min,
+    Sum,
+}
+
+impl TseriesAgg {
+    /// The fourth argument's spelling, or `None` for `Last`.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            TseriesAgg::Last => None,
+            TseriesAgg::Avg => Some("avg"),
+            TseriesAgg::Max => Some("max"),
+            TseriesAgg::Min => Some("min"),
+            TseriesAgg::Sum => Some("sum"),
+        }
+    }
 }
 
 /// One value at a byte offset inside a key or an event record.
@@ -370,6 +435,10 @@ pub enum ValueKind {
     Named {
         table: NameTable,
     },
+    /// A buffer, an IP or MAC address, or a timestamp (see `DataKind`).
+    Data {
+        kind: DataKind,
+    },
     /// A C struct or union of `size` bytes, printed `{ .a = 1, .b = 2 }`
     /// by its named fields at their offsets.
     Struct {
@@ -399,6 +468,7 @@ impl ValueKind {
                 .max()
                 .unwrap_or(0),
             ValueKind::Stack { kind, .. } | ValueKind::Symbol { kind } => stack_value_size(*kind),
+            ValueKind::Data { kind } => kind.size(),
             ValueKind::Struct { size, .. } => *size,
         }
     }
@@ -465,6 +535,16 @@ pub enum EventSpec {
     Cat {
         format: String,
         args: Vec<Field>,
+    },
+    /// `errorf(fmt, ...)`/`warnf(fmt, ...)`: a record laid out like
+    /// `Printf`'s; print its text as an error (or a warning) located at
+    /// bytes `start..end` of the script (the call).
+    Message {
+        error: bool,
+        format: String,
+        args: Vec<Field>,
+        start: usize,
+        end: usize,
     },
     /// `assert(cond, msg)` failed at bytes `start..end` of the script:
     /// print `assert failed: MSG` as an error located there (the exit

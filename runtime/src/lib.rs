@@ -22,6 +22,7 @@ pub mod params;
 pub mod session;
 pub mod signals;
 pub mod symbolize;
+pub mod tai;
 pub mod testmode;
 pub mod tracefs;
 pub mod unsafe_actions;

@@ -387,7 +387,11 @@ pub(crate) fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
         ),
         None => crate::buffering::wrap(std::io::stdout(), cli.buffering.unwrap_or(Buffering::Line)),
     };
-    Ok(Printer::new(format, out, Box::new(std::io::stderr())))
+    let mut printer = Printer::new(format, out, Box::new(std::io::stderr()));
+    if cli.no_warnings {
+        printer.silence_warnings();
+    }
+    Ok(printer)
 }
 
 /// How long one wait for events may block; signals interrupt it sooner.
@@ -436,7 +440,8 @@ impl<'m, 'w> EventSink<'m, 'w> {
             .map(|e| match e {
                 EventSpec::Printf { format, .. }
                 | EventSpec::System { format, .. }
-                | EventSpec::Cat { format, .. } => printf::parse(format),
+                | EventSpec::Cat { format, .. }
+                | EventSpec::Message { format, .. } => printf::parse(format),
                 _ => Vec::new(),
             })
             .collect();
@@ -474,7 +479,8 @@ impl<'m, 'w> EventSink<'m, 'w> {
             Some(
                 spec @ (EventSpec::Printf { args, .. }
                 | EventSpec::System { args, .. }
-                | EventSpec::Cat { args, .. }),
+                | EventSpec::Cat { args, .. }
+                | EventSpec::Message { args, .. }),
             ) => {
                 let pieces = self.formats.get(index).map_or(&[][..], Vec::as_slice);
                 let mut values = decode_fields(record, args);
@@ -495,6 +501,15 @@ impl<'m, 'w> EventSink<'m, 'w> {
                         Ok(contents) => self.out.cat(&contents),
                         Err(e) => eprintln!("{e}"),
                     },
+                    EventSpec::Message {
+                        error, start, end, ..
+                    } => {
+                        if *error || !self.out.warnings_silenced() {
+                            let at = self.location(*start, *end);
+                            let (text, json) = located::message(&at, *error, &text);
+                            self.out.located(&text, &json);
+                        }
+                    }
                     _ => self.out.printf(&text),
                 }
             }
@@ -625,6 +640,7 @@ fn read_map(
         .map(|e| (e.key, e.values))
         .collect();
     let mut map = decode_map(name, key, value, &raw);
+    crate::tai::to_wall_clock(&mut map);
     // Stacks and symbols in keys and plain values are read and symbolized.
     for (key, datum) in &mut map.entries {
         stacks.resolve_all(key);

@@ -14,6 +14,7 @@
 mod aggregate;
 mod builder;
 mod cread;
+mod datafns;
 mod debug;
 mod dispatch;
 mod events;
@@ -29,6 +30,8 @@ mod stacks;
 mod stmt;
 mod strfns;
 mod sysfns;
+mod task_comm;
+mod tseries;
 mod tuples;
 mod user;
 

@@ -14,7 +14,10 @@ mod cast;
 mod config;
 mod context;
 mod ctypes;
+mod datafns;
+mod debugf;
 mod expr;
+mod lenfind;
 mod loops;
 mod macros;
 mod mapfns;
@@ -29,6 +32,8 @@ mod stacks;
 mod stmt;
 mod strfns;
 mod sysfns;
+mod task_comm;
+mod tseries;
 mod tuples;
 mod types;
 mod unsafe_fns;
@@ -167,7 +172,8 @@ struct ProbeScope {
     /// Byte comparisons of the probe's `strstr`/`strcontains` calls so far
     /// (their buffer sizes multiplied), against the verifier's budget.
     strstr_cost: u64,
-    /// Where the probe attaches (what `usermode`, `reg()` and `uaddr()` read).
+    /// Where the probe attaches (what `usermode`, `reg()` and `uaddr()`
+    /// read; `path()` needs an fentry or iter probe).
     attach: ir::Attach,
 }
 

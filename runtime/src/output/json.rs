@@ -163,6 +163,7 @@ pub fn value(v: &Value) -> Json {
         ),
         Value::Stack(s) => Json::Array(s.frame_texts().into_iter().map(Json::Str).collect()),
         Value::Symbol(s) => Json::Str(s.to_string()),
+        Value::Buffer(_) => Json::Str(v.to_string()),
         Value::Struct(fields) => Json::Object(
             fields
                 .iter()
@@ -197,6 +198,7 @@ pub fn histogram(h: &Histogram, div: u64) -> Json {
 fn datum(d: &MapDatum, div: u64) -> Json {
     match d {
         MapDatum::Hist(h) => histogram(h, div),
+        MapDatum::Tseries(t) => t.json(),
         MapDatum::Stats {
             count,
             average,
@@ -218,6 +220,7 @@ pub fn map(m: &MapSnapshot, top: u64, div: u64) -> String {
     let entries = top_entries(m, top);
     let kind = match entries.first().map(|(_, d)| *d) {
         Some(MapDatum::Hist(_)) => "hist",
+        Some(MapDatum::Tseries(_)) => "tseries",
         Some(MapDatum::Avg(_) | MapDatum::Stats { .. }) => "stats",
         _ => "map",
     };
