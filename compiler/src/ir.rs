@@ -47,6 +47,8 @@ pub struct Settings {
     pub unstable_tseries: String,
     /// Maps declared with `let @name = kind(N);`, by full name (`@name`).
     pub declared_maps: Vec<DeclaredMap>,
+    /// The other keys of the config block (`sema/config.rs`).
+    pub more: crate::manifest::MoreConfig,
 }
 
 impl Default for Settings {
@@ -58,6 +60,7 @@ impl Default for Settings {
             missing_probes: "error".to_string(),
             unstable_tseries: "warn".to_string(),
             declared_maps: Vec::new(),
+            more: crate::manifest::MoreConfig::default(),
         }
     }
 }
@@ -838,6 +841,9 @@ impl fmt::Display for Program {
             )?;
             for d in &s.declared_maps {
                 writeln!(f, "declare {} {:?}({})", d.name, d.kind, d.max_entries)?;
+            }
+            if s.more != crate::manifest::MoreConfig::default() {
+                writeln!(f, "config {:?}", s.more)?;
             }
         }
         for (i, m) in self.maps.iter().enumerate() {

@@ -12,6 +12,7 @@ pub mod ir;
 pub mod kernel;
 pub mod kfuncs;
 pub mod manifest;
+pub mod more_config;
 pub mod sema;
 pub mod source;
 pub mod syntax;

@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::more_config::MoreConfig;
+
 pub const MANIFEST_VERSION: u32 = 2;
 
 /// The compiler's output: an ELF object for the BPF target and its manifest.
@@ -41,6 +43,10 @@ pub struct RunConfig {
     pub max_map_keys: u32,
     /// Capacity of strings read with `str()`, NUL included.
     pub max_strlen: u32,
+    /// The other config keys the runtime acts on (left out when all are
+    /// defaults, so most manifests read as before).
+    #[serde(default, skip_serializing_if = "MoreConfig::is_default")]
+    pub more: MoreConfig,
 }
 
 impl Default for RunConfig {
@@ -50,6 +56,7 @@ impl Default for RunConfig {
             missing_probes: "error".to_string(),
             max_map_keys: 4096,
             max_strlen: 1024,
+            more: MoreConfig::default(),
         }
     }
 }

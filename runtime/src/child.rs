@@ -1,20 +1,41 @@
 //! The `-c CMD` child: forked before the probes are attached and held
-//! before `exec` (it blocks reading a pipe) until every probe is attached,
-//! so even its first instructions are traced; then released, and watched
-//! so the session ends when it exits. The `-p PID` target is watched the
-//! same way. A command still running when the session ends is terminated.
+//! until every probe is attached, so even its first instructions are
+//! traced; then released, and watched so the session ends when it exits.
+//! As in bpftrace, the child asks to be traced (`PTRACE_TRACEME`) and
+//! execs at once: the kernel stops it with SIGTRAP right after `exec`, so
+//! it is held in its new image (the kernel's own writes while loading it
+//! are over, and its mappings are real); releasing it detaches. Where
+//! ptrace is refused (Yama `ptrace_scope` 3, seccomp), the child is held
+//! before `exec` instead, blocking on a pipe, with a warning. The `-p PID`
+//! target is watched the same way. A command still running when the
+//! session ends is terminated.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-/// A command started held before `exec`.
+/// A command started held.
 #[derive(Debug)]
 pub struct Child {
     pub pid: u32,
-    /// The write end of the pipe the child waits on; `None` once released.
-    gate: Option<OwnedFd>,
+    /// How the child is held; `None` once released.
+    gate: Option<Gate>,
     exited: bool,
+    /// Why ptrace could not hold the child (the fallback's warning).
+    pub ptrace_refused: Option<String>,
 }
+
+/// How a held child waits.
+#[derive(Debug)]
+enum Gate {
+    /// Stopped by ptrace right after `exec`.
+    Traced,
+    /// Blocked before `exec` reading this pipe's other end.
+    Pipe(OwnedFd),
+}
+
+/// What the child tells the parent before it execs.
+const TRACED: u8 = b'T';
+const PIPE_HELD: u8 = b'P';
 
 /// Splits `CMD ARGS` into words on whitespace, honouring single and double
 /// quotes; the first word is looked up on `PATH` when it has no `/`.
@@ -91,19 +112,11 @@ impl Child {
             .map_err(|_| "the command contains a NUL byte.".to_string())?;
         let mut argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(format!(
-                "could not create a pipe to start the command: {}.",
-                std::io::Error::last_os_error()
-            ));
-        }
-        // SAFETY: pipe2 returned two fresh fds that nothing else owns.
-        let (read_end, write_end) =
-            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (gate_read, gate_write) = pipe()?;
+        let (status_read, status_write) = pipe()?;
         // SAFETY: the child only calls async-signal-safe functions (close,
-        // read, execv, _exit) on memory prepared before the fork.
+        // ptrace, write, read, execv, _exit) on memory prepared before the
+        // fork.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             return Err(format!(
@@ -114,39 +127,129 @@ impl Child {
         if pid == 0 {
             // SAFETY: see above; the child never returns from this block.
             unsafe {
-                libc::close(write_end.as_raw_fd());
-                let mut byte = 0u8;
-                // Blocks until the parent releases (or abandons) the child.
-                let n = libc::read(read_end.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
-                if n == 1 {
-                    libc::execv(c_program.as_ptr(), argv.as_ptr());
+                libc::close(gate_write.as_raw_fd());
+                libc::close(status_read.as_raw_fd());
+                let traced = libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) == 0;
+                let (tag, errno) = if traced {
+                    (TRACED, 0)
+                } else {
+                    (PIPE_HELD, *libc::__errno_location())
+                };
+                let msg = [tag, errno.clamp(0, 255) as u8];
+                libc::write(status_write.as_raw_fd(), msg.as_ptr().cast(), 2);
+                libc::close(status_write.as_raw_fd());
+                if !traced {
+                    let mut byte = 0u8;
+                    // Blocks until the parent releases (or abandons) the child.
+                    let n = libc::read(gate_read.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
+                    if n != 1 {
+                        libc::_exit(127);
+                    }
                 }
+                // Traced: the kernel stops the child with SIGTRAP once the
+                // new image is in place.
+                libc::execv(c_program.as_ptr(), argv.as_ptr());
                 libc::_exit(127);
             }
         }
-        drop(read_end);
-        Ok(Child {
+        drop(gate_read);
+        drop(status_write);
+        let mut child = Child {
             pid: pid as u32,
-            gate: Some(write_end),
+            gate: None,
             exited: false,
-        })
+            ptrace_refused: None,
+        };
+        let mut msg = [0u8; 2];
+        // SAFETY: reads two bytes into a live local buffer.
+        let n = unsafe { libc::read(status_read.as_raw_fd(), msg.as_mut_ptr().cast(), 2) };
+        if n != 2 {
+            return Err("could not start the command: it exited before it could run.".into());
+        }
+        if msg[0] == TRACED {
+            child.gate = Some(Gate::Traced);
+            child.wait_exec_stop(&program)?;
+        } else {
+            child.gate = Some(Gate::Pipe(gate_write));
+            let errno = i32::from(msg[1]);
+            let text = std::io::Error::from_raw_os_error(errno).to_string();
+            child.ptrace_refused = Some(
+                text.strip_suffix(&format!(" (os error {errno})"))
+                    .unwrap_or(&text)
+                    .to_string(),
+            );
+        }
+        Ok(child)
     }
 
-    /// Lets the held child exec its command.
-    pub fn release(&mut self) -> Result<(), String> {
-        let Some(gate) = self.gate.take() else {
-            return Ok(());
-        };
-        let byte = 1u8;
-        // SAFETY: writes one byte from a live local to a live pipe fd.
-        let n = unsafe { libc::write(gate.as_raw_fd(), (&byte as *const u8).cast(), 1) };
-        if n != 1 {
+    /// Waits for the traced child's stop after `exec`.
+    fn wait_exec_stop(&mut self, program: &str) -> Result<(), String> {
+        let mut status = 0;
+        loop {
+            // SAFETY: a blocking wait on our own child.
+            let r = unsafe { libc::waitpid(self.pid as libc::pid_t, &mut status, 0) };
+            if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            if r < 0 {
+                return Err(format!(
+                    "could not start the command: {}.",
+                    std::io::Error::last_os_error()
+                ));
+            }
+            if libc::WIFSTOPPED(status) && libc::WSTOPSIG(status) == libc::SIGTRAP {
+                return Ok(());
+            }
+            if libc::WIFSTOPPED(status) {
+                // Another signal before exec: deliver it and wait on.
+                // SAFETY: our stopped tracee.
+                unsafe {
+                    libc::ptrace(
+                        libc::PTRACE_CONT,
+                        self.pid as libc::pid_t,
+                        0,
+                        libc::WSTOPSIG(status),
+                    )
+                };
+                continue;
+            }
+            self.exited = true;
+            self.gate = None;
             return Err(format!(
-                "could not start the command: {}.",
-                std::io::Error::last_os_error()
+                "the command `{program}` given with -c could not be executed; check that it is a program you may run."
             ));
         }
-        Ok(())
+    }
+
+    /// Lets the held child run its command.
+    pub fn release(&mut self) -> Result<(), String> {
+        match self.gate.take() {
+            None => Ok(()),
+            Some(Gate::Traced) => {
+                // SAFETY: detaches our stopped tracee, suppressing the
+                // exec SIGTRAP.
+                let r = unsafe { libc::ptrace(libc::PTRACE_DETACH, self.pid as libc::pid_t, 0, 0) };
+                if r != 0 {
+                    return Err(format!(
+                        "could not start the command: {}.",
+                        std::io::Error::last_os_error()
+                    ));
+                }
+                Ok(())
+            }
+            Some(Gate::Pipe(gate)) => {
+                let byte = 1u8;
+                // SAFETY: writes one byte from a live local to a live pipe fd.
+                let n = unsafe { libc::write(gate.as_raw_fd(), (&byte as *const u8).cast(), 1) };
+                if n != 1 {
+                    return Err(format!(
+                        "could not start the command: {}.",
+                        std::io::Error::last_os_error()
+                    ));
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Whether the child has exited (reaping it when it has).
@@ -188,6 +291,20 @@ impl Drop for Child {
             signal = libc::SIGKILL;
         }
     }
+}
+
+/// A pipe whose ends are closed on `exec`.
+fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(format!(
+            "could not create a pipe to start the command: {}.",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: pipe2 returned two fresh fds that nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 /// Whether process `pid` still exists (a zombie counts as gone).

@@ -10,6 +10,7 @@ pub mod buffering;
 pub mod cgroups;
 pub mod child;
 pub mod cli;
+pub mod config_effects;
 pub mod elf_symbols;
 pub mod explain;
 pub mod flamegraph;

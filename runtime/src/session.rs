@@ -199,6 +199,7 @@ fn check_privileges() -> Result<(), String> {
 fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, String> {
     let manifest = &artifact.manifest;
     let fail = |e: BpfError| bpf_error(&e, source);
+    crate::config_effects::apply(manifest)?;
     // Before anything is attached, so a signal arriving right after
     // "Attached" is already seen as a request to stop.
     signals::install();
@@ -220,6 +221,9 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
         ),
         None => None,
     };
+    if let Some(reason) = child.as_ref().and_then(|c| c.ptrace_refused.as_ref()) {
+        eprintln!("WARNING: the -c command could not be held with ptrace ({reason}); it is held before exec instead, so probes also see the kernel loading it.");
+    }
     object.set_target_pid(child.as_ref().map(|c| c.pid).or(cli.pid));
     if let Some(c) = &child {
         object.set_cpid(c.pid).map_err(fail)?;
@@ -241,7 +245,8 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     if cli.dry_run {
         return Ok(0);
     }
-    let stacks = StackResolver::new(object.stack_maps().map_err(fail)?);
+    let stacks = StackResolver::new(object.stack_maps().map_err(fail)?)
+        .demangle(manifest.config.more.cpp_demangle);
     let mut sink = EventSink::new(manifest, printer, stacks);
     sink.source = Some(source);
     let mut events = object.event_reader().map_err(fail)?;
@@ -349,6 +354,7 @@ fn target(cli: &Cli) -> Result<sema::Target, String> {
         pid: cli.pid,
         has_child: cli.cmd.is_some(),
         command,
+        ..Default::default()
     })
 }
 
@@ -488,7 +494,10 @@ impl<'m, 'w> EventSink<'m, 'w> {
                             Err(e) => eprintln!("{e}"),
                         }
                     }
-                    EventSpec::Cat { .. } => match crate::unsafe_actions::read_file(&text) {
+                    EventSpec::Cat { .. } => match crate::unsafe_actions::read_file(
+                        &text,
+                        self.manifest.config.more.max_cat_bytes,
+                    ) {
                         Ok(contents) => self.out.cat(&contents),
                         Err(e) => eprintln!("{e}"),
                     },
@@ -663,6 +672,9 @@ fn read_maps(
 
 /// Renders a load or attach failure as a user-facing message.
 fn bpf_error(e: &BpfError, source: &SourceFile) -> String {
+    if let Some(msg) = crate::config_effects::license_refusal(e) {
+        return msg;
+    }
     if let (Some(reason), BpfError::Verifier { probe, .. }) =
         (crate::bpf::kinds::refused_helper(e), e)
     {

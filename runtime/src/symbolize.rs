@@ -41,12 +41,17 @@ impl Default for Symbols {
 
 impl Symbols {
     pub fn new() -> Symbols {
+        Symbols::demangling(true)
+    }
+
+    /// A symbolizer that demangles C++ names or not (`cpp_demangle`).
+    pub fn demangling(demangle: bool) -> Symbols {
         // Only names and offsets are printed: skipping source lines and
         // inlined functions keeps the lookups to the symbol tables.
         let inner = Symbolizer::builder()
             .enable_code_info(false)
             .enable_inlined_fns(false)
-            .enable_demangling(true)
+            .enable_demangling(demangle)
             .build();
         Symbols {
             inner,
@@ -138,6 +143,14 @@ impl StackResolver {
             symbols: Symbols::new(),
             unrecorded: 0,
         }
+    }
+
+    /// This resolver with C++ demangling on or off (`cpp_demangle`).
+    pub fn demangle(mut self, on: bool) -> StackResolver {
+        if !on {
+            self.symbols = Symbols::demangling(false);
+        }
+        self
     }
 
     /// The warning to print when some stacks could not be recorded, so

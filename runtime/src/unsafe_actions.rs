@@ -9,11 +9,16 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Stdio};
 
-/// The contents of `path` for `cat()` (not unsafe: it only reads, as the
-/// user running the tracer may). Path and contents are bytes, carried as
-/// `rawbytes` strings.
-pub fn read_file(path: &str) -> Result<String, String> {
-    std::fs::read(OsStr::from_bytes(&unescape(path)))
+/// The first `max_bytes` bytes of `path` for `cat()` (the `max_cat_bytes`
+/// config key; not unsafe: it only reads, as the user running the tracer
+/// may). Path and contents are bytes, carried as `rawbytes` strings.
+pub fn read_file(path: &str, max_bytes: u64) -> Result<String, String> {
+    use std::io::Read;
+    std::fs::File::open(OsStr::from_bytes(&unescape(path)))
+        .and_then(|f| {
+            let mut bytes = Vec::new();
+            f.take(max_bytes).read_to_end(&mut bytes).map(|_| bytes)
+        })
         .map(|b| escape(&b))
         .map_err(|e| format!("ERROR: cat() could not read file '{path}': {e}; check the path and its permissions."))
 }

@@ -95,11 +95,12 @@ fn raw_tracepoint_args_are_typed_from_btf() {
         return;
     }
     // sched_process_exec(struct task_struct *p, pid_t old_pid, struct
-    // linux_binprm *bprm): the child `-c` runs, after its exec.
+    // linux_binprm *bprm): the `-c` child is held after its own exec, so
+    // the exec traced is the one its shell does next.
     let out = run_ok(&[
         "-q",
         "-c",
-        "/bin/true",
+        "/bin/sh -c 'exec /bin/true'",
         "-e",
         r#"rawtracepoint:sched_process_exec /args.p->tgid == cpid/ { printf("%s %d %d\n", args.p->comm, args.old_pid == cpid, ((struct task_struct *)arg0)->pid == cpid); exit(); }"#,
     ]);

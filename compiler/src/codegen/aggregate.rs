@@ -504,10 +504,14 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     pub fn map_entry_query(&mut self, map: usize, key: &[Expr], delete: bool) -> R<Val<'ctx>> {
         let k = self.map_key(map, key)?;
         let m = self.maps.user(map)?;
-        let bl = &self.em.builder;
         if delete {
-            let r = self.em.map_delete_elem(m, k)?;
-            let ok = bl.build_int_compare(IntPredicate::EQ, r, self.em.u64c(0), "deleted")?;
+            let r = self.checked_map_delete(m, k)?;
+            let ok = self.em.builder.build_int_compare(
+                IntPredicate::EQ,
+                r,
+                self.em.u64c(0),
+                "deleted",
+            )?;
             return Ok(Val::Int(ok));
         }
         let found = self.em.map_lookup_elem(m, k)?;

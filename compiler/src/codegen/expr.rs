@@ -224,6 +224,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             _ => return self.aggregate_read(map, key),
         };
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
+        self.checked_lookup_miss(found)?;
         let buffer_size = match &value_ty {
             Type::Str(n) => Some(*n),
             Type::Tuple(_) | Type::Record { .. } | Type::Struct(_) | Type::Data(_) => {
@@ -342,8 +343,16 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     ) -> R<Val<'ctx>> {
         let n = str_len(ty);
         let (src, size) = self.read_source(ptr, len, n)?;
-        let buf = self.alloc(n)?;
-        self.em.zero(buf, round8(n))?;
+        // Without a length, one byte more than the string holds: a string
+        // that fills all `n` bytes keeps its NUL outside the value, which
+        // is how the printer knows to add `str_trunc_trailer` (as bpftrace
+        // does).
+        let size = match len {
+            Some(_) => size,
+            None => self.em.u64c(u64::from(n) + 1),
+        };
+        let buf = self.alloc(n + 1)?;
+        self.em.zero(buf, round8(n + 1))?;
         self.checked_read(space, buf, size, src, true)?;
         Ok(Val::Str(buf))
     }

@@ -2,7 +2,8 @@
 //! update that fails (a full map: `-E2BIG`) always sends a `HelperError`
 //! event, as bpftrace 0.23+ does; with `Options::helper_warnings` (`-k`)
 //! failed reads of kernel and user memory (`str()`, `ppid`, USDT
-//! arguments) do too. Each (helper, statement) pair is one event of the
+//! arguments), reads of a map key that does not exist and deletes of one
+//! do too (not for aggregation maps, as in bpftrace). Each (helper, statement) pair is one event of the
 //! manifest, numbered after the printf formats, the exit event and the
 //! actions, in the order code generation meets them. A `/` or `%` whose
 //! divisor is 0 sends a `DivideByZero` event the same way.
@@ -102,11 +103,6 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// negative, other than `-EEXIST` when `racy` (an insert another CPU
     /// may win).
     fn report_failure(&mut self, helper: &'static str, rc: IntValue<'ctx>, racy: bool) -> R<()> {
-        if self.helper_checks >= MAX_CHECKS_PER_PROBE {
-            return Ok(());
-        }
-        self.helper_checks += 1;
-        let index = self.helper_sites.index(helper, self.span);
         let b = &self.em.builder;
         let zero = self.em.u64c(0);
         let mut failed = b.build_int_compare(IntPredicate::SLT, rc, zero, "hfail")?;
@@ -115,6 +111,21 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             let other = b.build_int_compare(IntPredicate::NE, rc, exists, "hrace")?;
             failed = b.build_and(failed, other, "hreport")?;
         }
+        self.report_if(failed, helper, rc)
+    }
+
+    /// Sends a helper-error event of `helper` with code `rc` when `failed`.
+    fn report_if(
+        &mut self,
+        failed: IntValue<'ctx>,
+        helper: &'static str,
+        rc: IntValue<'ctx>,
+    ) -> R<()> {
+        if self.helper_checks >= MAX_CHECKS_PER_PROBE {
+            return Ok(());
+        }
+        self.helper_checks += 1;
+        let index = self.helper_sites.index(helper, self.span);
         let (report, done) = (self.em.block("helper_err"), self.em.block("helper_ok"));
         self.em.cond_br(failed, report, done)?;
         self.em.at(report);
@@ -196,5 +207,29 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             self.report_failure(read_helper(space, str), rc, false)?;
         }
         Ok(())
+    }
+
+    /// Under `-k`, reports a map read that found no entry (bpftrace's
+    /// "Can't lookup map element because it does not exist.", code 0).
+    pub(super) fn checked_lookup_miss(&mut self, found: PointerValue<'ctx>) -> R<()> {
+        if !self.helper_sites.warn_reads {
+            return Ok(());
+        }
+        let missing = self.em.is_null(found)?;
+        self.report_if(missing, "map_lookup_elem", self.em.u64c(0))
+    }
+
+    /// `bpf_map_delete_elem`, reporting a missing key (`-ENOENT`) under
+    /// `-k` as bpftrace does.
+    pub(super) fn checked_map_delete(
+        &mut self,
+        map: inkwell::values::GlobalValue<'ctx>,
+        key: PointerValue<'ctx>,
+    ) -> R<IntValue<'ctx>> {
+        let rc = self.em.map_delete_elem(map, key)?;
+        if self.helper_sites.warn_reads {
+            self.report_failure("map_delete_elem", rc, false)?;
+        }
+        Ok(rc)
     }
 }

@@ -196,7 +196,7 @@ pub(crate) fn map_specs(program: &Program, scratch_size: u32) -> Vec<MapSpec> {
         kind: MapKind::Ringbuf,
         key_size: 0,
         value_size: 0,
-        max_entries: EVENTS_SIZE,
+        max_entries: program.settings.more.ringbuf_bytes.unwrap_or(EVENTS_SIZE),
         role: MapRole::Events,
     });
     specs.extend(super::globals::start_spec(program));

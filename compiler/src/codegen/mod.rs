@@ -79,6 +79,7 @@ fn run_config(s: &crate::ir::Settings) -> crate::manifest::RunConfig {
         missing_probes: s.missing_probes.clone(),
         max_map_keys: s.max_map_keys,
         max_strlen: s.max_strlen,
+        more: s.more.clone(),
     }
 }
 
@@ -218,7 +219,7 @@ fn build_module<'ctx>(
     module.set_data_layout(&tm.get_target_data().get_data_layout());
     let mut specs = maps::map_specs(program, 0);
     let globals = maps::declare(ctx, &module, &specs)?;
-    add_license(ctx, &module);
+    add_license(ctx, &module, &program.settings.more.license);
     let di = source.and_then(|src| debug::DebugInfo::new(ctx, &module, src).map(|d| (d, src)));
     let mut scratch = 0;
     let mut dispatched: Vec<(dispatch::Hook, u32, FunctionValue<'ctx>)> = Vec::new();
@@ -316,8 +317,8 @@ fn dispatcher_name(hook: dispatch::Hook) -> &'static str {
     }
 }
 
-fn add_license<'ctx>(ctx: &'ctx Context, module: &Module<'ctx>) {
-    let text = ctx.const_string(b"GPL", true);
+fn add_license<'ctx>(ctx: &'ctx Context, module: &Module<'ctx>, license: &str) {
+    let text = ctx.const_string(license.as_bytes(), true);
     let g = module.add_global(text.get_type(), None, "_license");
     g.set_initializer(&text);
     g.set_section(Some("license"));

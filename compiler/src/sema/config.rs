@@ -63,7 +63,7 @@ const RENAMED: &[(&str, &str)] = &[
 
 /// A checked value.
 #[derive(Debug, Clone, PartialEq)]
-enum Value {
+pub(super) enum Value {
     Int(u64),
     Bool(bool),
     Text(String),
@@ -108,7 +108,10 @@ pub(super) fn settings(script: &Script, options: &Options) -> (Settings, Vec<Dia
             continue;
         };
         match parse_env(raw, kind) {
-            Some(v) => apply(&mut s, &key, v),
+            Some(v) => match super::more_config::check(&key, Some(&v), Span::new(0, 0)) {
+                Some(d) => diags.push(d.help(format!("set {name} to another value, or unset it"))),
+                None => apply(&mut s, &key, v),
+            },
             None => diags.push(
                 Diagnostic::error(
                     "E0217",
@@ -169,6 +172,10 @@ fn check_entry(e: &ConfigEntry, diags: &mut Vec<Diagnostic>) -> Option<Value> {
             .secondary(e.key_span, "this key"),
         );
     }
+    if let Some(d) = super::more_config::check(&e.key, value.as_ref(), e.value_span) {
+        diags.push(d);
+        return None;
+    }
     if let (Some(Value::Int(0)), "max_strlen" | "max_map_keys") = (&value, e.key.as_str()) {
         diags.push(
             Diagnostic::error(
@@ -206,7 +213,7 @@ fn apply(s: &mut Settings, key: &str, v: Value) {
         ("print_maps_on_exit", Value::Bool(b)) => s.print_maps_on_exit = b,
         ("missing_probes", Value::Text(t)) => s.missing_probes = t,
         ("unstable_tseries", Value::Text(t)) => s.unstable_tseries = t,
-        _ => {}
+        (key, v) => super::more_config::apply(&mut s.more, key, v),
     }
 }
 

@@ -3,7 +3,7 @@
 //! their operand conversions; function calls get their argument checks.
 
 use super::types::{self, convert, describe, is_truthy, promote, to_bool};
-use super::{Checker, Pass, ProbeScope};
+use super::{more_config, Checker, Pass, ProbeScope};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{AddrSpace, BinaryOp, Expr, ExprKind, LValue, Type, UnaryOp};
 use crate::manifest::{NameTable, StackKind};
@@ -129,7 +129,10 @@ impl Checker<'_> {
             if let Some(e) = self.sys_builtin(b, None, span, scope) {
                 return e;
             }
-            let ty = types::from_catalogue(b.info().ty);
+            let ty = more_config::stack_mode(
+                types::from_catalogue(b.info().ty),
+                self.settings.more.stack_mode,
+            );
             if b == Builtin::Username {
                 return Some(self.username(span));
             }

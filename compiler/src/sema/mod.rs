@@ -22,6 +22,7 @@ mod lenfind;
 mod loops;
 mod macros;
 mod mapfns;
+mod more_config;
 mod named;
 mod params;
 mod probes;
@@ -63,6 +64,9 @@ pub struct Target {
     /// The `-c` command's program (absolute path): library short names
     /// also resolve through the libraries it links.
     pub command: Option<String>,
+    /// `config = { cpp_demangle = false }`: `func` of a C++ uprobe is the
+    /// mangled name (set by the checker from the config block).
+    pub mangled_func: bool,
 }
 
 /// What the command line gives the checker besides the script.
@@ -95,7 +99,8 @@ pub fn analyze_with(
     kernel: &dyn KernelInfo,
     options: &Options,
 ) -> (ir::Program, Vec<Diagnostic>) {
-    let (settings, mut config_diags) = config::settings(script, options);
+    let (mut settings, mut config_diags) = config::settings(script, options);
+    more_config::size_ringbuf(&mut settings.more, kernel.possible_cpus());
     let (macro_defs, mut macro_diags) = macros::collect(script);
     config_diags.append(&mut macro_diags);
     let ctx = Context {
@@ -116,6 +121,9 @@ pub fn analyze_with(
     check.diags.append(&mut config_diags);
     let probes = check.script(script);
     check.unique_test_names(&probes);
+    if let Some(d) = more_config::check_bpf_progs(&settings.more, &probes) {
+        check.diags.push(d);
+    }
     if probes.is_empty() && !has_errors(&check.diags) {
         check.diags.push(
             Diagnostic::error("E0100", "the script has no probes", script.span)
@@ -248,7 +256,11 @@ impl<'k> Checker<'k> {
             for ap in &probe.attach_points {
                 let ap = self.substitute_params(ap);
                 if user_probes::is_user(&ap) {
-                    match user_probes::resolve(&ap, self.kernel, &self.options.target) {
+                    let target = Target {
+                        mangled_func: !self.settings.more.cpp_demangle,
+                        ..self.options.target.clone()
+                    };
+                    match user_probes::resolve(&ap, self.kernel, &target) {
                         Ok(all) => {
                             resolved_all.extend(all.into_iter().map(|(r, u)| (ap.span, r, Some(u))))
                         }

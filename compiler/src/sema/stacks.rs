@@ -101,7 +101,7 @@ impl Checker<'_> {
         args: &[ast::Expr],
         span: Span,
     ) -> Option<Expr> {
-        let mut mode = StackMode::Bpftrace;
+        let mut mode = self.settings.more.stack_mode;
         let mut limit = StackType::DEFAULT_LIMIT;
         for (i, arg) in args.iter().enumerate() {
             match &arg.kind {

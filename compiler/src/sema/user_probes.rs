@@ -226,6 +226,7 @@ fn uprobe(
         cpp,
         shape,
         retprobe,
+        mangled_func: target.mangled_func,
     };
     let bin = &ap.parts[1];
     if bin.text != "*" {
@@ -260,6 +261,8 @@ struct FuncSpec<'a> {
     cpp: bool,
     shape: String,
     retprobe: bool,
+    /// `cpp_demangle = false`: `func` is the mangled name.
+    mangled_func: bool,
 }
 
 impl FuncSpec<'_> {
@@ -354,8 +357,11 @@ impl FuncSpec<'_> {
                     let offset = object
                         .file_offset(s.address)
                         .ok_or_else(|| not_mapped(&format!("function `{}`", s.name)))?;
-                    let shown = display_name(s);
-                    Ok(make(shown.clone(), shown, offset))
+                    Ok(make(
+                        display_name(s),
+                        func_name(s, self.mangled_func),
+                        offset,
+                    ))
                 })
                 .collect();
         }
@@ -399,7 +405,11 @@ impl FuncSpec<'_> {
         } else {
             pattern.to_string()
         };
-        Ok(vec![make(name, display_name(sym), offset + extra)])
+        Ok(vec![make(
+            name,
+            func_name(sym, self.mangled_func),
+            offset + extra,
+        )])
     }
 }
 
@@ -409,6 +419,16 @@ fn display_name(sym: &UserSymbol) -> String {
     match &sym.demangled {
         Some(d) => without_params(d).to_string(),
         None => sym.name.clone(),
+    }
+}
+
+/// The `func` of a probe on `sym`: its display name, or the symbol as
+/// stored under `cpp_demangle = false`.
+fn func_name(sym: &UserSymbol, mangled: bool) -> String {
+    if mangled {
+        sym.name.clone()
+    } else {
+        display_name(sym)
     }
 }
 

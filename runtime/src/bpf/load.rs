@@ -35,8 +35,9 @@ pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
 
 /// Size of the first-attempt log buffer.
 const SMALL_LOG: usize = 64 * 1024;
-/// Size of the log buffer of the retry that captures the full verifier log.
-const LARGE_LOG: usize = 16 * 1024 * 1024;
+/// Size of the log buffer of the retry that captures the full verifier
+/// log when the manifest does not say (bpftrace's `log_size` default).
+pub const DEFAULT_LOG: usize = 1_000_000;
 /// How many verifier lines the error keeps.
 const LOG_TAIL_LINES: usize = 20;
 
@@ -51,6 +52,10 @@ pub struct ProbeSite<'a> {
     /// info, sorted by instruction: `(insn, line, column)`. Empty when the
     /// object carries no line info.
     pub lines: &'a [(u32, usize, usize)],
+    /// The license the program is loaded under (the `license` config key).
+    pub license: &'a str,
+    /// Bytes of the verifier log kept to explain a rejection (`log_size`).
+    pub log_size: usize,
 }
 
 impl ProbeSite<'_> {
@@ -192,14 +197,25 @@ pub fn load_program_with(
             site.probe
         )));
     }
-    match try_load(prog_type, target, name, insns, 0, SMALL_LOG, btf) {
+    let license = std::ffi::CString::new(site.license).unwrap_or_else(|_| c"GPL".to_owned());
+    let small = SMALL_LOG.min(site.log_size.max(1));
+    match try_load(prog_type, target, name, insns, 0, small, btf, &license) {
         Ok(fd) => Ok(fd),
         Err((errno, first_log)) => {
             if errno == libc::EPERM && first_log.trim().is_empty() {
                 return Err(BpfError::NotPermitted);
             }
             // Retry once to capture the complete verifier log.
-            let (errno, log) = match try_load(prog_type, target, name, insns, 1, LARGE_LOG, btf) {
+            let (errno, log) = match try_load(
+                prog_type,
+                target,
+                name,
+                insns,
+                1,
+                site.log_size.max(1),
+                btf,
+                &license,
+            ) {
                 Ok(fd) => return Ok(fd),
                 Err(failure) => failure,
             };
@@ -233,6 +249,7 @@ pub fn load_program_with(
 }
 
 /// One bpf_prog_load attempt; on failure the errno and the log text.
+#[allow(clippy::too_many_arguments)]
 fn try_load(
     prog_type: u32,
     target: LoadTarget,
@@ -241,9 +258,9 @@ fn try_load(
     log_level: u32,
     log_size: usize,
     btf: Option<&super::btf::ProgBtf<'_>>,
+    license: &std::ffi::CStr,
 ) -> Result<OwnedFd, (i32, String)> {
     let cname = kernel_name(name);
-    let license = c"GPL";
     let mut log = vec![0u8; log_size];
     let mut opts = libbpf_sys::bpf_prog_load_opts {
         sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as libbpf_sys::size_t,
@@ -346,6 +363,8 @@ pub(crate) fn load_raw_program(prog_type: u32, insns: &[u64]) -> Result<OwnedFd,
             line: 1,
             column: 1,
             lines: &[],
+            license: "GPL",
+            log_size: DEFAULT_LOG,
         },
     )
 }

@@ -197,6 +197,9 @@ impl LoadedObject {
                 line: spec.line,
                 column: spec.column,
                 lines: &lines,
+                license: &manifest.config.more.license,
+                log_size: usize::try_from(manifest.config.more.log_size)
+                    .unwrap_or(load::DEFAULT_LOG),
             };
             let prog_btf = btf_fd
                 .as_ref()

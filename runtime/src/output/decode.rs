@@ -232,11 +232,14 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
             let start = offset.min(bytes.len());
             let end = offset.saturating_add(len).min(bytes.len());
             let region = bytes.get(start..end).unwrap_or(&[]);
-            let text = match region.iter().position(|&b| b == 0) {
-                Some(nul) => region.get(..nul).unwrap_or(&[]),
-                None => region,
-            };
-            Value::Str(super::rawbytes::escape(text))
+            match region.iter().position(|&b| b == 0) {
+                Some(nul) => Value::Str(super::rawbytes::escape(region.get(..nul).unwrap_or(&[]))),
+                // The string filled its buffer: `str()` cut it short.
+                None if !region.is_empty() && region.len() == len => {
+                    Value::Str(super::trailer::append(super::rawbytes::escape(region), len))
+                }
+                None => Value::Str(super::rawbytes::escape(region)),
+            }
         }
     }
 }
@@ -478,6 +481,22 @@ mod tests {
             ),
             Value::Str(String::new())
         );
+    }
+
+    #[test]
+    fn a_string_filling_max_strlen_gets_the_trailer() {
+        let bytes = vec![b'a'; 1024];
+        let Value::Str(text) = decode_field(
+            &bytes,
+            &Field {
+                offset: 0,
+                kind: ValueKind::Str { len: 1024 },
+            },
+        ) else {
+            panic!("not a string");
+        };
+        assert_eq!(text.len(), 1026);
+        assert!(text.ends_with("a.."));
     }
 
     #[test]

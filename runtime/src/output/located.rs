@@ -14,6 +14,8 @@ use super::json::{to_text, Json};
 
 /// `-E2BIG`: what a hash map update returns when the map is full.
 const E2BIG: i64 = -7;
+/// `-ENOENT`: what deleting a missing key returns.
+const ENOENT: i64 = -2;
 
 /// A byte span of the script, as the messages name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +94,13 @@ pub fn helper_message(helper: &str, retcode: i64) -> String {
         return "Map full; can't update element. Try increasing max_map_keys config or \
                 manually setting the max entries in a map declaration e.g. `let @a = hash(5000)`"
             .to_string();
+    }
+    if helper == "map_delete_elem" && retcode == ENOENT {
+        return "Can't delete map element because it does not exist.".to_string();
+    }
+    // bpftrace reports a missing key with code 0, whatever the code.
+    if helper == "map_lookup_elem" {
+        return "Can't lookup map element because it does not exist.".to_string();
     }
     let code = i32::try_from(-retcode).unwrap_or(0);
     let text = std::io::Error::from_raw_os_error(code).to_string();

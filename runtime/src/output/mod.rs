@@ -27,6 +27,7 @@ pub mod rawbytes;
 pub mod stack;
 pub mod text;
 pub mod timefmt;
+pub mod trailer;
 pub mod tseries;
 pub mod value;
 
