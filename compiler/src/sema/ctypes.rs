@@ -532,6 +532,28 @@ impl Checker<'_> {
         })
     }
 
+    /// The `curtask` builtin: a `struct task_struct *` when the kernel (or
+    /// the script's preamble) describes `task_struct`, else a `uint64`
+    /// (bpftrace without BTF). Looking the type up never reports an error.
+    pub(super) fn curtask(&mut self, span: Span) -> Expr {
+        let v = Expr {
+            kind: ExprKind::Builtin(ferrotrace_stdlib::Builtin::Curtask),
+            ty: Type::U64,
+            span,
+        };
+        let known = match self.c_records.get("task_struct") {
+            Some(r) => r.is_some(),
+            None => {
+                self.c_preamble.get("task_struct").is_some()
+                    || matches!(self.kernel.c_record("task_struct"), Ok(Some(_)))
+            }
+        };
+        if !known {
+            return v;
+        }
+        self.curtask_ptr(v.clone(), span).unwrap_or(v)
+    }
+
     /// `curtask` (a u64 address) as the `struct task_struct *` it is.
     fn curtask_ptr(&mut self, v: Expr, span: Span) -> Option<Expr> {
         let task = self.c_type_name("struct task_struct", span)??;

@@ -133,6 +133,9 @@ impl Checker<'_> {
             if b == Builtin::Username {
                 return Some(self.username(span));
             }
+            if b == Builtin::Curtask {
+                return Some(self.curtask(span));
+            }
             if b == Builtin::Ncpus {
                 // A kernel fact known when compiling, like bpftrace's.
                 let n = u64::from(self.kernel.possible_cpus());

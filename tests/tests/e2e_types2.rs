@@ -1,0 +1,40 @@
+//! C types, second round, against the real kernel's BTF: `curtask` typed
+//! as the `struct task_struct *` it is (fields through a variable, pointer
+//! values printed in hex, integer uses kept).
+
+use ferrotrace_tests::harness::{kernel_available, run_ok};
+
+/// Runs a BEGIN-only script with `-q` and returns its stdout. BEGIN runs
+/// in the ferrotrace process itself, a child of this test process.
+fn begin_output(body: &str) -> String {
+    let script = format!("BEGIN {{ {body} exit(); }}");
+    run_ok(&["-q", "-e", &script])
+}
+
+#[test]
+fn curtask_in_a_variable_is_a_task_struct_pointer() {
+    if !kernel_available() {
+        return;
+    }
+    let out = begin_output(
+        r#"$t = curtask; printf("%d %d %s\n", $t->pid == tid, $t->real_parent->tgid, $t->comm);"#,
+    );
+    assert_eq!(out, format!("1 {} ferrotrace\n\n\n", std::process::id()));
+}
+
+#[test]
+fn curtask_prints_as_a_pointer_and_stays_usable_as_an_integer() {
+    if !kernel_available() {
+        return;
+    }
+    let out = begin_output(
+        r#"$a = (uint64)curtask; printf("%lx %p\n", $a, curtask); printf("%d %d %d\n", curtask == 0, curtask == $a, (uint64)(curtask + 1) - $a == sizeof(struct task_struct)); @m = curtask;"#,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    let hex = lines[0].split(' ').next().unwrap_or_default();
+    assert!(hex.starts_with("ffff"), "{out}");
+    assert_eq!(lines[0], format!("{hex} 0x{hex}"));
+    assert_eq!(lines[1], "0 1 1");
+    assert_eq!(lines[2..], ["", "", &format!("@m: 0x{hex}")]);
+}
