@@ -38,3 +38,14 @@ fn curtask_prints_as_a_pointer_and_stays_usable_as_an_integer() {
     assert_eq!(lines[1], "0 1 1");
     assert_eq!(lines[2..], ["", "", &format!("@m: 0x{hex}")]);
 }
+
+#[test]
+fn pointer_minus_pointer_counts_elements() {
+    if !kernel_available() {
+        return;
+    }
+    let out = begin_output(
+        r#"$t = curtask; $w = (uint16 *)$t; printf("%d %d %d\n", ($t + 3) - $t, $w - ($w + 2), (uint64)($t + 1) - (uint64)$t == sizeof(struct task_struct));"#,
+    );
+    assert_eq!(out, "3 -2 1\n\n\n");
+}

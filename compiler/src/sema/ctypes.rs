@@ -378,7 +378,7 @@ impl Checker<'_> {
             let mut d = Diagnostic::error(
                 "E0306",
                 format!("`{}` has no field `{field}`", st.name),
-                span,
+                field_name_span(span, field),
             )
             .label("unknown field");
             if let Some(n) = nearest(field, st.fields.iter().map(|(n, _, _)| n.as_str())) {
@@ -421,7 +421,19 @@ impl Checker<'_> {
                 base, field, arrow, ..
             } if !is_args(base) => self.field_target(base, field, *arrow, e.span, scope),
             ast::ExprKind::Deref(inner) => {
-                let mut v = self.expr(inner, scope)?;
+                let mut v = if is_place_expr(inner) {
+                    // A `void *` field has nothing to read: say so.
+                    let target = self.place(inner, scope)?;
+                    if let Ok(Place { ty: CType::Ptr(p), .. }) = &target {
+                        if matches!(**p, CType::Void) {
+                            self.void_deref(e.span);
+                            return None;
+                        }
+                    }
+                    self.target_value(target, inner.span)?
+                } else {
+                    self.expr(inner, scope)?
+                };
                 if is_curtask(inner) && v.ty.is_int() {
                     v = self.curtask_ptr(v, inner.span)?;
                 }
@@ -451,6 +463,15 @@ impl Checker<'_> {
             }
             _ => None,
         }
+    }
+
+    /// `*p` on a `void *`: error E0461.
+    fn void_deref(&mut self, span: Span) {
+        self.error(
+            Diagnostic::error("E0461", "cannot dereference a `void *`", span)
+                .label("a `void *`: the type to read is unknown")
+                .help("cast it first, e.g. `*(uint64 *)p`"),
+        );
     }
 
     /// The place of a value known to be a pointer or a place.
@@ -521,7 +542,7 @@ impl Checker<'_> {
             return None;
         };
         let rec = self.c_record(key, span)?;
-        let (f, bit) = self.find_field(&rec, field, span)?;
+        let (f, bit) = self.find_field(&rec, field, field_name_span(span, field))?;
         let byte = bit / 8;
         let bits = (f.bitfield_width > 0).then_some((bit % 8, f.bitfield_width));
         Some(Place {
@@ -838,11 +859,57 @@ impl Checker<'_> {
                 span,
             });
         }
+        if let (BinaryOp::Sub, Type::Ptr { pointee: lp, .. }, Type::Ptr { pointee: rp, .. }) =
+            (op, &l.ty, &r.ty)
+        {
+            return self.pointer_difference(l.clone(), r.clone(), lp == rp, span);
+        }
         let as_addr = |e: Expr| match e.ty {
             Type::Ptr { .. } => convert(e, &Type::U64),
             _ => e,
         };
         self.binary(op, as_addr(l), as_addr(r), span)
+    }
+
+    /// `p - q` on pointers to the same type: the number of elements between
+    /// them (an int64, negative when `p` is below `q`), as in C.
+    fn pointer_difference(&mut self, l: Expr, r: Expr, same: bool, span: Span) -> Option<Expr> {
+        if !same {
+            self.error(
+                Diagnostic::error(
+                    "E0460",
+                    format!(
+                        "cannot subtract {} from {}",
+                        describe(&r.ty),
+                        describe(&l.ty)
+                    ),
+                    span,
+                )
+                .label("pointers to different types")
+                .help("subtracting pointers counts elements of one type: cast both to the same pointer type, or to `uint64` for a byte distance"),
+            );
+            return None;
+        }
+        let Type::Ptr { pointee, .. } = &l.ty else {
+            return None;
+        };
+        let size = u64::from(ctype_of(pointee).size().max(1));
+        let bytes = bin(
+            BinaryOp::Sub,
+            convert(convert(l, &Type::U64), &Type::I64),
+            convert(convert(r, &Type::U64), &Type::I64),
+            Type::I64,
+            span,
+        );
+        if size == 1 {
+            return Some(bytes);
+        }
+        let n = Expr {
+            kind: ExprKind::Int(size),
+            ty: Type::I64,
+            span,
+        };
+        Some(bin(BinaryOp::Div, bytes, n, Type::I64, span))
     }
 
     /// The BTF type of a raw tracepoint's or fentry function's argument
@@ -906,6 +973,13 @@ fn bitfield(word: Expr, shift: u32, width: u32, ty: &Type, span: Span) -> Expr {
         bin(BinaryOp::Shr, shl, u64_const(down, span), Type::U64, span)
     };
     convert(v, ty)
+}
+
+/// The field name at the end of a field expression's span (`p->name`),
+/// where an unknown-field error points.
+fn field_name_span(span: Span, field: &str) -> Span {
+    let start = span.end.saturating_sub(field.len()).max(span.start);
+    Span::new(start, span.end)
 }
 
 fn is_curtask(e: &ast::Expr) -> bool {
