@@ -49,3 +49,14 @@ fn pointer_minus_pointer_counts_elements() {
     );
     assert_eq!(out, "3 -2 1\n\n\n");
 }
+
+#[test]
+fn address_of_a_field_is_computed_without_reading() {
+    if !kernel_available() {
+        return;
+    }
+    let out = begin_output(
+        r#"$t = curtask; $se = &$t->se; printf("%d %d %d %d\n", (uint64)$se - (uint64)$t == offsetof(struct task_struct, se), $se->load.weight == $t->se.load.weight, *&$t->pid == tid, (uint64)&$t->comm[2] - (uint64)$t - offsetof(struct task_struct, comm));"#,
+    );
+    assert_eq!(out, "1 1 1 2\n\n\n");
+}

@@ -424,7 +424,10 @@ impl Checker<'_> {
                 let mut v = if is_place_expr(inner) {
                     // A `void *` field has nothing to read: say so.
                     let target = self.place(inner, scope)?;
-                    if let Ok(Place { ty: CType::Ptr(p), .. }) = &target {
+                    if let Ok(Place {
+                        ty: CType::Ptr(p), ..
+                    }) = &target
+                    {
                         if matches!(**p, CType::Void) {
                             self.void_deref(e.span);
                             return None;
@@ -462,6 +465,65 @@ impl Checker<'_> {
                 self.index_place(base, index, e.span, scope).map(Ok)
             }
             _ => None,
+        }
+    }
+
+    /// `&p->field`, `&s.f`, `&a[i]`, `&*p`: the address of a C object,
+    /// computed without reading it, typed as a pointer to the object's type.
+    pub(super) fn address_of(
+        &mut self,
+        inner: &ast::Expr,
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
+        if !is_place_expr(inner) {
+            let what = match &inner.kind {
+                ast::ExprKind::Var(_) => "a scratch variable",
+                ast::ExprKind::Map { .. } => "a map",
+                _ => "this value",
+            };
+            self.error(
+                Diagnostic::error(
+                    "E0462",
+                    format!("cannot take the address of {what}"),
+                    span,
+                )
+                .label("not a C object in memory")
+                .help("`&` gives the address of a field or element reached through a pointer, e.g. `&curtask->se`, `&$p->arr[2]`"),
+            );
+            return None;
+        }
+        match self.place(inner, scope)? {
+            Ok(Place { bits: Some(_), .. }) => {
+                self.error(
+                    Diagnostic::error("E0462", "cannot take the address of a bitfield", span)
+                        .label("a bitfield has no byte address")
+                        .help("take the address of the struct that holds it"),
+                );
+                None
+            }
+            Ok(place) => Some(Expr {
+                kind: ExprKind::Cast(Box::new(place.addr)),
+                ty: Type::Ptr {
+                    pointee: Box::new(pointee(&place.ty)),
+                    space: place.space,
+                },
+                span,
+            }),
+            Err(_) => {
+                self.error(
+                    Diagnostic::error(
+                        "E0462",
+                        "cannot take the address of a field of a struct value",
+                        span,
+                    )
+                    .label("this struct was copied out of memory")
+                    .help(
+                        "take the address through the pointer it was read from, e.g. `&$p->field`",
+                    ),
+                );
+                None
+            }
         }
     }
 

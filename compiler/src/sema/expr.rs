@@ -79,6 +79,7 @@ impl Checker<'_> {
             } => self.field(base, field, *field_span, *arrow, span, scope),
             ast::ExprKind::Unary { op, operand } => self.unary(*op, operand, span, scope),
             ast::ExprKind::Deref(_) | ast::ExprKind::Index { .. } => self.c_place_value(e, scope),
+            ast::ExprKind::AddrOf(inner) => self.address_of(inner, span, scope),
             ast::ExprKind::Offsetof { ty, path } => self.offsetof(ty, path, span),
             ast::ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.expr(lhs, scope);
