@@ -60,3 +60,38 @@ fn address_of_a_field_is_computed_without_reading() {
     );
     assert_eq!(out, "1 1 1 2\n\n\n");
 }
+
+#[test]
+fn print_args_prints_the_tracepoint_fields() {
+    if !kernel_available() {
+        return;
+    }
+    // `/bin/true` is exec'd by the child itself: its pid is the old pid.
+    let out = run_ok(&[
+        "-q",
+        "-e",
+        r#"tracepoint:sched:sched_process_exec /pid == cpid/ { print(args); @a = args; printf("%d %d\n", @a.pid == pid, @a.old_pid == args.old_pid); }"#,
+        "-c",
+        "/bin/true",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    let child = lines[0]
+        .strip_prefix("{ .pid = ")
+        .and_then(|r| r.split(',').next())
+        .unwrap_or_default();
+    assert!(child.parse::<u32>().is_ok(), "{out}");
+    assert_eq!(
+        lines[0],
+        format!("{{ .pid = {child}, .old_pid = {child} }}")
+    );
+    assert_eq!(lines[1], "1 1");
+    assert_eq!(
+        lines[2..],
+        [
+            "",
+            "",
+            &format!("@a: {{ .pid = {child}, .old_pid = {child} }}")
+        ]
+    );
+}

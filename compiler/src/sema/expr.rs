@@ -153,6 +153,9 @@ impl Checker<'_> {
             });
         }
         if name == "args" {
+            if let Some(v) = self.args_value(scope, span) {
+                return Some(v);
+            }
             self.error(
                 Diagnostic::error("E0205", "`args` must be used with a field", span)
                     .label("a field is needed here")
