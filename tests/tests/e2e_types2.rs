@@ -95,3 +95,31 @@ fn print_args_prints_the_tracepoint_fields() {
         ]
     );
 }
+
+#[test]
+fn print_args_of_a_raw_tracepoint_prints_its_typed_arguments() {
+    if !kernel_available() {
+        return;
+    }
+    let out = run_ok(&[
+        "-q",
+        "-e",
+        r#"rawtracepoint:sched_process_exec /pid == cpid/ { print(args); printf("%d %d\n", args.old_pid, (uint64)args.p == (uint64)curtask); }"#,
+        "-c",
+        "/bin/true",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    let (old_pid, same) = lines[1].split_once(' ').unwrap_or_default();
+    assert_eq!(same, "1", "{out}");
+    let fields: Vec<&str> = lines[0]
+        .trim_start_matches("{ ")
+        .trim_end_matches(" }")
+        .split(", ")
+        .collect();
+    assert_eq!(fields.len(), 3, "{out}");
+    assert!(fields[0].starts_with(".p = 0xffff"), "{out}");
+    assert_eq!(fields[1], format!(".old_pid = {old_pid}"));
+    assert!(fields[2].starts_with(".bprm = 0xffff"), "{out}");
+    assert_eq!(lines[2..], ["", ""]);
+}

@@ -1,7 +1,8 @@
-//! `args` as a whole value in tracepoint probes (`print(args)`, `@a = args`):
-//! a struct value whose fields are the tracepoint's own fields (the
-//! `common_*` header and variable-length `__data_loc` fields left out),
-//! copied out of the event record in one read.
+//! `args` as a whole value in tracepoint and raw tracepoint probes
+//! (`print(args)`, `@a = args`): a struct value whose fields are the
+//! tracepoint's own fields (the `common_*` header and variable-length
+//! `__data_loc` fields left out) or the raw tracepoint's BTF-typed
+//! arguments, copied out of the record in one read.
 
 use super::types::{is_data_loc, tracepoint_field_type};
 use super::{Checker, ProbeScope};
@@ -13,15 +14,21 @@ impl Checker<'_> {
     /// The tracepoint's `args` struct, or `None` outside tracepoints.
     pub(super) fn args_value(&mut self, scope: &ProbeScope, span: Span) -> Option<Expr> {
         let (category, format) = scope.tracepoint.as_ref()?;
-        let fields: Vec<(String, u32, Type)> = format
-            .fields
-            .iter()
-            .filter(|f| !f.name.starts_with("common_") && !is_data_loc(f))
-            .filter_map(|f| {
-                let ty = tracepoint_field_type(category, f).ok()?;
-                Some((f.name.clone(), f.offset, ty))
-            })
-            .collect();
+        let mut fields: Vec<(String, u32, Type)> = Vec::new();
+        for f in &format.fields {
+            if f.name.starts_with("common_") || is_data_loc(f) {
+                continue;
+            }
+            // Raw tracepoint and fentry arguments are typed from BTF.
+            let ty = match self.typed_arg(scope, &f.name, f.offset, span) {
+                Some(e) => e.ty,
+                None => match tracepoint_field_type(category, f) {
+                    Ok(t) => t,
+                    Err(_) => continue,
+                },
+            };
+            fields.push((f.name.clone(), f.offset, ty));
+        }
         let first = fields.iter().map(|(_, o, _)| *o).min()?;
         let end = fields
             .iter()
