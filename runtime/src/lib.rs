@@ -23,6 +23,7 @@ pub mod signals;
 pub mod symbolize;
 pub mod testmode;
 pub mod tracefs;
+pub mod type_listing;
 pub mod unsafe_actions;
 pub mod usdt;
 pub mod user_data;

@@ -123,3 +123,42 @@ fn print_args_of_a_raw_tracepoint_prints_its_typed_arguments() {
     assert!(fields[2].starts_with(".bprm = 0xffff"), "{out}");
     assert_eq!(lines[2..], ["", ""]);
 }
+
+#[test]
+fn listing_a_struct_prints_its_definition() {
+    if !kernel_available() {
+        return;
+    }
+    let out = run_ok(&["-lv", "struct task_struct"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.first(), Some(&"struct task_struct {"), "{out}");
+    assert_eq!(lines.last(), Some(&"};"), "{out}");
+    for member in [
+        "\tint32 pid;",
+        "\tint32 tgid;",
+        "\tstruct task_struct *real_parent;",
+        "\tuint8 comm[16];",
+        "\tuint32 sched_reset_on_fork : 1;",
+        "\tstruct sched_entity se;",
+    ] {
+        assert!(lines.contains(&member), "{member:?} missing from:\n{out}");
+    }
+    let missing = ferrotrace_tests::harness::run(&["-l", "struct no_such_type"]);
+    assert!(!missing.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr),
+        "ERROR: the kernel's BTF has no `struct no_such_type`; check the spelling (types are listed by their C names, e.g. `struct task_struct`).\n"
+    );
+}
+
+#[test]
+fn listing_fentry_verbosely_prints_typed_parameters() {
+    if !kernel_available() {
+        return;
+    }
+    let out = run_ok(&["-lv", "fentry:vfs_read"]);
+    assert_eq!(
+        out,
+        "fentry:vmlinux:vfs_read\n    struct file *file\n    uint8 *buf\n    uint64 count\n    int64 *pos\n"
+    );
+}
