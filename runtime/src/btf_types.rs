@@ -64,6 +64,37 @@ impl Btf {
         })
     }
 
+    /// The value of the enum constant `name`, from the first enum of the
+    /// kernel's that declares it (a linear scan: only names that are
+    /// nothing else in a script are looked up).
+    pub fn enum_value(&self, name: &str) -> Option<i64> {
+        let want = name.as_bytes();
+        for t in &self.types {
+            let (entry, wide) = match t.kind {
+                KIND_ENUM => (8, false),
+                KIND_ENUM64 => (12, true),
+                _ => continue,
+            };
+            let signed = t.info >> 31 == 1;
+            for i in 0..usize::try_from(t.vlen).ok()? {
+                let at = t.extra_at + entry * i;
+                if self.name(self.u32_at(at)?) != want {
+                    continue;
+                }
+                let lo = self.u32_at(at + 4)?;
+                let v = if wide {
+                    (u64::from(self.u32_at(at + 8)?) << 32 | u64::from(lo)) as i64
+                } else if signed {
+                    i64::from(lo as i32)
+                } else {
+                    i64::from(lo)
+                };
+                return Some(v);
+            }
+        }
+        None
+    }
+
     /// Every named struct and union.
     pub fn record_names(&self) -> Vec<String> {
         let _ = self.record_id("");

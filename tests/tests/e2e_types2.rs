@@ -162,3 +162,16 @@ fn listing_fentry_verbosely_prints_typed_parameters() {
         "fentry:vmlinux:vfs_read\n    struct file *file\n    uint8 *buf\n    uint64 count\n    int64 *pos\n"
     );
 }
+
+#[test]
+fn kernel_enum_constants_are_integers() {
+    if !kernel_available() {
+        return;
+    }
+    // Values fixed by the kernel's ABI (include/uapi/linux/bpf.h) and
+    // TASK_COMM_LEN, an enum constant since Linux 5.17.
+    let out = begin_output(
+        r#"printf("%d %d %d\n", BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_RINGBUF, TASK_COMM_LEN);"#,
+    );
+    assert_eq!(out, "1 27 16\n\n\n");
+}

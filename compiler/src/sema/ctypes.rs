@@ -397,9 +397,13 @@ impl Checker<'_> {
         })
     }
 
-    /// An enum constant of the script's C preamble, typed like a literal.
+    /// An enum constant of the script's C preamble or, failing that, of the
+    /// kernel's BTF, typed like a literal.
     pub(super) fn enum_constant(&self, name: &str, span: Span) -> Option<Expr> {
-        let v = *self.c_constants.get(name)?;
+        let v = match self.c_constants.get(name) {
+            Some(v) => *v,
+            None => self.kernel.enum_constant(name)?,
+        };
         Some(Expr {
             kind: ExprKind::Int(v as u64),
             ty: super::types::signed_literal_type(v),
