@@ -8,7 +8,7 @@
 //! `Display` prints the IR in the compact form used by snapshots and
 //! `--emit ir`.
 
-use crate::manifest::{stack_value_size, NameTable, StackKind, StackMode};
+use crate::manifest::{stack_value_size, DataKind, NameTable, StackKind, StackMode};
 use crate::source::Span;
 use crate::user_space::UsdtArg;
 use ferrotrace_stdlib::Builtin;
@@ -105,6 +105,13 @@ pub enum Action {
     System { format: FormatId },
     /// `cat(fmt, ...)`: prints the file named by `format`'s text.
     Cat { format: FormatId },
+    /// `errorf(fmt, ...)` (`error`) or `warnf(fmt, ...)`: prints `format`'s
+    /// text as a message located at the call's `span`.
+    Message {
+        format: FormatId,
+        error: bool,
+        span: Span,
+    },
     /// `assert(cond, msg)` failed: prints `assert failed: MSG` as an error
     /// located at `span` (the runtime exits with code 1 after it).
     AssertFailed { message: String, span: Span },
@@ -282,6 +289,9 @@ pub enum Type {
     /// An integer printed as its name in a table (`syscall_name(n)`, ...;
     /// see `ValueKind::Named`).
     Named(NameTable),
+    /// Bytes turned into text in user space: a buffer, an IP or MAC
+    /// address, a timestamp (see `DataKind` for each layout).
+    Data(DataKind),
     /// A C struct or union value (the bytes of a kernel object, read with
     /// `*p`), printed `{ .a = 1, .b = 2 }` by its printable fields.
     Struct(std::rc::Rc<StructType>),
@@ -375,6 +385,7 @@ impl Type {
             Type::Symbol(kind) => stack_value_size(*kind),
             Type::Named(_) => 8,
             Type::Tuple(elems) | Type::Record { elems, .. } => tuple_layout(elems).1,
+            Type::Data(d) => d.size(),
             Type::Struct(s) => s.size,
         }
     }
@@ -396,6 +407,7 @@ impl Type {
             Type::Tuple(elems) | Type::Record { elems, .. } => tuple_layout(elems).1,
             Type::Stack(s) => stack_value_size(s.kind),
             Type::Symbol(kind) => stack_value_size(*kind),
+            Type::Data(d) => d.size().saturating_add(7) / 8 * 8,
             Type::Struct(s) => s.size.saturating_add(7) / 8 * 8,
         }
     }
@@ -440,6 +452,10 @@ impl fmt::Display for Type {
             Type::Named(NameTable::Errno) => f.write_str("strerror"),
             Type::Named(NameTable::CgroupPath) => f.write_str("cgroup_path"),
             Type::Named(NameTable::User) => f.write_str("username"),
+            Type::Data(DataKind::Buffer { cap }) => write!(f, "buffer[{cap}]"),
+            Type::Data(DataKind::Inet) => f.write_str("inet"),
+            Type::Data(DataKind::MacAddr) => f.write_str("macaddr"),
+            Type::Data(DataKind::Timestamp { format }) => write!(f, "timestamp({format:?})"),
             Type::Struct(s) => f.write_str(&s.name),
         }
     }
@@ -684,6 +700,60 @@ pub enum ExprKind {
     /// `signal(sig)`: sends the (u32) signal to the current process with
     /// `bpf_send_signal`; `ty` is `I64`, the helper's result.
     Signal(Box<Expr>),
+    /// `buf(ptr, len)`: reads `len` bytes (at most the buffer type's `cap`;
+    /// `cap` when `len` is absent) into a `Data(Buffer)`.
+    BufRead {
+        ptr: Box<Expr>,
+        space: AddrSpace,
+        len: Option<Box<Expr>>,
+    },
+    /// The raw bytes of a byte-array tracepoint field (`__u8 saddr[4]`):
+    /// a `Data(Buffer { cap: n })` of exactly its `n` bytes.
+    FieldBytes {
+        offset: u32,
+        n: u32,
+    },
+    /// A constant buffer (`pton("1.2.3.4")`); `ty` is `Data(Buffer)`.
+    ConstBytes(Vec<u8>),
+    /// `ntop(af, addr)`: `addr` is an integer (IPv4, 4 bytes in memory
+    /// order) or a buffer of 4 or 16 bytes; `af` an `I64`; `ty` is
+    /// `Data(Inet)`.
+    Ntop {
+        af: Box<Expr>,
+        addr: Box<Expr>,
+    },
+    /// `macaddr(addr)`: the first 6 bytes of a buffer (a pointer argument
+    /// is read into one); `ty` is `Data(MacAddr)`.
+    MacAddr(Box<Expr>),
+    /// `memcmp(l, r, n)`: compares `n` bytes of two strings or buffers;
+    /// `ty` is `I64`.
+    Memcmp {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        n: u32,
+    },
+    /// `len(@map)`: the number of entries (`bpf_for_each_map_elem` with a
+    /// callback that counts nothing else); `ty` is `I64`.
+    MapLen {
+        map: MapId,
+    },
+    /// `len(kstack)`/`len(ustack)`: the number of frames of the current
+    /// stack (`bpf_get_stack` into `limit` slots); `ty` is `I64`.
+    StackLen {
+        kind: StackKind,
+        limit: u8,
+    },
+    /// `path(p, size)`: `bpf_d_path` of the `struct path *` `ptr` into a
+    /// string of `ty`'s size.
+    DPath {
+        ptr: Box<Expr>,
+    },
+    /// `debugf(fmt, ...)`: `bpf_trace_printk` of `format` (formatted by
+    /// the kernel) with at most 3 `U64`/`I64` arguments; `ty` is `I64`.
+    TracePrintk {
+        format: String,
+        args: Vec<Expr>,
+    },
     /// Reads `ty`'s size in bytes at the (u64) address `addr` of `space`
     /// with `bpf_probe_read_{kernel,user}`: an integer or pointer, a char
     /// array as `Str(N)`, or a whole `Struct`. A failed read yields zeros.
@@ -787,6 +857,11 @@ impl fmt::Display for Program {
                 Action::Time(fmt_) => writeln!(f, "action #{i} time({fmt_:?})")?,
                 Action::System { format } => writeln!(f, "action #{i} system(format #{format})")?,
                 Action::Cat { format } => writeln!(f, "action #{i} cat(format #{format})")?,
+                Action::Message { format, error, .. } => writeln!(
+                    f,
+                    "action #{i} {}(format #{format})",
+                    if *error { "errorf" } else { "warnf" }
+                )?,
                 Action::AssertFailed { message, span } => writeln!(
                     f,
                     "action #{i} assert_failed({message:?} at {}..{})",
@@ -979,6 +1054,33 @@ impl fmt::Display for Expr {
             ExprKind::StrStr { hay, needle } => write!(f, "strstr({hay}, {needle})")?,
             ExprKind::Bswap(v) => write!(f, "bswap({v})")?,
             ExprKind::Signal(v) => write!(f, "signal({v})")?,
+            ExprKind::BufRead { ptr, space, len } => {
+                let s = if *space == AddrSpace::User {
+                    "user"
+                } else {
+                    "kernel"
+                };
+                write!(f, "buf_{s}({ptr}")?;
+                if let Some(l) = len {
+                    write!(f, ", {l}")?;
+                }
+                f.write_str(")")?
+            }
+            ExprKind::FieldBytes { offset, n } => write!(f, "bytes(args@{offset}, {n})")?,
+            ExprKind::ConstBytes(b) => write!(f, "bytes{b:?}")?,
+            ExprKind::Ntop { af, addr } => write!(f, "ntop({af}, {addr})")?,
+            ExprKind::MacAddr(a) => write!(f, "macaddr({a})")?,
+            ExprKind::Memcmp { lhs, rhs, n } => write!(f, "memcmp({lhs}, {rhs}, {n})")?,
+            ExprKind::MapLen { map } => write!(f, "len(map#{map})")?,
+            ExprKind::DPath { ptr } => write!(f, "d_path({ptr})")?,
+            ExprKind::StackLen { kind, limit } => write!(f, "len({kind:?} stack, {limit})")?,
+            ExprKind::TracePrintk { format, args } => {
+                write!(f, "trace_printk({format:?}")?;
+                for a in args {
+                    write!(f, ", {a}")?;
+                }
+                f.write_str(")")?
+            }
             ExprKind::StructField { base, offset } => write!(f, "({base}).@{offset}")?,
             ExprKind::Deref { addr, space } => match space {
                 AddrSpace::Kernel => write!(f, "*({addr})")?,

@@ -240,6 +240,35 @@ pub enum NameTable {
     CgroupPath,
 }
 
+/// The data values made by `buf`, `ntop`, `pton`, `macaddr` and
+/// `strftime`: bytes recorded in BPF, turned into text in user space.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DataKind {
+    /// `buf(p, len)`, `pton(..)`: a `u32` byte count at 0, then up to
+    /// `cap` bytes from offset 8.
+    Buffer { cap: u32 },
+    /// `ntop(addr)`: a `u64` address family at 0 (2 IPv4, 10 IPv6), then
+    /// the address bytes (4 or 16) from offset 8.
+    Inet,
+    /// `macaddr(addr)`: 6 bytes, printed `AA:BB:CC:DD:EE:FF`.
+    MacAddr,
+    /// `strftime(fmt, nsecs)`: a `u64` of CLOCK_BOOTTIME nanoseconds,
+    /// printed as local time with the strftime `format` (`%f`: microseconds).
+    Timestamp { format: String },
+}
+
+impl DataKind {
+    /// Bytes of a value of this kind.
+    pub fn size(&self) -> u32 {
+        match self {
+            DataKind::Buffer { cap } => cap.saturating_add(8),
+            DataKind::Inet => 24,
+            DataKind::MacAddr => 6,
+            DataKind::Timestamp { .. } => 8,
+        }
+    }
+}
+
 /// How a stack is printed (bpftrace's `stack_mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StackMode {
@@ -363,6 +392,10 @@ pub enum ValueKind {
     Named {
         table: NameTable,
     },
+    /// A buffer, an IP or MAC address, or a timestamp (see `DataKind`).
+    Data {
+        kind: DataKind,
+    },
     /// A C struct or union of `size` bytes, printed `{ .a = 1, .b = 2 }`
     /// by its named fields at their offsets.
     Struct {
@@ -392,6 +425,7 @@ impl ValueKind {
                 .max()
                 .unwrap_or(0),
             ValueKind::Stack { kind, .. } | ValueKind::Symbol { kind } => stack_value_size(*kind),
+            ValueKind::Data { kind } => kind.size(),
             ValueKind::Struct { size, .. } => *size,
         }
     }
@@ -458,6 +492,16 @@ pub enum EventSpec {
     Cat {
         format: String,
         args: Vec<Field>,
+    },
+    /// `errorf(fmt, ...)`/`warnf(fmt, ...)`: a record laid out like
+    /// `Printf`'s; print its text as an error (or a warning) located at
+    /// bytes `start..end` of the script (the call).
+    Message {
+        error: bool,
+        format: String,
+        args: Vec<Field>,
+        start: usize,
+        end: usize,
     },
     /// `assert(cond, msg)` failed at bytes `start..end` of the script:
     /// print `assert failed: MSG` as an error located there (the exit

@@ -77,6 +77,10 @@ pub struct Cli {
     #[arg(short = 'k', long = "warnings")]
     pub warnings: bool,
 
+    /// Do not print warnings (`warnf()` messages among them).
+    #[arg(long = "no-warnings")]
+    pub no_warnings: bool,
+
     /// Trace only this process: uprobes and USDT probes attach to it alone,
     /// libraries resolve through its mappings, and tracing stops when it exits.
     #[arg(short = 'p', long = "pid", value_name = "PID")]

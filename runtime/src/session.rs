@@ -381,7 +381,11 @@ pub(crate) fn printer(cli: &Cli) -> Result<Printer<'static>, String> {
         ),
         None => crate::buffering::wrap(std::io::stdout(), cli.buffering.unwrap_or(Buffering::Line)),
     };
-    Ok(Printer::new(format, out, Box::new(std::io::stderr())))
+    let mut printer = Printer::new(format, out, Box::new(std::io::stderr()));
+    if cli.no_warnings {
+        printer.silence_warnings();
+    }
+    Ok(printer)
 }
 
 /// How long one wait for events may block; signals interrupt it sooner.
@@ -430,7 +434,8 @@ impl<'m, 'w> EventSink<'m, 'w> {
             .map(|e| match e {
                 EventSpec::Printf { format, .. }
                 | EventSpec::System { format, .. }
-                | EventSpec::Cat { format, .. } => printf::parse(format),
+                | EventSpec::Cat { format, .. }
+                | EventSpec::Message { format, .. } => printf::parse(format),
                 _ => Vec::new(),
             })
             .collect();
@@ -468,7 +473,8 @@ impl<'m, 'w> EventSink<'m, 'w> {
             Some(
                 spec @ (EventSpec::Printf { args, .. }
                 | EventSpec::System { args, .. }
-                | EventSpec::Cat { args, .. }),
+                | EventSpec::Cat { args, .. }
+                | EventSpec::Message { args, .. }),
             ) => {
                 let pieces = self.formats.get(index).map_or(&[][..], Vec::as_slice);
                 let mut values = decode_fields(record, args);
@@ -486,6 +492,15 @@ impl<'m, 'w> EventSink<'m, 'w> {
                         Ok(contents) => self.out.cat(&contents),
                         Err(e) => eprintln!("{e}"),
                     },
+                    EventSpec::Message {
+                        error, start, end, ..
+                    } => {
+                        if *error || !self.out.warnings_silenced() {
+                            let at = self.location(*start, *end);
+                            let (text, json) = located::message(&at, *error, &text);
+                            self.out.located(&text, &json);
+                        }
+                    }
                     _ => self.out.printf(&text),
                 }
             }

@@ -4,7 +4,8 @@
 //! the runtime parses each format once per session and formats event
 //! records from the pieces. A conversion is `%`, flags (`- + space # 0`),
 //! a width (digits or `*`), a precision (`.` then digits or `*`), a length
-//! modifier (`hh h l ll j z t`) and one of `d i u x X o c p s`. As in C,
+//! modifier (`hh h l ll j z t`) and one of `d i u x X o c p s`, or
+//! bpftrace's buffer conversions `r rx rh`. As in C,
 //! integer conversions without `l`/`ll`/`j`/`z`/`t` work on 32 bits, `hh`
 //! on 8 and `h` on 16. Anything else after a `%` is an `Invalid` piece:
 //! the compiler rejects it, the runtime copies it literally.
@@ -66,12 +67,26 @@ pub enum ConversionKind {
     Pointer,
     /// `%s`: any printable value.
     Str,
+    /// `%r`: a buffer, printable ASCII bytes as they are, others `\xNN`.
+    BufferText,
+    /// `%rx`: a buffer, every byte as `\xNN`.
+    BufferEscaped,
+    /// `%rh`: a buffer, every byte as two hex digits, separated by spaces.
+    BufferHex,
 }
 
 impl ConversionKind {
     /// Whether the value must be an integer (or boolean, or pointer).
     pub fn takes_integer(self) -> bool {
-        self != ConversionKind::Str
+        !matches!(self, ConversionKind::Str) && !self.takes_buffer()
+    }
+
+    /// Whether the value must be a buffer (or a string): `%r`, `%rx`, `%rh`.
+    pub fn takes_buffer(self) -> bool {
+        matches!(
+            self,
+            ConversionKind::BufferText | ConversionKind::BufferEscaped | ConversionKind::BufferHex
+        )
     }
 }
 
@@ -170,6 +185,17 @@ fn conversion(format: &str, start: usize) -> (Piece<'_>, usize) {
         b'c' => ConversionKind::Char,
         b'p' => ConversionKind::Pointer,
         b's' => ConversionKind::Str,
+        b'r' => match at(j + 1) {
+            b'x' => {
+                j += 1;
+                ConversionKind::BufferEscaped
+            }
+            b'h' => {
+                j += 1;
+                ConversionKind::BufferHex
+            }
+            _ => ConversionKind::BufferText,
+        },
         _ => {
             let text = format.get(start..j).unwrap_or("");
             return (
@@ -222,6 +248,26 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn buffer_conversions() {
+        let kinds: Vec<_> = conversions("%r|%rx|%rh|%-8r")
+            .into_iter()
+            .map(|c| c.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ConversionKind::BufferText,
+                ConversionKind::BufferEscaped,
+                ConversionKind::BufferHex,
+                ConversionKind::BufferText
+            ]
+        );
+        assert!(!ConversionKind::BufferHex.takes_integer());
+        assert!(ConversionKind::BufferHex.takes_buffer());
+        assert_eq!(parse("%rxy")[1], Piece::Text("y"));
     }
 
     #[test]

@@ -474,3 +474,60 @@ fn elapsed_counts_from_the_start() {
     );
     assert_eq!(out, "1 1\n\n\n");
 }
+
+/// A probe on `write` traces ferrotrace's own output writes, so records
+/// arrive as fast as they are printed; SIGTERM must still end the session
+/// promptly (the event loop takes records in bounded batches).
+#[test]
+fn sigterm_ends_a_session_that_traces_its_own_output() {
+    if !kernel_available() {
+        return;
+    }
+    let path = ferrotrace_tests::harness::temp_path("self-trace");
+    // Standard output is a file, as with `> FILE` in a shell.
+    let out = std::fs::File::create(&path).expect("temporary output file");
+    let mut child = std::process::Command::new(ferrotrace_tests::harness::binary())
+        .args([
+            "-e",
+            "tracepoint:syscalls:sys_enter_write { printf(\"%s %d\\n\", comm, args.count); }",
+        ])
+        .stdout(out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ferrotrace starts");
+    let stderr = child
+        .stderr
+        .take()
+        .map(ferrotrace_tests::harness::line_reader);
+    let attached = stderr.as_ref().is_some_and(|rx| {
+        rx.recv_timeout(std::time::Duration::from_secs(30))
+            .is_ok_and(|l| l.contains("Attached"))
+    });
+    assert!(attached, "ferrotrace did not attach");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let written = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "ferrotrace ignored SIGTERM"
+    );
+    assert!(
+        written.lines().any(|l| l.starts_with("ferrotrace ")),
+        "its own writes were not traced: {:?}",
+        written.lines().take(3).collect::<Vec<_>>()
+    );
+}

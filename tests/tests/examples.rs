@@ -959,11 +959,11 @@ kernel_test!(run_tcpconnect, {
         |ports, lines| {
             ports
                 .iter()
-                .any(|port| has_line(lines, &format!(r"{me}\s+\S+\s+2\s+{port}")))
+                .any(|port| has_line(lines, &format!(r"{me}\s+\S+\s+2\s+{port}\s+127\.0\.0\.1")))
         },
     );
-    out.starts_with_header("PID    COMM             FAMILY DPORT")
-        .all_lines_match(&[r"\d+\s+.{1,16}\s+\d+\s+\d+"]);
+    out.starts_with_header("PID    COMM             FAMILY DPORT  DADDR")
+        .all_lines_match(&[r"\d+\s+.{1,16}\s+\d+\s+\d+\s+[0-9a-f.:]+"]);
 });
 
 // --- user-space tools (uprobes branch) -----------------------------------------

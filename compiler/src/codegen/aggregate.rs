@@ -108,6 +108,20 @@ pub(crate) fn action_specs(program: &Program) -> Vec<EventSpec> {
                 let (format, args) = super::events::format_spec(program, *format);
                 EventSpec::Cat { format, args }
             }
+            Action::Message {
+                format,
+                error,
+                span,
+            } => {
+                let (format, args) = super::events::format_spec(program, *format);
+                EventSpec::Message {
+                    error: *error,
+                    format,
+                    args,
+                    start: span.start,
+                    end: span.end,
+                }
+            }
             Action::AssertFailed { message, span } => EventSpec::AssertFailed {
                 message: message.clone(),
                 start: span.start,
@@ -374,8 +388,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 .ok_or_else(|| CodegenError::Internal("join() has no array argument.".into()))?;
             return self.join(index, *space, arr);
         }
-        if let Some(Action::System { format } | Action::Cat { format }) =
-            self.program.actions.get(action)
+        if let Some(
+            Action::System { format } | Action::Cat { format } | Action::Message { format, .. },
+        ) = self.program.actions.get(action)
         {
             return self.format_record(index as u64, *format, args);
         }

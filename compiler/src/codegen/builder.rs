@@ -38,6 +38,9 @@ mod helper {
     pub const PROBE_READ_USER_STR: u64 = 114;
     pub const PROBE_READ_KERNEL_STR: u64 = 115;
     pub const KTIME_GET_BOOT_NS: u64 = 125;
+    pub const TRACE_PRINTK: u64 = 6;
+    pub const GET_STACK: u64 = 67;
+    pub const D_PATH: u64 = 147;
     pub const RINGBUF_OUTPUT: u64 = 130;
     pub const MAP_LOOKUP_PERCPU_ELEM: u64 = 195;
     pub const FOR_EACH_MAP_ELEM: u64 = 164;
@@ -290,11 +293,71 @@ impl<'ctx> Emitter<'ctx> {
         size: u32,
         src: PointerValue<'ctx>,
     ) -> R<IntValue<'ctx>> {
+        self.probe_read_dyn(space, dst, self.u64c(size.into()), src)
+    }
+
+    /// `bpf_probe_read_{user,kernel}(dst, size, src)` with a run-time
+    /// `size` the caller has bounded by `dst`'s capacity; 0 or a negative
+    /// error.
+    pub fn probe_read_dyn(
+        &self,
+        space: AddrSpace,
+        dst: PointerValue<'ctx>,
+        size: IntValue<'ctx>,
+        src: PointerValue<'ctx>,
+    ) -> R<IntValue<'ctx>> {
         let id = match space {
             AddrSpace::User => helper::PROBE_READ_USER,
             AddrSpace::Kernel => helper::PROBE_READ_KERNEL,
         };
-        self.call_helper(id, &[dst.into(), self.u64c(size.into()).into(), src.into()])
+        self.call_helper(id, &[dst.into(), size.into(), src.into()])
+    }
+
+    /// `bpf_get_stack(ctx, buf, size, flags)`: the bytes written, or a
+    /// negative error.
+    pub fn get_stack(
+        &self,
+        ctx: PointerValue<'ctx>,
+        buf: PointerValue<'ctx>,
+        size: u32,
+        flags: u64,
+    ) -> R<IntValue<'ctx>> {
+        self.call_helper(
+            helper::GET_STACK,
+            &[
+                ctx.into(),
+                buf.into(),
+                self.u64c(size.into()).into(),
+                self.u64c(flags).into(),
+            ],
+        )
+    }
+
+    /// `bpf_d_path(path, buf, size)`: the path's text in `buf`.
+    pub fn d_path(
+        &self,
+        path: IntValue<'ctx>,
+        buf: PointerValue<'ctx>,
+        size: u32,
+    ) -> R<IntValue<'ctx>> {
+        let path = self.builder.build_int_to_ptr(path, self.ptr_t(), "path")?;
+        self.call_helper(
+            helper::D_PATH,
+            &[path.into(), buf.into(), self.u64c(size.into()).into()],
+        )
+    }
+
+    /// `bpf_trace_printk(fmt, fmt_size, args...)`: at most 3 u64 arguments.
+    pub fn trace_printk(
+        &self,
+        fmt: PointerValue<'ctx>,
+        fmt_size: u32,
+        args: &[IntValue<'ctx>],
+    ) -> R<IntValue<'ctx>> {
+        let mut all: Vec<BasicMetadataValueEnum<'ctx>> =
+            vec![fmt.into(), self.u64c(fmt_size.into()).into()];
+        all.extend(args.iter().map(|a| BasicMetadataValueEnum::from(*a)));
+        self.call_helper(helper::TRACE_PRINTK, &all)
     }
 
     /// `bpf_probe_read_{user,kernel}_str(dst, size, src)`.

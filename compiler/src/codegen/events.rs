@@ -113,6 +113,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             (Type::Stack(_) | Type::Symbol(_) | Type::Named(_), Val::Str(p)) => {
                 self.em.copy(dst, p, t.size())
             }
+            (Type::Data(_), Val::Str(p)) => self.em.copy(dst, p, t.slot_size()),
             (_, Val::Int(i)) => {
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
                 self.em.store(dst, wide, 8)

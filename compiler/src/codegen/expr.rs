@@ -71,6 +71,18 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 let sig = self.expr(sig)?.int()?;
                 Ok(Val::Int(self.em.send_signal(sig)?))
             }
+            ExprKind::BufRead { ptr, space, len } => {
+                self.buf_read(ptr, *space, len.as_deref(), &e.ty)
+            }
+            ExprKind::FieldBytes { offset, n } => self.field_bytes(*offset, *n),
+            ExprKind::ConstBytes(b) => self.const_bytes(b),
+            ExprKind::Ntop { af, addr } => self.ntop(af, addr),
+            ExprKind::MacAddr(a) => self.macaddr(a),
+            ExprKind::Memcmp { lhs, rhs, n } => self.memcmp(lhs, rhs, *n),
+            ExprKind::TracePrintk { format, args } => self.trace_printk(format, args),
+            ExprKind::MapLen { map } => self.map_len(*map, e.span),
+            ExprKind::DPath { ptr } => self.d_path(ptr, &e.ty),
+            ExprKind::StackLen { kind, limit } => self.stack_len(*kind, *limit),
             ExprKind::KernelRead { addr, offset } => self.kernel_read(addr, *offset, &e.ty),
             ExprKind::NsPid { thread, dev, ino } => self.ns_pid(*thread, *dev, *ino, &e.ty),
             ExprKind::SignalThread(sig) => {
@@ -106,13 +118,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let mut bytes = s.to_vec();
         bytes.truncate(n.saturating_sub(1) as usize);
         bytes.resize(round8(n) as usize, 0);
-        for (i, chunk) in bytes.chunks(8).enumerate() {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            let p = self.em.offset(buf, (i * 8) as u32)?;
-            self.em
-                .store(p, self.em.u64c(u64::from_le_bytes(word)), 8)?;
-        }
+        self.store_bytes(buf, &bytes)?;
         Ok(Val::Str(buf))
     }
 
@@ -218,7 +224,9 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let found = self.em.map_lookup_elem(self.maps.user(map)?, key)?;
         let buffer_size = match &value_ty {
             Type::Str(n) => Some(*n),
-            Type::Tuple(_) | Type::Record { .. } | Type::Struct(_) => Some(value_ty.size()),
+            Type::Tuple(_) | Type::Record { .. } | Type::Struct(_) | Type::Data(_) => {
+                Some(value_ty.size())
+            }
             _ => None,
         };
         if let Some(n) = buffer_size {
@@ -238,7 +246,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             self.em.at(done);
             if matches!(
                 value_ty,
-                Type::Tuple(_) | Type::Record { .. } | Type::Struct(_)
+                Type::Tuple(_) | Type::Record { .. } | Type::Struct(_) | Type::Data(_)
             ) {
                 return Ok(Val::Str(buf));
             }
@@ -338,31 +346,10 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         ty: &Type,
     ) -> R<Val<'ctx>> {
         let n = str_len(ty);
-        let addr = self.expr(ptr)?.int()?;
-        let addr = self.em.resize(addr, 64, false)?;
-        let size = match len {
-            Some(l) => {
-                let l = self.expr(l)?.int()?;
-                let l = self.em.resize(l, 64, false)?;
-                let cap = self.em.u64c(u64::from(n));
-                let big = self
-                    .em
-                    .builder
-                    .build_int_compare(IntPredicate::UGT, l, cap, "big")?;
-                self.em
-                    .builder
-                    .build_select(big, cap, l, "len")?
-                    .into_int_value()
-            }
-            None => self.em.u64c(u64::from(n)),
-        };
+        let (src, size) = self.read_source(ptr, len, n)?;
         let buf = self.alloc(n)?;
         self.em.zero(buf, round8(n))?;
-        let src = self
-            .em
-            .builder
-            .build_int_to_ptr(addr, self.em.ptr_t(), "src")?;
-        self.checked_probe_read_str(space, buf, size, src)?;
+        self.checked_read(space, buf, size, src, true)?;
         Ok(Val::Str(buf))
     }
 

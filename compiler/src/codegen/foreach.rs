@@ -157,22 +157,12 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         let flag = self.alloc(8)?;
         self.em.store(flag, self.em.u64c(0), 8)?;
         let i64t = self.em.i64t();
-        let name = format!(
-            "{}_cb{}",
-            self.em.func.get_name().to_string_lossy(),
-            self.module.get_functions().count()
-        );
         let ptr = self.em.ptr_t().into();
         let arg_types = match feed {
             Feed::MapEntry { .. } => vec![ptr; 4],
             Feed::Range { .. } => vec![i64t.into(), ptr],
         };
-        let cb = self.module.add_function(
-            &name,
-            i64t.fn_type(&arg_types, false),
-            Some(Linkage::Internal),
-        );
-        cb.set_section(Some(".text"));
+        let (cb, name) = self.static_function("cb", &arg_types);
         call(self, cb, ctx_slot)?;
         let after_call = self.em.current()?;
 
@@ -338,6 +328,27 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     }
 
     /// A pointer-sized slot in the current function's entry block.
+    /// A new static function in `.text` returning `i64`, named after the
+    /// probe's function and `tag`: a callback for a BPF helper.
+    pub(super) fn static_function(
+        &self,
+        tag: &str,
+        arg_types: &[inkwell::types::BasicMetadataTypeEnum<'ctx>],
+    ) -> (FunctionValue<'ctx>, String) {
+        let name = format!(
+            "{}_{tag}{}",
+            self.em.func.get_name().to_string_lossy(),
+            self.module.get_functions().count()
+        );
+        let f = self.module.add_function(
+            &name,
+            self.em.i64t().fn_type(arg_types, false),
+            Some(Linkage::Internal),
+        );
+        f.set_section(Some(".text"));
+        (f, name)
+    }
+
     fn entry_alloca(&self) -> R<PointerValue<'ctx>> {
         let entry = self
             .em

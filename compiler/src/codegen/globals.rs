@@ -112,7 +112,19 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
             expr_uses(ptr, b) || len.as_ref().is_some_and(|l| expr_uses(l, b))
         }
         ExprKind::IncDec { target, .. } => lvalue_uses(target, b),
-        ExprKind::Bytes(_) => false,
+        ExprKind::Bytes(_)
+        | ExprKind::FieldBytes { .. }
+        | ExprKind::ConstBytes(_)
+        | ExprKind::MapLen { .. }
+        | ExprKind::StackLen { .. } => false,
+        ExprKind::BufRead { ptr, len, .. } => {
+            expr_uses(ptr, b) || len.as_ref().is_some_and(|l| expr_uses(l, b))
+        }
+        ExprKind::MacAddr(inner) | ExprKind::DPath { ptr: inner } => expr_uses(inner, b),
+        ExprKind::TracePrintk { args, .. } => args.iter().any(|a| expr_uses(a, b)),
+        ExprKind::Ntop { af: lhs, addr: rhs } | ExprKind::Memcmp { lhs, rhs, .. } => {
+            expr_uses(lhs, b) || expr_uses(rhs, b)
+        }
         ExprKind::Tuple(elems) => elems.iter().any(|e| expr_uses(e, b)),
         ExprKind::TupleGet { base, .. } => expr_uses(base, b),
         ExprKind::Block { stmts, value } => stmts_use(stmts, b) || expr_uses(value, b),

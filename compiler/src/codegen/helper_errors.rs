@@ -139,24 +139,28 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         size: u32,
         src: PointerValue<'ctx>,
     ) -> R<()> {
-        let rc = self.em.probe_read(space, dst, size, src)?;
-        if self.helper_sites.warn_reads {
-            self.report_failure(read_helper(space, false), rc, false)?;
-        }
-        Ok(())
+        let size = self.em.u64c(size.into());
+        self.checked_read(space, dst, size, src, false)
     }
 
-    /// `bpf_probe_read_{user,kernel}_str`, reporting a failure under `-k`.
-    pub(super) fn checked_probe_read_str(
+    /// A memory read of a run-time `size` the caller has bounded by `dst`'s
+    /// capacity (`str` selects the NUL-terminated helper), reporting a
+    /// failure under `-k`.
+    pub(super) fn checked_read(
         &mut self,
         space: AddrSpace,
         dst: PointerValue<'ctx>,
         size: IntValue<'ctx>,
         src: PointerValue<'ctx>,
+        str: bool,
     ) -> R<()> {
-        let rc = self.em.probe_read_str(space, dst, size, src)?;
+        let rc = if str {
+            self.em.probe_read_str(space, dst, size, src)?
+        } else {
+            self.em.probe_read_dyn(space, dst, size, src)?
+        };
         if self.helper_sites.warn_reads {
-            self.report_failure(read_helper(space, true), rc, false)?;
+            self.report_failure(read_helper(space, str), rc, false)?;
         }
         Ok(())
     }

@@ -99,6 +99,7 @@ pub(crate) fn value_kind(t: &Type) -> ValueKind {
         },
         Type::Symbol(kind) => ValueKind::Symbol { kind: *kind },
         Type::Named(table) => ValueKind::Named { table: *table },
+        Type::Data(kind) => ValueKind::Data { kind: kind.clone() },
         Type::Struct(st) => ValueKind::Struct {
             size: st.size,
             fields: st

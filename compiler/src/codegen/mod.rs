@@ -14,6 +14,7 @@
 mod aggregate;
 mod builder;
 mod cread;
+mod datafns;
 mod debug;
 mod dispatch;
 mod events;

@@ -151,7 +151,8 @@ fn prologue<'a, 'ctx>(
             | Type::Struct(_)
             | Type::Stack(_)
             | Type::Symbol(_)
-            | Type::Named(_) => None,
+            | Type::Named(_)
+            | Type::Data(_) => None,
             _ if in_memory => None,
             t => {
                 let ty = scalar_type(&em, t);
@@ -193,7 +194,14 @@ fn prologue<'a, 'ctx>(
                 g.em.store(ptr, ty.const_zero(), 8)?;
                 LocalSlot::Stack(ptr, ty)
             }
-            (Type::Str(_) | Type::Tuple(_) | Type::Record { .. } | Type::Struct(_), None) => {
+            (
+                Type::Str(_)
+                | Type::Tuple(_)
+                | Type::Record { .. }
+                | Type::Struct(_)
+                | Type::Data(_),
+                None,
+            ) => {
                 let n = t.size();
                 let buf = g.alloc(n)?;
                 g.em.zero(buf, round8(n))?;
@@ -361,7 +369,10 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
     /// A scratch buffer holding `v` (of type `ty`) as a map value of `value_ty`.
     fn value_buffer(&mut self, value_ty: &Type, ty: &Type, v: Val<'ctx>) -> R<PointerValue<'ctx>> {
         match (value_ty, v) {
-            (Type::Tuple(_) | Type::Record { .. } | Type::Struct(_), Val::Str(p)) => Ok(p),
+            (
+                Type::Tuple(_) | Type::Record { .. } | Type::Struct(_) | Type::Data(_),
+                Val::Str(p),
+            ) => Ok(p),
             (Type::Str(n), Val::Str(p)) if str_len(ty) == *n => Ok(p),
             (Type::Str(n), Val::Str(p)) => {
                 let buf = self.alloc(*n)?;
@@ -412,6 +423,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 Type::Stack(_) | Type::Symbol(_) | Type::Named(_) => {
                     self.em.copy(dst, v.str()?, kt.size())?
                 }
+                Type::Data(_) => self.em.copy(dst, v.str()?, kt.slot_size())?,
                 _ => {
                     let wide = self.em.resize(v.int()?, 64, e.ty.is_signed())?;
                     self.em.store(dst, wide, 8)?;

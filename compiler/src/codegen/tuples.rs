@@ -31,9 +31,10 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
     pub(super) fn write_slot(&mut self, dst: PointerValue<'ctx>, ty: &Type, v: Val<'ctx>) -> R<()> {
         match (ty, v) {
             (Type::Str(n), Val::Str(p)) => self.copy_str(dst, *n, p, *n),
-            (Type::Tuple(_) | Type::Record { .. } | Type::Struct(_), Val::Str(p)) => {
-                self.em.copy(dst, p, round8(ty.size()))
-            }
+            (
+                Type::Tuple(_) | Type::Record { .. } | Type::Struct(_) | Type::Data(_),
+                Val::Str(p),
+            ) => self.em.copy(dst, p, round8(ty.size())),
             (_, Val::Int(i)) => {
                 let wide = self.em.resize(i, 64, ty.is_signed())?;
                 self.em.store(dst, wide, 8)
@@ -54,9 +55,11 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
         let p = self.expr(base)?.str()?;
         let at = self.em.offset(p, off)?;
         match ty {
-            Type::Str(_) | Type::Tuple(_) | Type::Record { .. } | Type::Struct(_) => {
-                Ok(Val::Str(at))
-            }
+            Type::Str(_)
+            | Type::Tuple(_)
+            | Type::Record { .. }
+            | Type::Struct(_)
+            | Type::Data(_) => Ok(Val::Str(at)),
             Type::Bool => {
                 let b = self.em.load(at, self.em.ctx.i8_type(), 8)?;
                 Ok(Val::Int(self.em.truthy(b)?))
@@ -84,7 +87,8 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
             | Type::Struct(_)
             | Type::Stack(_)
             | Type::Symbol(_)
-            | Type::Named(_) => self.em.copy(dst, src, round8(dst_n)),
+            | Type::Named(_)
+            | Type::Data(_) => self.em.copy(dst, src, round8(dst_n)),
             _ => self.copy_str(dst, dst_n, src, str_len(ty)),
         }
     }

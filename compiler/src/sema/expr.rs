@@ -222,6 +222,22 @@ impl Checker<'_> {
             Function::Strlen | Function::Strncmp | Function::Bswap => {
                 self.data_call(f, args, span, scope)
             }
+            Function::Buf => self.buf_call(args, span, scope),
+            Function::Ntop => self.ntop_call(args, span, scope),
+            Function::Pton => self.pton_call(args, span),
+            Function::Macaddr => self.macaddr_call(args, span, scope),
+            Function::Memcmp => self.memcmp_call(args, span, scope),
+            Function::Strftime => self.strftime_call(args, span, scope),
+            Function::Len => self.len_call(args, span, scope),
+            Function::Find => self.find_call(args, span, scope),
+            Function::Path => self.path_call(args, span, scope),
+            Function::IsStr
+            | Function::IsPtr
+            | Function::IsInteger
+            | Function::IsUnsignedInteger
+            | Function::IsArray
+            | Function::IsLiteral => self.introspect(f, args, span, scope),
+            Function::Strcap => self.strcap(args, span, scope),
             Function::Uaddr
             | Function::Reg
             | Function::Kptr

@@ -15,7 +15,10 @@ mod cast;
 mod config;
 mod context;
 mod ctypes;
+mod datafns;
+mod debugf;
 mod expr;
+mod lenfind;
 mod loops;
 mod macros;
 mod mapfns;
@@ -160,7 +163,8 @@ struct ProbeScope {
     /// Byte comparisons of the probe's `strstr`/`strcontains` calls so far
     /// (their buffer sizes multiplied), against the verifier's budget.
     strstr_cost: u64,
-    /// Where the probe attaches (what `usermode`, `reg()` and `uaddr()` read).
+    /// Where the probe attaches (what `usermode`, `reg()` and `uaddr()`
+    /// read; `path()` needs an fentry or iter probe).
     attach: ir::Attach,
 }
 

@@ -96,9 +96,13 @@ impl Checker<'_> {
                 self.function(name, name_span, args.len())?;
                 self.sys_stmt(f, args, e.span, scope)
             }
-            Some(f @ (Function::System | Function::Cat)) => {
+            Some(f @ (Function::System | Function::Cat | Function::Errorf | Function::Warnf)) => {
                 self.function(name, name_span, args.len())?;
                 self.formatted_action(f, args, e.span, scope)
+            }
+            Some(Function::Debugf) => {
+                self.function(name, name_span, args.len())?;
+                Some(StmtKind::Expr(self.debugf(args, e.span, scope)?))
             }
             Some(Function::Exit) => {
                 self.function(name, name_span, args.len())?;
@@ -208,6 +212,9 @@ impl Checker<'_> {
                 args.push(convert(n, &Type::I64));
             }
             let v = values.next()?;
+            if !self.check_buffer_conversion(c.kind, &v) {
+                return None;
+            }
             if c.kind.takes_integer()
                 && matches!(
                     v.ty,
@@ -497,6 +504,7 @@ pub(super) fn compatible(from: &Type, to: &Type) -> bool {
         || matches!((from, to), (Type::Stack(a), Type::Stack(b)) if a == b)
         || matches!((from, to), (Type::Symbol(a), Type::Symbol(b)) if a == b)
         || matches!((from, to), (Type::Named(a), Type::Named(b)) if a == b)
+        || matches!((from, to), (Type::Data(a), Type::Data(b)) if a == b)
         || matches!((from, to), (Type::Struct(a), Type::Struct(b)) if a == b)
 }
 

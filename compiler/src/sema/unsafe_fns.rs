@@ -80,8 +80,8 @@ impl Checker<'_> {
         })
     }
 
-    /// `system(fmt, ...)` and `cat(fmt, ...)`: the arguments are checked
-    /// as printf's, and the runtime formats the text.
+    /// `system(fmt, ...)` and `cat(fmt, ...)` (and `errorf`/`warnf`): the
+    /// arguments are checked as printf's, and the runtime formats the text.
     pub(super) fn formatted_action(
         &mut self,
         f: Function,
@@ -92,10 +92,15 @@ impl Checker<'_> {
         let StmtKind::Printf { format, args } = self.printf(args, span, scope)? else {
             return None;
         };
-        let action = if f == Function::Cat {
-            Action::Cat { format }
-        } else {
-            Action::System { format }
+        let action = match f {
+            Function::Cat => Action::Cat { format },
+            // `errorf`/`warnf`: the text is printed as a located message.
+            Function::Errorf | Function::Warnf => Action::Message {
+                format,
+                error: f == Function::Errorf,
+                span,
+            },
+            _ => Action::System { format },
         };
         Some(self.action(action, args))
     }

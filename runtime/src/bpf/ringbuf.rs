@@ -123,7 +123,11 @@ impl EventReader {
     }
 
     /// Waits up to `timeout` for records and calls `on_record` for each one
-    /// (the record's bytes). Returns how many were consumed.
+    /// (the record's bytes). Returns how many were consumed. With a timeout,
+    /// at most `MAX_BATCH` records are taken, so the caller gets control
+    /// back even when records keep arriving as fast as they are read (a
+    /// probe on the `write` calls that print its own output); with a zero
+    /// timeout every waiting record is taken (the drain after detaching).
     pub fn poll(
         &mut self,
         timeout: Duration,
@@ -136,7 +140,7 @@ impl EventReader {
         unsafe { (*slot).current = (&mut callback as *mut &mut RecordFn<'_>).cast() };
         // SAFETY: `rb` is live (freed only in Drop); the slot now points to
         // `callback`, which outlives this call.
-        let ret = unsafe { libbpf_sys::ring_buffer__poll(self.rb.as_ptr(), timeout_ms) };
+        let ret = unsafe { self.consume(timeout_ms) };
         // SAFETY: as above; libbpf has returned, so no callback runs now.
         let panic = unsafe {
             (*slot).current = std::ptr::null_mut();
@@ -158,6 +162,44 @@ impl EventReader {
         )))
     }
 }
+
+impl EventReader {
+    /// Takes waiting records: all of them when `timeout_ms` is 0, else up
+    /// to `MAX_BATCH`, first waiting up to `timeout_ms` if none are there.
+    ///
+    /// # Safety
+    /// The slot must point to a live callback for the whole call.
+    unsafe fn consume(&mut self, timeout_ms: i32) -> i32 {
+        let rb = self.rb.as_ptr();
+        if timeout_ms == 0 {
+            // SAFETY: `rb` is live; the caller set the slot.
+            return unsafe { libbpf_sys::ring_buffer__consume(rb) };
+        }
+        // SAFETY: as above.
+        let taken = unsafe { libbpf_sys::ring_buffer__consume_n(rb, MAX_BATCH) };
+        if taken != 0 {
+            return taken;
+        }
+        // SAFETY: `rb` is live; its epoll fd lives as long as `rb`.
+        let epoll = unsafe { libbpf_sys::ring_buffer__epoll_fd(rb) };
+        let mut ready = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: `ready` is a valid buffer of one event.
+        let n = unsafe { libc::epoll_wait(epoll, &mut ready, 1, timeout_ms) };
+        if n < 0 {
+            return -std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EINTR);
+        }
+        if n == 0 {
+            return 0;
+        }
+        // SAFETY: as above.
+        unsafe { libbpf_sys::ring_buffer__consume_n(rb, MAX_BATCH) }
+    }
+}
+
+/// The most records one `poll` with a timeout takes before returning.
+const MAX_BATCH: libbpf_sys::size_t = 1 << 16;
 
 impl Drop for EventReader {
     fn drop(&mut self) {

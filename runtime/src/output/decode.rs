@@ -218,6 +218,7 @@ pub fn decode_field(bytes: &[u8], field: &Field) -> Value {
                 name: None,
             }))
         }
+        ValueKind::Data { kind } => super::data::decode_data(bytes, offset, kind),
         ValueKind::Named { table } => {
             Value::Str(super::names::name_of(*table, read_le(bytes, offset, 8)))
         }

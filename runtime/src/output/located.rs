@@ -1,4 +1,5 @@
-//! Runtime messages tied to a place in the script, in bpftrace's layout: a
+//! Runtime messages tied to a place in the script, in bpftrace's layout:
+//! `errorf()`/`warnf()` (`stdin:1:9-30: ERROR: MSG`, one line), a
 //! failed `assert()` (`stdin:1:9-30: ERROR: assert failed: MSG`) and a BPF
 //! helper that failed while tracing (`stdin:1:27-33: WARNING: Map full;
 //! ...` with `Additional Info - helper: map_update_elem, retcode: -7`),
@@ -18,6 +19,8 @@ pub struct Location {
     pub filename: String,
     pub line: usize,
     pub col: usize,
+    /// The line of the span's end.
+    pub end_line: usize,
     /// The column after the span's last character on its first line.
     pub end_col: usize,
     /// The span's first line, and `~` marks under the span.
@@ -44,13 +47,18 @@ impl Location {
             filename: source.name.clone(),
             line,
             col,
+            end_line: end_line.max(line),
             end_col,
             context: [text, marks],
         }
     }
 
-    /// `stdin:LINE:COL-END`.
+    /// `stdin:LINE:COL-END`, or `stdin:LINE-END_LINE` for a span over
+    /// several lines.
     fn prefix(&self) -> String {
+        if self.end_line > self.line {
+            return format!("{}:{}-{}", self.filename, self.line, self.end_line);
+        }
         format!(
             "{}:{}:{}-{}",
             self.filename, self.line, self.col, self.end_col
@@ -107,6 +115,27 @@ pub fn helper_error(at: &Location, helper: &str, retcode: i64) -> (String, Strin
     (text, format!("{}\n", to_text(&Json::Object(fields))))
 }
 
+/// The text and JSON record of an `errorf()` (`error`) or `warnf()`
+/// message at `at`: one line without the source context (the context
+/// would only repeat the call), a trailing newline of `text` dropped.
+pub fn message(at: &Location, error: bool, text: &str) -> (String, String) {
+    let level = if error { "ERROR" } else { "WARNING" };
+    let line = format!(
+        "{}: {level}: {}\n",
+        at.prefix(),
+        text.strip_suffix('\n').unwrap_or(text)
+    );
+    let mut fields = vec![
+        (
+            "type".into(),
+            Json::Str(if error { "errorf" } else { "warnf" }.into()),
+        ),
+        ("msg".into(), Json::Str(text.into())),
+    ];
+    fields.extend(at.json_fields());
+    (line, format!("{}\n", to_text(&Json::Object(fields))))
+}
+
 /// The text and JSON record of a failed `assert(cond, msg)` at `at`.
 pub fn assert_failed(at: &Location, message: &str) -> (String, String) {
     let msg = format!("assert failed: {message}");
@@ -151,6 +180,20 @@ mod tests {
         assert!(json.ends_with(
             "\"helper\": \"map_update_elem\", \"retcode\": -7, \"filename\": \"stdin\", \"line\": 1, \"col\": 9}\n"
         ));
+    }
+
+    #[test]
+    fn errorf_and_warnf_messages() {
+        let (text, json) = message(&at(), true, "bad 10\n");
+        assert_eq!(text, "stdin:1:9-18: ERROR: bad 10\n");
+        assert_eq!(
+            json,
+            "{\"type\": \"errorf\", \"msg\": \"bad 10\\n\", \"filename\": \"stdin\", \"line\": 1, \"col\": 9}\n"
+        );
+        let src = SourceFile::new("x.bt", "BEGIN {\n  warnf(\"a\",\n    1);\n}\n");
+        let (text, json) = message(&Location::of(&src, 10, 27), false, "careful");
+        assert_eq!(text, "x.bt:2-3: WARNING: careful\n");
+        assert!(json.starts_with("{\"type\": \"warnf\", \"msg\": \"careful\""));
     }
 
     #[test]

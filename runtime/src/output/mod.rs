@@ -12,6 +12,7 @@
 //! kernel access, and output goes only to a caller-supplied writer or into
 //! returned strings.
 
+pub mod data;
 pub mod decode;
 pub mod folded;
 pub mod hist;

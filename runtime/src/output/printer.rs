@@ -24,17 +24,31 @@ pub struct Printer<'w> {
     format: Format,
     out: Box<dyn Write + 'w>,
     err: Box<dyn Write + 'w>,
+    /// `--no-warnings`: `warnf()` messages are dropped.
+    no_warnings: bool,
 }
 
 impl<'w> Printer<'w> {
     pub fn new(format: Format, out: Box<dyn Write + 'w>, err: Box<dyn Write + 'w>) -> Self {
         // Strings' raw bytes (see `rawbytes`) are restored on the way out.
         let out: Box<dyn Write + 'w> = Box::new(super::rawbytes::Unescape::new(out));
-        Printer { format, out, err }
+        Printer {
+            format,
+            out,
+            err,
+            no_warnings: false,
+        }
     }
 
-    // Write errors are ignored throughout: a closed stdout (e.g. `| head`)
-    // ends output but not tracing, and there is nowhere left to report it.
+    /// Drops warnings from now on (`--no-warnings`).
+    pub fn silence_warnings(&mut self) {
+        self.no_warnings = true;
+    }
+
+    /// Whether `--no-warnings` asked to drop warnings.
+    pub fn warnings_silenced(&self) -> bool {
+        self.no_warnings
+    }
 
     /// The output of one `printf()`.
     pub fn printf(&mut self, text: &str) {

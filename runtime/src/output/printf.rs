@@ -139,6 +139,20 @@ fn format_one(kind: ConversionKind, spec: &Spec, arg: &Value) -> String {
             spec.left,
         ),
         ConversionKind::Pointer => pad_text(format!("0x{bits:x}"), spec.width, spec.left),
+        ConversionKind::BufferText | ConversionKind::BufferEscaped | ConversionKind::BufferHex => {
+            use super::data::{format_buffer, BufferStyle};
+            let style = match kind {
+                ConversionKind::BufferText => BufferStyle::Text,
+                ConversionKind::BufferEscaped => BufferStyle::Escaped,
+                _ => BufferStyle::Hex,
+            };
+            let text = match arg {
+                Value::Buffer(b) => format_buffer(b, style),
+                Value::Str(s) => format_buffer(&super::rawbytes::unescape(s), style),
+                other => other.to_string(),
+            };
+            pad_text(text, spec.width, spec.left)
+        }
         ConversionKind::Str => {
             let mut text = match arg {
                 Value::Str(s) => s.clone(),

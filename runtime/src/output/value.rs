@@ -28,6 +28,9 @@ pub enum Value {
     Stack(Box<super::stack::Stack>),
     /// A `ksym`/`usym` address, printed as its function's name.
     Symbol(Box<super::stack::SymbolValue>),
+    /// The bytes of a `buf()`, printed like `%r` (printable ASCII kept,
+    /// other bytes `\xNN`).
+    Buffer(Vec<u8>),
     /// A C struct, printed `{ .a = 1, .b = x }`.
     Struct(Vec<(String, Value)>),
 }
@@ -41,7 +44,11 @@ impl Value {
             Value::Int(v) => *v as u64,
             Value::UInt(v) | Value::Pointer(v) => *v,
             Value::Bool(b) => u64::from(*b),
-            Value::Str(_) | Value::Tuple(_) | Value::Record(_) | Value::Struct(_) => 0,
+            Value::Str(_)
+            | Value::Tuple(_)
+            | Value::Record(_)
+            | Value::Struct(_)
+            | Value::Buffer(_) => 0,
             Value::Stack(s) => s.id as u64,
             Value::Symbol(s) => s.addr,
         }
@@ -65,7 +72,8 @@ impl Value {
             | Value::Record(_)
             | Value::Stack(_)
             | Value::Symbol(_)
-            | Value::Struct(_) => None,
+            | Value::Struct(_)
+            | Value::Buffer(_) => None,
         }
     }
 
@@ -74,7 +82,7 @@ impl Value {
     fn rank(&self) -> u8 {
         match self {
             Value::Int(_) | Value::UInt(_) | Value::Pointer(_) | Value::Bool(_) => 0,
-            Value::Str(_) => 1,
+            Value::Str(_) | Value::Buffer(_) => 1,
             Value::Tuple(_) | Value::Record(_) | Value::Struct(_) => 2,
             Value::Stack(_) | Value::Symbol(_) => 3,
         }
@@ -87,6 +95,7 @@ impl Value {
 pub fn cmp_values(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => super::rawbytes::cmp_bytes(x, y),
+        (Value::Buffer(x), Value::Buffer(y)) => x.cmp(y),
         (Value::Tuple(x), Value::Tuple(y)) => cmp_value_lists(x, y),
         (Value::Record(x), Value::Record(y)) => x
             .iter()
@@ -125,6 +134,10 @@ impl fmt::Display for Value {
             Value::Pointer(p) => write!(f, "{p:#x}"),
             Value::Stack(s) => write!(f, "{s}"),
             Value::Symbol(s) => write!(f, "{s}"),
+            Value::Buffer(b) => f.write_str(&super::data::format_buffer(
+                b,
+                super::data::BufferStyle::Text,
+            )),
             Value::Tuple(items) => {
                 f.write_str("(")?;
                 for (i, item) in items.iter().enumerate() {
