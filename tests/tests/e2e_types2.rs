@@ -1,6 +1,9 @@
 //! C types, second round, against the real kernel's BTF: `curtask` typed
 //! as the `struct task_struct *` it is (fields through a variable, pointer
-//! values printed in hex, integer uses kept).
+//! values printed in hex, integer uses kept), `&p->field`, pointer
+//! differences, `print(args)` of tracepoints and raw tracepoints, kernel
+//! enum constants, and listing a struct's definition or a function's
+//! typed parameters.
 
 use ferrotrace_tests::harness::{kernel_available, run_ok};
 
@@ -9,6 +12,12 @@ use ferrotrace_tests::harness::{kernel_available, run_ok};
 fn begin_output(body: &str) -> String {
     let script = format!("BEGIN {{ {body} exit(); }}");
     run_ok(&["-q", "-e", &script])
+}
+
+/// Runs `script` with `-q` around a child that execs `/bin/true`, and
+/// returns its stdout.
+fn exec_output(script: &str) -> String {
+    run_ok(&["-q", "-e", script, "-c", "/bin/true"])
 }
 
 #[test]
@@ -67,13 +76,9 @@ fn print_args_prints_the_tracepoint_fields() {
         return;
     }
     // `/bin/true` is exec'd by the child itself: its pid is the old pid.
-    let out = run_ok(&[
-        "-q",
-        "-e",
+    let out = exec_output(
         r#"tracepoint:sched:sched_process_exec /pid == cpid/ { print(args); @a = args; printf("%d %d\n", @a.pid == pid, @a.old_pid == args.old_pid); }"#,
-        "-c",
-        "/bin/true",
-    ]);
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 5, "{out}");
     let child = lines[0]
@@ -101,13 +106,9 @@ fn print_args_of_a_raw_tracepoint_prints_its_typed_arguments() {
     if !kernel_available() {
         return;
     }
-    let out = run_ok(&[
-        "-q",
-        "-e",
+    let out = exec_output(
         r#"rawtracepoint:sched_process_exec /pid == cpid/ { print(args); printf("%d %d\n", args.old_pid, (uint64)args.p == (uint64)curtask); }"#,
-        "-c",
-        "/bin/true",
-    ]);
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4, "{out}");
     let (old_pid, same) = lines[1].split_once(' ').unwrap_or_default();

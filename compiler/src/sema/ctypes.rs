@@ -631,7 +631,7 @@ impl Checker<'_> {
         let known = match self.c_records.get("task_struct") {
             Some(r) => r.is_some(),
             None => {
-                self.c_preamble.get("task_struct").is_some()
+                self.c_preamble.contains_key("task_struct")
                     || matches!(self.kernel.c_record("task_struct"), Ok(Some(_)))
             }
         };
