@@ -156,6 +156,17 @@ impl Checker<'_> {
             if let Some(v) = self.args_value(scope, span) {
                 return Some(v);
             }
+            if scope.tracepoint.is_none() {
+                self.error(
+                    Diagnostic::error(
+                        "E0206",
+                        "`args` is only available in tracepoint probes",
+                        span,
+                    )
+                    .label("this probe has no `args`"),
+                );
+                return None;
+            }
             self.error(
                 Diagnostic::error("E0205", "`args` must be used with a field", span)
                     .label("a field is needed here")
