@@ -43,6 +43,8 @@ pub struct Settings {
     pub print_maps_on_exit: bool,
     /// `error`, `warn` or `ignore`: what to do when a probe cannot attach.
     pub missing_probes: String,
+    /// `enable`, `warn` or `error`: the `unstable_tseries` gate.
+    pub unstable_tseries: String,
     /// Maps declared with `let @name = kind(N);`, by full name (`@name`).
     pub declared_maps: Vec<DeclaredMap>,
 }
@@ -54,6 +56,7 @@ impl Default for Settings {
             max_strlen: 1024,
             print_maps_on_exit: true,
             missing_probes: "error".to_string(),
+            unstable_tseries: "warn".to_string(),
             declared_maps: Vec::new(),
         }
     }
@@ -232,6 +235,14 @@ pub enum MapValue {
     Hist { bits: u8 },
     /// `lhist(n, min, max, step)`: per-CPU linear bucket counters.
     Lhist { min: i64, max: i64, step: i64 },
+    /// `tseries(n, interval_ns, num_intervals[, agg])`: per-CPU rings of
+    /// `num_intervals` (value, meta, epoch) slots.
+    Tseries {
+        interval_ns: u64,
+        num_intervals: u32,
+        agg: crate::manifest::TseriesAgg,
+        signed: bool,
+    },
 }
 
 impl MapValue {
@@ -247,6 +258,7 @@ impl MapValue {
             MapValue::Stats { .. } => "stats",
             MapValue::Hist { .. } => "hist",
             MapValue::Lhist { .. } => "lhist",
+            MapValue::Tseries { .. } => "tseries",
         })
     }
 }
@@ -550,6 +562,7 @@ pub enum AggregateOp {
     Stats(Expr),
     Hist(Expr),
     Lhist(Expr),
+    Tseries(Expr),
 }
 
 impl AggregateOp {
@@ -563,7 +576,8 @@ impl AggregateOp {
             | AggregateOp::Max(e)
             | AggregateOp::Stats(e)
             | AggregateOp::Hist(e)
-            | AggregateOp::Lhist(e) => Some(e),
+            | AggregateOp::Lhist(e)
+            | AggregateOp::Tseries(e) => Some(e),
         }
     }
 }
@@ -773,6 +787,13 @@ pub enum ExprKind {
         addr: Box<Expr>,
         offset: u32,
     },
+    /// `comm(pid)`: the `comm` (at `offset` in `task_struct`) of the task
+    /// with this pid, found with the `bpf_task_from_pid` kfunc; empty when
+    /// there is none. Typed `Str(16)`.
+    TaskComm {
+        pid: Box<Expr>,
+        offset: u32,
+    },
     /// `pid` (`thread == false`) or `tid` as seen from the pid namespace
     /// with device `dev` and inode `ino` (`bpf_get_ns_current_pid_tgid`).
     NsPid {
@@ -834,6 +855,16 @@ impl fmt::Display for Program {
                 ),
                 MapValue::Hist { bits } => format!("hist(bits {bits})"),
                 MapValue::Lhist { min, max, step } => format!("lhist({min}, {max}, {step})"),
+                MapValue::Tseries {
+                    interval_ns,
+                    num_intervals,
+                    agg,
+                    signed,
+                } => format!(
+                    "tseries({}, {interval_ns}ns, {num_intervals}{})",
+                    if *signed { "int64" } else { "uint64" },
+                    agg.name().map(|a| format!(", {a}")).unwrap_or_default()
+                ),
             };
             writeln!(f, "map #{i} {}[{key}]: {value}", m.name)?;
         }
@@ -910,6 +941,7 @@ fn write_stmts(f: &mut fmt::Formatter<'_>, stmts: &[Stmt], depth: usize) -> fmt:
                     AggregateOp::Stats(_) => "stats",
                     AggregateOp::Hist(_) => "hist",
                     AggregateOp::Lhist(_) => "lhist",
+                    AggregateOp::Tseries(_) => "tseries",
                 };
                 let op = match op.operand() {
                     Some(e) => format!("{name}({e})"),
@@ -1087,6 +1119,7 @@ impl fmt::Display for Expr {
                 AddrSpace::User => write!(f, "*user({addr})")?,
             },
             ExprKind::KernelRead { addr, offset } => write!(f, "kread({addr} + {offset})")?,
+            ExprKind::TaskComm { pid, offset } => write!(f, "task_comm({pid} @ {offset})")?,
             ExprKind::NsPid { thread, dev, ino } => write!(
                 f,
                 "ns_{}(dev {dev}, ino {ino})",

@@ -10,6 +10,7 @@ pub mod ctypes;
 pub mod diagnostics;
 pub mod ir;
 pub mod kernel;
+pub mod kfuncs;
 pub mod manifest;
 pub mod sema;
 pub mod source;

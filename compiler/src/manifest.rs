@@ -341,6 +341,42 @@ pub enum MapValueSpec {
         max: i64,
         step: i64,
     },
+    /// `tseries(n, interval_ns, num_intervals[, agg])`: per CPU
+    /// `num_intervals` slots of 24 bytes, slot `epoch % num_intervals`
+    /// holding a 64-bit value at 0, a u64 `meta` at 8 (the CLOCK_TAI time
+    /// of the last store without `agg`, the count of values for `avg`) and
+    /// the u64 epoch (`CLOCK_TAI ns / interval_ns`) at 16; epoch 0 is an
+    /// unused slot. See the runtime's `output::tseries`.
+    Tseries {
+        interval_ns: u64,
+        num_intervals: u32,
+        agg: TseriesAgg,
+        signed: bool,
+    },
+}
+
+/// How `tseries()` combines the values given in one interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TseriesAgg {
+    /// No fourth argument: the value stored last wins.
+    Last,
+    Avg,
+    Max,
+    Min,
+    Sum,
+}
+
+impl TseriesAgg {
+    /// The fourth argument's spelling, or `None` for `Last`.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            TseriesAgg::Last => None,
+            TseriesAgg::Avg => Some("avg"),
+            TseriesAgg::Max => Some("max"),
+            TseriesAgg::Min => Some("min"),
+            TseriesAgg::Sum => Some("sum"),
+        }
+    }
 }
 
 /// One value at a byte offset inside a key or an event record.

@@ -130,6 +130,15 @@ impl Btf {
         &rest[..end]
     }
 
+    /// The type id of the function `name` (a FUNC), if BTF describes it.
+    pub fn function_id(&self, name: &str) -> Option<u32> {
+        let index = self
+            .types
+            .iter()
+            .position(|t| t.kind == KIND_FUNC && self.name(t.name_off) == name.as_bytes())?;
+        u32::try_from(index + 1).ok()
+    }
+
     /// Every function BTF describes, sorted.
     pub fn functions(&self) -> Vec<String> {
         let mut names: Vec<String> = self

@@ -447,6 +447,13 @@ fn value_text(value: &MapValueSpec) -> String {
         MapValueSpec::Lhist { min, max, step } => {
             format!("lhist (bucket counters per CPU, {min} to {max} by {step})")
         }
+        MapValueSpec::Tseries {
+            interval_ns,
+            num_intervals,
+            ..
+        } => format!(
+            "tseries ({num_intervals} intervals of {interval_ns} ns per CPU, each value, meta and epoch)"
+        ),
     }
 }
 

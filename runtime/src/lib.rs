@@ -21,6 +21,7 @@ pub mod params;
 pub mod session;
 pub mod signals;
 pub mod symbolize;
+pub mod tai;
 pub mod testmode;
 pub mod tracefs;
 pub mod type_listing;

@@ -631,6 +631,7 @@ fn read_map(
         .map(|e| (e.key, e.values))
         .collect();
     let mut map = decode_map(name, key, value, &raw);
+    crate::tai::to_wall_clock(&mut map);
     // Stacks and symbols in keys and plain values are read and symbolized.
     for (key, datum) in &mut map.entries {
         stacks.resolve_all(key);

@@ -106,7 +106,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Comm,
         name: "comm",
         ty: ValueType::Str(16),
-        doc: "Name of the current task (at most 15 characters).",
+        doc: "Name of the current task (at most 15 characters); `comm(pid)` names the task with that pid (perf event probes only on kernels that refuse kfuncs elsewhere).",
     },
     BuiltinInfo {
         builtin: Builtin::Nsecs,
@@ -224,13 +224,13 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Ppid,
         name: "ppid",
         ty: ValueType::U32,
-        doc: "Process id of the current task's parent (`real_parent`), as `getppid()` returns it.",
+        doc: "Process id of the current task's parent (`real_parent`), as `getppid()` returns it; `ppid(task)` that of a `struct task_struct *` or `curtask`.",
     },
     BuiltinInfo {
         builtin: Builtin::Pcomm,
         name: "pcomm",
         ty: ValueType::Str(16),
-        doc: "Name of the current task's parent (`real_parent`).",
+        doc: "Name of the current task's parent (`real_parent`); `pcomm(task)` that of a `struct task_struct *` or `curtask`.",
     },
     BuiltinInfo {
         builtin: Builtin::LeaderTid,

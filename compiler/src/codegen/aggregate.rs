@@ -55,6 +55,7 @@ pub(crate) fn value_size(v: &MapValue) -> Option<u32> {
         | MapValue::Max { .. } => 16,
         MapValue::Hist { bits } => hist_buckets(*bits) * 8,
         MapValue::Lhist { min, max, step } => lhist_buckets(*min, *max, *step) * 8,
+        MapValue::Tseries { num_intervals, .. } => num_intervals * super::tseries::SLOT_SIZE,
     })
 }
 
@@ -73,6 +74,17 @@ pub(crate) fn value_spec(v: &MapValue) -> MapValueSpec {
             min: *min,
             max: *max,
             step: *step,
+        },
+        MapValue::Tseries {
+            interval_ns,
+            num_intervals,
+            agg,
+            signed,
+        } => MapValueSpec::Tseries {
+            interval_ns: *interval_ns,
+            num_intervals: *num_intervals,
+            agg: *agg,
+            signed: *signed,
         },
     }
 }
@@ -172,6 +184,20 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 let n = lhist_buckets(*min, *max, *step);
                 let idx = self.lhist_index(v, *min, *max, *step, n)?;
                 self.bump_bucket(slot, idx, n)?;
+            }
+            MapValue::Tseries {
+                interval_ns,
+                num_intervals,
+                agg,
+                signed,
+            } => {
+                let shape = super::tseries::TseriesShape {
+                    interval_ns: *interval_ns,
+                    num_intervals: *num_intervals,
+                    agg: *agg,
+                    signed: *signed,
+                };
+                self.tseries_update(slot, v, &shape)?;
             }
             MapValue::Plain(_) => {}
         }

@@ -84,6 +84,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::DPath { ptr } => self.d_path(ptr, &e.ty),
             ExprKind::StackLen { kind, limit } => self.stack_len(*kind, *limit),
             ExprKind::KernelRead { addr, offset } => self.kernel_read(addr, *offset, &e.ty),
+            ExprKind::TaskComm { pid, offset } => self.task_comm(pid, *offset),
             ExprKind::NsPid { thread, dev, ino } => self.ns_pid(*thread, *dev, *ino, &e.ty),
             ExprKind::SignalThread(sig) => {
                 let sig = self.expr(sig)?.int()?;

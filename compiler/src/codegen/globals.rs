@@ -100,7 +100,8 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::SignalThread(inner)
         | ExprKind::Override(inner)
         | ExprKind::SocketCookie(inner)
-        | ExprKind::KernelRead { addr: inner, .. } => expr_uses(inner, b),
+        | ExprKind::KernelRead { addr: inner, .. }
+        | ExprKind::TaskComm { pid: inner, .. } => expr_uses(inner, b),
         ExprKind::NsPid { .. } => false,
         ExprKind::WriteUser { dst, src, .. } => expr_uses(dst, b) || expr_uses(src, b),
         ExprKind::StrNcmp { lhs, rhs, .. }

@@ -30,6 +30,8 @@ mod stacks;
 mod stmt;
 mod strfns;
 mod sysfns;
+mod task_comm;
+mod tseries;
 mod tuples;
 mod user;
 

@@ -29,6 +29,9 @@ impl Checker<'_> {
         if func == Function::Count {
             return Some((AggregateOp::Count, MapValue::Count));
         }
+        if func == Function::Tseries {
+            return self.tseries_op(args, scope);
+        }
         let v = self.int_expr(args.first()?, scope)?;
         let signed = v.ty.is_signed();
         let ty = storage_type(&v.ty);
@@ -129,7 +132,8 @@ pub(super) fn const_int(e: &ast::Expr) -> Option<i64> {
 pub(super) fn same_kind(have: &MapValue, new: &MapValue) -> bool {
     match (have, new) {
         (MapValue::Hist { .. }, MapValue::Hist { .. })
-        | (MapValue::Lhist { .. }, MapValue::Lhist { .. }) => have == new,
+        | (MapValue::Lhist { .. }, MapValue::Lhist { .. })
+        | (MapValue::Tseries { .. }, MapValue::Tseries { .. }) => have == new,
         _ => std::mem::discriminant(have) == std::mem::discriminant(new),
     }
 }
@@ -144,7 +148,10 @@ pub(super) fn read_type(v: &MapValue) -> Option<Type> {
         | MapValue::Avg { signed }
         | MapValue::Min { signed }
         | MapValue::Max { signed } => Some(if *signed { Type::I64 } else { Type::U64 }),
-        MapValue::Stats { .. } | MapValue::Hist { .. } | MapValue::Lhist { .. } => None,
+        MapValue::Stats { .. }
+        | MapValue::Hist { .. }
+        | MapValue::Lhist { .. }
+        | MapValue::Tseries { .. } => None,
     }
 }
 
@@ -155,6 +162,15 @@ pub(super) fn describe_aggregation(v: &MapValue) -> Option<String> {
         MapValue::Lhist { min, max, step } => {
             format!("lhist() values from {min} to {max} by {step}")
         }
+        MapValue::Tseries {
+            interval_ns,
+            num_intervals,
+            agg,
+            ..
+        } => format!(
+            "tseries() values ({num_intervals} intervals of {interval_ns} ns, {})",
+            agg.name().unwrap_or("last value")
+        ),
         other => format!("{}() values", other.aggregation_name()?),
     })
 }

@@ -205,6 +205,7 @@ fn apply(s: &mut Settings, key: &str, v: Value) {
         ("max_strlen", Value::Int(n)) => s.max_strlen = clamp(n),
         ("print_maps_on_exit", Value::Bool(b)) => s.print_maps_on_exit = b,
         ("missing_probes", Value::Text(t)) => s.missing_probes = t,
+        ("unstable_tseries", Value::Text(t)) => s.unstable_tseries = t,
         _ => {}
     }
 }

@@ -32,6 +32,8 @@ mod stacks;
 mod stmt;
 mod strfns;
 mod sysfns;
+mod task_comm;
+mod tseries;
 mod tuples;
 mod types;
 mod unsafe_fns;

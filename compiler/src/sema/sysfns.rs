@@ -140,9 +140,15 @@ impl Checker<'_> {
         match (b, args) {
             (_, []) => self.ident(name, span, scope),
             (Builtin::Pid | Builtin::Tid, [arg]) => self.sys_builtin(b, Some(arg), span, scope)?,
+            (Builtin::Comm, [arg]) => self.comm_of_pid(arg, span, scope),
+            (Builtin::Ppid | Builtin::Pcomm, [arg]) => self.parent_of_task(b, arg, span, scope),
             _ => {
                 let takes = if matches!(b, Builtin::Pid | Builtin::Tid) {
                     "at most one argument (`curr_ns` or `init`)"
+                } else if b == Builtin::Comm {
+                    "at most one argument (a pid)"
+                } else if matches!(b, Builtin::Ppid | Builtin::Pcomm) {
+                    "at most one argument (a `struct task_struct *`)"
                 } else {
                     "no arguments"
                 };
@@ -245,9 +251,22 @@ impl Checker<'_> {
         ty: Type,
         span: Span,
     ) -> Option<Expr> {
+        let task = typed(ExprKind::Builtin(Builtin::Curtask), Type::U64, span);
+        self.task_member_of(b, task, member, field, ty, span)
+    }
+
+    /// `MEMBER->FIELD` of the task at address `task` (`ppid(task)`).
+    pub(super) fn task_member_of(
+        &mut self,
+        b: Builtin,
+        task: Expr,
+        member: &str,
+        field: &str,
+        ty: Type,
+        span: Span,
+    ) -> Option<Expr> {
         let member_off = self.task_offset(b, member, span)?;
         let field_off = self.task_offset(b, field, span)?;
-        let task = typed(ExprKind::Builtin(Builtin::Curtask), Type::U64, span);
         let other = typed(
             ExprKind::KernelRead {
                 addr: Box::new(task),

@@ -197,6 +197,9 @@ pub fn refused_helper(e: &BpfError) -> Option<String> {
                 .to_string(),
         );
     }
+    if let Some(reason) = super::kfunc::refused(log_tail) {
+        return Some(reason);
+    }
     if refused("bpf_override_return#") {
         return Some(
             "this kernel does not let BPF programs override return values, which override() needs \

@@ -13,6 +13,7 @@
 pub mod attach;
 pub mod btf;
 pub mod error;
+pub mod kfunc;
 pub mod kinds;
 pub mod load;
 pub mod maps;
@@ -162,7 +163,8 @@ impl LoadedObject {
                     spec.function
                 ))
             })?;
-            let insns: Vec<u64> = function.instructions.iter().map(load::insn_word).collect();
+            let mut insns: Vec<u64> = function.instructions.iter().map(load::insn_word).collect();
+            kfunc::resolve(&mut insns, &spec.probe)?;
             let prog_type = match spec.attach {
                 AttachSpec::Begin
                 | AttachSpec::End

@@ -50,6 +50,8 @@ pub enum MapDatum {
     },
     /// A `hist()` or `lhist()` histogram, counters summed over CPUs.
     Hist(Histogram),
+    /// A `tseries()` entry: one value per interval.
+    Tseries(Box<super::tseries::Tseries>),
 }
 
 impl MapDatum {
@@ -62,6 +64,7 @@ impl MapDatum {
             MapDatum::Count(c) => Value::UInt(*c),
             MapDatum::Stats { average, .. } => average.clone(),
             MapDatum::Hist(h) => Value::UInt(h.total()),
+            MapDatum::Tseries(t) => t.latest_value(),
         }
     }
 
@@ -80,6 +83,7 @@ impl MapDatum {
     pub fn sort_value(&self) -> Value {
         match self {
             MapDatum::MinMax(v) => Value::UInt(v.as_bits()),
+            MapDatum::Tseries(t) => Value::UInt(t.latest()),
             other => other.value(),
         }
     }
@@ -111,6 +115,7 @@ impl MapDatum {
                 total: total.clone(),
             },
             MapDatum::Hist(h) => MapDatum::Hist(h.clone()),
+            MapDatum::Tseries(t) => MapDatum::Tseries(t.clone()),
         }
     }
 }
@@ -295,6 +300,18 @@ pub fn decode_map(
                         step: *step,
                     },
                 ),
+                MapValueSpec::Tseries {
+                    interval_ns,
+                    num_intervals,
+                    agg,
+                    signed,
+                } => MapDatum::Tseries(Box::new(super::tseries::combine(
+                    values,
+                    *interval_ns,
+                    *num_intervals,
+                    *agg,
+                    *signed,
+                ))),
                 MapValueSpec::Sum { signed } => {
                     let total = values
                         .iter()
@@ -309,6 +326,23 @@ pub fn decode_map(
             (key_values, datum)
         })
         .collect();
+    let mut entries: Vec<(Vec<Value>, MapDatum)> = entries;
+    // Every key of a tseries map prints the window ending at the map's
+    // latest interval.
+    let last = entries
+        .iter()
+        .filter_map(|(_, d)| match d {
+            MapDatum::Tseries(t) => Some(t.latest()),
+            _ => None,
+        })
+        .max();
+    if let Some(last) = last {
+        for (_, d) in &mut entries {
+            if let MapDatum::Tseries(t) = d {
+                t.last_epoch = last;
+            }
+        }
+    }
     MapSnapshot {
         name: name.to_string(),
         entries,

@@ -198,6 +198,7 @@ pub fn histogram(h: &Histogram, div: u64) -> Json {
 fn datum(d: &MapDatum, div: u64) -> Json {
     match d {
         MapDatum::Hist(h) => histogram(h, div),
+        MapDatum::Tseries(t) => t.json(),
         MapDatum::Stats {
             count,
             average,
@@ -219,6 +220,7 @@ pub fn map(m: &MapSnapshot, top: u64, div: u64) -> String {
     let entries = top_entries(m, top);
     let kind = match entries.first().map(|(_, d)| *d) {
         Some(MapDatum::Hist(_)) => "hist",
+        Some(MapDatum::Tseries(_)) => "tseries",
         Some(MapDatum::Avg(_) | MapDatum::Stats { .. }) => "stats",
         _ => "map",
     };

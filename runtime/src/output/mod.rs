@@ -4,7 +4,8 @@
 //! compiler's `Manifest`, `names` prints `syscall_name`/`signal_name`/`strerror` values,
 //! `printf` formats `printf()` events, `located` the messages tied to a
 //! script location (failed `assert`s, helper errors), `hist` holds
-//! histogram buckets and labels, `order` sorts a map's entries into print
+//! histogram buckets and labels, `tseries` combines and draws `tseries()`
+//! maps, `order` sorts a map's entries into print
 //! order, `text` prints maps in bpftrace's text
 //! format and `json` as its JSON records, and `printer` sends output in the
 //! chosen format to the chosen writers (`rawbytes` carries string bytes
@@ -26,6 +27,7 @@ pub mod rawbytes;
 pub mod stack;
 pub mod text;
 pub mod timefmt;
+pub mod tseries;
 pub mod value;
 
 pub use decode::{decode_field, decode_fields, decode_map, MapDatum, MapSnapshot};

@@ -41,6 +41,7 @@ fn numeric_datum(d: &MapDatum) -> Option<i128> {
         MapDatum::Value(v) | MapDatum::Sum(v) | MapDatum::Avg(v) => v.as_i128(),
         MapDatum::Stats { average, .. } => average.as_i128(),
         MapDatum::Hist(h) => Some(i128::from(h.total())),
+        MapDatum::Tseries(t) => Some(i128::from(t.latest())),
     }
 }
 

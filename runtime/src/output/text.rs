@@ -78,6 +78,11 @@ pub fn print_map_top(
                 write_rows(&mut text, &h.rows(div.max(1)));
                 text.push('\n');
             }
+            MapDatum::Tseries(t) => {
+                text.push_str(":\n");
+                text.push_str(&t.chart());
+                text.push('\n');
+            }
             MapDatum::Stats {
                 count,
                 average,
