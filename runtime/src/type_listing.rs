@@ -1,5 +1,6 @@
-//! `ferrotrace -l 'struct NAME'` / `'union NAME'` (and `-lv`): prints a
-//! kernel struct or union from BTF as a C definition, one member a line
+//! `ferrotrace -l 'struct NAME'` / `'union NAME'` / `'enum NAME'` (and
+//! `-lv`): prints a kernel type from BTF as a C definition (an enum's
+//! constants with their values), one member a line
 //! with its type in ferrotrace's names (`uint32 __state;`, `int8 comm[16];`,
 //! `uint32 flag : 1;`); anonymous members are expanded in place, as C
 //! writes them. Also the typed parameters of a kernel function for
@@ -10,7 +11,20 @@ use ferrotrace_compiler::ctypes::{CRecord, CType};
 
 /// Whether a listing pattern names a C type rather than probes.
 pub fn is_type_pattern(pattern: &str) -> bool {
-    pattern.starts_with("struct ") || pattern.starts_with("union ")
+    pattern.starts_with("struct ") || pattern.starts_with("union ") || pattern.starts_with("enum ")
+}
+
+/// `enum NAME { A = 0, ... };`, one constant a line.
+fn enum_definition(btf: &Btf, name: &str) -> Result<String, String> {
+    let members = btf.enum_members(name).ok_or_else(|| {
+        format!("ERROR: the kernel's BTF has no `enum {name}`; check the spelling (e.g. `enum bpf_map_type`).")
+    })?;
+    let mut out = format!("enum {name} {{\n");
+    for (constant, value) in members {
+        out.push_str(&format!("\t{constant} = {value},\n"));
+    }
+    out.push_str("};\n");
+    Ok(out)
 }
 
 /// The C definition of `struct NAME` / `union NAME`, or a sentence saying
@@ -19,6 +33,9 @@ pub fn definition(pattern: &str) -> Result<String, String> {
     let (kw, name) = pattern.split_once(' ').unwrap_or(("struct", pattern));
     let name = name.trim();
     let btf = Btf::vmlinux().map_err(|e| format!("ERROR: {e} Kernel types are read from BTF."))?;
+    if kw == "enum" {
+        return enum_definition(btf, name);
+    }
     let rec = btf
         .record(name)
         .filter(|r| r.union == (kw == "union"))

@@ -176,3 +176,25 @@ fn kernel_enum_constants_are_integers() {
     );
     assert_eq!(out, "1 27 16\n\n\n");
 }
+
+#[test]
+fn listing_an_enum_prints_its_constants() {
+    if !kernel_available() {
+        return;
+    }
+    // The values are the kernel's ABI (include/uapi/linux/bpf.h).
+    let out = run_ok(&["-lv", "enum bpf_map_type"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[..4],
+        [
+            "enum bpf_map_type {",
+            "\tBPF_MAP_TYPE_UNSPEC = 0,",
+            "\tBPF_MAP_TYPE_HASH = 1,",
+            "\tBPF_MAP_TYPE_ARRAY = 2,"
+        ],
+        "{out}"
+    );
+    assert!(lines.contains(&"\tBPF_MAP_TYPE_RINGBUF = 27,"), "{out}");
+    assert_eq!(lines.last(), Some(&"};"), "{out}");
+}
