@@ -118,6 +118,13 @@ pub trait KernelInfo {
         Ok(None)
     }
 
+    /// The value of the kernel enum constant `name` (e.g. `BPF_MAP_TYPE_HASH`),
+    /// from BTF; `None` when no kernel enum has it.
+    fn enum_constant(&self, name: &str) -> Option<i64> {
+        let _ = name;
+        None
+    }
+
     /// Every struct and union name (for "did you mean" help).
     fn c_record_names(&self) -> Result<Vec<String>, String> {
         Ok(Vec::new())

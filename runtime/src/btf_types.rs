@@ -64,6 +64,55 @@ impl Btf {
         })
     }
 
+    /// The value of the enum constant `name`, from the first enum of the
+    /// kernel's that declares it (a linear scan: only names that are
+    /// nothing else in a script are looked up).
+    pub fn enum_value(&self, name: &str) -> Option<i64> {
+        self.types
+            .iter()
+            .filter(|t| t.kind == KIND_ENUM || t.kind == KIND_ENUM64)
+            .find_map(|t| {
+                self.enum_entries(t)?
+                    .into_iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v)
+            })
+    }
+
+    /// The constants of the enum named `name`, in declaration order.
+    pub fn enum_members(&self, name: &str) -> Option<Vec<(String, i64)>> {
+        let want = name.as_bytes();
+        let t = self.types.iter().find(|t| {
+            (t.kind == KIND_ENUM || t.kind == KIND_ENUM64) && self.name(t.name_off) == want
+        })?;
+        self.enum_entries(t)
+    }
+
+    /// The `(name, value)` constants of an enum type (32- or 64-bit).
+    fn enum_entries(&self, t: &crate::btf::Type) -> Option<Vec<(String, i64)>> {
+        let (entry, wide) = if t.kind == KIND_ENUM64 {
+            (12, true)
+        } else {
+            (8, false)
+        };
+        let signed = t.info >> 31 == 1;
+        (0..usize::try_from(t.vlen).ok()?)
+            .map(|i| {
+                let at = t.extra_at + entry * i;
+                let name = String::from_utf8_lossy(self.name(self.u32_at(at)?)).into_owned();
+                let lo = self.u32_at(at + 4)?;
+                let v = if wide {
+                    (u64::from(self.u32_at(at + 8)?) << 32 | u64::from(lo)) as i64
+                } else if signed {
+                    i64::from(lo as i32)
+                } else {
+                    i64::from(lo)
+                };
+                Some((name, v))
+            })
+            .collect()
+    }
+
     /// Every named struct and union.
     pub fn record_names(&self) -> Vec<String> {
         let _ = self.record_id("");

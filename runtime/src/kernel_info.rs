@@ -68,6 +68,10 @@ impl KernelInfo for SystemKernel {
         Ok(crate::btf::Btf::vmlinux()?.record(key))
     }
 
+    fn enum_constant(&self, name: &str) -> Option<i64> {
+        crate::btf::Btf::vmlinux().ok()?.enum_value(name)
+    }
+
     fn c_record_names(&self) -> Result<Vec<String>, String> {
         Ok(crate::btf::Btf::vmlinux()?.record_names())
     }

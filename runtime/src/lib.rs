@@ -25,6 +25,7 @@ pub mod symbolize;
 pub mod tai;
 pub mod testmode;
 pub mod tracefs;
+pub mod type_listing;
 pub mod unsafe_actions;
 pub mod usdt;
 pub mod user_data;

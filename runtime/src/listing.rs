@@ -31,6 +31,12 @@ struct Entry {
 /// Prints every probe matching `pattern` (all of them when `None`).
 pub fn list(pattern: Option<&str>, verbose: bool, out: &mut dyn Write) -> Result<(), String> {
     let pattern = pattern.unwrap_or("*");
+    if crate::type_listing::is_type_pattern(pattern) {
+        let text = crate::type_listing::definition(pattern)?;
+        return out
+            .write_all(text.as_bytes())
+            .map_err(|e| format!("ERROR: could not write the listing: {e}."));
+    }
     // `probe_kind:rest`; a pattern without a known kind searches every kind.
     let (kinds, full_pattern): (Vec<ProbeKind>, String) = match pattern.split_once(':') {
         Some((kind, rest)) if !is_pattern(kind) => {
@@ -68,6 +74,12 @@ pub fn list(pattern: Option<&str>, verbose: bool, out: &mut dyn Write) -> Result
         let details = match e.name.strip_prefix("rawtracepoint:") {
             Some(name) if verbose => {
                 typed_args = raw_tracepoint_args(name);
+                &typed_args
+            }
+            // `fentry:vmlinux:NAME`: the function's BTF parameters.
+            _ if verbose && (e.name.starts_with("fentry:") || e.name.starts_with("fexit:")) => {
+                let name = e.name.rsplit(':').next().unwrap_or_default();
+                typed_args = crate::type_listing::function_params(name);
                 &typed_args
             }
             _ => &e.details,

@@ -190,7 +190,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Curtask,
         name: "curtask",
         ty: ValueType::U64,
-        doc: "Address of the current task's `struct task_struct` in the kernel.",
+        doc: "The current task's `struct task_struct` in the kernel: typed `struct task_struct *` when the kernel's BTF has it (so `$t = curtask; $t->pid` works and it prints in hex), a uint64 address otherwise.",
     },
     BuiltinInfo {
         builtin: Builtin::Probe,

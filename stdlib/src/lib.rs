@@ -29,23 +29,22 @@ pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .into_iter()
         .map(|c| (edit_distance(name, c), c))
         .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
+        // Ties go to the name with the same first letter, then to the
+        // closest length, then to the first listed.
+        .min_by_key(|(d, c)| {
+            (
+                *d,
+                name.bytes().next() != c.bytes().next(),
+                name.len().abs_diff(c.len()),
+            )
+        })
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance over bytes; names in the language are ASCII.
+/// Edit distance counting a swap of two neighbouring letters as one edit
+/// (`tigd` is one edit from `tgid`), as typos usually are.
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b = b.as_bytes();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.bytes().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, &cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    strsim::osa_distance(a, b)
 }
 
 #[cfg(test)]
@@ -56,5 +55,7 @@ mod tests {
     fn nearest_finds_typos() {
         assert_eq!(nearest("conut", ["count", "sum", "printf"]), Some("count"));
         assert_eq!(nearest("zzzzzz", ["count", "sum"]), None);
+        assert_eq!(nearest("tigd", ["pid", "tgid"]), Some("tgid"));
+        assert_eq!(nearest("cmm", ["pid", "cpu", "comm"]), Some("comm"));
     }
 }

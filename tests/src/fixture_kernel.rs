@@ -110,6 +110,13 @@ impl KernelInfo for FixtureKernel {
             }))
     }
 
+    /// The enum constants of `fixtures/kernel/types.h`.
+    fn enum_constant(&self, name: &str) -> Option<i64> {
+        let text = std::fs::read_to_string(self.root.join("types.h")).ok()?;
+        let defs = ferrotrace_compiler::ctypes::parse_c_definitions(&text).ok()?;
+        defs.constants.get(name).copied()
+    }
+
     /// From `fixtures/kernel/types.h`, read with the compiler's C parser.
     fn c_record(&self, key: &str) -> Result<Option<CRecord>, String> {
         Ok(self.types()?.remove(key))

@@ -305,6 +305,13 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
                 let b = self.em.load(at, self.em.ctx.i8_type(), 1)?;
                 Ok(Val::Int(self.em.truthy(b)?))
             }
+            // The whole `args` struct: its bytes, copied.
+            Type::Struct(st) => {
+                let buf = self.alloc(st.size)?;
+                self.em.zero(buf, round8(st.size))?;
+                self.em.probe_read(AddrSpace::Kernel, buf, st.size, at)?;
+                Ok(Val::Str(buf))
+            }
             t => {
                 let size = t.size().max(1);
                 let align = if offset.is_multiple_of(size) { size } else { 1 };

@@ -43,6 +43,8 @@ impl Checker<'_> {
         }
         let mut out = match to {
             Type::Bool => to_bool(e),
+            // A pointer already of the type (e.g. `(struct task_struct *)curtask`).
+            Type::Ptr { .. } if e.ty == to => e,
             Type::Ptr { .. } => {
                 let addr = convert(e, &Type::U64);
                 Expr {

@@ -378,7 +378,7 @@ impl Checker<'_> {
             let mut d = Diagnostic::error(
                 "E0306",
                 format!("`{}` has no field `{field}`", st.name),
-                span,
+                field_name_span(span, field),
             )
             .label("unknown field");
             if let Some(n) = nearest(field, st.fields.iter().map(|(n, _, _)| n.as_str())) {
@@ -397,9 +397,13 @@ impl Checker<'_> {
         })
     }
 
-    /// An enum constant of the script's C preamble, typed like a literal.
+    /// An enum constant of the script's C preamble or, failing that, of the
+    /// kernel's BTF, typed like a literal.
     pub(super) fn enum_constant(&self, name: &str, span: Span) -> Option<Expr> {
-        let v = *self.c_constants.get(name)?;
+        let v = match self.c_constants.get(name) {
+            Some(v) => *v,
+            None => self.kernel.enum_constant(name)?,
+        };
         Some(Expr {
             kind: ExprKind::Int(v as u64),
             ty: super::types::signed_literal_type(v),
@@ -421,7 +425,22 @@ impl Checker<'_> {
                 base, field, arrow, ..
             } if !is_args(base) => self.field_target(base, field, *arrow, e.span, scope),
             ast::ExprKind::Deref(inner) => {
-                let mut v = self.expr(inner, scope)?;
+                let mut v = if is_place_expr(inner) {
+                    // A `void *` field has nothing to read: say so.
+                    let target = self.place(inner, scope)?;
+                    if let Ok(Place {
+                        ty: CType::Ptr(p), ..
+                    }) = &target
+                    {
+                        if matches!(**p, CType::Void) {
+                            self.void_deref(e.span);
+                            return None;
+                        }
+                    }
+                    self.target_value(target, inner.span)?
+                } else {
+                    self.expr(inner, scope)?
+                };
                 if is_curtask(inner) && v.ty.is_int() {
                     v = self.curtask_ptr(v, inner.span)?;
                 }
@@ -449,6 +468,74 @@ impl Checker<'_> {
             ast::ExprKind::Index { base, index } => self.index_place(base, index, e.span, scope),
             _ => None,
         }
+    }
+
+    /// `&p->field`, `&s.f`, `&a[i]`, `&*p`: the address of a C object,
+    /// computed without reading it, typed as a pointer to the object's type.
+    pub(super) fn address_of(
+        &mut self,
+        inner: &ast::Expr,
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<Expr> {
+        if !is_place_expr(inner) {
+            let what = match &inner.kind {
+                ast::ExprKind::Var(_) => "a scratch variable",
+                ast::ExprKind::Map { .. } => "a map",
+                _ => "this value",
+            };
+            self.error(
+                Diagnostic::error(
+                    "E0462",
+                    format!("cannot take the address of {what}"),
+                    span,
+                )
+                .label("not a C object in memory")
+                .help("`&` gives the address of a field or element reached through a pointer, e.g. `&curtask->se`, `&$p->arr[2]`"),
+            );
+            return None;
+        }
+        match self.place(inner, scope)? {
+            Ok(Place { bits: Some(_), .. }) => {
+                self.error(
+                    Diagnostic::error("E0462", "cannot take the address of a bitfield", span)
+                        .label("a bitfield has no byte address")
+                        .help("take the address of the struct that holds it"),
+                );
+                None
+            }
+            Ok(place) => Some(Expr {
+                kind: ExprKind::Cast(Box::new(place.addr)),
+                ty: Type::Ptr {
+                    pointee: Box::new(pointee(&place.ty)),
+                    space: place.space,
+                },
+                span,
+            }),
+            Err(_) => {
+                self.error(
+                    Diagnostic::error(
+                        "E0462",
+                        "cannot take the address of a field of a struct value",
+                        span,
+                    )
+                    .label("this struct was copied out of memory")
+                    .help(
+                        "take the address through the pointer it was read from, e.g. `&$p->field`",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `*p` on a `void *`: error E0461.
+    fn void_deref(&mut self, span: Span) {
+        self.error(
+            Diagnostic::error("E0461", "cannot dereference a `void *`", span)
+                .label("a `void *`: the type to read is unknown")
+                .help("cast it first, e.g. `*(uint64 *)p`"),
+        );
     }
 
     /// The place of a value known to be a pointer or a place.
@@ -519,7 +606,7 @@ impl Checker<'_> {
             return None;
         };
         let rec = self.c_record(key, span)?;
-        let (f, bit) = self.find_field(&rec, field, span)?;
+        let (f, bit) = self.find_field(&rec, field, field_name_span(span, field))?;
         let byte = bit / 8;
         let bits = (f.bitfield_width > 0).then_some((bit % 8, f.bitfield_width));
         Some(Place {
@@ -528,6 +615,28 @@ impl Checker<'_> {
             space: record_place.space,
             bits,
         })
+    }
+
+    /// The `curtask` builtin: a `struct task_struct *` when the kernel (or
+    /// the script's preamble) describes `task_struct`, else a `uint64`
+    /// (bpftrace without BTF). Looking the type up never reports an error.
+    pub(super) fn curtask(&mut self, span: Span) -> Expr {
+        let v = Expr {
+            kind: ExprKind::Builtin(ferrotrace_stdlib::Builtin::Curtask),
+            ty: Type::U64,
+            span,
+        };
+        let known = match self.c_records.get("task_struct") {
+            Some(r) => r.is_some(),
+            None => {
+                self.c_preamble.contains_key("task_struct")
+                    || matches!(self.kernel.c_record("task_struct"), Ok(Some(_)))
+            }
+        };
+        if !known {
+            return v;
+        }
+        self.curtask_ptr(v.clone(), span).unwrap_or(v)
     }
 
     /// `curtask` (a u64 address) as the `struct task_struct *` it is.
@@ -861,11 +970,57 @@ impl Checker<'_> {
                 span,
             });
         }
+        if let (BinaryOp::Sub, Type::Ptr { pointee: lp, .. }, Type::Ptr { pointee: rp, .. }) =
+            (op, &l.ty, &r.ty)
+        {
+            return self.pointer_difference(l.clone(), r.clone(), lp == rp, span);
+        }
         let as_addr = |e: Expr| match e.ty {
             Type::Ptr { .. } => convert(e, &Type::U64),
             _ => e,
         };
         self.binary(op, as_addr(l), as_addr(r), span)
+    }
+
+    /// `p - q` on pointers to the same type: the number of elements between
+    /// them (an int64, negative when `p` is below `q`), as in C.
+    fn pointer_difference(&mut self, l: Expr, r: Expr, same: bool, span: Span) -> Option<Expr> {
+        if !same {
+            self.error(
+                Diagnostic::error(
+                    "E0460",
+                    format!(
+                        "cannot subtract {} from {}",
+                        describe(&r.ty),
+                        describe(&l.ty)
+                    ),
+                    span,
+                )
+                .label("pointers to different types")
+                .help("subtracting pointers counts elements of one type: cast both to the same pointer type, or to `uint64` for a byte distance"),
+            );
+            return None;
+        }
+        let Type::Ptr { pointee, .. } = &l.ty else {
+            return None;
+        };
+        let size = u64::from(ctype_of(pointee).size().max(1));
+        let bytes = bin(
+            BinaryOp::Sub,
+            convert(convert(l, &Type::U64), &Type::I64),
+            convert(convert(r, &Type::U64), &Type::I64),
+            Type::I64,
+            span,
+        );
+        if size == 1 {
+            return Some(bytes);
+        }
+        let n = Expr {
+            kind: ExprKind::Int(size),
+            ty: Type::I64,
+            span,
+        };
+        Some(bin(BinaryOp::Div, bytes, n, Type::I64, span))
     }
 
     /// The BTF type of a raw tracepoint's or fentry function's argument
@@ -929,6 +1084,13 @@ fn bitfield(word: Expr, shift: u32, width: u32, ty: &Type, span: Span) -> Expr {
         bin(BinaryOp::Shr, shl, u64_const(down, span), Type::U64, span)
     };
     convert(v, ty)
+}
+
+/// The field name at the end of a field expression's span (`p->name`),
+/// where an unknown-field error points.
+fn field_name_span(span: Span, field: &str) -> Span {
+    let start = span.end.saturating_sub(field.len()).max(span.start);
+    Span::new(start, span.end)
 }
 
 fn is_curtask(e: &ast::Expr) -> bool {

@@ -79,6 +79,7 @@ impl Checker<'_> {
             } => self.field(base, field, *field_span, *arrow, span, scope),
             ast::ExprKind::Unary { op, operand } => self.unary(*op, operand, span, scope),
             ast::ExprKind::Deref(_) | ast::ExprKind::Index { .. } => self.c_place_value(e, scope),
+            ast::ExprKind::AddrOf(inner) => self.address_of(inner, span, scope),
             ast::ExprKind::Offsetof { ty, path } => self.offsetof(ty, path, span),
             ast::ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.expr(lhs, scope);
@@ -136,6 +137,9 @@ impl Checker<'_> {
             if b == Builtin::Username {
                 return Some(self.username(span));
             }
+            if b == Builtin::Curtask {
+                return Some(self.curtask(span));
+            }
             if b == Builtin::Ncpus {
                 // A kernel fact known when compiling, like bpftrace's.
                 let n = u64::from(self.kernel.possible_cpus());
@@ -152,6 +156,20 @@ impl Checker<'_> {
             });
         }
         if name == "args" {
+            if let Some(v) = self.args_value(scope, span) {
+                return Some(v);
+            }
+            if scope.tracepoint.is_none() {
+                self.error(
+                    Diagnostic::error(
+                        "E0206",
+                        "`args` is only available in tracepoint probes",
+                        span,
+                    )
+                    .label("this probe has no `args`"),
+                );
+                return None;
+            }
             self.error(
                 Diagnostic::error("E0205", "`args` must be used with a field", span)
                     .label("a field is needed here")

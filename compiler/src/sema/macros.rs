@@ -344,6 +344,7 @@ impl Expansion<'_> {
                 prefix: *prefix,
             },
             ExprKind::Deref(inner) => ExprKind::Deref(self.boxed(inner)),
+            ExprKind::AddrOf(inner) => ExprKind::AddrOf(self.boxed(inner)),
             ExprKind::Index { base, index } => ExprKind::Index {
                 base: self.boxed(base),
                 index: self.boxed(index),

@@ -10,6 +10,7 @@
 //! fixed table and builds the IR. Both passes are linear in script size.
 
 mod aggregate;
+mod args_value;
 mod cast;
 mod config;
 mod context;

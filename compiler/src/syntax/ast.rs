@@ -292,6 +292,8 @@ pub enum ExprKind {
     },
     /// `*p`.
     Deref(Box<Expr>),
+    /// `&p->field`, `&a[i]`: the address of a C object.
+    AddrOf(Box<Expr>),
     /// `base[index]` on an array or pointer (not a map).
     Index {
         base: Box<Expr>,

@@ -493,6 +493,7 @@ impl Lower<'_> {
                     operand,
                 },
                 Rule::op_deref => ExprKind::Deref(operand),
+                Rule::op_addr => ExprKind::AddrOf(operand),
                 _ => return None,
             };
             e = Expr { kind, span };

@@ -319,6 +319,10 @@ fn expr(out: &mut String, e: &Expr) {
             let _ = write!(out, "(deref {sp}");
             children(out, std::iter::once(operand.as_ref()));
         }
+        ExprKind::AddrOf(operand) => {
+            let _ = write!(out, "(addr-of {sp}");
+            children(out, std::iter::once(operand.as_ref()));
+        }
         ExprKind::Index { base, index } => {
             let _ = write!(out, "(index {sp}");
             children(out, [base.as_ref(), index.as_ref()].into_iter());
