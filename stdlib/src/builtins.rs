@@ -42,6 +42,7 @@ pub enum Builtin {
     Ncpus,
     Elapsed,
     Curtask,
+    Ctx,
     /// `uid`, printed as the user's name.
     Username,
     /// The concrete probe's full name, as bpftrace prints it.
@@ -191,6 +192,12 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         name: "curtask",
         ty: ValueType::U64,
         doc: "The current task's `struct task_struct` in the kernel: typed `struct task_struct *` when the kernel's BTF has it (so `$t = curtask; $t->pid` works and it prints in hex), a uint64 address otherwise.",
+    },
+    BuiltinInfo {
+        builtin: Builtin::Ctx,
+        name: "ctx",
+        ty: ValueType::U64,
+        doc: "The probe's context: in `iter` probes a `struct bpf_iter__NAME *` (`ctx.task`, `ctx.meta`, ... from BTF), elsewhere the context's address as a uint64 (the `pt_regs` of kprobes and uprobes, the tracepoint record, the raw tracepoint argument array).",
     },
     BuiltinInfo {
         builtin: Builtin::Probe,

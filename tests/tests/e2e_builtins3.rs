@@ -415,3 +415,33 @@ fn address_spaces_and_error_pointers() {
     let out = run_ok(&["-q", "-c", &format!("{demo} 1"), "-e", &script]);
     assert_eq!(out, "ferrotrace||1 1 0\n\n\n");
 }
+
+/// `ctx` is the context's address: a tracepoint's record, where the
+/// syscall number sits at offset 8 of `sys_enter_*` (after the common
+/// header), and a raw tracepoint's argument array, whose second slot is
+/// `sys_enter`'s syscall id.
+#[test]
+fn ctx_is_the_context_address() {
+    if !kernel_available() {
+        return;
+    }
+    let o = run(&[
+        "-q",
+        "-e",
+        "tracepoint:syscalls:sys_enter_openat /pid == cpid/ { printf(\"%d %d\\n\", ctx != 0, *(int32 *)(ctx + 8) == args.__syscall_nr); exit(); }",
+        "-c",
+        "/bin/cat /dev/null",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).lines().next(),
+        Some("1 1")
+    );
+    let o = run(&[
+        "-q",
+        "-e",
+        "rawtracepoint:sys_enter /pid == cpid/ { printf(\"%d\\n\", *(uint64 *)(ctx + 8) == arg1); exit(); }",
+        "-c",
+        "/bin/true",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().next(), Some("1"));
+}

@@ -152,6 +152,11 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             Builtin::Numaid => self.em.get_numa_node_id()?,
             Builtin::Cgroup => self.em.get_current_cgroup_id()?,
             Builtin::Curtask => self.em.get_current_task()?,
+            Builtin::Ctx => {
+                self.em
+                    .builder
+                    .build_ptr_to_int(self.ctx_arg, self.em.i64t(), "ctx")?
+            }
             Builtin::Elapsed => return self.elapsed(),
             Builtin::Ncpus => {
                 return Err(CodegenError::Internal(

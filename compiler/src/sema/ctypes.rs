@@ -626,17 +626,50 @@ impl Checker<'_> {
             ty: Type::U64,
             span,
         };
-        let known = match self.c_records.get("task_struct") {
-            Some(r) => r.is_some(),
-            None => {
-                self.c_preamble.contains_key("task_struct")
-                    || matches!(self.kernel.c_record("task_struct"), Ok(Some(_)))
-            }
-        };
-        if !known {
+        if !self.record_known("task_struct") {
             return v;
         }
         self.curtask_ptr(v.clone(), span).unwrap_or(v)
+    }
+
+    /// Whether the script or the kernel describes `struct NAME`, asked
+    /// without reporting anything.
+    fn record_known(&self, name: &str) -> bool {
+        match self.c_records.get(name) {
+            Some(r) => r.is_some(),
+            None => {
+                self.c_preamble.contains_key(name)
+                    || matches!(self.kernel.c_record(name), Ok(Some(_)))
+            }
+        }
+    }
+
+    /// `ctx`: the context address; in an `iter:NAME` probe the
+    /// `struct bpf_iter__NAME *` it is, when the kernel describes it.
+    pub(super) fn ctx(&mut self, span: Span, scope: &ProbeScope) -> Expr {
+        let v = Expr {
+            kind: ExprKind::Builtin(ferrotrace_stdlib::Builtin::Ctx),
+            ty: Type::U64,
+            span,
+        };
+        let crate::ir::Attach::Iter { name } = &scope.attach else {
+            return v;
+        };
+        let record = format!("bpf_iter__{name}");
+        if !self.record_known(&record) {
+            return v;
+        }
+        let Some(Some(record)) = self.c_type_name(&format!("struct {record}"), span) else {
+            return v;
+        };
+        Expr {
+            kind: ExprKind::Cast(Box::new(v)),
+            ty: Type::Ptr {
+                pointee: Box::new(record),
+                space: AddrSpace::Kernel,
+            },
+            span,
+        }
     }
 
     /// `curtask` (a u64 address) as the `struct task_struct *` it is.

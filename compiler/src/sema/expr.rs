@@ -140,6 +140,9 @@ impl Checker<'_> {
             if b == Builtin::Curtask {
                 return Some(self.curtask(span));
             }
+            if b == Builtin::Ctx {
+                return Some(self.ctx(span, scope));
+            }
             if b == Builtin::Ncpus {
                 // A kernel fact known when compiling, like bpftrace's.
                 let n = u64::from(self.kernel.possible_cpus());
