@@ -254,6 +254,12 @@ fn execute(artifact: &Artifact, source: &SourceFile, cli: &Cli) -> Result<i32, S
     if let Some(c) = &mut child {
         c.release().map_err(|e| format!("ERROR: {e}"))?;
     }
+    if object.has_iterators() {
+        // An iterator walks its objects once while it is read; then the
+        // session ends, as in bpftrace.
+        object.run_iterators().map_err(fail)?;
+        sink.exit.get_or_insert(0);
+    }
     while sink.exit.is_none() && !signals::stop_requested() && !target_gone(&mut child, cli.pid) {
         events
             .poll(POLL_INTERVAL, &mut |r| sink.record(r, &object))

@@ -229,8 +229,8 @@ pub const PROBE_KINDS: &[ProbeKindInfo] = &[
         aliases: &["it"],
         deprecated: &[],
         shape: "iter:ITERATOR[:PIN]",
-        context: "ctx: the iterator's current object",
-        implemented: false,
+        context: "ctx: a `struct bpf_iter__ITERATOR *` (`ctx.task`, ...)",
+        implemented: true,
         explain: "A BPF iterator walks a kernel object list (tasks, files, ...) once, \
                   when read.",
     },

@@ -88,4 +88,24 @@ impl<'ctx> ProbeGen<'_, 'ctx> {
         v.add_incoming(&[(&i8t.const_zero(), outside), (&b, inb)]);
         Ok(Val::Int(v.as_basic_value().into_int_value()))
     }
+
+    /// An iterator's program runs once more after the last object, with a
+    /// null object pointer (the field after `meta` in every
+    /// `struct bpf_iter__NAME`): that call returns at once, as in bpftrace.
+    pub(super) fn skip_iterator_end(&mut self) -> R<()> {
+        let at = self.em.offset(self.ctx_arg, 8)?;
+        let object = self.em.load(at, self.em.i64t(), 8)?;
+        let end = self.em.builder.build_int_compare(
+            IntPredicate::EQ,
+            object,
+            self.em.u64c(0),
+            "iter_end",
+        )?;
+        let (stop, body) = (self.em.block("iter_end"), self.em.block("iter_object"));
+        self.em.cond_br(end, stop, body)?;
+        self.em.at(stop);
+        self.em.ret0()?;
+        self.em.at(body);
+        Ok(())
+    }
 }

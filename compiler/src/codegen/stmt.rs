@@ -106,6 +106,9 @@ pub(crate) fn lower_probe<'a, 'ctx>(
     }
     let mut g = prologue(em, module, program, maps, func, probe, helper_sites)?;
     g.debug = debug;
+    if matches!(probe.attach, crate::ir::Attach::Iter { .. }) {
+        g.skip_iterator_end()?;
+    }
     if let Some(pred) = &probe.predicate {
         let mark = g.bump;
         g.predicate(pred)?;

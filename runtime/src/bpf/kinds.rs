@@ -18,6 +18,63 @@ use super::BpfError;
 /// the kernel has kprobes.
 const PMU_DIR: &str = "/sys/bus/event_source/devices";
 
+/// Attaches an `iter` program: one BPF iterator link, which
+/// `run_iterator` then reads to walk the kernel objects.
+pub fn attach_iter(prog: BorrowedFd<'_>, probe: &str) -> Result<OwnedFd, BpfError> {
+    // SAFETY: plain syscall wrapper; null options attach a task-style
+    // iterator that needs no target parameters.
+    let fd = unsafe {
+        libbpf_sys::bpf_link_create(
+            prog.as_raw_fd(),
+            0,
+            libbpf_sys::BPF_TRACE_ITER,
+            std::ptr::null(),
+        )
+    };
+    if fd < 0 {
+        return Err(BpfError::Attach {
+            probe: probe.to_string(),
+            reason: format!(
+                "the kernel refused to create the BPF iterator: {}.",
+                errno_text(libbpf_errno(fd))
+            ),
+        });
+    }
+    // SAFETY: `fd` was just returned by the kernel and is owned here.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Walks an attached iterator once: opens an iterator from the link and
+/// reads it to the end, which runs the program on every object.
+pub fn run_iterator(link: BorrowedFd<'_>, probe: &str) -> Result<(), BpfError> {
+    let fail = |what: &str, errno: i32| BpfError::Attach {
+        probe: probe.to_string(),
+        reason: format!("{what}: {}.", errno_text(errno)),
+    };
+    // SAFETY: plain syscall wrapper on a live link fd.
+    let fd = unsafe { libbpf_sys::bpf_iter_create(link.as_raw_fd()) };
+    if fd < 0 {
+        return Err(fail("opening the BPF iterator failed", libbpf_errno(fd)));
+    }
+    // SAFETY: `fd` was just returned by the kernel and is owned here.
+    let iter = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut buf = [0u8; 4096];
+    loop {
+        // SAFETY: `buf` is a live buffer of `buf.len()` bytes.
+        let n = unsafe { libc::read(iter.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        match n {
+            0 => return Ok(()),
+            n if n > 0 => continue,
+            _ => {
+                let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                if errno != libc::EINTR && errno != libc::EAGAIN {
+                    return Err(fail("reading the BPF iterator failed", errno));
+                }
+            }
+        }
+    }
+}
+
 /// The BPF program type of the kinds this module owns, `None` for others.
 pub fn prog_type(attach: &AttachSpec) -> Option<u32> {
     match attach {
@@ -44,16 +101,6 @@ pub fn preflight(manifest: &Manifest) -> Result<(), BpfError> {
                              (`ferrotrace -l 'tracepoint:*'`) or a raw tracepoint near the function instead, \
                              or run on a kernel built with CONFIG_KPROBES and CONFIG_KPROBE_EVENTS."
                         .to_string(),
-                });
-            }
-            AttachSpec::Iter { .. } => {
-                return Err(BpfError::Attach {
-                    probe: spec.probe.clone(),
-                    reason:
-                        "ferrotrace cannot run BPF iterators yet (the program compiles, and this \
-                             kernel may load it, but nothing reads the iterator); walk tasks with \
-                             `/proc` or a tracepoint instead."
-                            .to_string(),
                 });
             }
             AttachSpec::PerfEvent {

@@ -311,8 +311,11 @@ impl LoadedObject {
                 self.links[index].push(link);
                 return Ok(());
             }
-            // `kinds::preflight` refuses iterators before anything is loaded.
-            AttachSpec::Iter { .. } => return Ok(()),
+            AttachSpec::Iter { .. } => {
+                let link = kinds::attach_iter(prog.as_fd(), &spec.probe)?;
+                self.links[index].push(link);
+                return Ok(());
+            }
             AttachSpec::Uprobe {
                 binary,
                 offset,
@@ -454,6 +457,27 @@ impl LoadedObject {
 
     /// Closes every link and perf event. Programs and maps stay, so END can
     /// still run and maps can still be read.
+    /// Whether the script has `iter` probes (which run once, then end the
+    /// session, as in bpftrace).
+    pub fn has_iterators(&self) -> bool {
+        self.manifest
+            .programs
+            .iter()
+            .any(|s| matches!(s.attach, AttachSpec::Iter { .. }))
+    }
+
+    /// Walks every attached iterator once, in script order.
+    pub fn run_iterators(&self) -> Result<(), BpfError> {
+        for (spec, links) in self.manifest.programs.iter().zip(&self.links) {
+            if matches!(spec.attach, AttachSpec::Iter { .. }) {
+                for link in links {
+                    kinds::run_iterator(link.as_fd(), &spec.probe)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn detach_all(&mut self) {
         for links in &mut self.links {
             links.clear();
