@@ -320,7 +320,38 @@ impl<'k> Checker<'k> {
                 });
             }
         }
+        if self.pass == Pass::Check {
+            self.iterators_alone(&out);
+        }
         out
+    }
+
+    /// An `iter` probe runs once and ends the session, so it cannot share a
+    /// script with probes that wait for events (BEGIN and END may stay).
+    fn iterators_alone(&mut self, probes: &[ir::Probe]) {
+        let Some(iter) = probes
+            .iter()
+            .find(|p| matches!(p.attach, ir::Attach::Iter { .. }))
+        else {
+            return;
+        };
+        let waits = |p: &&ir::Probe| {
+            !matches!(
+                p.attach,
+                ir::Attach::Iter { .. } | ir::Attach::Begin | ir::Attach::End
+            )
+        };
+        if let Some(other) = probes.iter().find(waits) {
+            self.error(
+                Diagnostic::error(
+                    "E0480",
+                    format!("`{}` cannot be combined with `{}`", iter.name, other.name),
+                    other.span,
+                )
+                .label("waits for events")
+                .help("an iter probe walks its objects once and ends the run: put it in a script of its own (BEGIN and END may stay)"),
+            );
+        }
     }
 
     /// Finds a map by name, or reports that it is never assigned.

@@ -844,7 +844,16 @@ fn function_args(params: &[String]) -> TracepointFormat {
 fn iter(ap: &AttachPoint) -> Result<Resolved, Diagnostic> {
     const SHAPE: &str = "iter:ITERATOR[:PIN]";
     let target = match ap.parts.as_slice() {
-        [_, t] | [_, t, _] => t,
+        [_, t] => t,
+        [_, _, pin] => {
+            return Err(Diagnostic::error(
+                "E0481",
+                "pinning an iterator is not supported by ferrotrace yet",
+                pin.span,
+            )
+            .label("pin path")
+            .help("drop the pin part: `iter:NAME` walks the objects once and prints the result"))
+        }
         _ => return Err(malformed(ap, "2 or 3 parts", SHAPE)),
     };
     no_pattern(target, ProbeKind::Iter)?;
