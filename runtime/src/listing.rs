@@ -76,8 +76,13 @@ pub fn list(pattern: Option<&str>, verbose: bool, out: &mut dyn Write) -> Result
                 typed_args = raw_tracepoint_args(name);
                 &typed_args
             }
-            // `fentry:vmlinux:NAME`: the function's BTF parameters.
-            _ if verbose && (e.name.starts_with("fentry:") || e.name.starts_with("fexit:")) => {
+            // `fentry:vmlinux:NAME`, `kprobe:NAME`: the function's BTF
+            // parameters (bpftrace 0.24+ lists them for kprobes too).
+            _ if verbose
+                && ["fentry:", "fexit:", "kprobe:", "kretprobe:"]
+                    .iter()
+                    .any(|k| e.name.starts_with(k)) =>
+            {
                 let name = e.name.rsplit(':').next().unwrap_or_default();
                 typed_args = crate::type_listing::function_params(name);
                 &typed_args

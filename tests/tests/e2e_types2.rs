@@ -165,6 +165,12 @@ fn listing_fentry_verbosely_prints_typed_parameters() {
         out,
         "fentry:vmlinux:vfs_read\n    struct file *file\n    uint8 *buf\n    uint64 count\n    int64 *pos\n"
     );
+    // kprobes list the same BTF parameters (bpftrace 0.24+).
+    let out = run_ok(&["-lv", "kprobe:vfs_read"]);
+    assert_eq!(
+        out,
+        "kprobe:vfs_read\n    struct file *file\n    uint8 *buf\n    uint64 count\n    int64 *pos\n"
+    );
 }
 
 #[test]
