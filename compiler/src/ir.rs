@@ -778,6 +778,11 @@ pub enum ExprKind {
         addr: Box<Expr>,
         space: AddrSpace,
     },
+    /// `nsecs(mode)`: a kernel clock read by the BPF helper `helper`
+    /// (`bpf_ktime_get_boot_ns`, `_ns` or `_tai_ns`).
+    Clock {
+        helper: u64,
+    },
     /// Byte `index` of the string value `base` as an `int8` (`$s[i]`);
     /// 0 for an index past the string's buffer.
     StrByte {
@@ -1127,6 +1132,7 @@ impl fmt::Display for Expr {
             }
             ExprKind::StructField { base, offset } => write!(f, "({base}).@{offset}")?,
             ExprKind::StrByte { base, index } => write!(f, "({base})[{index}]")?,
+            ExprKind::Clock { helper } => write!(f, "clock(helper {helper})")?,
             ExprKind::Deref { addr, space } => match space {
                 AddrSpace::Kernel => write!(f, "*({addr})")?,
                 AddrSpace::User => write!(f, "*user({addr})")?,

@@ -113,7 +113,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         builtin: Builtin::Nsecs,
         name: "nsecs",
         ty: ValueType::U64,
-        doc: "Nanoseconds since boot (CLOCK_BOOTTIME).",
+        doc: "Nanoseconds since boot (CLOCK_BOOTTIME); `nsecs(monotonic)`, `nsecs(tai)` and `nsecs(sw_tai)` read those clocks instead.",
     },
     BuiltinInfo {
         builtin: Builtin::Cpu,

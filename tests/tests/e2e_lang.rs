@@ -469,3 +469,20 @@ fn strings_index_to_signed_bytes() {
         "h 104 -1 o 0 1"
     );
 }
+
+#[test]
+fn nsecs_reads_each_clock() {
+    if !kernel_available() {
+        return;
+    }
+    // Boot time counts suspended time, monotonic does not (so it is never
+    // ahead by more than the instants between the reads); TAI is wall time
+    // (past 2023 here) and sw_tai reads it too.
+    assert_eq!(
+        line(
+            "BEGIN { $b = nsecs(boot); $m = nsecs(monotonic); $t = nsecs(tai); $s = nsecs(sw_tai); \
+             printf(\"%d %d %d %d\\n\", $m > 0, $m < $b + 1000000000, $t / 1000000000 > 1700000000, $s >= $t); exit(); }"
+        ),
+        "1 1 1 1"
+    );
+}

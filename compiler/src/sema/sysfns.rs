@@ -141,10 +141,13 @@ impl Checker<'_> {
             (_, []) => self.ident(name, span, scope),
             (Builtin::Pid | Builtin::Tid, [arg]) => self.sys_builtin(b, Some(arg), span, scope)?,
             (Builtin::Comm, [arg]) => self.comm_of_pid(arg, span, scope),
+            (Builtin::Nsecs, [arg]) => self.clock(arg, span),
             (Builtin::Ppid | Builtin::Pcomm, [arg]) => self.parent_of_task(b, arg, span, scope),
             _ => {
                 let takes = if matches!(b, Builtin::Pid | Builtin::Tid) {
                     "at most one argument (`curr_ns` or `init`)"
+                } else if b == Builtin::Nsecs {
+                    "at most one argument (`boot`, `monotonic`, `tai` or `sw_tai`)"
                 } else if b == Builtin::Comm {
                     "at most one argument (a pid)"
                 } else if matches!(b, Builtin::Ppid | Builtin::Pcomm) {
@@ -160,6 +163,29 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    /// `nsecs(boot|monotonic|tai|sw_tai)`: the clock's helper (`sw_tai`,
+    /// bpftrace's stand-in for kernels without a TAI helper, reads the
+    /// kernel's TAI clock here: every kernel this runs on has it).
+    fn clock(&mut self, arg: &ast::Expr, span: Span) -> Option<Expr> {
+        const BOOT: u64 = 125;
+        const MONOTONIC: u64 = 5;
+        const TAI: u64 = 208;
+        let helper = match &arg.kind {
+            ast::ExprKind::Ident(mode) if mode == "boot" => BOOT,
+            ast::ExprKind::Ident(mode) if mode == "monotonic" => MONOTONIC,
+            ast::ExprKind::Ident(mode) if mode == "tai" || mode == "sw_tai" => TAI,
+            _ => {
+                self.error(
+                    Diagnostic::error("E0390", "`nsecs()` takes a clock name", arg.span)
+                        .label("not a clock")
+                        .help("use `boot` (the default), `monotonic`, `tai` or `sw_tai`"),
+                );
+                return None;
+            }
+        };
+        Some(typed(ExprKind::Clock { helper }, Type::U64, span))
     }
 
     /// `pid`/`tid`, as seen from ferrotrace's pid namespace (`curr_ns`,
