@@ -357,6 +357,15 @@ impl StackType {
     pub const DEFAULT_LIMIT: u8 = 127;
 }
 
+/// The kernel clocks `nsecs(mode)` reads (`sw_tai` is `Tai`: every kernel
+/// ferrotrace runs on has the TAI helper).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    Boot,
+    Monotonic,
+    Tai,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddrSpace {
     Kernel,
@@ -778,11 +787,8 @@ pub enum ExprKind {
         addr: Box<Expr>,
         space: AddrSpace,
     },
-    /// `nsecs(mode)`: a kernel clock read by the BPF helper `helper`
-    /// (`bpf_ktime_get_boot_ns`, `_ns` or `_tai_ns`).
-    Clock {
-        helper: u64,
-    },
+    /// `nsecs(mode)`: the named kernel clock.
+    Clock(Clock),
     /// Byte `index` of the string value `base` as an `int8` (`$s[i]`);
     /// 0 for an index past the string's buffer.
     StrByte {
@@ -1132,7 +1138,7 @@ impl fmt::Display for Expr {
             }
             ExprKind::StructField { base, offset } => write!(f, "({base}).@{offset}")?,
             ExprKind::StrByte { base, index } => write!(f, "({base})[{index}]")?,
-            ExprKind::Clock { helper } => write!(f, "clock(helper {helper})")?,
+            ExprKind::Clock(c) => write!(f, "nsecs({})", format!("{c:?}").to_lowercase())?,
             ExprKind::Deref { addr, space } => match space {
                 AddrSpace::Kernel => write!(f, "*({addr})")?,
                 AddrSpace::User => write!(f, "*user({addr})")?,

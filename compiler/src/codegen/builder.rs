@@ -7,7 +7,7 @@
 //! the helper id used as the callee of an indirect call.
 
 use super::CodegenError;
-use crate::ir::AddrSpace;
+use crate::ir::{AddrSpace, Clock};
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::Builder;
 use inkwell::context::Context;
@@ -38,6 +38,9 @@ mod helper {
     pub const PROBE_READ_USER_STR: u64 = 114;
     pub const PROBE_READ_KERNEL_STR: u64 = 115;
     pub const KTIME_GET_BOOT_NS: u64 = 125;
+    pub const KTIME_GET_NS: u64 = 5;
+    /// In every program type's base helpers since Linux 6.1.
+    pub const KTIME_GET_TAI_NS: u64 = 208;
     pub const TRACE_PRINTK: u64 = 6;
     pub const GET_STACK: u64 = 67;
     pub const D_PATH: u64 = 147;
@@ -281,7 +284,17 @@ impl<'ctx> Emitter<'ctx> {
     }
 
     pub fn ktime_get_boot_ns(&self) -> R<IntValue<'ctx>> {
-        self.call_helper(helper::KTIME_GET_BOOT_NS, &[])
+        self.clock(Clock::Boot)
+    }
+
+    /// The nanoseconds of a kernel clock (`bpf_ktime_get_{boot_,tai_,}ns`).
+    pub fn clock(&self, clock: Clock) -> R<IntValue<'ctx>> {
+        let id = match clock {
+            Clock::Boot => helper::KTIME_GET_BOOT_NS,
+            Clock::Monotonic => helper::KTIME_GET_NS,
+            Clock::Tai => helper::KTIME_GET_TAI_NS,
+        };
+        self.call_helper(id, &[])
     }
 
     /// `bpf_probe_read_{user,kernel}(dst, size, src)`: copies `size` bytes,

@@ -68,7 +68,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
             ExprKind::Deref { addr, space } => self.deref(addr, *space, &e.ty),
             ExprKind::StructField { base, offset } => self.struct_field(base, *offset, &e.ty),
             ExprKind::StrByte { base, index } => self.str_byte(base, index),
-            ExprKind::Clock { helper } => Ok(Val::Int(self.em.call_helper(*helper, &[])?)),
+            ExprKind::Clock(c) => Ok(Val::Int(self.em.clock(*c)?)),
             ExprKind::Signal(sig) => {
                 let sig = self.expr(sig)?.int()?;
                 Ok(Val::Int(self.em.send_signal(sig)?))

@@ -106,7 +106,7 @@ fn expr_uses(e: &Expr, b: Builtin) -> bool {
         | ExprKind::SocketCookie(inner)
         | ExprKind::KernelRead { addr: inner, .. }
         | ExprKind::TaskComm { pid: inner, .. } => expr_uses(inner, b),
-        ExprKind::NsPid { .. } | ExprKind::Clock { .. } => false,
+        ExprKind::NsPid { .. } | ExprKind::Clock(_) => false,
         ExprKind::WriteUser { dst, src, .. } => expr_uses(dst, b) || expr_uses(src, b),
         ExprKind::StrNcmp { lhs, rhs, .. }
         | ExprKind::StrStr {

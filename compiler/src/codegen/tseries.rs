@@ -13,9 +13,6 @@ use inkwell::IntPredicate;
 
 type R<T> = Result<T, CodegenError>;
 
-/// `bpf_ktime_get_tai_ns` (`enum bpf_func_id`), in every program type's
-/// base helpers since Linux 6.1.
-const KTIME_GET_TAI_NS: u64 = 208;
 /// Bytes of one slot.
 pub(crate) const SLOT_SIZE: u32 = 24;
 
@@ -35,7 +32,7 @@ impl<'a, 'ctx> ProbeGen<'a, 'ctx> {
         v: IntValue<'ctx>,
         shape: &TseriesShape,
     ) -> R<()> {
-        let now = self.em.call_helper(KTIME_GET_TAI_NS, &[])?;
+        let now = self.em.clock(crate::ir::Clock::Tai)?;
         let bl = &self.em.builder;
         let epoch =
             bl.build_int_unsigned_div(now, self.em.u64c(shape.interval_ns.max(1)), "epoch")?;

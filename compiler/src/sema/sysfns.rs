@@ -165,17 +165,16 @@ impl Checker<'_> {
         }
     }
 
-    /// `nsecs(boot|monotonic|tai|sw_tai)`: the clock's helper (`sw_tai`,
+    /// `nsecs(boot|monotonic|tai|sw_tai)`: the named clock (`sw_tai`,
     /// bpftrace's stand-in for kernels without a TAI helper, reads the
-    /// kernel's TAI clock here: every kernel this runs on has it).
+    /// kernel's TAI clock).
     fn clock(&mut self, arg: &ast::Expr, span: Span) -> Option<Expr> {
-        const BOOT: u64 = 125;
-        const MONOTONIC: u64 = 5;
-        const TAI: u64 = 208;
-        let helper = match &arg.kind {
-            ast::ExprKind::Ident(mode) if mode == "boot" => BOOT,
-            ast::ExprKind::Ident(mode) if mode == "monotonic" => MONOTONIC,
-            ast::ExprKind::Ident(mode) if mode == "tai" || mode == "sw_tai" => TAI,
+        let clock = match &arg.kind {
+            ast::ExprKind::Ident(mode) if mode == "boot" => crate::ir::Clock::Boot,
+            ast::ExprKind::Ident(mode) if mode == "monotonic" => crate::ir::Clock::Monotonic,
+            ast::ExprKind::Ident(mode) if mode == "tai" || mode == "sw_tai" => {
+                crate::ir::Clock::Tai
+            }
             _ => {
                 self.error(
                     Diagnostic::error("E0390", "`nsecs()` takes a clock name", arg.span)
@@ -185,7 +184,7 @@ impl Checker<'_> {
                 return None;
             }
         };
-        Some(typed(ExprKind::Clock { helper }, Type::U64, span))
+        Some(typed(ExprKind::Clock(clock), Type::U64, span))
     }
 
     /// `pid`/`tid`, as seen from ferrotrace's pid namespace (`curr_ns`,
